@@ -166,9 +166,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
       LOG.warn(
           "the fragment store in {} was not closed cleanly; recovering {} before serving",
           dir, FILE_NAME);
-      map = builder(capacityEntries, averageValueBytes).recoverPersistedTo(file.toFile(), false);
+      map = builder(capacityEntries, averageValueBytes, codec.limits())
+          .recoverPersistedTo(file.toFile(), false);
     } else {
-      map = builder(capacityEntries, averageValueBytes).createPersistedTo(file.toFile());
+      map = builder(capacityEntries, averageValueBytes, codec.limits())
+          .createPersistedTo(file.toFile());
     }
     // From here on a crash leaves no marker, so the next open recovers.
     Files.deleteIfExists(marker);
@@ -176,7 +178,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
     long madeFor = readSizing(dir);
     if (exists && madeFor > 0 && madeFor < capacityEntries) {
-      map = grow(map, dir, madeFor, capacityEntries, averageValueBytes);
+      map = grow(map, dir, madeFor, builder(capacityEntries, averageValueBytes, codec.limits()));
     }
     writeSizing(dir, Math.max(madeFor, capacityEntries), averageValueBytes);
 
@@ -186,13 +188,36 @@ public final class ChronicleFragmentStore implements FragmentStore {
     return store;
   }
 
-  private static ChronicleMapBuilder<byte[], byte[]> builder(long capacity, int averageValueBytes) {
+  /**
+   * Chronicle limits one entry to a fraction of a segment, and a small map has small segments:
+   * a store sized for a few short fragments would refuse the largest one the limits allow. So
+   * the physical map is made for at least enough entries that a segment holds several of the
+   * largest records; the store's own capacity check stays at {@code capacity}.
+   */
+  private static ChronicleMapBuilder<byte[], byte[]> builder(
+      long capacity, int averageValueBytes, FragmentLimits limits) {
+    long largest = maxRecordBytes(limits);
+    long physical = Math.max(capacity, (8 * largest + averageValueBytes - 1) / averageValueBytes);
     return ChronicleMap.of(byte[].class, byte[].class)
         .name("mycelium-fragments")
         .constantKeySizeBySample(new byte[FragmentId.LENGTH])
         .averageValueSize(averageValueBytes)
-        .entries(capacity)
-        .maxBloatFactor(MAX_BLOAT);
+        .entries(physical)
+        .maxBloatFactor(MAX_BLOAT)
+        // Chronicle's own entry checksums are off on purpose: its recovery silently drops an
+        // entry whose checksum fails, and the fragment would vanish instead of turning BLANK.
+        // Every record is checked by SHA-256 and signature on each read anyway, which catches
+        // more than a checksum does and leads to the designed repair path.
+        .checksumEntries(false);
+  }
+
+  /** An upper bound on an encoded record under the given limits (fields, tags and lengths). */
+  static long maxRecordBytes(FragmentLimits limits) {
+    return (long) limits.maxTextBytes()
+        + 4L * limits.dimension()
+        + limits.maxMetadataBytes()
+        + 8L * limits.maxMetadataEntries()
+        + 512;
   }
 
   /**
@@ -200,15 +225,15 @@ public final class ChronicleFragmentStore implements FragmentStore {
    * across, sync it, and swap it in by rename (atomic on one file system).
    */
   private static ChronicleMap<byte[], byte[]> grow(
-      ChronicleMap<byte[], byte[]> old, Path dir, long from, long to, int averageValueBytes)
+      ChronicleMap<byte[], byte[]> old, Path dir, long from, ChronicleMapBuilder<byte[], byte[]> to)
       throws IOException {
-    LOG.info("{} raised from {} to {}: copying the fragment store into a larger file",
-        CAPACITY_KEY, from, to);
+    LOG.info("{} raised from {}: copying the fragment store into a larger file",
+        CAPACITY_KEY, from);
     Path file = dir.resolve(FILE_NAME);
     Path next = dir.resolve(FILE_NAME + ".grow");
     Files.deleteIfExists(next);
     try (ChronicleMap<byte[], byte[]> bigger =
-        builder(to, averageValueBytes).createPersistedTo(next.toFile())) {
+        to.createPersistedTo(next.toFile())) {
       old.forEachEntry(e -> bigger.put(e.key().get().clone(), e.value().get().clone()));
     }
     old.close();
@@ -216,7 +241,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
     Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     syncDirectory(dir);
-    return builder(to, averageValueBytes).createPersistedTo(file.toFile());
+    return to.createPersistedTo(file.toFile());
   }
 
   private void recount() {
