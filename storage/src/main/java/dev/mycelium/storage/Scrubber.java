@@ -73,7 +73,8 @@ public final class Scrubber {
     if (elapsed > 0) {
       credit = Math.min(credit + elapsed * perNano, maxPerStep);
     }
-    int budget = (int) Math.floor(credit);
+    // The epsilon absorbs rounding, so that 0.3 s + 0.7 s at 10/s make 10 checks, not 9.
+    int budget = (int) Math.floor(credit + 1e-9);
     int done = 0;
     boolean newPassThisStep = false;
     while (done < budget) {
@@ -102,7 +103,7 @@ public final class Scrubber {
         passes.incrementAndGet();
       }
     }
-    credit -= done;
+    credit = Math.max(0, credit - done);
     return done;
   }
 
