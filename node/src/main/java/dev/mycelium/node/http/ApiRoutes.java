@@ -148,8 +148,8 @@ public final class ApiRoutes {
   }
 
   private ApiResponse put(String route, byte[] body) {
-    FragmentService fragments = backend.fragments();
-    PutResult r = fragments.put(parser.put(RequestParser.parse(body), ""));
+    FragmentService.PutRequest request = parser.put(RequestParser.parse(body), "");
+    PutResult r = backend.fragments().put(request);
     ObjectNode n = F.objectNode();
     n.put("id", r.id().toString());
     n.put("state", r.state().name());
@@ -159,8 +159,8 @@ public final class ApiRoutes {
   }
 
   private ApiResponse batch(String route, byte[] body) {
-    FragmentService fragments = backend.fragments();
     List<JsonNode> items = parser.batch(RequestParser.parse(body));
+    FragmentService fragments = backend.fragments();
     ObjectNode out = F.objectNode();
     ArrayNode results = out.putArray("results");
     int stored = 0;
@@ -219,9 +219,9 @@ public final class ApiRoutes {
   }
 
   private ApiResponse search(String route, byte[] body) {
-    FragmentService fragments = backend.fragments();
     SearchRequest req = parser.search(RequestParser.parse(body));
-    SearchResult result = fragments.search(req.text(), req.vector(), req.k(), req.filter());
+    SearchResult result =
+        backend.fragments().search(req.text(), req.vector(), req.k(), req.filter());
     ObjectNode out = F.objectNode();
     ArrayNode hits = out.putArray("hits");
     for (SearchHit h : result.hits()) {
