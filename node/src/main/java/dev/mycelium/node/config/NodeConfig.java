@@ -149,7 +149,7 @@ public record NodeConfig(
     Index index =
         new Index(
             r.intIn("mycelium.index.max-degree", 2, 512),
-            r.intIn("mycelium.index.beam-width", 1, 4096),
+            r.intIn("mycelium.index.beam-width", 2, 4096),
             r.intIn("mycelium.index.search-overfetch", 1, 100));
     Embedder embedder =
         new Embedder(
@@ -159,6 +159,12 @@ public record NodeConfig(
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
+    if (index.beamWidth() < index.maxDegree()) {
+      throw new ConfigException(
+          "mycelium.index.beam-width",
+          index.beamWidth() + " is below mycelium.index.max-degree (" + index.maxDegree()
+              + "); it must be at least that");
+    }
     if (embedder.name().equals("minilm") && storage.dimension() != 384) {
       throw new ConfigException(
           "mycelium.storage.dimension",
