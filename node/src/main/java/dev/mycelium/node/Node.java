@@ -116,19 +116,14 @@ public final class Node implements AutoCloseable, ApiBackend {
   private void open() {
     Path dataDir = config.node().dataDir();
     LOG.info("starting node {} with data in {}", identity.nodeId(), dataDir);
-    try {
-      apiAddress =
-          apiServer.start(
-              config.api().host(),
-              config.api().port(),
-              config.api().maxBodyBytes(),
-              new ApiRoutes(this, apiKey, config.storage().dimension()),
-              workers,
-              metrics);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while binding the HTTP API", e);
-    }
+    apiAddress =
+        apiServer.start(
+            config.api().host(),
+            config.api().port(),
+            config.api().maxBodyBytes(),
+            new ApiRoutes(this, apiKey, config.storage().dimension()),
+            workers,
+            metrics);
     Embedder embedder = backends.embedder(config);
     if (embedder.dimension() != config.storage().dimension()) {
       throw new ConfigException(

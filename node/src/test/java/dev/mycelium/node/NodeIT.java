@@ -100,6 +100,22 @@ class NodeIT {
   }
 
   @Test
+  void aTakenPortStopsTheStartWithAClearMessage(@TempDir Path other) {
+    NodeConfig taken =
+        new ConfigLoader()
+            .preset("test")
+            .flag("mycelium.node.data-dir", other.toString())
+            .flag("mycelium.api.port", Integer.toString(node.apiAddress().getPort()))
+            .load();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Node.start(taken, NodeBackendsForTests.backends()))
+        .isInstanceOf(dev.mycelium.node.http.ApiBindException.class)
+        .hasMessageContaining(Integer.toString(node.apiAddress().getPort()))
+        .hasMessageContaining("api.port");
+    assertThat(other.resolve(Node.API_FILE)).doesNotExist();
+  }
+
+  @Test
   void putGetSearchDelete() throws Exception {
     Reply put =
         call("POST", "/v1/fragments",

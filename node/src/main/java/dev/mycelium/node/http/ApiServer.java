@@ -3,6 +3,7 @@ package dev.mycelium.node.http;
 import dev.mycelium.node.metrics.NodeMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -41,9 +42,10 @@ public final class ApiServer implements AutoCloseable {
    *
    * @param port 0 for any free port
    * @return the address actually bound
+   * @throws ApiBindException when the address is taken or not local
    */
   public InetSocketAddress start(String host, int port, int maxBodyBytes, ApiRoutes routes,
-      ExecutorService workers, NodeMetrics metrics) throws InterruptedException {
+      ExecutorService workers, NodeMetrics metrics) {
     ServerBootstrap b =
         new ServerBootstrap()
             .group(boss, io)
@@ -61,12 +63,15 @@ public final class ApiServer implements AutoCloseable {
                         .addLast("api", new ApiHandler(routes, workers, metrics));
                   }
                 });
-    try {
-      listener = b.bind(host, port).sync().channel();
-    } catch (RuntimeException | InterruptedException e) {
+    ChannelFuture bound = b.bind(host, port).awaitUninterruptibly();
+    if (!bound.isSuccess()) {
       close();
-      throw e;
+      Throwable cause = bound.cause();
+      throw new ApiBindException(
+          "cannot listen on " + host + ":" + port + " (" + cause.getMessage()
+              + "); set api.port (or --api) to a free port, or 0 for any", cause);
     }
+    listener = bound.channel();
     InetSocketAddress addr = (InetSocketAddress) listener.localAddress();
     LOG.info("HTTP API listening on {}:{}", addr.getHostString(), addr.getPort());
     return addr;
