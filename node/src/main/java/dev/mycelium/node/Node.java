@@ -13,6 +13,7 @@ import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.FragmentStore;
+import dev.mycelium.storage.Scrubber;
 import dev.mycelium.storage.StoreStats;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.wire.NodeId;
@@ -45,6 +46,8 @@ import org.slf4j.LoggerFactory;
  * background threads that keep the index in step with the store, so that writes never wait for
  * the embedder or the index.
  *
+ * <p>Background scrubbing uses the storage module's {@link Scrubber}, stepped every 100 ms.
+ *
  * <p>The API listens before the store is open, so that {@code /health} and {@code /ready}
  * (saying "store opening") answer during a long recovery; fragment requests get 503 meanwhile.
  */
@@ -76,7 +79,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile FragmentService service;
   private volatile FragmentStore store;
   private volatile VectorIndex index;
-  private volatile Scrub scrub;
+  private volatile Scrubber scrubber;
+  private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
   private Node(NodeConfig config, NodeBackends backends) {
@@ -149,7 +153,9 @@ public final class Node implements AutoCloseable, ApiBackend {
             config.embedder().queueCapacity(),
             metrics,
             System::currentTimeMillis);
-    scrub = new Scrub(store, metrics, config.storage().scrubRatePerSecond());
+    int rate = config.storage().scrubRatePerSecond();
+    // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
+    scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
     startThread("mycelium-embedder", service::embedLoop);
     startThread(
         "mycelium-index-loader",
@@ -163,7 +169,7 @@ public final class Node implements AutoCloseable, ApiBackend {
           }
         });
     scheduler.scheduleWithFixedDelay(
-        guarded("scrubber", scrub::step), 100, 100, TimeUnit.MILLISECONDS);
+        guarded("scrubber", this::scrubStep), 100, 100, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
         TimeUnit.SECONDS);
     writeApiFile();
@@ -185,6 +191,16 @@ public final class Node implements AutoCloseable, ApiBackend {
         LOG.warn("{} step failed: {}", what, e.toString());
       }
     };
+  }
+
+  private void scrubStep() {
+    scrubber.step(System.nanoTime());
+    long failures = scrubber.failures();
+    if (failures > lastScrubFailures) {
+      LOG.warn("scrubber: {} checks found missing or corrupt bytes so far; those fragments are "
+          + "flagged BLANK", failures);
+      lastScrubFailures = failures;
+    }
   }
 
   private void checkFill() {
@@ -393,9 +409,10 @@ public final class Node implements AutoCloseable, ApiBackend {
     storeMap.put("fill_ratio", st.fillRatio());
     out.put("store", storeMap);
     Map<String, Object> scrubMap = new LinkedHashMap<>();
-    scrubMap.put("checked", metrics.scrubberChecked());
-    scrubMap.put("failures", metrics.scrubberFailures());
-    scrubMap.put("passes", scrub == null ? 0 : scrub.passes());
+    Scrubber sc = scrubber;
+    scrubMap.put("checked", sc == null ? 0 : sc.checked());
+    scrubMap.put("failures", sc == null ? 0 : sc.failures());
+    scrubMap.put("passes", sc == null ? 0 : sc.passes());
     out.put("scrubber", scrubMap);
     out.put("api", apiUrl());
     return out;
@@ -403,10 +420,21 @@ public final class Node implements AutoCloseable, ApiBackend {
 
   private NodeMetrics.Sources metricSources() {
     FragmentService s = service;
-    if (s == null) {
+    Scrubber sc = scrubber;
+    if (s == null || sc == null) {
       return null;
     }
     return new NodeMetrics.Sources() {
+      @Override
+      public long scrubberChecked() {
+        return sc.checked();
+      }
+
+      @Override
+      public long scrubberFailures() {
+        return sc.failures();
+      }
+
       @Override
       public StoreStats storeStats() {
         return s.store().stats();

@@ -11,10 +11,13 @@ import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentLimits;
 import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.InMemoryFragmentStore;
 import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.SearchFilter;
 import dev.mycelium.storage.Visibility;
+import dev.mycelium.storage.embed.HashEmbedder;
+import dev.mycelium.storage.index.ExactVectorIndex;
 import dev.mycelium.wire.NodeId;
 import java.security.SecureRandom;
 import java.util.List;
@@ -28,10 +31,10 @@ class FragmentServiceTest {
   private static final int DIM = 16;
   private final FragmentCodec codec = new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(DIM));
   private final Identity me = Identity.of(OwnerKeys.generate(new SecureRandom()));
-  private final TestBackends.MapStore store = new TestBackends.MapStore(100);
-  private final TestBackends.ExactIndex index = new TestBackends.ExactIndex();
-  private final TestBackends.WordHashEmbedder embedder = new TestBackends.WordHashEmbedder(DIM);
   private final AtomicLong clock = new AtomicLong(1_000);
+  private final InMemoryFragmentStore store = new InMemoryFragmentStore(codec, 100, clock::get);
+  private final ExactVectorIndex index = new ExactVectorIndex(DIM);
+  private final HashEmbedder embedder = new HashEmbedder(DIM);
 
   private FragmentService service(int queueCapacity) {
     return new FragmentService(me, codec, store, index, embedder, 4, queueCapacity,

@@ -39,14 +39,18 @@ public final class NodeMetrics {
 
     /** Text-only fragments waiting for the embedder. */
     long embedQueue();
+
+    /** Fragments the scrubber checked since start. */
+    long scrubberChecked();
+
+    /** Scrubber checks that found missing or corrupt bytes since start. */
+    long scrubberFailures();
   }
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
   private final Counter httpRequests;
   private final Histogram httpDuration;
-  private final Counter scrubberChecked;
-  private final Counter scrubberFailures;
   private final Counter embedderDropped;
   private final Counter embedded;
 
@@ -67,16 +71,12 @@ public final class NodeMetrics {
             .labelNames("route")
             .classicOnly()
             .register(registry);
-    scrubberChecked =
-        Counter.builder()
-            .name("mycelium_scrubber_checked_total")
-            .help("Fragments whose hash the background scrubber checked")
-            .register(registry);
-    scrubberFailures =
-        Counter.builder()
-            .name("mycelium_scrubber_failures_total")
-            .help("Fragments the scrubber found missing or corrupt (turned BLANK)")
-            .register(registry);
+    counter(registry, "mycelium_scrubber_checked_total",
+        "Fragments whose hash the background scrubber checked", sources,
+        s -> (double) s.scrubberChecked());
+    counter(registry, "mycelium_scrubber_failures_total",
+        "Scrubber checks that found missing or corrupt bytes (the fragment is BLANK)", sources,
+        s -> (double) s.scrubberFailures());
     embedderDropped =
         Counter.builder()
             .name("mycelium_embedder_deferred_total")
@@ -148,26 +148,29 @@ public final class NodeMetrics {
         .register(registry);
   }
 
+  private static void counter(
+      PrometheusRegistry registry,
+      String name,
+      String help,
+      Supplier<Sources> sources,
+      java.util.function.ToDoubleFunction<Sources> value) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .callback(
+            cb -> {
+              Sources s = sources.get();
+              if (s != null) {
+                cb.call(value.applyAsDouble(s));
+              }
+            })
+        .register(registry);
+  }
+
   /** Counts one finished HTTP request. */
   public void httpRequest(String route, int code, long nanos) {
     httpRequests.labelValues(route, Integer.toString(code)).inc();
     httpDuration.labelValues(route).observe(nanos / 1e9);
-  }
-
-  /** Counts fragments checked by the scrubber, and how many failed. */
-  public void scrubbed(long checked, long failures) {
-    scrubberChecked.inc(checked);
-    scrubberFailures.inc(failures);
-  }
-
-  /** Fragments checked by the scrubber since start. */
-  public long scrubberChecked() {
-    return (long) scrubberChecked.get();
-  }
-
-  /** Scrubber failures since start. */
-  public long scrubberFailures() {
-    return (long) scrubberFailures.get();
   }
 
   /** Counts a text-only fragment that did not fit in the embedding queue. */
