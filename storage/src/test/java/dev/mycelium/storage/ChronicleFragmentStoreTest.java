@@ -53,6 +53,21 @@ class ChronicleFragmentStoreTest {
   }
 
   @Test
+  void aSecondOpenOfTheSameDirectoryIsRefusedUntilTheFirstCloses() throws Exception {
+    try (ChronicleFragmentStore store = open(1_000)) {
+      store.put(Fixtures.fragment(1));
+      assertThatThrownBy(() -> open(1_000))
+          .isInstanceOf(java.io.IOException.class)
+          .hasMessageContaining("in use");
+      assertThat(store.get(Fixtures.fragment(1).id())).isPresent();
+    }
+    try (ChronicleFragmentStore store = open(1_000)) {
+      assertThat(store.recoveredAtOpen()).isFalse();
+      assertThat(store.stats().entries()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void closeIsIdempotentAndAClosedStoreSaysSo() throws Exception {
     ChronicleFragmentStore store = open(1_000);
     store.close();
