@@ -383,7 +383,19 @@ public final class JVectorIndex implements VectorIndex {
 
   @Override
   public List<VectorHit> search(float[] query, int k, Predicate<FragmentId> accept) {
+    return search(query, k, accept, options.overquery());
+  }
+
+  /**
+   * As {@link #search(float[], int, Predicate)} with another search beam, as a multiple of
+   * {@code k}: trades throughput for recall per query.
+   */
+  public List<VectorHit> search(
+      float[] query, int k, Predicate<FragmentId> accept, float overquery) {
     Vectors.checkK(k);
+    if (!(overquery >= 1.0f)) {
+      throw new IllegalArgumentException("overquery must be at least 1, got " + overquery);
+    }
     float[] q = Vectors.normalised(query, dimension);
     Predicate<FragmentId> filter = accept == null ? id -> true : accept;
     checkOpen();
@@ -402,7 +414,7 @@ public final class JVectorIndex implements VectorIndex {
               FragmentId id = ids.get(ordinal);
               return id != null && filter.test(id);
             };
-        int beam = Math.max(k, (int) Math.ceil(k * options.overquery()));
+        int beam = Math.max(k, (int) Math.ceil(k * overquery));
         SearchResult result;
         try (GraphSearcher searcher = new GraphSearcher(graph)) {
           result = searcher.search(ssp, k, beam, 0.0f, 0.0f, passing);
@@ -530,10 +542,12 @@ public final class JVectorIndex implements VectorIndex {
 
   private void maybeCompact() {
     int deleted = deletedInGraph.get();
-    if (deleted > 0 && deleted >= Math.max(64, graph.size(0) / 10)) {
+    if (!closed && deleted > 0 && deleted >= Math.max(64, graph.size(0) / 10)) {
       lock.writeLock().lock();
       try {
-        compact();
+        if (!closed) {
+          compact();
+        }
       } finally {
         lock.writeLock().unlock();
       }

@@ -45,6 +45,7 @@ public final class SearchBench {
    * @param queryFile an {@code .fvecs} file of queries, or empty to generate them
    * @param workDir where the index is saved and reopened (created if absent)
    * @param options graph and search parameters
+   * @param overquerySweep further search beams (multiples of k) to measure on the same graph
    */
   public record Config(
       int n,
@@ -55,9 +56,11 @@ public final class SearchBench {
       Optional<Path> baseFile,
       Optional<Path> queryFile,
       Path workDir,
-      JVectorIndex.Options options) {
+      JVectorIndex.Options options,
+      List<Float> overquerySweep) {
     /** Checks the sizes. */
     public Config {
+      overquerySweep = List.copyOf(overquerySweep);
       if (n < 1 || queries < 1 || k < 1 || dim < 1) {
         throw new IllegalArgumentException("n, dim, queries and k must all be at least 1");
       }
@@ -83,6 +86,7 @@ public final class SearchBench {
    * @param reopenSeconds time to open the saved index until it is ready (nothing pending)
    * @param heapAfterBuildBytes heap in use after a GC with the built index alive
    * @param jvm the Java runtime version
+   * @param sweep the same query measurements for each beam of {@link Config#overquerySweep()}
    */
   public record Result(
       int n,
@@ -97,7 +101,8 @@ public final class SearchBench {
       double p99Millis,
       double reopenSeconds,
       long heapAfterBuildBytes,
-      String jvm) {
+      String jvm,
+      List<QueryRun> sweep) {
     /** One human-readable line per figure. */
     public String describe() {
       return String.format(
@@ -112,6 +117,26 @@ public final class SearchBench {
           jvm, n, dim, queries, k, options.maxDegree(), options.beamWidth(), options.overquery(),
           k, recall, buildVectorsPerSecond, queriesPerSecond, p50Millis, p99Millis,
           reopenSeconds, heapAfterBuildBytes >> 20);
+    }
+  }
+
+  /**
+   * Query figures for one search beam.
+   *
+   * @param overquery the search beam as a multiple of k
+   * @param recall mean recall@k against exact search
+   * @param queriesPerSecond single-thread throughput
+   * @param p50Millis median latency
+   * @param p99Millis 99th-percentile latency
+   */
+  public record QueryRun(
+      float overquery, double recall, double queriesPerSecond, double p50Millis,
+      double p99Millis) {
+    String describe(int k) {
+      return String.format(
+          Locale.ROOT,
+          "overquery %4.1f: recall@%d %.4f, %.0f q/s, p50 %.3f ms, p99 %.3f ms",
+          overquery, k, recall, queriesPerSecond, p50Millis, p99Millis);
     }
   }
 
@@ -137,8 +162,13 @@ public final class SearchBench {
       index.add(id(i), base[0][i]);
     }
     base[0] = null;
+    long lastReport = System.nanoTime();
     while (index.pending() > 0) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      if (System.nanoTime() - lastReport > TimeUnit.SECONDS.toNanos(15)) {
+        lastReport = System.nanoTime();
+        log.printf(Locale.ROOT, "building: %d of %d pending%n", index.pending(), n);
+      }
     }
     double buildSeconds = (System.nanoTime() - buildStart) / 1e9;
     log.printf(Locale.ROOT, "built in %.1f s%n", buildSeconds);
@@ -151,18 +181,15 @@ public final class SearchBench {
         index.search(q, k, x -> true);
       }
     }
-    long[] nanos = new long[queries.length];
-    int found = 0;
-    long start = System.nanoTime();
-    for (int i = 0; i < queries.length; i++) {
-      long t0 = System.nanoTime();
-      List<VectorHit> hits = index.search(queries[i], k, x -> true);
-      nanos[i] = System.nanoTime() - t0;
-      found += overlap(hits, truth[i]);
+    QueryRun main = measure(index, queries, truth, k, c.options().overquery());
+    log.println(main.describe(k));
+    List<QueryRun> sweep = new java.util.ArrayList<>();
+    for (float overquery : c.overquerySweep()) {
+      QueryRun r = measure(index, queries, truth, k, overquery);
+      log.println(r.describe(k));
+      sweep.add(r);
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    Arrays.sort(nanos);
-    double recall = found / ((double) k * queries.length);
+    int found = Math.toIntExact(Math.round(main.recall() * k * queries.length));
 
     index.save(1);
     index.close();
@@ -187,9 +214,27 @@ public final class SearchBench {
           foundAfter / ((double) k * queries.length));
     }
     return new Result(
-        n, dim, queries.length, k, c.options(), recall, n / buildSeconds,
-        queries.length / seconds, percentile(nanos, 0.50), percentile(nanos, 0.99),
-        reopenSeconds, heap, Runtime.version().toString());
+        n, dim, queries.length, k, c.options(), main.recall(), n / buildSeconds,
+        main.queriesPerSecond(), main.p50Millis(), main.p99Millis(), reopenSeconds, heap,
+        Runtime.version().toString(), sweep);
+  }
+
+  private static QueryRun measure(
+      JVectorIndex index, float[][] queries, int[][] truth, int k, float overquery) {
+    long[] nanos = new long[queries.length];
+    int found = 0;
+    long start = System.nanoTime();
+    for (int i = 0; i < queries.length; i++) {
+      long t0 = System.nanoTime();
+      List<VectorHit> hits = index.search(queries[i], k, x -> true, overquery);
+      nanos[i] = System.nanoTime() - t0;
+      found += overlap(hits, truth[i]);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Arrays.sort(nanos);
+    return new QueryRun(
+        overquery, found / ((double) k * queries.length), queries.length / seconds,
+        percentile(nanos, 0.50), percentile(nanos, 0.99));
   }
 
   private static float[][] loadBase(Config c) throws IOException {
@@ -294,7 +339,8 @@ public final class SearchBench {
 
   /**
    * Runs the benchmark. Arguments are {@code key=value}: n (100000), dim (384), queries (1000),
-   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, base and query
+   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, sweep (more
+   * overquery values, comma-separated, measured on the same graph), base and query
    * ({@code .fvecs} files), dir (work directory; a temporary one if absent).
    */
   public static void main(String[] args) throws IOException {
@@ -326,7 +372,10 @@ public final class SearchBench {
             Optional.ofNullable(a.get("base")).map(Path::of),
             Optional.ofNullable(a.get("query")).map(Path::of),
             dir,
-            options);
+            options,
+            a.containsKey("sweep")
+                ? Arrays.stream(a.get("sweep").split(",")).map(Float::valueOf).toList()
+                : List.of());
     try {
       System.out.println(run(c, System.out).describe());
     } finally {
