@@ -44,6 +44,7 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -114,7 +115,7 @@ public final class JVectorIndex implements VectorIndex {
    */
   public record Options(int maxDegree, int beamWidth, float overquery) {
     /** Tuned for 384-dimension sentence embeddings: recall@10 above 0.95 at 100k vectors. */
-    public static final Options DEFAULTS = new Options(16, 100, 2.0f);
+    public static final Options DEFAULTS = new Options(16, 100, 4.0f);
 
     /** Checks the parameters. */
     public Options {
@@ -152,7 +153,10 @@ public final class JVectorIndex implements VectorIndex {
   private final OrdinalTable<FragmentId> ids = new OrdinalTable<>();
   private final Map<FragmentId, Integer> ordinals = new ConcurrentHashMap<>();
   private final AtomicInteger nextOrdinal;
-  private final Set<Integer> pendingOrdinals = ConcurrentHashMap.newKeySet();
+  // A skip list, not a hash set: searches copy it, and an emptied hash set keeps its peak
+  // table, so copying it would cost as much as the largest backlog ever was.
+  private final Set<Integer> pendingOrdinals = new ConcurrentSkipListSet<>();
+  private final AtomicInteger pendingCount = new AtomicInteger();
   private final Queue<Integer> queue = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final AtomicInteger deletedInGraph = new AtomicInteger();
@@ -341,7 +345,7 @@ public final class JVectorIndex implements VectorIndex {
       int ordinal = nextOrdinal.getAndIncrement();
       vectors.set(ordinal, VTS.createFloatVector(unit));
       ids.set(ordinal, id);
-      pendingOrdinals.add(ordinal);
+      markPending(ordinal);
       Integer previous = ordinals.put(id, ordinal);
       if (previous != null) {
         retire(previous);
@@ -403,7 +407,8 @@ public final class JVectorIndex implements VectorIndex {
     try {
       // Snapshot the pending set before the graph search: an ordinal that leaves it meanwhile
       // is already in the graph.
-      List<Integer> pendingNow = new ArrayList<>(pendingOrdinals);
+      List<Integer> pendingNow =
+          pendingCount.get() == 0 ? List.of() : new ArrayList<>(pendingOrdinals);
       Vectors.TopK top = new Vectors.TopK(k);
       Set<FragmentId> seen = new HashSet<>();
       VectorFloat<?> qv = VTS.createFloatVector(q);
@@ -468,7 +473,13 @@ public final class JVectorIndex implements VectorIndex {
 
   @Override
   public long pending() {
-    return pendingOrdinals.size();
+    return pendingCount.get();
+  }
+
+  private void markPending(int ordinal) {
+    if (pendingOrdinals.add(ordinal)) {
+      pendingCount.incrementAndGet();
+    }
   }
 
   /** Inserts every pending vector into the graph on the calling thread (with the build pool). */
@@ -529,7 +540,9 @@ public final class JVectorIndex implements VectorIndex {
       builder.addGraphNode(ordinal, vectors.get(ordinal));
       inserted = true;
     }
-    pendingOrdinals.remove(ordinal);
+    if (pendingOrdinals.remove(ordinal)) {
+      pendingCount.decrementAndGet();
+    }
     if (ids.get(ordinal) == null) {
       if (inserted) {
         builder.markNodeDeleted(ordinal);
@@ -780,7 +793,7 @@ public final class JVectorIndex implements VectorIndex {
     int end = nextOrdinal.get();
     for (int ordinal = 0; ordinal < end; ordinal++) {
       if (ids.get(ordinal) != null && !graph.containsNode(ordinal)) {
-        pendingOrdinals.add(ordinal);
+        markPending(ordinal);
         queue.add(ordinal);
       }
     }

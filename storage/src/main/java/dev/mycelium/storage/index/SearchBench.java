@@ -68,6 +68,13 @@ public final class SearchBench {
         throw new IllegalArgumentException("k (" + k + ") cannot exceed n (" + n + ")");
       }
     }
+
+    /** A run on a generated clustered set (seed 42) with the default index options. */
+    public static Config generated(int n, int dim, int queries, int k, Path workDir) {
+      return new Config(
+          n, dim, queries, k, 42, Optional.empty(), Optional.empty(), workDir,
+          JVectorIndex.Options.DEFAULTS, List.of());
+    }
   }
 
   /**
