@@ -87,7 +87,10 @@ public final class SearchBench {
    * @param options the graph and search parameters used
    * @param recall mean recall@k against exact search
    * @param buildVectorsPerSecond vectors per second from the first add until nothing pending
+   * @param buildVectorsPerCpuSecond the same per second of the process's CPU time (all
+   *     threads): what the build costs, whatever else the machine runs
    * @param queriesPerSecond single-thread query throughput
+   * @param queriesPerCpuSecond the same per second of the query thread's CPU time
    * @param p50Millis median query latency
    * @param p99Millis 99th-percentile query latency
    * @param reopenSeconds time to open the saved index until it is ready (nothing pending)
@@ -103,7 +106,9 @@ public final class SearchBench {
       JVectorIndex.Options options,
       double recall,
       double buildVectorsPerSecond,
+      double buildVectorsPerCpuSecond,
       double queriesPerSecond,
+      double queriesPerCpuSecond,
       double p50Millis,
       double p99Millis,
       double reopenSeconds,
@@ -116,15 +121,32 @@ public final class SearchBench {
           Locale.ROOT,
           "java %s, n=%d dim=%d queries=%d k=%d, M=%d beam=%d overquery=%.1f%n"
               + "recall@%d      %.4f%n"
-              + "build          %.0f vectors/s%n"
-              + "queries        %.0f q/s (one thread)%n"
+              + "build          %.0f vectors/s (%.0f per CPU-second)%n"
+              + "queries        %.0f q/s (one thread; %.0f per CPU-second)%n"
               + "latency        p50 %.3f ms, p99 %.3f ms%n"
               + "reopen         %.2f s%n"
               + "heap (built)   %d MB",
           jvm, n, dim, queries, k, options.maxDegree(), options.beamWidth(), options.overquery(),
-          k, recall, buildVectorsPerSecond, queriesPerSecond, p50Millis, p99Millis,
+          k, recall, buildVectorsPerSecond, buildVectorsPerCpuSecond, queriesPerSecond,
+          queriesPerCpuSecond, p50Millis, p99Millis,
           reopenSeconds, heapAfterBuildBytes >> 20);
     }
+  }
+
+  /**
+   * Process CPU time in nanoseconds, or wall time where the JVM cannot tell (then the
+   * per-CPU-second figures equal the wall-clock ones).
+   */
+  private static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+      long t = sun.getProcessCpuTime();
+      if (t >= 0) {
+        return t;
+      }
+    }
+    return System.nanoTime();
   }
 
   /**
@@ -135,15 +157,18 @@ public final class SearchBench {
    * @param queriesPerSecond single-thread throughput
    * @param p50Millis median latency
    * @param p99Millis 99th-percentile latency
+   * @param queriesPerCpuSecond queries per second of the query thread's own CPU time: the
+   *     throughput of one dedicated core, whatever else the machine runs
    */
   public record QueryRun(
       float overquery, double recall, double queriesPerSecond, double p50Millis,
-      double p99Millis) {
+      double p99Millis, double queriesPerCpuSecond) {
     String describe(int k) {
       return String.format(
           Locale.ROOT,
-          "overquery %4.1f: recall@%d %.4f, %.0f q/s, p50 %.3f ms, p99 %.3f ms",
-          overquery, k, recall, queriesPerSecond, p50Millis, p99Millis);
+          "overquery %4.1f: recall@%d %.4f, %.0f q/s (%.0f per CPU-second), p50 %.3f ms,"
+              + " p99 %.3f ms",
+          overquery, k, recall, queriesPerSecond, queriesPerCpuSecond, p50Millis, p99Millis);
     }
   }
 
@@ -163,6 +188,7 @@ public final class SearchBench {
     log.println("ground truth computed");
 
     Files.createDirectories(c.workDir());
+    long buildCpuStart = processCpuNanos();
     long buildStart = System.nanoTime();
     JVectorIndex index = JVectorIndex.create(c.workDir(), dim, c.options(), null, 0);
     for (int i = 0; i < n; i++) {
@@ -178,6 +204,7 @@ public final class SearchBench {
       }
     }
     double buildSeconds = (System.nanoTime() - buildStart) / 1e9;
+    double buildCpuSeconds = (processCpuNanos() - buildCpuStart) / 1e9;
     log.printf(Locale.ROOT, "built in %.1f s%n", buildSeconds);
     System.gc();
     long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
@@ -222,7 +249,9 @@ public final class SearchBench {
     }
     return new Result(
         n, dim, queries.length, k, c.options(), main.recall(), n / buildSeconds,
-        main.queriesPerSecond(), main.p50Millis(), main.p99Millis(), reopenSeconds, heap,
+        n / buildCpuSeconds,
+        main.queriesPerSecond(), main.queriesPerCpuSecond(), main.p50Millis(), main.p99Millis(),
+        reopenSeconds, heap,
         Runtime.version().toString(), sweep);
   }
 
@@ -230,6 +259,9 @@ public final class SearchBench {
       JVectorIndex index, float[][] queries, int[][] truth, int k, float overquery) {
     long[] nanos = new long[queries.length];
     int found = 0;
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    long cpuStart = threads.getCurrentThreadCpuTime();
     long start = System.nanoTime();
     for (int i = 0; i < queries.length; i++) {
       long t0 = System.nanoTime();
@@ -238,10 +270,11 @@ public final class SearchBench {
       found += overlap(hits, truth[i]);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    double cpuSeconds = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
     Arrays.sort(nanos);
     return new QueryRun(
         overquery, found / ((double) k * queries.length), queries.length / seconds,
-        percentile(nanos, 0.50), percentile(nanos, 0.99));
+        percentile(nanos, 0.50), percentile(nanos, 0.99), queries.length / cpuSeconds);
   }
 
   private static float[][] loadBase(Config c) throws IOException {
