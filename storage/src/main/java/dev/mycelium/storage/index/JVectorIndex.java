@@ -158,6 +158,7 @@ public final class JVectorIndex implements VectorIndex {
   private final Set<Integer> pendingOrdinals = new ConcurrentSkipListSet<>();
   private final AtomicInteger pendingCount = new AtomicInteger();
   private final Queue<Integer> queue = new ConcurrentLinkedQueue<>();
+  private final Queue<Integer> deletions = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final AtomicInteger deletedInGraph = new AtomicInteger();
   private final AtomicLong storeGeneration;
@@ -340,20 +341,17 @@ public final class JVectorIndex implements VectorIndex {
     Objects.requireNonNull(id, "id");
     float[] unit = Vectors.normalised(vector, dimension);
     checkOpen();
-    lock.readLock().lock();
-    try {
-      int ordinal = nextOrdinal.getAndIncrement();
-      vectors.set(ordinal, VTS.createFloatVector(unit));
-      ids.set(ordinal, id);
-      markPending(ordinal);
-      Integer previous = ordinals.put(id, ordinal);
-      if (previous != null) {
-        retire(previous);
-      }
-      queue.add(ordinal);
-    } finally {
-      lock.readLock().unlock();
+    // No lock: writes never wait for a save or a compaction. Pending first, so that a
+    // compaction running meanwhile does not free the vector of an ordinal with no ID yet.
+    int ordinal = nextOrdinal.getAndIncrement();
+    markPending(ordinal);
+    vectors.set(ordinal, VTS.createFloatVector(unit));
+    ids.set(ordinal, id);
+    Integer previous = ordinals.put(id, ordinal);
+    if (previous != null) {
+      retire(previous);
     }
+    queue.add(ordinal);
     if (schedule) {
       scheduleDrain();
     }
@@ -361,27 +359,35 @@ public final class JVectorIndex implements VectorIndex {
 
   @Override
   public void remove(FragmentId id) {
-    lock.readLock().lock();
-    try {
-      Integer ordinal = ordinals.remove(id);
-      if (ordinal != null) {
-        retire(ordinal);
-      }
-    } finally {
-      lock.readLock().unlock();
+    Integer ordinal = ordinals.remove(id);
+    if (ordinal != null) {
+      retire(ordinal);
+      scheduleDrain();
     }
   }
 
   /**
-   * Takes an ordinal out of every answer. Clearing its ID is what hides it; marking the graph
-   * node is for compaction. The indexer makes the same check after an insert, so an ordinal
-   * removed while being inserted is marked by whichever side sees the other's write.
+   * Takes an ordinal out of every answer at once: clearing its ID is what hides it. Marking
+   * the graph node (for compaction) is left to the indexer, which holds the lock that keeps
+   * marks away from a running compaction, so a remove never waits.
    */
   private void retire(int ordinal) {
     ids.set(ordinal, null);
-    if (!pendingOrdinals.contains(ordinal)) {
-      builder.markNodeDeleted(ordinal);
-      deletedInGraph.incrementAndGet();
+    deletions.add(ordinal);
+  }
+
+  /**
+   * Marks the graph nodes of retired ordinals. An ordinal still pending is left to {@link
+   * #insert}, which checks for a cleared ID after inserting, so a node removed while being
+   * inserted is marked by whichever side sees the other's write. Holds the lock (either side).
+   */
+  private void markDeletions() {
+    Integer ordinal;
+    while ((ordinal = deletions.poll()) != null) {
+      if (!pendingOrdinals.contains(ordinal)) {
+        builder.markNodeDeleted(ordinal);
+        deletedInGraph.incrementAndGet();
+      }
     }
   }
 
@@ -488,7 +494,9 @@ public final class JVectorIndex implements VectorIndex {
   }
 
   private void scheduleDrain() {
-    if (!closed && !queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+    if (!closed
+        && (!queue.isEmpty() || !deletions.isEmpty())
+        && drainScheduled.compareAndSet(false, true)) {
       try {
         indexer.execute(this::drain);
       } catch (RuntimeException e) {
@@ -516,11 +524,12 @@ public final class JVectorIndex implements VectorIndex {
       while (batch.size() < BATCH && (o = queue.poll()) != null) {
         batch.add(o);
       }
-      if (batch.isEmpty()) {
-        return;
-      }
       lock.readLock().lock();
       try {
+        markDeletions();
+        if (batch.isEmpty()) {
+          break;
+        }
         if (batch.size() == 1) {
           insert(batch.get(0));
         } else {
@@ -532,6 +541,7 @@ public final class JVectorIndex implements VectorIndex {
       }
       maybeCompact();
     }
+    maybeCompact();
   }
 
   private void insert(int ordinal) {
@@ -569,6 +579,7 @@ public final class JVectorIndex implements VectorIndex {
 
   /** Removes deleted nodes from the graph and frees their vectors. Holds the write lock. */
   private void compact() {
+    markDeletions();
     if (deletedInGraph.get() == 0) {
       return;
     }
@@ -645,24 +656,34 @@ public final class JVectorIndex implements VectorIndex {
         p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
   }
 
-  /** Per live vector: ordinal, 32 ID bytes, then the unit vector. Returns the count. */
+  /**
+   * Per stored vector: ordinal, a flag byte (1 if the fragment is live), its 32 ID bytes if
+   * live, then the unit vector. Vectors of removed fragments are kept while their graph nodes
+   * exist (a remove may land during the save), so that every node the graph names has a vector.
+   * Returns the count of live vectors.
+   */
   private long writeVectors(DataOutputStream out) throws IOException {
-    long count = 0;
+    long live = 0;
     int end = nextOrdinal.get();
     for (int ordinal = 0; ordinal < end; ordinal++) {
-      FragmentId id = ids.get(ordinal);
       VectorFloat<?> v = vectors.get(ordinal);
-      if (id == null || v == null) {
+      if (v == null) {
         continue;
       }
+      FragmentId id = ids.get(ordinal);
       out.writeInt(ordinal);
-      out.write(id.toBytes());
+      if (id == null) {
+        out.writeByte(0);
+      } else {
+        out.writeByte(1);
+        out.write(id.toBytes());
+        live++;
+      }
       for (int i = 0; i < dimension; i++) {
         out.writeFloat(v.get(i));
       }
-      count++;
     }
-    return count;
+    return live;
   }
 
   /**
@@ -702,41 +723,49 @@ public final class JVectorIndex implements VectorIndex {
   }
 
   private long readVectors(Path path, long expectedCrc) throws IOException {
-    long count = 0;
-    int recordBytes = 4 + FragmentId.LENGTH + 4 * dimension;
-    long size = Files.size(path);
-    if (size % recordBytes != 0) {
-      throw new IOException(VECTORS + " has " + size + " bytes, not a whole number of records");
-    }
+    long live = 0;
     try (CheckedInputStream cis = new CheckedInputStream(Files.newInputStream(path), new CRC32C());
         DataInputStream in = new DataInputStream(new BufferedInputStream(cis, 1 << 16))) {
       byte[] idBytes = new byte[FragmentId.LENGTH];
       byte[] record = new byte[4 * dimension];
       ByteBuffer bb = ByteBuffer.wrap(record);
       int next = nextOrdinal.get();
-      for (long i = 0; i < size / recordBytes; i++) {
-        int ordinal = in.readInt();
-        in.readFully(idBytes);
-        in.readFully(record);
+      while (true) {
+        int first = in.read();
+        if (first < 0) {
+          break;
+        }
+        int ordinal = (first << 24) | (in.readUnsignedByte() << 16) | in.readUnsignedShort();
         if (ordinal < 0 || ordinal >= next) {
           throw new IOException("ordinal " + ordinal + " is outside the saved range");
         }
+        int flag = in.readUnsignedByte();
+        if (flag > 1) {
+          throw new IOException("record of ordinal " + ordinal + " has flag " + flag);
+        }
+        FragmentId id = null;
+        if (flag == 1) {
+          in.readFully(idBytes);
+          id = FragmentId.of(idBytes);
+        }
+        in.readFully(record);
         float[] v = new float[dimension];
         bb.clear();
         bb.asFloatBuffer().get(v);
-        FragmentId id = FragmentId.of(idBytes);
         vectors.set(ordinal, VTS.createFloatVector(v));
-        ids.set(ordinal, id);
-        if (ordinals.put(id, ordinal) != null) {
-          throw new IOException("fragment " + id + " is saved twice");
+        if (id != null) {
+          ids.set(ordinal, id);
+          if (ordinals.put(id, ordinal) != null) {
+            throw new IOException("fragment " + id + " is saved twice");
+          }
+          live++;
         }
-        count++;
       }
       if (cis.getChecksum().getValue() != expectedCrc) {
         throw new IOException(VECTORS + " fails its checksum");
       }
     }
-    return count;
+    return live;
   }
 
   private void readGraph(Path path, long expectedCrc) throws IOException {
@@ -787,14 +816,25 @@ public final class JVectorIndex implements VectorIndex {
 
   /**
    * Queues vectors that were pending when saved, and marks graph nodes whose fragment was
-   * removed before the save but after its last compaction.
+   * removed while the save ran; vectors of removed fragments outside the graph are dropped.
    */
   private void requeueUngraphed() {
     int end = nextOrdinal.get();
     for (int ordinal = 0; ordinal < end; ordinal++) {
-      if (ids.get(ordinal) != null && !graph.containsNode(ordinal)) {
-        markPending(ordinal);
-        queue.add(ordinal);
+      if (vectors.get(ordinal) == null) {
+        continue;
+      }
+      boolean inGraph = graph.containsNode(ordinal);
+      if (ids.get(ordinal) != null) {
+        if (!inGraph) {
+          markPending(ordinal);
+          queue.add(ordinal);
+        }
+      } else if (inGraph) {
+        builder.markNodeDeleted(ordinal);
+        deletedInGraph.incrementAndGet();
+      } else {
+        vectors.set(ordinal, null);
       }
     }
     scheduleDrain();
