@@ -210,7 +210,7 @@ public final class SearchBench {
     long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
 
     // Warm the JIT on the query set, then measure it.
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 5; round++) {
       for (float[] q : queries) {
         index.search(q, k, x -> true);
       }
