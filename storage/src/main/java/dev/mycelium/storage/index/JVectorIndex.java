@@ -23,11 +23,13 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -595,7 +597,10 @@ public final class JVectorIndex implements VectorIndex {
 
   /**
    * Writes the index to its directory, recording {@code generation} as the store generation
-   * it reflects. Searches and inserts wait while it runs.
+   * it reflects. Searches and background inserts wait while it runs; adds and removes do not,
+   * and those that land during the save may or may not be in it. So pass the generation read
+   * before calling: a store that moved on meanwhile then makes the saved index stale (rebuilt
+   * at the next start) rather than silently incomplete.
    */
   public void save(long generation) {
     checkOpen();
@@ -651,9 +656,30 @@ public final class JVectorIndex implements VectorIndex {
     Files.move(manifestTmp, dir.resolve(MANIFEST), StandardCopyOption.ATOMIC_MOVE);
   }
 
+  /** A stream that forces its bytes to the device on close, before the files are renamed. */
   private static OutputStream newOut(Path p) throws IOException {
-    return Files.newOutputStream(
-        p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+    FileChannel ch =
+        FileChannel.open(
+            p,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE);
+    return new FilterOutputStream(Channels.newOutputStream(ch)) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        out.write(b, off, len);
+      }
+
+      @Override
+      public void close() throws IOException {
+        try {
+          flush();
+          ch.force(true);
+        } finally {
+          super.close();
+        }
+      }
+    };
   }
 
   /**
