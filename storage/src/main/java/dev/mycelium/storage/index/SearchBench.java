@@ -45,6 +45,7 @@ public final class SearchBench {
    * @param queryFile an {@code .fvecs} file of queries, or empty to generate them
    * @param workDir where the index is saved and reopened (created if absent)
    * @param options graph and search parameters
+   * @param overquerySweep further search beams (multiples of k) to measure on the same graph
    */
   public record Config(
       int n,
@@ -55,15 +56,24 @@ public final class SearchBench {
       Optional<Path> baseFile,
       Optional<Path> queryFile,
       Path workDir,
-      JVectorIndex.Options options) {
+      JVectorIndex.Options options,
+      List<Float> overquerySweep) {
     /** Checks the sizes. */
     public Config {
+      overquerySweep = List.copyOf(overquerySweep);
       if (n < 1 || queries < 1 || k < 1 || dim < 1) {
         throw new IllegalArgumentException("n, dim, queries and k must all be at least 1");
       }
       if (k > n) {
         throw new IllegalArgumentException("k (" + k + ") cannot exceed n (" + n + ")");
       }
+    }
+
+    /** A run on a generated clustered set (seed 42) with the default index options. */
+    public static Config generated(int n, int dim, int queries, int k, Path workDir) {
+      return new Config(
+          n, dim, queries, k, 42, Optional.empty(), Optional.empty(), workDir,
+          JVectorIndex.Options.DEFAULTS, List.of());
     }
   }
 
@@ -77,12 +87,16 @@ public final class SearchBench {
    * @param options the graph and search parameters used
    * @param recall mean recall@k against exact search
    * @param buildVectorsPerSecond vectors per second from the first add until nothing pending
+   * @param buildVectorsPerCpuSecond the same per second of the process's CPU time (all
+   *     threads): what the build costs, whatever else the machine runs
    * @param queriesPerSecond single-thread query throughput
+   * @param queriesPerCpuSecond the same per second of the query thread's CPU time
    * @param p50Millis median query latency
    * @param p99Millis 99th-percentile query latency
    * @param reopenSeconds time to open the saved index until it is ready (nothing pending)
    * @param heapAfterBuildBytes heap in use after a GC with the built index alive
    * @param jvm the Java runtime version
+   * @param sweep the same query measurements for each beam of {@link Config#overquerySweep()}
    */
   public record Result(
       int n,
@@ -92,26 +106,69 @@ public final class SearchBench {
       JVectorIndex.Options options,
       double recall,
       double buildVectorsPerSecond,
+      double buildVectorsPerCpuSecond,
       double queriesPerSecond,
+      double queriesPerCpuSecond,
       double p50Millis,
       double p99Millis,
       double reopenSeconds,
       long heapAfterBuildBytes,
-      String jvm) {
+      String jvm,
+      List<QueryRun> sweep) {
     /** One human-readable line per figure. */
     public String describe() {
       return String.format(
           Locale.ROOT,
           "java %s, n=%d dim=%d queries=%d k=%d, M=%d beam=%d overquery=%.1f%n"
               + "recall@%d      %.4f%n"
-              + "build          %.0f vectors/s%n"
-              + "queries        %.0f q/s (one thread)%n"
+              + "build          %.0f vectors/s (%.0f per CPU-second)%n"
+              + "queries        %.0f q/s (one thread; %.0f per CPU-second)%n"
               + "latency        p50 %.3f ms, p99 %.3f ms%n"
               + "reopen         %.2f s%n"
               + "heap (built)   %d MB",
           jvm, n, dim, queries, k, options.maxDegree(), options.beamWidth(), options.overquery(),
-          k, recall, buildVectorsPerSecond, queriesPerSecond, p50Millis, p99Millis,
+          k, recall, buildVectorsPerSecond, buildVectorsPerCpuSecond, queriesPerSecond,
+          queriesPerCpuSecond, p50Millis, p99Millis,
           reopenSeconds, heapAfterBuildBytes >> 20);
+    }
+  }
+
+  /**
+   * Process CPU time in nanoseconds, or wall time where the JVM cannot tell (then the
+   * per-CPU-second figures equal the wall-clock ones).
+   */
+  private static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+      long t = sun.getProcessCpuTime();
+      if (t >= 0) {
+        return t;
+      }
+    }
+    return System.nanoTime();
+  }
+
+  /**
+   * Query figures for one search beam.
+   *
+   * @param overquery the search beam as a multiple of k
+   * @param recall mean recall@k against exact search
+   * @param queriesPerSecond single-thread throughput
+   * @param p50Millis median latency
+   * @param p99Millis 99th-percentile latency
+   * @param queriesPerCpuSecond queries per second of the query thread's own CPU time: the
+   *     throughput of one dedicated core, whatever else the machine runs
+   */
+  public record QueryRun(
+      float overquery, double recall, double queriesPerSecond, double p50Millis,
+      double p99Millis, double queriesPerCpuSecond) {
+    String describe(int k) {
+      return String.format(
+          Locale.ROOT,
+          "overquery %4.1f: recall@%d %.4f, %.0f q/s (%.0f per CPU-second), p50 %.3f ms,"
+              + " p99 %.3f ms",
+          overquery, k, recall, queriesPerSecond, queriesPerCpuSecond, p50Millis, p99Millis);
     }
   }
 
@@ -131,38 +188,42 @@ public final class SearchBench {
     log.println("ground truth computed");
 
     Files.createDirectories(c.workDir());
+    long buildCpuStart = processCpuNanos();
     long buildStart = System.nanoTime();
     JVectorIndex index = JVectorIndex.create(c.workDir(), dim, c.options(), null, 0);
     for (int i = 0; i < n; i++) {
       index.add(id(i), base[0][i]);
     }
     base[0] = null;
+    long lastReport = System.nanoTime();
     while (index.pending() > 0) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      if (System.nanoTime() - lastReport > TimeUnit.SECONDS.toNanos(15)) {
+        lastReport = System.nanoTime();
+        log.printf(Locale.ROOT, "building: %d of %d pending%n", index.pending(), n);
+      }
     }
     double buildSeconds = (System.nanoTime() - buildStart) / 1e9;
+    double buildCpuSeconds = (processCpuNanos() - buildCpuStart) / 1e9;
     log.printf(Locale.ROOT, "built in %.1f s%n", buildSeconds);
     System.gc();
     long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
 
     // Warm the JIT on the query set, then measure it.
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 5; round++) {
       for (float[] q : queries) {
         index.search(q, k, x -> true);
       }
     }
-    long[] nanos = new long[queries.length];
-    int found = 0;
-    long start = System.nanoTime();
-    for (int i = 0; i < queries.length; i++) {
-      long t0 = System.nanoTime();
-      List<VectorHit> hits = index.search(queries[i], k, x -> true);
-      nanos[i] = System.nanoTime() - t0;
-      found += overlap(hits, truth[i]);
+    QueryRun main = measure(index, queries, truth, k, c.options().overquery());
+    log.println(main.describe(k));
+    List<QueryRun> sweep = new java.util.ArrayList<>();
+    for (float overquery : c.overquerySweep()) {
+      QueryRun r = measure(index, queries, truth, k, overquery);
+      log.println(r.describe(k));
+      sweep.add(r);
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    Arrays.sort(nanos);
-    double recall = found / ((double) k * queries.length);
+    int found = Math.toIntExact(Math.round(main.recall() * k * queries.length));
 
     index.save(1);
     index.close();
@@ -187,9 +248,33 @@ public final class SearchBench {
           foundAfter / ((double) k * queries.length));
     }
     return new Result(
-        n, dim, queries.length, k, c.options(), recall, n / buildSeconds,
-        queries.length / seconds, percentile(nanos, 0.50), percentile(nanos, 0.99),
-        reopenSeconds, heap, Runtime.version().toString());
+        n, dim, queries.length, k, c.options(), main.recall(), n / buildSeconds,
+        n / buildCpuSeconds,
+        main.queriesPerSecond(), main.queriesPerCpuSecond(), main.p50Millis(), main.p99Millis(),
+        reopenSeconds, heap,
+        Runtime.version().toString(), sweep);
+  }
+
+  private static QueryRun measure(
+      JVectorIndex index, float[][] queries, int[][] truth, int k, float overquery) {
+    long[] nanos = new long[queries.length];
+    int found = 0;
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    long cpuStart = threads.getCurrentThreadCpuTime();
+    long start = System.nanoTime();
+    for (int i = 0; i < queries.length; i++) {
+      long t0 = System.nanoTime();
+      List<VectorHit> hits = index.search(queries[i], k, x -> true, overquery);
+      nanos[i] = System.nanoTime() - t0;
+      found += overlap(hits, truth[i]);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double cpuSeconds = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+    Arrays.sort(nanos);
+    return new QueryRun(
+        overquery, found / ((double) k * queries.length), queries.length / seconds,
+        percentile(nanos, 0.50), percentile(nanos, 0.99), queries.length / cpuSeconds);
   }
 
   private static float[][] loadBase(Config c) throws IOException {
@@ -294,7 +379,8 @@ public final class SearchBench {
 
   /**
    * Runs the benchmark. Arguments are {@code key=value}: n (100000), dim (384), queries (1000),
-   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, base and query
+   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, sweep (more
+   * overquery values, comma-separated, measured on the same graph), base and query
    * ({@code .fvecs} files), dir (work directory; a temporary one if absent).
    */
   public static void main(String[] args) throws IOException {
@@ -326,7 +412,10 @@ public final class SearchBench {
             Optional.ofNullable(a.get("base")).map(Path::of),
             Optional.ofNullable(a.get("query")).map(Path::of),
             dir,
-            options);
+            options,
+            a.containsKey("sweep")
+                ? Arrays.stream(a.get("sweep").split(",")).map(Float::valueOf).toList()
+                : List.of());
     try {
       System.out.println(run(c, System.out).describe());
     } finally {

@@ -167,6 +167,8 @@ class JVectorIndexTest {
       // Two left pending on purpose: they must come back pending and still be found.
       index.add(id(5000), data[10]);
       index.add(id(5001), data[20]);
+      // Removed after the indexer last ran: its graph node is marked only by the save.
+      index.remove(id(13));
       for (int q = 0; q < 50; q++) {
         before.add(index.search(data[q * 13], 10, x -> true));
       }
@@ -175,7 +177,8 @@ class JVectorIndexTest {
     JVectorIndex.OpenResult r = JVectorIndex.open(dir, DIM, OPTIONS, paused, 42);
     assertThat(r).isInstanceOf(JVectorIndex.OpenResult.Loaded.class);
     try (JVectorIndex reopened = ((JVectorIndex.OpenResult.Loaded) r).index()) {
-      assertThat(reopened.size()).isEqualTo(1002);
+      assertThat(reopened.size()).isEqualTo(1001);
+      assertThat(ids(reopened.search(data[13], 10, x -> true))).doesNotContain(id(13));
       assertThat(reopened.pending()).isEqualTo(2);
       assertThat(reopened.storeGeneration()).isEqualTo(42);
       for (int q = 0; q < 50; q++) {
@@ -254,6 +257,57 @@ class JVectorIndexTest {
 
       // Fewer pass than asked for: all of them.
       assertThat(index.search(data[3], 10, x -> TestData.number(x) < 4)).hasSize(4);
+    }
+  }
+
+  @Test
+  void concurrentAddsRemovesAndSearchesKeepTheInvariants() throws Exception {
+    float[][] data = TestData.clustered(17, 1200, DIM);
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, null, 0)) {
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(3);
+      try {
+        // Writers add everything and remove multiples of 3; a reader searches meanwhile and
+        // must never see an ID that was removed before its search began.
+        Set<FragmentId> removedBefore = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+        for (int w = 0; w < 2; w++) {
+          int offset = w;
+          futures.add(
+              pool.submit(
+                  () -> {
+                    for (int i = offset; i < data.length; i += 2) {
+                      index.add(id(i), data[i]);
+                      if (i % 3 == 0) {
+                        index.remove(id(i));
+                        removedBefore.add(id(i));
+                      }
+                    }
+                  }));
+        }
+        futures.add(
+            pool.submit(
+                () -> {
+                  for (int q = 0; q < 200; q++) {
+                    Set<FragmentId> gone = new HashSet<>(removedBefore);
+                    for (VectorHit h : index.search(data[(q * 37) % data.length], 10, x -> true)) {
+                      assertThat(gone).doesNotContain(h.id());
+                    }
+                  }
+                }));
+        for (java.util.concurrent.Future<?> f : futures) {
+          f.get(1, java.util.concurrent.TimeUnit.MINUTES);
+        }
+      } finally {
+        pool.shutdown();
+      }
+      await().atMost(Duration.ofMinutes(1)).until(() -> index.pending() == 0);
+      assertThat(index.size()).isEqualTo(800);
+      for (int i = 1; i < data.length; i += 3) {
+        assertThat(index.search(data[i], 10, x -> true))
+            .extracting(VectorHit::id)
+            .contains(id(i));
+      }
     }
   }
 
