@@ -353,6 +353,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     return config.node().dataDir().resolve(ApiKey.FILE_NAME);
   }
 
+  /** The open store, for tests in this package that damage it on purpose. */
+  FragmentStore store() {
+    return store;
+  }
+
   @Override
   public FragmentService fragments() {
     FragmentService s = service;
