@@ -407,7 +407,10 @@ public final class Node implements AutoCloseable, ApiBackend {
       fragments.put(state.name(), st.byState().getOrDefault(state, 0L));
     }
     out.put("fragments", fragments);
-    out.put("index", Map.of("size", s.index().size(), "pending", s.index().pending()));
+    Map<String, Object> indexMap = new LinkedHashMap<>();
+    indexMap.put("size", s.index().size());
+    indexMap.put("pending", s.index().pending());
+    out.put("index", indexMap);
     Map<String, Object> storeMap = new LinkedHashMap<>();
     storeMap.put("entries", st.entries());
     storeMap.put("capacity", st.capacityEntries());
