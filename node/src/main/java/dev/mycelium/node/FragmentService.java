@@ -86,6 +86,12 @@ public final class FragmentService {
    */
   public record SearchResult(List<SearchHit> hits, long tookMillis) {}
 
+  /**
+   * One entry of the embedding queue: a fragment to embed, or (id null) a marker whose action
+   * runs once everything queued before it is done.
+   */
+  private record EmbedJob(FragmentId id, Runnable marker) {}
+
   private final Identity identity;
   private final FragmentCodec codec;
   private final FragmentStore store;
@@ -94,7 +100,7 @@ public final class FragmentService {
   private final int overfetch;
   private final NodeMetrics metrics;
   private final LongSupplier clock;
-  private final BlockingQueue<FragmentId> embedQueue;
+  private final BlockingQueue<EmbedJob> embedQueue;
   private final AtomicBoolean indexLoaded = new AtomicBoolean();
   private final AtomicBoolean queueFullLogged = new AtomicBoolean();
   private final AtomicLong embedFailures = new AtomicLong();
@@ -148,7 +154,7 @@ public final class FragmentService {
   }
 
   private void queueForEmbedding(FragmentId id) {
-    if (!embedQueue.offer(id)) {
+    if (!embedQueue.offer(new EmbedJob(id, null))) {
       metrics.embedDeferred();
       if (queueFullLogged.compareAndSet(false, true)) {
         LOG.warn("the embedding queue is full; fragment {} and later text-only puts are stored "
@@ -301,29 +307,48 @@ public final class FragmentService {
           index.add(id, f.vector());
           added.incrementAndGet();
         } else {
-          embedQueue.put(id);
+          embedQueue.put(new EmbedJob(id, null));
           queued.incrementAndGet();
         }
       } else if (sf.get().state() == FragmentState.DELETED) {
         index.remove(id);
       }
     }
-    indexLoaded.set(true);
-    LOG.info("vector index rebuilt: {} vectors added, {} texts queued for embedding, in {} ms",
+    LOG.info("vector index refilled: {} vectors added, {} texts queued for embedding, in {} ms",
         added.get(), queued.get(), (System.nanoTime() - start) / 1_000_000);
+    if (queued.get() == 0) {
+      indexLoaded.set(true);
+      return;
+    }
+    // Ready once the texts queued above are embedded too: until then they are not searchable.
+    embedQueue.put(
+        new EmbedJob(
+            null,
+            () -> {
+              indexLoaded.set(true);
+              LOG.info("vector index loaded: {} vectors", index.size());
+            }));
   }
 
   /** Embeds queued text-only fragments until interrupted. */
   void embedLoop() {
     while (!Thread.currentThread().isInterrupted()) {
-      FragmentId id;
+      EmbedJob job;
       try {
-        id = embedQueue.take();
+        job = embedQueue.take();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
-      embedOne(id);
+      run(job);
+    }
+  }
+
+  private void run(EmbedJob job) {
+    if (job.id() == null) {
+      job.marker().run();
+    } else {
+      embedOne(job.id());
     }
   }
 
@@ -354,9 +379,9 @@ public final class FragmentService {
 
   /** Embeds everything queued, on the calling thread (for tests and orderly stops). */
   void drainEmbedQueue() {
-    FragmentId id;
-    while ((id = embedQueue.poll()) != null) {
-      embedOne(id);
+    EmbedJob job;
+    while ((job = embedQueue.poll()) != null) {
+      run(job);
     }
   }
 

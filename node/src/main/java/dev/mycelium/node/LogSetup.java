@@ -6,11 +6,13 @@ import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
 import java.net.URL;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Switches logging to the configured format and level once the configuration is known. Done
  * programmatically because the format may come from a config file or the environment, which
- * are read after logging has started with the text default.
+ * are read after logging has started with the text default. Libraries that log through
+ * java.util.logging (jvector) are bridged in, so every line has the same format.
  */
 public final class LogSetup {
   private LogSetup() {}
@@ -22,6 +24,10 @@ public final class LogSetup {
   public static void apply(String format, String level) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
       return;
+    }
+    if (!SLF4JBridgeHandler.isInstalled()) {
+      SLF4JBridgeHandler.removeHandlersForRootLogger();
+      SLF4JBridgeHandler.install();
     }
     String resource = "json".equals(format) ? "logback-json.xml" : "logback.xml";
     URL url = LogSetup.class.getClassLoader().getResource(resource);

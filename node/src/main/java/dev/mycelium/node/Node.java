@@ -353,6 +353,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     return config.node().dataDir().resolve(ApiKey.FILE_NAME);
   }
 
+  /** The open store, for tests in this package that damage it on purpose. */
+  FragmentStore store() {
+    return store;
+  }
+
   @Override
   public FragmentService fragments() {
     FragmentService s = service;
@@ -402,7 +407,10 @@ public final class Node implements AutoCloseable, ApiBackend {
       fragments.put(state.name(), st.byState().getOrDefault(state, 0L));
     }
     out.put("fragments", fragments);
-    out.put("index", Map.of("size", s.index().size(), "pending", s.index().pending()));
+    Map<String, Object> indexMap = new LinkedHashMap<>();
+    indexMap.put("size", s.index().size());
+    indexMap.put("pending", s.index().pending());
+    out.put("index", indexMap);
     Map<String, Object> storeMap = new LinkedHashMap<>();
     storeMap.put("entries", st.entries());
     storeMap.put("capacity", st.capacityEntries());

@@ -82,10 +82,11 @@ class FragmentServiceTest {
     FragmentService second = service(10);
     assertThat(second.indexLoaded()).isFalse();
     second.reconcileIndex();
-    assertThat(second.indexLoaded()).isTrue();
     assertThat(index.size()).isEqualTo(1);
+    assertThat(second.indexLoaded()).as("texts still to embed").isFalse();
     second.drainEmbedQueue();
     assertThat(index.size()).isEqualTo(2);
+    assertThat(second.indexLoaded()).isTrue();
     assertThat(second.search(null, v, 10, SearchFilter.NONE).hits())
         .extracting(SearchHit::id)
         .contains(withVector.id(), textOnly.id())

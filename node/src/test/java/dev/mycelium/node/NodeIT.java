@@ -200,6 +200,29 @@ class NodeIT {
   }
 
   @Test
+  void corruptBytesAnswerBlankInGetAndSearchNeverAnError() throws Exception {
+    int dim = node.config().storage().dimension();
+    Reply put = call("POST", "/v1/fragments",
+        "{\"text\":\"will rot\",\"vector\":" + vector(dim, 7) + "}");
+    String id = put.json().get("id").asText();
+    ((dev.mycelium.storage.ChronicleFragmentStore) node.store())
+        .corruptForTest(dev.mycelium.storage.FragmentId.parse(id));
+    Reply got = call("GET", "/v1/fragments/" + id, null);
+    assertThat(got.status()).isEqualTo(200);
+    assertThat(got.json().get("state").asText()).isEqualTo("BLANK");
+    assertThat(got.json().has("text")).isFalse();
+    Reply s = call("POST", "/v1/search", "{\"vector\":" + vector(dim, 7) + ",\"k\":3}");
+    assertThat(s.status()).isEqualTo(200);
+    JsonNode hit = s.json().get("hits").get(0);
+    assertThat(hit.get("id").asText()).isEqualTo(id);
+    assertThat(hit.get("state").asText()).isEqualTo("BLANK");
+    assertThat(hit.get("text").isNull()).isTrue();
+    assertThat(call("GET", "/metrics", null, false).body())
+        .containsPattern("mycelium_store_blank_detections_total [1-9]")
+        .contains("mycelium_store_fragments{state=\"BLANK\"} 1");
+  }
+
+  @Test
   void batchStoresGoodItemsAndReportsBadOnes() throws Exception {
     Reply r = call("POST", "/v1/fragments/batch",
         "{\"fragments\":[{\"text\":\"one\"},{\"txt\":\"two\"},{\"text\":\"three\"}]}");

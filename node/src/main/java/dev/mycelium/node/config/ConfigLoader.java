@@ -240,7 +240,21 @@ public final class ConfigLoader {
       }
       return ConfigValueFactory.fromIterable(items);
     }
-    // Typesafe Config turns strings into numbers, booleans and durations on typed reads.
+    if (ref.valueType() == ConfigValueType.NUMBER) {
+      // Typed like the reference, so that `config show` renders 8080, not "8080"; text that is
+      // no number stays a string and the typed read names the key.
+      try {
+        return Long.valueOf(value.trim());
+      } catch (NumberFormatException e) {
+        try {
+          double d = Double.parseDouble(value.trim());
+          return Double.isFinite(d) ? (Object) d : value;
+        } catch (NumberFormatException e2) {
+          return value;
+        }
+      }
+    }
+    // Typesafe Config turns strings into booleans and durations on typed reads.
     return value;
   }
 

@@ -37,7 +37,13 @@ final class ConfigReader {
     need(key);
     long v;
     try {
-      v = config.getLong(key);
+      Number n = config.getNumber(key);
+      // getLong() would silently truncate 1.5 to 1.
+      if (!(n instanceof Integer || n instanceof Long)) {
+        throw new ConfigException(
+            key, "must be a whole number from " + min + " to " + max + ", got " + render(key));
+      }
+      v = n.longValue();
     } catch (com.typesafe.config.ConfigException e) {
       throw new ConfigException(
           key, "must be a whole number from " + min + " to " + max + ", got " + render(key), e);

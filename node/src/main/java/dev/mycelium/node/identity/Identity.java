@@ -102,6 +102,16 @@ public final class Identity {
   }
 
   /**
+   * Installs the identity kept in {@code file} as the identity of {@code dataDir}, refusing to
+   * replace a different one.
+   *
+   * @throws IdentityException when the data directory has a different identity
+   */
+  public static Identity importFrom(Path file, Path dataDir) throws IOException {
+    return importFrom(file, dataDir, false);
+  }
+
+  /**
    * Installs the identity kept in {@code file} as the identity of {@code dataDir}.
    *
    * @param force replace a different identity that is already there

@@ -57,6 +57,32 @@ class RunCommandTest {
   }
 
   @Test
+  void runPrintsWhereEverythingIsAndStopsCleanlyWhenInterrupted() throws Exception {
+    Path data = tmp.resolve("node");
+    StringWriter out = new StringWriter();
+    CommandLine cli =
+        new CommandLine(new RunCommand(c -> new dev.mycelium.node.TestBackends()));
+    cli.setOut(new PrintWriter(out, true));
+    int[] code = {-1};
+    Thread t = new Thread(() -> code[0] = cli.execute("--preset", "test", "--data",
+        data.toString()));
+    t.start();
+    Path apiFile = data.resolve("api.json");
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> Files.exists(apiFile) && out.toString().contains("Stop with"));
+    assertThat(out.toString())
+        .contains("Mycelium node ")
+        .contains("http://127.0.0.1:")
+        .contains(data.resolve("api.key").toString())
+        .contains(data.toString());
+    t.interrupt();
+    t.join(30_000);
+    assertThat(t.isAlive()).isFalse();
+    assertThat(code[0]).isZero();
+    assertThat(apiFile).doesNotExist();
+  }
+
+  @Test
   void flagsBecomeConfigKeys() {
     RunCommand cmd = new RunCommand(c -> null);
     new CommandLine(cmd).parseArgs(

@@ -90,6 +90,12 @@ class ConfigLoaderTest {
         .hasMessageContaining("mycelium.api.port")
         .hasMessageContaining("0 to 65535");
 
+    Files.writeString(f, "mycelium.api.port = 80.5\n");
+    assertThatThrownBy(() -> new ConfigLoader().file(f).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mycelium.api.port")
+        .hasMessageContaining("whole number");
+
     Files.writeString(f, "mycelium.storage.capacity-entries = lots\n");
     assertThatThrownBy(() -> new ConfigLoader().file(f).load())
         .isInstanceOf(ConfigException.class)
@@ -149,7 +155,7 @@ class ConfigLoaderTest {
     Map<String, ResolvedSetting> byKey = new java.util.HashMap<>();
     loader.resolvedWithOrigins().forEach(s -> byKey.put(s.key(), s));
     assertThat(byKey.get("mycelium.api.port").origin()).isEqualTo("flag");
-    assertThat(byKey.get("mycelium.api.port").value()).isEqualTo("\"8003\"");
+    assertThat(byKey.get("mycelium.api.port").value()).isEqualTo("8003");
     assertThat(byKey.get("mycelium.peer.seeds").origin()).isEqualTo("env");
     assertThat(byKey.get("mycelium.api.max-body-bytes").origin()).isEqualTo("file");
     assertThat(byKey.get("mycelium.storage.capacity-entries").origin()).isEqualTo("preset");
