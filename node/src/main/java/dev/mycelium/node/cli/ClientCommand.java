@@ -2,6 +2,8 @@ package dev.mycelium.node.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
@@ -50,10 +52,15 @@ public abstract class ClientCommand implements Callable<Integer> {
     return format.json();
   }
 
-  /** Prints a JSON value pretty, as the API returned it. */
+  /** Reports (records) print with the API's snake_case names, like the API's own JSON. */
+  private static final ObjectMapper SNAKE =
+      new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+
+  /** Prints a JSON value pretty: API answers as they came, records in snake_case. */
   protected void printJson(Object value) {
     try {
-      out().println(ApiClient.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(value));
+      ObjectMapper m = value instanceof JsonNode ? ApiClient.mapper() : SNAKE;
+      out().println(m.writerWithDefaultPrettyPrinter().writeValueAsString(value));
       out().flush();
     } catch (JsonProcessingException e) {
       throw new CliException(ExitCodes.FAILURE, "cannot print JSON: " + e.getOriginalMessage());

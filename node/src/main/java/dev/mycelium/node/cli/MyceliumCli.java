@@ -26,7 +26,8 @@ import picocli.CommandLine.HelpCommand;
       GetCommand.class,
       DeleteCommand.class,
       SearchCommand.class,
-      StatusCommand.class
+      StatusCommand.class,
+      BenchCommand.class
     })
 public final class MyceliumCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -43,7 +43,16 @@ final class FakeApi implements AutoCloseable {
                   ex.getRequestHeaders().getFirst("Authorization"),
                   body);
           requests.add(r);
-          Function<Request, Reply> h = routes.get(r.method() + " " + r.path());
+          String key = r.method() + " " + r.path();
+          Function<Request, Reply> h = routes.get(key);
+          if (h == null) {
+            for (Map.Entry<String, Function<Request, Reply>> e : routes.entrySet()) {
+              String k = e.getKey();
+              if (k.endsWith("*") && key.startsWith(k.substring(0, k.length() - 1))) {
+                h = e.getValue();
+              }
+            }
+          }
           Reply reply =
               h == null
                   ? new Reply(404, "{\"error\":\"not_found\",\"message\":\"no such thing\","
