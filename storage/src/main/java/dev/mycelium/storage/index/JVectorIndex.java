@@ -1,0 +1,876 @@
+package dev.mycelium.storage.index;
+
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.VectorHit;
+import dev.mycelium.storage.VectorIndex;
+import io.github.jbellis.jvector.disk.ByteBufferReader;
+import io.github.jbellis.jvector.graph.GraphIndexBuilder;
+import io.github.jbellis.jvector.graph.GraphSearcher;
+import io.github.jbellis.jvector.graph.NodesIterator;
+import io.github.jbellis.jvector.graph.OnHeapGraphIndex;
+import io.github.jbellis.jvector.graph.RandomAccessVectorValues;
+import io.github.jbellis.jvector.graph.SearchResult;
+import io.github.jbellis.jvector.graph.similarity.BuildScoreProvider;
+import io.github.jbellis.jvector.graph.similarity.DefaultSearchScoreProvider;
+import io.github.jbellis.jvector.graph.similarity.SearchScoreProvider;
+import io.github.jbellis.jvector.util.Bits;
+import io.github.jbellis.jvector.vector.VectorSimilarityFunction;
+import io.github.jbellis.jvector.vector.VectorUtil;
+import io.github.jbellis.jvector.vector.VectorizationProvider;
+import io.github.jbellis.jvector.vector.types.VectorFloat;
+import io.github.jbellis.jvector.vector.types.VectorTypeSupport;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Predicate;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.CheckedOutputStream;
+
+/**
+ * Approximate cosine search on a jvector graph: a Vamana / DiskANN-style proximity graph
+ * (Subramanya et al., "DiskANN: Fast Accurate Billion-point Nearest Neighbor Search on a Single
+ * Node", NeurIPS 2019) with HNSW-style upper layers (Malkov and Yashunin, "Efficient and robust
+ * approximate nearest neighbor search using Hierarchical Navigable Small World graphs", 2016).
+ *
+ * <p>Why it is built this way:
+ *
+ * <ul>
+ *   <li>Writes never wait for the graph. {@link #add} stores the unit vector, hands out a graph
+ *       ordinal and returns; a background indexer inserts pending ordinals into one live
+ *       in-memory graph. Searches score the still-pending vectors exactly and merge them with
+ *       the graph's answer, so nothing added is missed; {@link #pending()} is the lag.
+ *   <li>Deletes are marks: a removed ordinal loses its fragment ID at once, so no search returns
+ *       it, and the graph node is marked deleted. Compaction (jvector's removal of deleted
+ *       nodes) rewires neighbours and must not overlap a search or an insert, so it runs under
+ *       the write side of a read-write lock; searches and inserts share the read side.
+ *   <li>Ordinals belong to this class, not to the graph: the ID-to-ordinal map and its inverse
+ *       are saved with the graph, and an ordinal is never reused.
+ *   <li>Start is a load, not a rebuild. {@link #save} writes the graph's adjacency lists (in the
+ *       layout jvector's builder reads back into a mutable graph), the vectors with their IDs,
+ *       and a manifest with the format version, dimension, count, the store generation the
+ *       caller vouches for, and checksums. {@link #open} reloads all of it; anything missing,
+ *       corrupt, of another shape or of another store generation is reported as {@link
+ *       OpenResult.RebuildNeeded}, and the caller rebuilds with {@link #rebuild}.
+ * </ul>
+ *
+ * <p>Vectors are normalised on add and the graph uses the dot product, so a score is a cosine.
+ * Thread-safe.
+ */
+public final class JVectorIndex implements VectorIndex {
+  /** The on-disk layout version; bump when the files change shape. */
+  public static final int FORMAT_VERSION = 1;
+
+  static final String MANIFEST = "manifest.properties";
+  static final String VECTORS = "vectors.bin";
+  static final String GRAPH = "graph.bin";
+
+  private static final VectorTypeSupport VTS =
+      VectorizationProvider.getInstance().getVectorTypeSupport();
+  private static final VectorSimilarityFunction SIMILARITY = VectorSimilarityFunction.DOT_PRODUCT;
+  private static final int BATCH = 64;
+  /** The layout version of jvector's on-heap graph save format that its builder loads. */
+  private static final int JVECTOR_GRAPH_VERSION = 4;
+
+  /**
+   * Graph and search parameters.
+   *
+   * @param maxDegree neighbours per node on the base layer (the graph's M); more raises recall
+   *     and memory
+   * @param beamWidth candidates kept while inserting; more builds a better graph, slower
+   * @param overquery the search beam as a multiple of k; more raises recall, lowers throughput
+   */
+  public record Options(int maxDegree, int beamWidth, float overquery) {
+    /** Tuned for 384-dimension sentence embeddings: recall@10 above 0.95 at 100k vectors. */
+    public static final Options DEFAULTS = new Options(16, 100, 2.0f);
+
+    /** Checks the parameters. */
+    public Options {
+      if (maxDegree < 2) {
+        throw new IllegalArgumentException("maxDegree must be at least 2, got " + maxDegree);
+      }
+      if (beamWidth < maxDegree) {
+        throw new IllegalArgumentException(
+            "beamWidth must be at least maxDegree (" + maxDegree + "), got " + beamWidth);
+      }
+      if (!(overquery >= 1.0f)) {
+        throw new IllegalArgumentException("overquery must be at least 1, got " + overquery);
+      }
+    }
+  }
+
+  /** What {@link #open} found. */
+  public sealed interface OpenResult {
+    /** The saved index was loaded and is ready. */
+    record Loaded(JVectorIndex index) implements OpenResult {}
+
+    /** The saved index cannot be used; rebuild from the store. */
+    record RebuildNeeded(String reason) implements OpenResult {}
+  }
+
+  private static final ForkJoinPool BUILD_POOL = newBuildPool();
+
+  private final Path dir;
+  private final int dimension;
+  private final Options options;
+  private final Executor indexer;
+  private final ExecutorService ownedIndexer;
+
+  private final OrdinalTable<VectorFloat<?>> vectors = new OrdinalTable<>();
+  private final OrdinalTable<FragmentId> ids = new OrdinalTable<>();
+  private final Map<FragmentId, Integer> ordinals = new ConcurrentHashMap<>();
+  private final AtomicInteger nextOrdinal;
+  private final Set<Integer> pendingOrdinals = ConcurrentHashMap.newKeySet();
+  private final Queue<Integer> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final AtomicInteger deletedInGraph = new AtomicInteger();
+  private final AtomicLong storeGeneration;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final RandomAccessVectorValues ravv;
+  private final GraphIndexBuilder builder;
+  private final OnHeapGraphIndex graph;
+  private volatile boolean closed;
+
+  private JVectorIndex(
+      Path dir, int dimension, Options options, Executor indexer, long generation, int next) {
+    if (dimension < 1) {
+      throw new IllegalArgumentException("dimension must be at least 1, got " + dimension);
+    }
+    this.dir = Objects.requireNonNull(dir, "dir");
+    this.dimension = dimension;
+    this.options = Objects.requireNonNull(options, "options");
+    if (indexer == null) {
+      this.ownedIndexer =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "mycelium-indexer");
+                t.setDaemon(true);
+                return t;
+              });
+      this.indexer = ownedIndexer;
+    } else {
+      this.ownedIndexer = null;
+      this.indexer = indexer;
+    }
+    this.storeGeneration = new AtomicLong(generation);
+    this.nextOrdinal = new AtomicInteger(next);
+    this.ravv = new Values();
+    BuildScoreProvider bsp = BuildScoreProvider.randomAccessScoreProvider(ravv, SIMILARITY);
+    // Neighbour overflow and alpha 1.2 are the DiskANN paper's pruning defaults.
+    this.builder =
+        GraphIndexBuilder.builder(bsp, dimension, options.maxDegree())
+            .withBeamWidth(options.beamWidth())
+            .withNeighborOverflow(1.2f)
+            .withAlpha(1.2f)
+            .withSimdExecutor(BUILD_POOL)
+            .withParallelExecutor(BUILD_POOL)
+            .build();
+    this.graph = (OnHeapGraphIndex) builder.getGraph();
+  }
+
+  /**
+   * An empty index that saves to {@code dir}.
+   *
+   * @param indexer runs the background indexer; {@code null} for a private daemon thread
+   * @param storeGeneration the store generation the index reflects (written on save)
+   */
+  public static JVectorIndex create(
+      Path dir, int dimension, Options options, Executor indexer, long storeGeneration) {
+    return new JVectorIndex(dir, dimension, options, indexer, storeGeneration, 0);
+  }
+
+  /**
+   * Builds a fresh index from the store's vectors, waits until all are in the graph, and saves
+   * it. Used when {@link #open} says a rebuild is needed.
+   */
+  public static JVectorIndex rebuild(
+      Path dir,
+      int dimension,
+      Options options,
+      Executor indexer,
+      long storeGeneration,
+      Iterable<Map.Entry<FragmentId, float[]>> vectors) {
+    JVectorIndex index = create(dir, dimension, options, indexer, storeGeneration);
+    for (Map.Entry<FragmentId, float[]> e : vectors) {
+      index.enqueue(e.getKey(), e.getValue(), false);
+    }
+    index.flush();
+    index.save(storeGeneration);
+    return index;
+  }
+
+  /**
+   * Loads the index saved in {@code dir}.
+   *
+   * @param expectedGeneration the store's current generation; a saved index of another
+   *     generation is stale. Negative to accept any.
+   * @return the loaded index, or why it must be rebuilt; never throws for bad files
+   */
+  public static OpenResult open(
+      Path dir, int dimension, Options options, Executor indexer, long expectedGeneration) {
+    Path manifestPath = dir.resolve(MANIFEST);
+    if (!Files.isRegularFile(manifestPath)) {
+      return new OpenResult.RebuildNeeded("no saved index in " + dir);
+    }
+    JVectorIndex index = null;
+    try {
+      Properties m = new Properties();
+      try (InputStream in = Files.newInputStream(manifestPath)) {
+        m.load(in);
+      }
+      int format = intProp(m, "format");
+      if (format != FORMAT_VERSION) {
+        return new OpenResult.RebuildNeeded(
+            "saved index has format " + format + ", this version reads " + FORMAT_VERSION);
+      }
+      int savedDim = intProp(m, "dimension");
+      if (savedDim != dimension) {
+        return new OpenResult.RebuildNeeded(
+            "saved index has dimension " + savedDim + ", expected " + dimension);
+      }
+      if (intProp(m, "maxDegree") != options.maxDegree()) {
+        return new OpenResult.RebuildNeeded("saved index was built with another graph degree");
+      }
+      long generation = longProp(m, "storeGeneration");
+      if (expectedGeneration >= 0 && generation != expectedGeneration) {
+        return new OpenResult.RebuildNeeded(
+            "saved index is stale: store generation " + generation + ", store is at "
+                + expectedGeneration);
+      }
+      long count = longProp(m, "count");
+      int next = intProp(m, "nextOrdinal");
+      index = new JVectorIndex(dir, dimension, options, indexer, generation, next);
+      long read = index.readVectors(dir.resolve(VECTORS), longProp(m, "vectorsCrc"));
+      if (read != count) {
+        index.close(false);
+        return new OpenResult.RebuildNeeded(
+            "saved index lists " + count + " vectors but holds " + read);
+      }
+      index.readGraph(dir.resolve(GRAPH), longProp(m, "graphCrc"));
+      index.requeueUngraphed();
+      return new OpenResult.Loaded(index);
+    } catch (IOException | RuntimeException e) {
+      if (index != null) {
+        index.close(false);
+      }
+      return new OpenResult.RebuildNeeded("saved index is unreadable: " + e);
+    }
+  }
+
+  /**
+   * Opens the saved index, or rebuilds it from {@code source} (and saves it) when it is
+   * missing, corrupt or stale.
+   */
+  public static JVectorIndex openOrRebuild(
+      Path dir,
+      int dimension,
+      Options options,
+      Executor indexer,
+      long storeGeneration,
+      Iterable<Map.Entry<FragmentId, float[]>> source) {
+    OpenResult r = open(dir, dimension, options, indexer, storeGeneration);
+    if (r instanceof OpenResult.Loaded loaded) {
+      return loaded.index();
+    }
+    return rebuild(dir, dimension, options, indexer, storeGeneration, source);
+  }
+
+  /** The dimension of every vector in the index. */
+  public int dimension() {
+    return dimension;
+  }
+
+  /** The graph and search parameters. */
+  public Options options() {
+    return options;
+  }
+
+  /** The store generation that the next save records. */
+  public long storeGeneration() {
+    return storeGeneration.get();
+  }
+
+  /** Records the store generation the index now reflects, for the save made on close. */
+  public void setStoreGeneration(long generation) {
+    storeGeneration.set(generation);
+  }
+
+  @Override
+  public void add(FragmentId id, float[] vector) {
+    enqueue(id, vector, true);
+  }
+
+  private void enqueue(FragmentId id, float[] vector, boolean schedule) {
+    Objects.requireNonNull(id, "id");
+    float[] unit = Vectors.normalised(vector, dimension);
+    checkOpen();
+    lock.readLock().lock();
+    try {
+      int ordinal = nextOrdinal.getAndIncrement();
+      vectors.set(ordinal, VTS.createFloatVector(unit));
+      ids.set(ordinal, id);
+      pendingOrdinals.add(ordinal);
+      Integer previous = ordinals.put(id, ordinal);
+      if (previous != null) {
+        retire(previous);
+      }
+      queue.add(ordinal);
+    } finally {
+      lock.readLock().unlock();
+    }
+    if (schedule) {
+      scheduleDrain();
+    }
+  }
+
+  @Override
+  public void remove(FragmentId id) {
+    lock.readLock().lock();
+    try {
+      Integer ordinal = ordinals.remove(id);
+      if (ordinal != null) {
+        retire(ordinal);
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Takes an ordinal out of every answer. Clearing its ID is what hides it; marking the graph
+   * node is for compaction. The indexer makes the same check after an insert, so an ordinal
+   * removed while being inserted is marked by whichever side sees the other's write.
+   */
+  private void retire(int ordinal) {
+    ids.set(ordinal, null);
+    if (!pendingOrdinals.contains(ordinal)) {
+      builder.markNodeDeleted(ordinal);
+      deletedInGraph.incrementAndGet();
+    }
+  }
+
+  @Override
+  public List<VectorHit> search(float[] query, int k, Predicate<FragmentId> accept) {
+    Vectors.checkK(k);
+    float[] q = Vectors.normalised(query, dimension);
+    Predicate<FragmentId> filter = accept == null ? id -> true : accept;
+    checkOpen();
+    lock.readLock().lock();
+    try {
+      // Snapshot the pending set before the graph search: an ordinal that leaves it meanwhile
+      // is already in the graph.
+      List<Integer> pendingNow = new ArrayList<>(pendingOrdinals);
+      Vectors.TopK top = new Vectors.TopK(k);
+      Set<FragmentId> seen = new HashSet<>();
+      VectorFloat<?> qv = VTS.createFloatVector(q);
+      if (graph.size(0) > 0) {
+        SearchScoreProvider ssp = DefaultSearchScoreProvider.exact(qv, SIMILARITY, ravv);
+        Bits passing =
+            ordinal -> {
+              FragmentId id = ids.get(ordinal);
+              return id != null && filter.test(id);
+            };
+        int beam = Math.max(k, (int) Math.ceil(k * options.overquery()));
+        SearchResult result;
+        try (GraphSearcher searcher = new GraphSearcher(graph)) {
+          result = searcher.search(ssp, k, beam, 0.0f, 0.0f, passing);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        for (SearchResult.NodeScore ns : result.getNodes()) {
+          offer(top, seen, qv, ns.node, id -> true);
+        }
+      }
+      for (int ordinal : pendingNow) {
+        offer(top, seen, qv, ordinal, filter);
+      }
+      if (top.size() < k && ordinals.size() > top.size()) {
+        // A selective filter can starve the graph walk; scan exactly so that k come back
+        // whenever k pass.
+        int end = nextOrdinal.get();
+        for (int ordinal = 0; ordinal < end; ordinal++) {
+          offer(top, seen, qv, ordinal, filter);
+        }
+      }
+      return top.bestFirst();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private void offer(
+      Vectors.TopK top,
+      Set<FragmentId> seen,
+      VectorFloat<?> q,
+      int ordinal,
+      Predicate<FragmentId> f) {
+    FragmentId id = ids.get(ordinal);
+    VectorFloat<?> v = vectors.get(ordinal);
+    if (id == null || v == null || seen.contains(id)) {
+      return;
+    }
+    // Rescore exactly so that graph and pending hits rank on the same scale (cosine).
+    float score = VectorUtil.dotProduct(q, v);
+    if (top.wants(score) && f.test(id)) {
+      seen.add(id);
+      top.offer(new VectorHit(id, score));
+    }
+  }
+
+  @Override
+  public long size() {
+    return ordinals.size();
+  }
+
+  @Override
+  public long pending() {
+    return pendingOrdinals.size();
+  }
+
+  /** Inserts every pending vector into the graph on the calling thread (with the build pool). */
+  public void flush() {
+    drainLoop();
+  }
+
+  private void scheduleDrain() {
+    if (!closed && !queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+      try {
+        indexer.execute(this::drain);
+      } catch (RuntimeException e) {
+        drainScheduled.set(false);
+        throw e;
+      }
+    }
+  }
+
+  private void drain() {
+    try {
+      drainLoop();
+    } finally {
+      drainScheduled.set(false);
+    }
+    // An add that lost the race with the flag reset above is picked up here.
+    scheduleDrain();
+  }
+
+  private void drainLoop() {
+    List<Integer> batch = new ArrayList<>(BATCH);
+    while (!closed) {
+      batch.clear();
+      Integer o;
+      while (batch.size() < BATCH && (o = queue.poll()) != null) {
+        batch.add(o);
+      }
+      if (batch.isEmpty()) {
+        return;
+      }
+      lock.readLock().lock();
+      try {
+        if (batch.size() == 1) {
+          insert(batch.get(0));
+        } else {
+          List<Integer> work = batch;
+          BUILD_POOL.submit(() -> work.parallelStream().forEach(this::insert)).join();
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+      maybeCompact();
+    }
+  }
+
+  private void insert(int ordinal) {
+    boolean inserted = false;
+    if (ids.get(ordinal) != null) {
+      builder.addGraphNode(ordinal, vectors.get(ordinal));
+      inserted = true;
+    }
+    pendingOrdinals.remove(ordinal);
+    if (ids.get(ordinal) == null) {
+      if (inserted) {
+        builder.markNodeDeleted(ordinal);
+        deletedInGraph.incrementAndGet();
+      } else {
+        vectors.set(ordinal, null);
+      }
+    }
+  }
+
+  private void maybeCompact() {
+    int deleted = deletedInGraph.get();
+    if (deleted > 0 && deleted >= Math.max(64, graph.size(0) / 10)) {
+      lock.writeLock().lock();
+      try {
+        compact();
+      } finally {
+        lock.writeLock().unlock();
+      }
+    }
+  }
+
+  /** Removes deleted nodes from the graph and frees their vectors. Holds the write lock. */
+  private void compact() {
+    if (deletedInGraph.get() == 0) {
+      return;
+    }
+    builder.removeDeletedNodes();
+    deletedInGraph.set(0);
+    int end = nextOrdinal.get();
+    for (int ordinal = 0; ordinal < end; ordinal++) {
+      if (ids.get(ordinal) == null && !pendingOrdinals.contains(ordinal)) {
+        vectors.set(ordinal, null);
+      }
+    }
+  }
+
+  /**
+   * Writes the index to its directory, recording {@code generation} as the store generation
+   * it reflects. Searches and inserts wait while it runs.
+   */
+  public void save(long generation) {
+    checkOpen();
+    storeGeneration.set(generation);
+    lock.writeLock().lock();
+    try {
+      saveLocked();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot save the vector index to " + dir, e);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private void saveLocked() throws IOException {
+    compact();
+    Files.createDirectories(dir);
+    Path vectorsTmp = dir.resolve(VECTORS + ".tmp");
+    Path graphTmp = dir.resolve(GRAPH + ".tmp");
+    Path manifestTmp = dir.resolve(MANIFEST + ".tmp");
+    long count;
+    long vectorsCrc;
+    long graphCrc;
+    try (CheckedOutputStream cos = new CheckedOutputStream(newOut(vectorsTmp), new CRC32C());
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(cos, 1 << 16))) {
+      count = writeVectors(out);
+      out.flush();
+      vectorsCrc = cos.getChecksum().getValue();
+    }
+    try (CheckedOutputStream cos = new CheckedOutputStream(newOut(graphTmp), new CRC32C());
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(cos, 1 << 16))) {
+      writeGraph(out);
+      out.flush();
+      graphCrc = cos.getChecksum().getValue();
+    }
+    Properties m = new Properties();
+    m.setProperty("format", Integer.toString(FORMAT_VERSION));
+    m.setProperty("dimension", Integer.toString(dimension));
+    m.setProperty("count", Long.toString(count));
+    m.setProperty("storeGeneration", Long.toString(storeGeneration.get()));
+    m.setProperty("nextOrdinal", Integer.toString(nextOrdinal.get()));
+    m.setProperty("maxDegree", Integer.toString(options.maxDegree()));
+    m.setProperty("vectorsCrc", Long.toString(vectorsCrc));
+    m.setProperty("graphCrc", Long.toString(graphCrc));
+    try (OutputStream out = newOut(manifestTmp)) {
+      m.store(out, "Mycelium vector index");
+    }
+    // The manifest goes first and comes back last: a crash in between leaves no manifest,
+    // which reads as "rebuild", never as a mix of old and new files.
+    Files.deleteIfExists(dir.resolve(MANIFEST));
+    Files.move(vectorsTmp, dir.resolve(VECTORS), StandardCopyOption.REPLACE_EXISTING);
+    Files.move(graphTmp, dir.resolve(GRAPH), StandardCopyOption.REPLACE_EXISTING);
+    Files.move(manifestTmp, dir.resolve(MANIFEST), StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static OutputStream newOut(Path p) throws IOException {
+    return Files.newOutputStream(
+        p, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+  }
+
+  /** Per live vector: ordinal, 32 ID bytes, then the unit vector. Returns the count. */
+  private long writeVectors(DataOutputStream out) throws IOException {
+    long count = 0;
+    int end = nextOrdinal.get();
+    for (int ordinal = 0; ordinal < end; ordinal++) {
+      FragmentId id = ids.get(ordinal);
+      VectorFloat<?> v = vectors.get(ordinal);
+      if (id == null || v == null) {
+        continue;
+      }
+      out.writeInt(ordinal);
+      out.write(id.toBytes());
+      for (int i = 0; i < dimension; i++) {
+        out.writeFloat(v.get(i));
+      }
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * The graph's layers in the layout of jvector's on-heap graph save format (version 4), which
+   * {@link GraphIndexBuilder#load} reads back into a mutable graph. It is written here from the
+   * graph's public views because jvector's own writer refuses a graph that may still grow.
+   * Neighbour scores are written as zero: the loader recomputes them.
+   */
+  private void writeGraph(DataOutputStream out) throws IOException {
+    int layers = graph.size(0) == 0 ? 1 : graph.getMaxLevel() + 1;
+    out.writeInt(OnHeapGraphIndex.MAGIC);
+    out.writeInt(JVECTOR_GRAPH_VERSION);
+    out.writeInt(layers);
+    for (int level = 0; level < layers; level++) {
+      out.writeInt(graph.getDegree(level));
+    }
+    var entry = graph.entryNode();
+    out.writeInt(entry == null ? -1 : entry.node);
+    for (int level = 0; level < layers; level++) {
+      int[] nodes = graph.nodeStream(level).toArray();
+      out.writeInt(nodes.length);
+      for (int node : nodes) {
+        NodesIterator it = graph.getNeighborsIterator(level, node);
+        int[] neighbours = new int[it.size()];
+        int n = 0;
+        while (it.hasNext() && n < neighbours.length) {
+          neighbours[n++] = it.nextInt();
+        }
+        out.writeInt(node);
+        out.writeInt(n);
+        for (int i = 0; i < n; i++) {
+          out.writeInt(neighbours[i]);
+          out.writeFloat(0.0f);
+        }
+      }
+    }
+  }
+
+  private long readVectors(Path path, long expectedCrc) throws IOException {
+    long count = 0;
+    int recordBytes = 4 + FragmentId.LENGTH + 4 * dimension;
+    long size = Files.size(path);
+    if (size % recordBytes != 0) {
+      throw new IOException(VECTORS + " has " + size + " bytes, not a whole number of records");
+    }
+    try (CheckedInputStream cis = new CheckedInputStream(Files.newInputStream(path), new CRC32C());
+        DataInputStream in = new DataInputStream(new BufferedInputStream(cis, 1 << 16))) {
+      byte[] idBytes = new byte[FragmentId.LENGTH];
+      byte[] record = new byte[4 * dimension];
+      ByteBuffer bb = ByteBuffer.wrap(record);
+      int next = nextOrdinal.get();
+      for (long i = 0; i < size / recordBytes; i++) {
+        int ordinal = in.readInt();
+        in.readFully(idBytes);
+        in.readFully(record);
+        if (ordinal < 0 || ordinal >= next) {
+          throw new IOException("ordinal " + ordinal + " is outside the saved range");
+        }
+        float[] v = new float[dimension];
+        bb.clear();
+        bb.asFloatBuffer().get(v);
+        FragmentId id = FragmentId.of(idBytes);
+        vectors.set(ordinal, VTS.createFloatVector(v));
+        ids.set(ordinal, id);
+        if (ordinals.put(id, ordinal) != null) {
+          throw new IOException("fragment " + id + " is saved twice");
+        }
+        count++;
+      }
+      if (cis.getChecksum().getValue() != expectedCrc) {
+        throw new IOException(VECTORS + " fails its checksum");
+      }
+    }
+    return count;
+  }
+
+  private void readGraph(Path path, long expectedCrc) throws IOException {
+    CRC32C crc = new CRC32C();
+    ByteBuffer bytes;
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > Integer.MAX_VALUE) {
+        throw new IOException(GRAPH + " is too large: " + size + " bytes");
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      while (bytes.hasRemaining() && ch.read(bytes) >= 0) {
+        // read until full
+      }
+    } catch (NoSuchFileException e) {
+      throw new IOException(GRAPH + " is missing", e);
+    }
+    bytes.flip();
+    crc.update(bytes.duplicate());
+    if (crc.getValue() != expectedCrc) {
+      throw new IOException(GRAPH + " fails its checksum");
+    }
+    // Every neighbour the file names must have a vector, or the loader would score a null.
+    ByteBuffer check = bytes.duplicate();
+    check.getInt();
+    check.getInt();
+    int layers = check.getInt();
+    check.position(check.position() + 4 * layers + 4);
+    for (int level = 0; level < layers; level++) {
+      int nodes = check.getInt();
+      for (int i = 0; i < nodes; i++) {
+        requireVector(check.getInt());
+        int n = check.getInt();
+        for (int j = 0; j < n; j++) {
+          requireVector(check.getInt());
+          check.getFloat();
+        }
+      }
+    }
+    builder.load(new ByteBufferReader(bytes));
+  }
+
+  private void requireVector(int ordinal) throws IOException {
+    if (vectors.get(ordinal) == null) {
+      throw new IOException("the saved graph names node " + ordinal + ", which has no vector");
+    }
+  }
+
+  /**
+   * Queues vectors that were pending when saved, and marks graph nodes whose fragment was
+   * removed before the save but after its last compaction.
+   */
+  private void requeueUngraphed() {
+    int end = nextOrdinal.get();
+    for (int ordinal = 0; ordinal < end; ordinal++) {
+      if (ids.get(ordinal) != null && !graph.containsNode(ordinal)) {
+        pendingOrdinals.add(ordinal);
+        queue.add(ordinal);
+      }
+    }
+    scheduleDrain();
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the vector index is closed");
+    }
+  }
+
+  /** Saves (with the last recorded store generation) and stops the indexer. */
+  @Override
+  public void close() {
+    close(true);
+  }
+
+  private void close(boolean save) {
+    if (closed) {
+      return;
+    }
+    lock.writeLock().lock();
+    try {
+      if (save) {
+        saveLocked();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot save the vector index to " + dir, e);
+    } finally {
+      closed = true;
+      lock.writeLock().unlock();
+      if (ownedIndexer != null) {
+        ownedIndexer.shutdown();
+        try {
+          ownedIndexer.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      try {
+        builder.close();
+      } catch (IOException e) {
+        // The builder holds only per-thread search scratch space; nothing is lost.
+      }
+    }
+  }
+
+  private static int intProp(Properties m, String key) throws IOException {
+    return Math.toIntExact(longProp(m, key));
+  }
+
+  private static long longProp(Properties m, String key) throws IOException {
+    String v = m.getProperty(key);
+    if (v == null) {
+      throw new IOException("manifest lacks " + key);
+    }
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IOException("manifest " + key + " is not a number: " + v);
+    }
+  }
+
+  private static ForkJoinPool newBuildPool() {
+    // jvector sizes its own pools from jvector.physical_core_count (set in config/jvm.options);
+    // graph inserts use this pool, sized to the processors the JVM may use.
+    return new ForkJoinPool(
+        Runtime.getRuntime().availableProcessors(),
+        pool -> {
+          ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+          t.setName("mycelium-index-build-" + t.getPoolIndex());
+          t.setDaemon(true);
+          return t;
+        },
+        null,
+        false);
+  }
+
+  /** The vectors by ordinal, as jvector reads them. Values are never overwritten in place. */
+  private final class Values implements RandomAccessVectorValues {
+    @Override
+    public int size() {
+      return nextOrdinal.get();
+    }
+
+    @Override
+    public int dimension() {
+      return dimension;
+    }
+
+    @Override
+    public VectorFloat<?> getVector(int ordinal) {
+      return vectors.get(ordinal);
+    }
+
+    @Override
+    public boolean isValueShared() {
+      return false;
+    }
+
+    @Override
+    public RandomAccessVectorValues copy() {
+      return this;
+    }
+  }
+}

@@ -1,0 +1,346 @@
+package dev.mycelium.storage.index;
+
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.VectorHit;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+/**
+ * Measures the vector index against the targets Mycelium sets for it: recall@k against exact
+ * search, single-thread query throughput and latency, how fast the background indexer keeps
+ * up, and how long a saved index takes to reopen. {@code mycelium bench search} calls {@link
+ * #run}; {@link #main} runs it stand-alone. A benchmark, not a test: it prints numbers and
+ * asserts nothing.
+ */
+public final class SearchBench {
+  private SearchBench() {}
+
+  /**
+   * What to measure.
+   *
+   * @param n base vectors (generated, or the first n of {@code baseFile})
+   * @param dim dimension of generated vectors (ignored with files)
+   * @param queries query vectors
+   * @param k neighbours per query
+   * @param seed seeds the generated data set
+   * @param baseFile an {@code .fvecs} file of base vectors, or empty to generate clusters
+   * @param queryFile an {@code .fvecs} file of queries, or empty to generate them
+   * @param workDir where the index is saved and reopened (created if absent)
+   * @param options graph and search parameters
+   */
+  public record Config(
+      int n,
+      int dim,
+      int queries,
+      int k,
+      long seed,
+      Optional<Path> baseFile,
+      Optional<Path> queryFile,
+      Path workDir,
+      JVectorIndex.Options options) {
+    /** Checks the sizes. */
+    public Config {
+      if (n < 1 || queries < 1 || k < 1 || dim < 1) {
+        throw new IllegalArgumentException("n, dim, queries and k must all be at least 1");
+      }
+      if (k > n) {
+        throw new IllegalArgumentException("k (" + k + ") cannot exceed n (" + n + ")");
+      }
+    }
+  }
+
+  /**
+   * What was measured.
+   *
+   * @param n vectors indexed
+   * @param dim their dimension
+   * @param queries queries run
+   * @param k neighbours per query
+   * @param options the graph and search parameters used
+   * @param recall mean recall@k against exact search
+   * @param buildVectorsPerSecond vectors per second from the first add until nothing pending
+   * @param queriesPerSecond single-thread query throughput
+   * @param p50Millis median query latency
+   * @param p99Millis 99th-percentile query latency
+   * @param reopenSeconds time to open the saved index until it is ready (nothing pending)
+   * @param heapAfterBuildBytes heap in use after a GC with the built index alive
+   * @param jvm the Java runtime version
+   */
+  public record Result(
+      int n,
+      int dim,
+      int queries,
+      int k,
+      JVectorIndex.Options options,
+      double recall,
+      double buildVectorsPerSecond,
+      double queriesPerSecond,
+      double p50Millis,
+      double p99Millis,
+      double reopenSeconds,
+      long heapAfterBuildBytes,
+      String jvm) {
+    /** One human-readable line per figure. */
+    public String describe() {
+      return String.format(
+          Locale.ROOT,
+          "java %s, n=%d dim=%d queries=%d k=%d, M=%d beam=%d overquery=%.1f%n"
+              + "recall@%d      %.4f%n"
+              + "build          %.0f vectors/s%n"
+              + "queries        %.0f q/s (one thread)%n"
+              + "latency        p50 %.3f ms, p99 %.3f ms%n"
+              + "reopen         %.2f s%n"
+              + "heap (built)   %d MB",
+          jvm, n, dim, queries, k, options.maxDegree(), options.beamWidth(), options.overquery(),
+          k, recall, buildVectorsPerSecond, queriesPerSecond, p50Millis, p99Millis,
+          reopenSeconds, heapAfterBuildBytes >> 20);
+    }
+  }
+
+  /** Runs the benchmark, logging progress to {@code log}. */
+  public static Result run(Config c, PrintStream log) throws IOException {
+    float[][][] base = {loadBase(c)};
+    float[][] queries = loadQueries(c, base[0]);
+    int n = base[0].length;
+    int dim = base[0][0].length;
+    int k = c.k();
+    log.printf(Locale.ROOT, "data: %d base and %d query vectors of %d dimensions%n",
+        n, queries.length, dim);
+
+    // Exact ground truth first, then dropped, so that two copies of the data never sit beside
+    // the graph on a small heap.
+    int[][] truth = groundTruth(base[0], queries, k);
+    log.println("ground truth computed");
+
+    Files.createDirectories(c.workDir());
+    long buildStart = System.nanoTime();
+    JVectorIndex index = JVectorIndex.create(c.workDir(), dim, c.options(), null, 0);
+    for (int i = 0; i < n; i++) {
+      index.add(id(i), base[0][i]);
+    }
+    base[0] = null;
+    while (index.pending() > 0) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    double buildSeconds = (System.nanoTime() - buildStart) / 1e9;
+    log.printf(Locale.ROOT, "built in %.1f s%n", buildSeconds);
+    System.gc();
+    long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+
+    // Warm the JIT on the query set, then measure it.
+    for (int round = 0; round < 2; round++) {
+      for (float[] q : queries) {
+        index.search(q, k, x -> true);
+      }
+    }
+    long[] nanos = new long[queries.length];
+    int found = 0;
+    long start = System.nanoTime();
+    for (int i = 0; i < queries.length; i++) {
+      long t0 = System.nanoTime();
+      List<VectorHit> hits = index.search(queries[i], k, x -> true);
+      nanos[i] = System.nanoTime() - t0;
+      found += overlap(hits, truth[i]);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Arrays.sort(nanos);
+    double recall = found / ((double) k * queries.length);
+
+    index.save(1);
+    index.close();
+    index = null;
+    System.gc();
+    long openStart = System.nanoTime();
+    JVectorIndex.OpenResult opened = JVectorIndex.open(c.workDir(), dim, c.options(), null, 1);
+    if (!(opened instanceof JVectorIndex.OpenResult.Loaded loaded)) {
+      throw new IllegalStateException("reopen failed: " + opened);
+    }
+    while (loaded.index().pending() > 0) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    double reopenSeconds = (System.nanoTime() - openStart) / 1e9;
+    int foundAfter = 0;
+    for (int i = 0; i < queries.length; i++) {
+      foundAfter += overlap(loaded.index().search(queries[i], k, x -> true), truth[i]);
+    }
+    loaded.index().close();
+    if (foundAfter != found) {
+      log.printf(Locale.ROOT, "note: recall after reopen %.4f%n",
+          foundAfter / ((double) k * queries.length));
+    }
+    return new Result(
+        n, dim, queries.length, k, c.options(), recall, n / buildSeconds,
+        queries.length / seconds, percentile(nanos, 0.50), percentile(nanos, 0.99),
+        reopenSeconds, heap, Runtime.version().toString());
+  }
+
+  private static float[][] loadBase(Config c) throws IOException {
+    if (c.baseFile().isPresent()) {
+      return FvecsReader.read(c.baseFile().get(), c.n());
+    }
+    return clustered(c.seed(), c.n(), c.dim());
+  }
+
+  private static float[][] loadQueries(Config c, float[][] base) throws IOException {
+    if (c.queryFile().isPresent()) {
+      return FvecsReader.read(c.queryFile().get(), c.queries());
+    }
+    if (c.baseFile().isPresent()) {
+      throw new IllegalArgumentException("a base file needs a query file too");
+    }
+    // Queries from the same clusters as the base, but not in it.
+    return clustered(c.seed(), c.n(), c.n() + c.queries(), c.dim());
+  }
+
+  /**
+   * A seeded data set of {@code n} unit vectors in Gaussian clusters around about sqrt(n)
+   * centres: clustered like sentence embeddings, unlike uniform noise, on which no graph index
+   * does well. The first {@code m} vectors are the same for every {@code n >= m}.
+   */
+  public static float[][] clustered(long seed, int n, int dim) {
+    return clustered(seed, 0, n, dim);
+  }
+
+  /** Vectors {@code from} (inclusive) to {@code to} of the set {@link #clustered(long, int,
+   * int)} makes, with as many centres as a set of {@code from} vectors (at least 1). */
+  private static float[][] clustered(long seed, int from, int to, int dim) {
+    int size = from == 0 ? to : from;
+    int centres = Math.max(1, (int) Math.round(Math.sqrt(size)));
+    Random cr = new Random(seed);
+    float[][] centre = new float[centres][dim];
+    for (float[] v : centre) {
+      for (int i = 0; i < dim; i++) {
+        v[i] = (float) cr.nextGaussian();
+      }
+    }
+    float[][] out = new float[to - from][];
+    for (int j = from; j < to; j++) {
+      Random r = new Random(seed * 1_000_003L + j);
+      float[] c = centre[r.nextInt(centres)];
+      float[] v = new float[dim];
+      for (int i = 0; i < dim; i++) {
+        v[i] = c[i] + (float) (r.nextGaussian() * 0.75);
+      }
+      out[j - from] = Vectors.normalised(v, dim);
+    }
+    return out;
+  }
+
+  /** The exact top-k ordinals of every query, computed in parallel with the exact index. */
+  static int[][] groundTruth(float[][] base, float[][] queries, int k) {
+    ExactVectorIndex exact = new ExactVectorIndex(base[0].length);
+    for (int i = 0; i < base.length; i++) {
+      exact.add(id(i), base[i]);
+    }
+    int[][] truth = new int[queries.length][];
+    IntStream.range(0, queries.length)
+        .parallel()
+        .forEach(
+            q ->
+                truth[q] =
+                    exact.search(queries[q], k, x -> true).stream()
+                        .mapToInt(h -> number(h.id()))
+                        .toArray());
+    return truth;
+  }
+
+  private static int overlap(List<VectorHit> hits, int[] truth) {
+    Set<Integer> t = new HashSet<>();
+    for (int i : truth) {
+      t.add(i);
+    }
+    int found = 0;
+    for (VectorHit h : hits) {
+      if (t.contains(number(h.id()))) {
+        found++;
+      }
+    }
+    return found;
+  }
+
+  private static double percentile(long[] sortedNanos, double p) {
+    int i = (int) Math.min(sortedNanos.length - 1, Math.ceil(p * sortedNanos.length) - 1);
+    return sortedNanos[Math.max(0, i)] / 1e6;
+  }
+
+  /** A synthetic fragment ID carrying the vector's position. */
+  static FragmentId id(int i) {
+    byte[] b = new byte[FragmentId.LENGTH];
+    ByteBuffer.wrap(b).putInt(i).putInt(0x6d79636c);
+    return FragmentId.of(b);
+  }
+
+  static int number(FragmentId id) {
+    return ByteBuffer.wrap(id.toBytes()).getInt();
+  }
+
+  /**
+   * Runs the benchmark. Arguments are {@code key=value}: n (100000), dim (384), queries (1000),
+   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, base and query
+   * ({@code .fvecs} files), dir (work directory; a temporary one if absent).
+   */
+  public static void main(String[] args) throws IOException {
+    Map<String, String> a = new TreeMap<>();
+    for (String arg : args) {
+      int eq = arg.indexOf('=');
+      if (eq < 1) {
+        throw new IllegalArgumentException("arguments are key=value, got " + arg);
+      }
+      a.put(arg.substring(0, eq).replaceFirst("^--", ""), arg.substring(eq + 1));
+    }
+    JVectorIndex.Options d = JVectorIndex.Options.DEFAULTS;
+    JVectorIndex.Options options =
+        new JVectorIndex.Options(
+            Integer.parseInt(a.getOrDefault("m", Integer.toString(d.maxDegree()))),
+            Integer.parseInt(a.getOrDefault("beam", Integer.toString(d.beamWidth()))),
+            Float.parseFloat(a.getOrDefault("overquery", Float.toString(d.overquery()))));
+    Path dir =
+        a.containsKey("dir")
+            ? Path.of(a.get("dir"))
+            : Files.createTempDirectory("mycelium-search-bench");
+    Config c =
+        new Config(
+            Integer.parseInt(a.getOrDefault("n", "100000")),
+            Integer.parseInt(a.getOrDefault("dim", "384")),
+            Integer.parseInt(a.getOrDefault("queries", "1000")),
+            Integer.parseInt(a.getOrDefault("k", "10")),
+            Long.parseLong(a.getOrDefault("seed", "42")),
+            Optional.ofNullable(a.get("base")).map(Path::of),
+            Optional.ofNullable(a.get("query")).map(Path::of),
+            dir,
+            options);
+    try {
+      System.out.println(run(c, System.out).describe());
+    } finally {
+      if (!a.containsKey("dir")) {
+        deleteTree(dir);
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,265 @@
+package dev.mycelium.storage.index;
+
+import static dev.mycelium.storage.index.TestData.id;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.VectorHit;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.AbstractMap;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JVectorIndexTest {
+  private static final int DIM = 32;
+  private static final JVectorIndex.Options OPTIONS = new JVectorIndex.Options(16, 64, 2.0f);
+
+  @TempDir Path dir;
+
+  /** An executor that runs nothing until the test says so. */
+  static final class PausedExecutor implements Executor {
+    final Queue<Runnable> tasks = new ArrayDeque<>();
+
+    @Override
+    public synchronized void execute(Runnable r) {
+      tasks.add(r);
+    }
+
+    void runAll() {
+      Runnable r;
+      while ((r = poll()) != null) {
+        r.run();
+      }
+    }
+
+    private synchronized Runnable poll() {
+      return tasks.poll();
+    }
+  }
+
+  @Test
+  void recallAtTenAgainstExactSearch() {
+    float[][] data = TestData.clustered(7, 2000, DIM);
+    ExactVectorIndex exact = new ExactVectorIndex(DIM);
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, null, 0)) {
+      for (int i = 0; i < data.length; i++) {
+        exact.add(id(i), data[i]);
+        index.add(id(i), data[i]);
+      }
+      await().atMost(Duration.ofMinutes(1)).until(() -> index.pending() == 0);
+      assertThat(index.size()).isEqualTo(2000);
+
+      Random r = new Random(11);
+      int found = 0;
+      int queries = 100;
+      for (int q = 0; q < queries; q++) {
+        float[] query = data[r.nextInt(data.length)].clone();
+        for (int i = 0; i < DIM; i++) {
+          query[i] += (float) (r.nextGaussian() * 0.05);
+        }
+        Set<FragmentId> truth = ids(exact.search(query, 10, x -> true));
+        List<VectorHit> hits = index.search(query, 10, x -> true);
+        assertThat(hits).hasSize(10);
+        assertThat(hits).isSortedAccordingTo(Vectors.BEST_FIRST);
+        for (VectorHit h : hits) {
+          if (truth.contains(h.id())) {
+            found++;
+          }
+        }
+      }
+      double recall = found / (10.0 * queries);
+      assertThat(recall).isGreaterThanOrEqualTo(0.9);
+    }
+  }
+
+  @Test
+  void searchFindsVectorsTheIndexerHasNotReached() {
+    PausedExecutor paused = new PausedExecutor();
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, paused, 0)) {
+      float[][] data = TestData.clustered(3, 200, DIM);
+      for (int i = 0; i < 100; i++) {
+        index.add(id(i), data[i]);
+      }
+      paused.runAll();
+      assertThat(index.pending()).isZero();
+
+      index.add(id(500), data[150]);
+      assertThat(index.pending()).isEqualTo(1);
+      assertThat(index.search(data[150], 1, x -> true))
+          .extracting(VectorHit::id)
+          .containsExactly(id(500));
+
+      paused.runAll();
+      assertThat(index.pending()).isZero();
+      assertThat(index.search(data[150], 1, x -> true))
+          .extracting(VectorHit::id)
+          .containsExactly(id(500));
+    }
+  }
+
+  @Test
+  void removedVectorsNeverComeBack() {
+    float[][] data = TestData.clustered(5, 600, DIM);
+    PausedExecutor paused = new PausedExecutor();
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, paused, 0)) {
+      for (int i = 0; i < data.length; i++) {
+        index.add(id(i), data[i]);
+      }
+      paused.runAll();
+      // Remove every other vector: enough to trigger compaction on the next drain, with one
+      // still pending when removed.
+      index.add(id(9999), data[0]);
+      Set<FragmentId> removed = new HashSet<>();
+      for (int i = 0; i < data.length; i += 2) {
+        index.remove(id(i));
+        removed.add(id(i));
+      }
+      index.remove(id(9999));
+      removed.add(id(9999));
+      assertNoneOf(index, data, removed);
+      paused.runAll();
+      assertThat(index.pending()).isZero();
+      assertNoneOf(index, data, removed);
+      assertThat(index.size()).isEqualTo(300);
+
+      index.save(1);
+    }
+    JVectorIndex.OpenResult r = JVectorIndex.open(dir, DIM, OPTIONS, paused, 1);
+    assertThat(r).isInstanceOf(JVectorIndex.OpenResult.Loaded.class);
+    try (JVectorIndex reopened = ((JVectorIndex.OpenResult.Loaded) r).index()) {
+      assertThat(reopened.size()).isEqualTo(300);
+      assertNoneOf(reopened, data, Set.of(id(0), id(2), id(598), id(9999)));
+    }
+  }
+
+  private static void assertNoneOf(JVectorIndex index, float[][] data, Set<FragmentId> removed) {
+    for (int i = 0; i < data.length; i += 7) {
+      List<VectorHit> hits = index.search(data[i], 20, x -> true);
+      assertThat(hits).hasSize(20);
+      assertThat(ids(hits)).doesNotContainAnyElementsOf(removed);
+    }
+  }
+
+  @Test
+  void saveAndReopenGiveTheSameResults() {
+    float[][] data = TestData.clustered(9, 1000, DIM);
+    List<List<VectorHit>> before = new ArrayList<>();
+    PausedExecutor paused = new PausedExecutor();
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, paused, 0)) {
+      for (int i = 0; i < data.length; i++) {
+        index.add(id(i), data[i]);
+      }
+      paused.runAll();
+      // Two left pending on purpose: they must come back pending and still be found.
+      index.add(id(5000), data[10]);
+      index.add(id(5001), data[20]);
+      for (int q = 0; q < 50; q++) {
+        before.add(index.search(data[q * 13], 10, x -> true));
+      }
+      index.setStoreGeneration(42);
+    }
+    JVectorIndex.OpenResult r = JVectorIndex.open(dir, DIM, OPTIONS, paused, 42);
+    assertThat(r).isInstanceOf(JVectorIndex.OpenResult.Loaded.class);
+    try (JVectorIndex reopened = ((JVectorIndex.OpenResult.Loaded) r).index()) {
+      assertThat(reopened.size()).isEqualTo(1002);
+      assertThat(reopened.pending()).isEqualTo(2);
+      assertThat(reopened.storeGeneration()).isEqualTo(42);
+      for (int q = 0; q < 50; q++) {
+        assertThat(reopened.search(data[q * 13], 10, x -> true)).isEqualTo(before.get(q));
+      }
+      paused.runAll();
+      assertThat(reopened.pending()).isZero();
+      assertThat(reopened.search(data[20], 2, x -> true))
+          .extracting(VectorHit::id)
+          .contains(id(5001));
+    }
+  }
+
+  @Test
+  void missingCorruptOrStaleFilesAskForARebuild() throws IOException {
+    assertRebuild(JVectorIndex.open(dir.resolve("nothing"), DIM, OPTIONS, null, -1), "no saved");
+
+    float[][] data = TestData.clustered(1, 300, DIM);
+    List<Map.Entry<FragmentId, float[]>> source = new ArrayList<>();
+    for (int i = 0; i < data.length; i++) {
+      source.add(new AbstractMap.SimpleEntry<>(id(i), data[i]));
+    }
+    JVectorIndex.rebuild(dir, DIM, OPTIONS, null, 7, source).close();
+
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 8), "stale");
+    assertRebuild(JVectorIndex.open(dir, DIM + 1, OPTIONS, null, 7), "dimension");
+
+    Path graph = dir.resolve(JVectorIndex.GRAPH);
+    byte[] bytes = Files.readAllBytes(graph);
+    bytes[bytes.length / 2] ^= 0x5a;
+    Files.write(graph, bytes);
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "checksum");
+
+    JVectorIndex rebuilt = JVectorIndex.openOrRebuild(dir, DIM, OPTIONS, null, 7, source);
+    assertThat(rebuilt.size()).isEqualTo(300);
+    rebuilt.close();
+    assertThat(JVectorIndex.open(dir, DIM, OPTIONS, null, 7))
+        .isInstanceOf(JVectorIndex.OpenResult.Loaded.class)
+        .satisfies(l -> ((JVectorIndex.OpenResult.Loaded) l).index().close());
+
+    Files.write(dir.resolve(JVectorIndex.VECTORS), new byte[] {1, 2, 3}, StandardOpenOption.APPEND);
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
+
+    Files.delete(dir.resolve(JVectorIndex.GRAPH));
+    Files.write(dir.resolve(JVectorIndex.MANIFEST), "format=1\ndimension=32\n".getBytes());
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
+  }
+
+  private static void assertRebuild(JVectorIndex.OpenResult r, String reason) {
+    assertThat(r).isInstanceOf(JVectorIndex.OpenResult.RebuildNeeded.class);
+    assertThat(((JVectorIndex.OpenResult.RebuildNeeded) r).reason()).contains(reason);
+  }
+
+  @Test
+  void filtersReturnOnlyPassingIdsAndKOfThemWhenPossible() {
+    float[][] data = TestData.clustered(13, 1500, DIM);
+    ExactVectorIndex exact = new ExactVectorIndex(DIM);
+    try (JVectorIndex index = JVectorIndex.create(dir, DIM, OPTIONS, null, 0)) {
+      for (int i = 0; i < data.length; i++) {
+        index.add(id(i), data[i]);
+        exact.add(id(i), data[i]);
+      }
+      await().atMost(Duration.ofMinutes(1)).until(() -> index.pending() == 0);
+
+      // Half pass: the graph walk handles it.
+      List<VectorHit> even = index.search(data[3], 10, x -> TestData.number(x) % 2 == 0);
+      assertThat(even).hasSize(10);
+      assertThat(even).allMatch(h -> TestData.number(h.id()) % 2 == 0);
+
+      // Very selective: 12 of 1500 pass, far from the query; all 10 best must come back.
+      java.util.function.Predicate<FragmentId> rare = x -> TestData.number(x) % 125 == 1;
+      List<VectorHit> hits = index.search(data[3], 10, rare);
+      assertThat(hits).hasSize(10);
+      assertThat(hits).allMatch(h -> rare.test(h.id()));
+      assertThat(ids(hits)).isEqualTo(ids(exact.search(data[3], 10, rare)));
+
+      // Fewer pass than asked for: all of them.
+      assertThat(index.search(data[3], 10, x -> TestData.number(x) < 4)).hasSize(4);
+    }
+  }
+
+  private static Set<FragmentId> ids(List<VectorHit> hits) {
+    Set<FragmentId> out = new HashSet<>();
+    hits.forEach(h -> out.add(h.id()));
+    return out;
+  }
+}
