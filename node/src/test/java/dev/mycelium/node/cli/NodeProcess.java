@@ -105,6 +105,14 @@ final class NodeProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    // The API listens before the store is open (so /ready can say "store opening"); fragment
+    // requests work once /ready says so.
+    ApiClient c = client();
+    await("/ready of pid " + process.pid() + " (log: " + log + ")")
+        .atMost(START_TIMEOUT)
+        .pollInterval(Duration.ofMillis(100))
+        .ignoreException(CliException.class)
+        .until(() -> c.getAnyStatus("/ready").status() == 200);
   }
 
   /** The API's address, from api.json. */
