@@ -27,11 +27,22 @@ public interface FragmentStore extends AutoCloseable {
 
   /**
    * Records a verified tombstone: the fragment's bytes are dropped and its state is
-   * {@link FragmentState#DELETED} from now on.
+   * {@link FragmentState#DELETED} from now on. Works for an ID the store has never seen (a
+   * tombstone can arrive before its fragment); a later put of that fragment by the same owner
+   * stays deleted.
+   *
+   * @throws InvalidFragmentException when the tombstone does not check, names another ID, or
+   *     is signed by someone other than the fragment's known owner
+   * @throws StoreFullException when the ID is new and no longer fits
    */
   void delete(FragmentId id, SignedTombstone tombstone);
 
-  /** Flags a fragment whose bytes are missing or bad, keeping what is known of it. */
+  /**
+   * Flags a fragment whose bytes are missing or bad, keeping what is known of it (its owner).
+   * A DELETED fragment stays DELETED; an unknown ID gets a BLANK placeholder (known to exist,
+   * bytes missing), which a later put fills. Not counted as a detection: that counter is for
+   * checks that failed.
+   */
   void markBlank(FragmentId id);
 
   /**

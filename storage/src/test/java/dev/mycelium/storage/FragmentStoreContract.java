@@ -268,4 +268,66 @@ abstract class FragmentStoreContract {
     }
     assertThat(store.stats().entries()).isEqualTo(10);
   }
+
+  @Test
+  void racingWritersNeverOverfillAndLoseNothingAcknowledged() throws Exception {
+    store.close();
+    store = newStore(60);
+    int perThread = 40;
+    List<Fragment> fragments = new java.util.ArrayList<>();
+    for (int i = 0; i < 3 * perThread; i++) {
+      fragments.add(Fixtures.fragment(800 + i));
+    }
+    List<FragmentId> acknowledged = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+    List<Thread> threads = new java.util.ArrayList<>();
+    for (int t = 0; t < 3; t++) {
+      List<Fragment> mine = fragments.subList(t * perThread, (t + 1) * perThread);
+      Thread thread = new Thread(() -> {
+        for (Fragment f : mine) {
+          try {
+            store.put(f);
+            acknowledged.add(f.id());
+          } catch (StoreFullException e) {
+            refused.incrementAndGet();
+          }
+        }
+      });
+      threads.add(thread);
+      thread.start();
+    }
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    assertThat(acknowledged).hasSize(60);
+    assertThat(refused.get()).isEqualTo(60);
+    assertThat(store.stats().entries()).isEqualTo(60);
+    for (FragmentId id : acknowledged) {
+      assertThat(store.get(id).orElseThrow().state()).isEqualTo(FragmentState.PRESENT);
+    }
+  }
+
+  @Test
+  void racingReadersOfACorruptFragmentCountOneDetection() throws Exception {
+    Fragment f = Fixtures.fragment(900);
+    store.put(f);
+    corrupt(store, f.id());
+    List<FragmentState> seen = new CopyOnWriteArrayList<>();
+    List<Thread> threads = new java.util.ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      Thread thread = new Thread(() -> {
+        for (int i = 0; i < 5; i++) {
+          seen.add(store.get(f.id()).orElseThrow().state());
+        }
+      });
+      threads.add(thread);
+      thread.start();
+    }
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    assertThat(seen).hasSize(20).containsOnly(FragmentState.BLANK);
+    assertThat(store.stats().blankDetections()).isEqualTo(1);
+    assertThat(store.stats().byState()).containsEntry(FragmentState.BLANK, 1L);
+  }
 }

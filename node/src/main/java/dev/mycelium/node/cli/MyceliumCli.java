@@ -3,14 +3,18 @@ package dev.mycelium.node.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
- * The {@code mycelium} command: one binary for the daemon and for talking to it, like
- * {@code consul} and {@code nodetool}.
+ * The {@code mycelium} command: one entry point for running a node and talking to it, like
+ * {@code consul} and {@code nodetool}. Exit codes are part of the interface (scripts depend on
+ * them): 0 ok, 1 failure, 2 usage or configuration error, 3 node unreachable, 4 unauthorized.
  */
 @Command(
     name = "mycelium",
     mixinStandardHelpOptions = true,
+    version = "mycelium 0.1.0-SNAPSHOT",
     description = "A self-healing, peer-to-peer memory store.",
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
@@ -22,28 +26,32 @@ import picocli.CommandLine.HelpCommand;
     },
     subcommands = {
       HelpCommand.class,
+      RunCommand.class,
       PutCommand.class,
       GetCommand.class,
       DeleteCommand.class,
       SearchCommand.class,
       StatusCommand.class,
+      IdentityCommand.class,
+      ConfigCommand.class,
       BenchCommand.class
     })
 public final class MyceliumCli implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getErr());
+  /** Runs the CLI and exits with its code. */
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
   }
 
-  /** The configured command line (tests call {@code execute} on it in process). */
+  /** The configured command line, for tests and embedding. */
   public static CommandLine commandLine() {
+    // picocli answers invalid input with ExitCode.USAGE, which is 2, as the interface wants.
     return new CommandLine(new MyceliumCli());
   }
 
-  /** Entry point of the launcher script. */
-  public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 }

@@ -41,17 +41,17 @@ class BenchStoreHttpTest {
         return new FakeApi.Reply(200, "{\"state\":\"PRESENT\"}");
       });
       api.writeDataDir(tmp, "k");
-      CliRun r = CliRun.of("bench", "store", "--http", "--data", tmp.toString(), "--n", "1203",
+      CliRun r = CliRun.of("bench", "store", "--http", "--data", tmp.toString(), "--n", "601",
           "--text-bytes", "100", "--dim", "8", "--get-threads", "3", "--format", "json");
       assertThat(r.exit()).as(r.err()).isZero();
       JsonNode out = JSON.readTree(r.out());
-      assertThat(out.at("/puts/operations").asLong()).isEqualTo(1203);
+      assertThat(out.at("/puts/operations").asLong()).isEqualTo(601);
       assertThat(out.at("/gets/threads").asInt()).isEqualTo(3);
       assertThat(out.at("/gets/per_second").asDouble()).isPositive();
       assertThat(out.at("/puts/p99_ms").isNumber()).isTrue();
       assertThat(api.requests.stream().filter(q -> q.path().endsWith("/batch")).count())
-          .isEqualTo(3);
-      assertThat(gets.get()).isEqualTo(1203);
+          .isEqualTo(2);
+      assertThat(gets.get()).isEqualTo(601);
     }
   }
 

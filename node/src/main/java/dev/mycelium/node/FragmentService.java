@@ -1,0 +1,370 @@
+package dev.mycelium.node;
+
+import dev.mycelium.node.identity.Identity;
+import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.storage.Embedder;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.FragmentStore;
+import dev.mycelium.storage.InvalidFragmentException;
+import dev.mycelium.storage.SearchFilter;
+import dev.mycelium.storage.StoredFragment;
+import dev.mycelium.storage.VectorHit;
+import dev.mycelium.storage.VectorIndex;
+import dev.mycelium.storage.Visibility;
+import dev.mycelium.wire.proto.SignedTombstone;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a node does with fragments on behalf of its clients: put, get, delete and search, plus
+ * the two background duties that keep the vector index in step with the store (embedding
+ * text-only puts, and reconciling the index at start).
+ *
+ * <p>The rule it keeps: a write is acknowledged once the signed fragment is in the store. The
+ * embedder and the index are derived state (ADR 0002) and catch up in the background; the
+ * index searches its not-yet-built part exactly, so a stored fragment with a vector is never
+ * missed by a search.
+ *
+ * <p>Thread-safe: request handlers call it from several threads.
+ */
+public final class FragmentService {
+  private static final Logger LOG = LoggerFactory.getLogger(FragmentService.class);
+
+  /**
+   * A fragment to store.
+   *
+   * @param text its text
+   * @param vector the client's embedding, or {@code null} to embed in the background
+   * @param metadata string to string
+   * @param visibility private or shared
+   */
+  public record PutRequest(
+      String text, float[] vector, Map<String, String> metadata, Visibility visibility) {}
+
+  /**
+   * The outcome of a put.
+   *
+   * @param id the fragment's content address
+   * @param state its state after the put (DELETED when a tombstone already stands for it)
+   * @param createdAtMillis the creation time signed into it
+   * @param embedded whether it has a vector already (false: the embedder will make one)
+   */
+  public record PutResult(FragmentId id, FragmentState state, long createdAtMillis,
+      boolean embedded) {}
+
+  /**
+   * One search hit. A {@link FragmentState#BLANK} hit carries no fragment: its bytes are gone or
+   * corrupt, and the hit says so instead of failing the search.
+   *
+   * @param id the fragment
+   * @param score cosine similarity, higher is closer
+   * @param state its state at this node
+   * @param fragment the verified fragment when PRESENT
+   */
+  public record SearchHit(FragmentId id, float score, FragmentState state,
+      Optional<Fragment> fragment) {}
+
+  /**
+   * Search hits, best first.
+   *
+   * @param hits at most k hits
+   * @param tookMillis time spent
+   */
+  public record SearchResult(List<SearchHit> hits, long tookMillis) {}
+
+  private final Identity identity;
+  private final FragmentCodec codec;
+  private final FragmentStore store;
+  private final VectorIndex index;
+  private final Embedder embedder;
+  private final int overfetch;
+  private final NodeMetrics metrics;
+  private final LongSupplier clock;
+  private final BlockingQueue<FragmentId> embedQueue;
+  private final AtomicBoolean indexLoaded = new AtomicBoolean();
+  private final AtomicBoolean queueFullLogged = new AtomicBoolean();
+  private final AtomicLong embedFailures = new AtomicLong();
+
+  FragmentService(
+      Identity identity,
+      FragmentCodec codec,
+      FragmentStore store,
+      VectorIndex index,
+      Embedder embedder,
+      int overfetch,
+      int queueCapacity,
+      NodeMetrics metrics,
+      LongSupplier clock) {
+    this.identity = identity;
+    this.codec = codec;
+    this.store = store;
+    this.index = index;
+    this.embedder = embedder;
+    this.overfetch = overfetch;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.embedQueue = new ArrayBlockingQueue<>(queueCapacity);
+  }
+
+  /**
+   * Signs and stores a fragment; a text-only one is queued for the embedder.
+   *
+   * @throws InvalidFragmentException when the request is over a limit
+   * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   */
+  public PutResult put(PutRequest request) {
+    float[] vector = request.vector() == null ? new float[0] : request.vector();
+    Fragment f =
+        codec.create(
+            identity.keys(),
+            clock.getAsLong(),
+            request.text(),
+            vector,
+            request.metadata() == null ? Map.of() : request.metadata(),
+            request.visibility() == null ? Visibility.PRIVATE : request.visibility());
+    FragmentState state = store.put(f);
+    if (state == FragmentState.PRESENT) {
+      if (f.hasVector()) {
+        index.add(f.id(), f.vector());
+      } else {
+        queueForEmbedding(f.id());
+      }
+    }
+    return new PutResult(f.id(), state, f.createdAtMillis(), f.hasVector());
+  }
+
+  private void queueForEmbedding(FragmentId id) {
+    if (!embedQueue.offer(id)) {
+      metrics.embedDeferred();
+      if (queueFullLogged.compareAndSet(false, true)) {
+        LOG.warn("the embedding queue is full; fragment {} and later text-only puts are stored "
+            + "but embedded only at the next start (raise embedder.queue-capacity)", id);
+      }
+    }
+  }
+
+  /** Reads one fragment; unknown IDs answer empty. */
+  public Optional<StoredFragment> get(FragmentId id) {
+    return store.get(id);
+  }
+
+  /**
+   * Deletes one of this node's fragments with a signed tombstone.
+   *
+   * @return the state afterwards (DELETED), or empty when the ID is unknown
+   * @throws NotOwnerException when another node owns the fragment
+   */
+  public Optional<FragmentState> delete(FragmentId id) {
+    Optional<StoredFragment> current = store.get(id);
+    if (current.isEmpty()) {
+      return Optional.empty();
+    }
+    StoredFragment sf = current.get();
+    if (sf.state() == FragmentState.DELETED) {
+      return Optional.of(FragmentState.DELETED);
+    }
+    if (sf.owner().isPresent() && !sf.owner().get().equals(identity.nodeId())) {
+      throw new NotOwnerException(
+          "fragment " + id + " belongs to node " + sf.owner().get()
+              + "; only its owner can delete it");
+    }
+    SignedTombstone tombstone = codec.tombstone(identity.keys(), id, clock.getAsLong());
+    store.delete(id, tombstone);
+    index.remove(id);
+    return Optional.of(FragmentState.DELETED);
+  }
+
+  /**
+   * The {@code k} fragments nearest to the query that pass the filter, best first.
+   *
+   * @param text the query text (embedded here), or {@code null} when a vector is given
+   * @param vector the query vector, or {@code null}
+   * @throws InvalidFragmentException when the vector has the wrong dimension
+   */
+  public SearchResult search(String text, float[] vector, int k, SearchFilter filter) {
+    long start = System.nanoTime();
+    float[] query = vector != null ? vector : embedder.embed(text);
+    if (query.length != codec.limits().dimension()) {
+      throw new InvalidFragmentException(
+          "vector",
+          "the query vector has " + query.length + " dimensions; this store uses "
+              + codec.limits().dimension() + " (storage.dimension)");
+    }
+    boolean unfiltered = filter.equals(SearchFilter.NONE);
+    Map<FragmentId, StoredFragment> seen = new ConcurrentHashMap<>();
+    // Without a filter every indexed ID is a candidate and only the returned ones are looked
+    // up; with one, each candidate is read and checked (a read verifies the signature, so this
+    // is reserved for filtered searches).
+    Predicate<FragmentId> accept =
+        unfiltered
+            ? id -> true
+            : id -> {
+                Optional<StoredFragment> sf = store.get(id);
+                sf.ifPresent(s -> seen.put(id, s));
+                return sf.isPresent() && passes(sf.get(), filter);
+              };
+    int want = (int) Math.min((long) k * overfetch, Math.max(k, 10_000));
+    List<VectorHit> candidates = index.search(query, want, accept);
+    List<SearchHit> hits = new ArrayList<>(k);
+    for (VectorHit h : candidates) {
+      if (hits.size() == k) {
+        break;
+      }
+      StoredFragment sf = seen.get(h.id());
+      if (sf == null) {
+        Optional<StoredFragment> read = store.get(h.id());
+        if (read.isEmpty()) {
+          continue;
+        }
+        sf = read.get();
+      }
+      if (!passes(sf, filter)) {
+        continue;
+      }
+      hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment()));
+    }
+    return new SearchResult(hits, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  private static boolean passes(StoredFragment sf, SearchFilter filter) {
+    switch (sf.state()) {
+      case PRESENT:
+        return filter.test(sf.fragment().orElseThrow());
+      case BLANK:
+        // Only the owner is known of a blank fragment: it passes a filter on the owner alone,
+        // flagged, so the caller learns that a match may be missing its text.
+        return filter.metadata().isEmpty()
+            && filter.fromMillis().isEmpty()
+            && filter.toMillis().isEmpty()
+            && (filter.owner().isEmpty() || filter.owner().equals(sf.owner()));
+      default:
+        return false;
+    }
+  }
+
+  /** Whether the index has caught up with the store after start. */
+  public boolean indexLoaded() {
+    return indexLoaded.get();
+  }
+
+  /** Text-only fragments waiting to be embedded. */
+  public long embedQueueSize() {
+    return embedQueue.size();
+  }
+
+  /**
+   * Brings the index in step with the store after start: when the index holds as many vectors
+   * as the store holds present fragments it is current; otherwise every fragment is re-added
+   * (adds replace) or queued for embedding, and deleted ones are removed. Runs on its own
+   * thread; interruptible.
+   */
+  void reconcileIndex() throws InterruptedException {
+    long present = store.stats().byState().getOrDefault(FragmentState.PRESENT, 0L);
+    long indexed = index.size();
+    if (present == indexed) {
+      LOG.info("vector index is current ({} vectors)", indexed);
+      indexLoaded.set(true);
+      return;
+    }
+    LOG.info("vector index has {} vectors for {} present fragments; rebuilding from the store",
+        indexed, present);
+    long start = System.nanoTime();
+    AtomicLong added = new AtomicLong();
+    AtomicLong queued = new AtomicLong();
+    List<FragmentId> ids = new ArrayList<>();
+    store.forEachId(ids::add);
+    for (FragmentId id : ids) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedException("index rebuild stopped");
+      }
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isEmpty()) {
+        continue;
+      }
+      if (sf.get().state() == FragmentState.PRESENT) {
+        Fragment f = sf.get().fragment().orElseThrow();
+        if (f.hasVector()) {
+          index.add(id, f.vector());
+          added.incrementAndGet();
+        } else {
+          embedQueue.put(id);
+          queued.incrementAndGet();
+        }
+      } else if (sf.get().state() == FragmentState.DELETED) {
+        index.remove(id);
+      }
+    }
+    indexLoaded.set(true);
+    LOG.info("vector index rebuilt: {} vectors added, {} texts queued for embedding, in {} ms",
+        added.get(), queued.get(), (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /** Embeds queued text-only fragments until interrupted. */
+  void embedLoop() {
+    while (!Thread.currentThread().isInterrupted()) {
+      FragmentId id;
+      try {
+        id = embedQueue.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      embedOne(id);
+    }
+  }
+
+  /** Embeds one queued fragment, if it is still present and has no vector of its own. */
+  void embedOne(FragmentId id) {
+    try {
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isEmpty() || sf.get().state() != FragmentState.PRESENT) {
+        return;
+      }
+      Fragment f = sf.get().fragment().orElseThrow();
+      if (f.hasVector()) {
+        return;
+      }
+      index.add(id, embedder.embed(f.text()));
+      metrics.embedded();
+      // A delete that ran while the text was being embedded removed nothing from the index.
+      Optional<StoredFragment> after = store.get(id);
+      if (after.isEmpty() || after.get().state() == FragmentState.DELETED) {
+        index.remove(id);
+      }
+    } catch (RuntimeException e) {
+      if (embedFailures.incrementAndGet() <= 10) {
+        LOG.warn("could not embed fragment {}: {}", id, e.toString());
+      }
+    }
+  }
+
+  /** Embeds everything queued, on the calling thread (for tests and orderly stops). */
+  void drainEmbedQueue() {
+    FragmentId id;
+    while ((id = embedQueue.poll()) != null) {
+      embedOne(id);
+    }
+  }
+
+  FragmentStore store() {
+    return store;
+  }
+
+  VectorIndex index() {
+    return index;
+  }
+}

@@ -1,0 +1,468 @@
+package dev.mycelium.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mycelium.node.config.ConfigException;
+import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.node.http.ApiBackend;
+import dev.mycelium.node.http.ApiKey;
+import dev.mycelium.node.http.ApiRoutes;
+import dev.mycelium.node.http.ApiServer;
+import dev.mycelium.node.identity.Identity;
+import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.storage.Embedder;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.FragmentStore;
+import dev.mycelium.storage.Scrubber;
+import dev.mycelium.storage.StoreStats;
+import dev.mycelium.storage.VectorIndex;
+import dev.mycelium.wire.NodeId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Mycelium node: identity, fragment store, vector index, embedder, scrubber and the
+ * HTTP API, started in that order and stopped in reverse. It is the one place that owns
+ * threads: request workers, a scheduler for periodic work (scrubbing, fill checks), and two
+ * background threads that keep the index in step with the store, so that writes never wait for
+ * the embedder or the index.
+ *
+ * <p>Background scrubbing uses the storage module's {@link Scrubber}, stepped every 100 ms.
+ *
+ * <p>The API listens before the store is open, so that {@code /health} and {@code /ready}
+ * (saying "store opening") answer during a long recovery; fragment requests get 503 meanwhile.
+ */
+public final class Node implements AutoCloseable, ApiBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+  /** File in the data directory that tells clients where the API listens. */
+  public static final String API_FILE = "api.json";
+
+  private static final String VERSION =
+      Node.class.getPackage().getImplementationVersion() == null
+          ? "0.1.0-SNAPSHOT"
+          : Node.class.getPackage().getImplementationVersion();
+
+  private final NodeConfig config;
+  private final NodeBackends backends;
+  private final Identity identity;
+  private final ApiKey apiKey;
+  private final NodeMetrics metrics;
+  private final long startedNanos = System.nanoTime();
+  private final ExecutorService workers;
+  private final ScheduledExecutorService scheduler;
+  private final ApiServer apiServer = new ApiServer();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicBoolean nearlyFullLogged = new AtomicBoolean();
+  private final List<Thread> backgroundThreads = new ArrayList<>();
+  private volatile boolean storeOpening = true;
+  private volatile boolean stopping;
+  private volatile FragmentService service;
+  private volatile FragmentStore store;
+  private volatile VectorIndex index;
+  private volatile Scrubber scrubber;
+  private long lastScrubFailures;
+  private InetSocketAddress apiAddress;
+
+  private Node(NodeConfig config, NodeBackends backends) {
+    this.config = config;
+    this.backends = backends;
+    Path dataDir = config.node().dataDir();
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create data directory " + dataDir, e);
+    }
+    this.identity = Identity.loadOrCreate(dataDir);
+    this.apiKey = ApiKey.loadOrCreate(dataDir);
+    this.metrics = new NodeMetrics(this::metricSources);
+    this.workers =
+        Executors.newFixedThreadPool(config.api().workerThreads(), threads("mycelium-api-"));
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("mycelium-sched-"));
+  }
+
+  /**
+   * Starts a node: opens or creates everything in the data directory and starts the API.
+   *
+   * @throws ConfigException when the embedder does not fit the configured dimension
+   * @throws UncheckedIOException when the data directory cannot be used
+   */
+  public static Node start(NodeConfig config, NodeBackends backends) {
+    Node node = new Node(config, backends);
+    try {
+      node.open();
+      return node;
+    } catch (RuntimeException | Error e) {
+      node.close();
+      throw e;
+    }
+  }
+
+  private void open() {
+    Path dataDir = config.node().dataDir();
+    LOG.info("starting node {} with data in {}", identity.nodeId(), dataDir);
+    apiAddress =
+        apiServer.start(
+            config.api().host(),
+            config.api().port(),
+            config.api().maxBodyBytes(),
+            new ApiRoutes(this, apiKey, config.storage().dimension()),
+            workers,
+            metrics);
+    Embedder embedder = backends.embedder(config);
+    if (embedder.dimension() != config.storage().dimension()) {
+      throw new ConfigException(
+          "mycelium.storage.dimension",
+          config.storage().dimension() + " does not match the " + config.embedder().name()
+              + " embedder, which makes " + embedder.dimension() + " dimensions");
+    }
+    FragmentCodec codec = new FragmentCodec(config.storage().limits());
+    LOG.info("opening fragment store (capacity {} entries)", config.storage().capacityEntries());
+    store = backends.openStore(config, codec);
+    storeOpening = false;
+    LOG.info("fragment store open: {}", store.stats());
+    index = backends.openIndex(config);
+    LOG.info("vector index open: {} vectors", index.size());
+    service =
+        new FragmentService(
+            identity,
+            codec,
+            store,
+            index,
+            embedder,
+            config.index().searchOverfetch(),
+            config.embedder().queueCapacity(),
+            metrics,
+            System::currentTimeMillis);
+    int rate = config.storage().scrubRatePerSecond();
+    // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
+    scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
+    startThread("mycelium-embedder", service::embedLoop);
+    startThread(
+        "mycelium-index-loader",
+        () -> {
+          try {
+            service.reconcileIndex();
+          } catch (InterruptedException e) {
+            LOG.info("index rebuild stopped before it finished; it runs again at next start");
+          } catch (RuntimeException e) {
+            LOG.error("index rebuild failed; searches may miss fragments until restart", e);
+          }
+        });
+    scheduler.scheduleWithFixedDelay(
+        guarded("scrubber", this::scrubStep), 100, 100, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
+        TimeUnit.SECONDS);
+    writeApiFile();
+    LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
+  }
+
+  private void startThread(String name, Runnable body) {
+    Thread t = new Thread(body, name);
+    t.setDaemon(true);
+    backgroundThreads.add(t);
+    t.start();
+  }
+
+  private Runnable guarded(String what, Runnable r) {
+    return () -> {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        LOG.warn("{} step failed: {}", what, e.toString());
+      }
+    };
+  }
+
+  private void scrubStep() {
+    scrubber.step(System.nanoTime());
+    long failures = scrubber.failures();
+    if (failures > lastScrubFailures) {
+      LOG.warn("scrubber: {} checks found missing or corrupt bytes so far; those fragments are "
+          + "flagged BLANK", failures);
+      lastScrubFailures = failures;
+    }
+  }
+
+  private void checkFill() {
+    StoreStats s = store.stats();
+    if (s.fillRatio() >= config.storage().nearlyFullRatio()) {
+      if (nearlyFullLogged.compareAndSet(false, true)) {
+        LOG.warn("the store is nearly full: {} of {} entries ({}%); raise "
+            + "storage.capacity-entries before writes are refused", s.entries(),
+            s.capacityEntries(), Math.round(s.fillRatio() * 100));
+      }
+    } else {
+      nearlyFullLogged.set(false);
+    }
+  }
+
+  private void writeApiFile() {
+    Path file = config.node().dataDir().resolve(API_FILE);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("url", apiUrl());
+    body.put("pid", ProcessHandle.current().pid());
+    body.put("node_id", identity.nodeId().toString());
+    try {
+      Path tmp = Files.createTempFile(file.getParent(), ".api.json.", ".tmp");
+      Files.write(tmp, new ObjectMapper().writeValueAsBytes(body));
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+
+  /** Runs {@link #close()} when the JVM is asked to stop (SIGTERM, SIGINT). */
+  public Thread installShutdownHook() {
+    Thread hook = new Thread(this::close, "mycelium-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return hook;
+  }
+
+  /**
+   * Stops the node: no new connections, running requests drain (up to
+   * {@code node.shutdown-grace}), background work stops, then the index and the store are
+   * closed (which writes the store's clean marker) and {@code api.json} is removed. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    stopping = true;
+    LOG.info("stopping node {}", identity.nodeId());
+    apiServer.stopAccepting();
+    LOG.info("stopped accepting API connections");
+    Duration grace = config.node().shutdownGrace();
+    workers.shutdown();
+    try {
+      if (!workers.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.warn("requests still running after {}; stopping them", grace);
+        workers.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      workers.shutdownNow();
+    }
+    LOG.info("API requests drained");
+    apiServer.close();
+    scheduler.shutdownNow();
+    for (Thread t : backgroundThreads) {
+      t.interrupt();
+    }
+    for (Thread t : backgroundThreads) {
+      try {
+        t.join(grace.toMillis() + 1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    try {
+      scheduler.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    LOG.info("background work stopped");
+    if (index != null) {
+      closeQuietly("vector index", index);
+    }
+    if (store != null) {
+      closeQuietly("fragment store", store);
+    }
+    try {
+      Files.deleteIfExists(config.node().dataDir().resolve(API_FILE));
+    } catch (IOException e) {
+      LOG.warn("could not remove {}: {}", API_FILE, e.toString());
+    }
+    LOG.info("node {} stopped", identity.nodeId());
+  }
+
+  private static void closeQuietly(String what, AutoCloseable c) {
+    try {
+      c.close();
+      LOG.info("{} closed", what);
+    } catch (Exception e) {
+      LOG.error("closing the {} failed", what, e);
+    }
+  }
+
+  // ---- what other parts of the node and the CLI use ----
+
+  /** The node's ID. */
+  public NodeId nodeId() {
+    return identity.nodeId();
+  }
+
+  /** The node's identity. */
+  public Identity identity() {
+    return identity;
+  }
+
+  /** The effective configuration. */
+  public NodeConfig config() {
+    return config;
+  }
+
+  /** Where the API actually listens (the port is real even when 0 was asked for). */
+  public InetSocketAddress apiAddress() {
+    return apiAddress;
+  }
+
+  /** The API base URL, e.g. {@code http://127.0.0.1:7947}. */
+  public String apiUrl() {
+    String host = apiAddress.getAddress().isAnyLocalAddress()
+        ? "127.0.0.1"
+        : apiAddress.getAddress().getHostAddress();
+    if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    return "http://" + host + ":" + apiAddress.getPort();
+  }
+
+  /** The API key clients must present. */
+  public ApiKey apiKey() {
+    return apiKey;
+  }
+
+  /** The file that holds the API key. */
+  public Path apiKeyFile() {
+    return config.node().dataDir().resolve(ApiKey.FILE_NAME);
+  }
+
+  @Override
+  public FragmentService fragments() {
+    FragmentService s = service;
+    if (s == null || stopping) {
+      throw new NotReadyException(stopping ? "the node is stopping" : "the store is opening; "
+          + "retry shortly");
+    }
+    return s;
+  }
+
+  @Override
+  public NodeMetrics metrics() {
+    return metrics;
+  }
+
+  @Override
+  public List<String> notReadyReasons() {
+    List<String> reasons = new ArrayList<>();
+    if (stopping) {
+      reasons.add("node stopping");
+    }
+    if (storeOpening) {
+      reasons.add("store opening");
+      return reasons;
+    }
+    FragmentService s = service;
+    if (s == null || !s.indexLoaded()) {
+      reasons.add("index loading");
+    }
+    FragmentStore st = store;
+    if (st != null && st.stats().fillRatio() >= config.storage().nearlyFullRatio()) {
+      reasons.add("store nearly full: raise storage.capacity-entries");
+    }
+    return reasons;
+  }
+
+  @Override
+  public Map<String, Object> status() {
+    FragmentService s = fragments();
+    StoreStats st = s.store().stats();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("node_id", identity.nodeId().toString());
+    out.put("version", VERSION);
+    out.put("uptime_seconds", (System.nanoTime() - startedNanos) / 1_000_000_000L);
+    Map<String, Long> fragments = new LinkedHashMap<>();
+    for (FragmentState state : FragmentState.values()) {
+      fragments.put(state.name(), st.byState().getOrDefault(state, 0L));
+    }
+    out.put("fragments", fragments);
+    out.put("index", Map.of("size", s.index().size(), "pending", s.index().pending()));
+    Map<String, Object> storeMap = new LinkedHashMap<>();
+    storeMap.put("entries", st.entries());
+    storeMap.put("capacity", st.capacityEntries());
+    storeMap.put("fill_ratio", st.fillRatio());
+    out.put("store", storeMap);
+    Map<String, Object> scrubMap = new LinkedHashMap<>();
+    Scrubber sc = scrubber;
+    scrubMap.put("checked", sc == null ? 0 : sc.checked());
+    scrubMap.put("failures", sc == null ? 0 : sc.failures());
+    scrubMap.put("passes", sc == null ? 0 : sc.passes());
+    out.put("scrubber", scrubMap);
+    out.put("api", apiUrl());
+    return out;
+  }
+
+  private NodeMetrics.Sources metricSources() {
+    FragmentService s = service;
+    Scrubber sc = scrubber;
+    if (s == null || sc == null) {
+      return null;
+    }
+    return new NodeMetrics.Sources() {
+      @Override
+      public long scrubberChecked() {
+        return sc.checked();
+      }
+
+      @Override
+      public long scrubberFailures() {
+        return sc.failures();
+      }
+
+      @Override
+      public StoreStats storeStats() {
+        return s.store().stats();
+      }
+
+      @Override
+      public long indexSize() {
+        return s.index().size();
+      }
+
+      @Override
+      public long indexPending() {
+        return s.index().pending();
+      }
+
+      @Override
+      public long embedQueue() {
+        return s.embedQueueSize();
+      }
+    };
+  }
+
+  private static ThreadFactory threads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

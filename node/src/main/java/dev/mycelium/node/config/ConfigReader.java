@@ -1,0 +1,128 @@
+package dev.mycelium.node.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Typed, range-checked reads from a merged configuration that remember which keys were read.
+ * The memory is what lets a test prove that no documented key is dead and no read key is
+ * undocumented (Apache Ratis checks its config keys the same way).
+ */
+final class ConfigReader {
+  private final Config config;
+  private final Set<String> read = new LinkedHashSet<>();
+
+  ConfigReader(Config config) {
+    this.config = config;
+  }
+
+  /** Every key path read so far. */
+  Set<String> keysRead() {
+    return read;
+  }
+
+  private void need(String key) {
+    read.add(key);
+    if (!config.hasPath(key)) {
+      throw new ConfigException(key, "is missing; it has no default in the reference file");
+    }
+  }
+
+  long longIn(String key, long min, long max) {
+    need(key);
+    long v;
+    try {
+      v = config.getLong(key);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(
+          key, "must be a whole number from " + min + " to " + max + ", got " + render(key), e);
+    }
+    if (v < min || v > max) {
+      throw new ConfigException(
+          key, v + " is out of range; allowed is " + min + " to " + max);
+    }
+    return v;
+  }
+
+  int intIn(String key, int min, int max) {
+    return (int) longIn(key, min, max);
+  }
+
+  double doubleIn(String key, double min, double max) {
+    need(key);
+    double v;
+    try {
+      v = config.getDouble(key);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(
+          key, "must be a number from " + min + " to " + max + ", got " + render(key), e);
+    }
+    if (!(v >= min && v <= max)) {
+      throw new ConfigException(key, v + " is out of range; allowed is " + min + " to " + max);
+    }
+    return v;
+  }
+
+  Duration durationIn(String key, Duration min, Duration max) {
+    need(key);
+    Duration v;
+    try {
+      v = config.getDuration(key);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(
+          key, "must be a duration such as 250ms, 10s or 5m, got " + render(key), e);
+    }
+    if (v.compareTo(min) < 0 || v.compareTo(max) > 0) {
+      throw new ConfigException(key, v + " is out of range; allowed is " + min + " to " + max);
+    }
+    return v;
+  }
+
+  String string(String key) {
+    need(key);
+    if (config.getValue(key).valueType() == ConfigValueType.OBJECT
+        || config.getValue(key).valueType() == ConfigValueType.LIST) {
+      throw new ConfigException(key, "must be a single value, got " + render(key));
+    }
+    String v = config.getString(key).trim();
+    if (v.isEmpty()) {
+      throw new ConfigException(key, "must not be empty");
+    }
+    return v;
+  }
+
+  String oneOf(String key, boolean ignoreCase, String... allowed) {
+    String v = string(key);
+    for (String a : allowed) {
+      if (ignoreCase ? a.equalsIgnoreCase(v) : a.equals(v)) {
+        return a;
+      }
+    }
+    throw new ConfigException(
+        key, "\"" + v + "\" is not allowed; use one of " + String.join(", ", allowed));
+  }
+
+  List<String> hostPorts(String key) {
+    need(key);
+    List<String> out = new ArrayList<>();
+    try {
+      for (String s : config.getStringList(key)) {
+        out.add(ConfigLoader.checkHostPort(key, s.trim()));
+      }
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(
+          key, "must be a list of \"host:port\" strings, got " + render(key), e);
+    }
+    return List.copyOf(out);
+  }
+
+  private String render(String key) {
+    return config.getValue(key).render(
+        com.typesafe.config.ConfigRenderOptions.concise());
+  }
+}

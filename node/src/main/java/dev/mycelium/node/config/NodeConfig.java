@@ -1,0 +1,176 @@
+package dev.mycelium.node.config;
+
+import com.typesafe.config.Config;
+import dev.mycelium.storage.FragmentLimits;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The typed configuration of one node. Every key, its unit and its allowed range are read in
+ * exactly one place, {@link #from(Config)}, so the rest of the node never sees a raw string or
+ * an unchecked number, and a test can compare the keys read here with the keys documented in
+ * {@code config/mycelium.conf}.
+ *
+ * @param node data directory and stop behaviour
+ * @param api the client HTTP API
+ * @param peer the peer listener and seeds
+ * @param storage store sizing and fragment limits
+ * @param index vector index tuning
+ * @param embedder the built-in embedder
+ * @param log log format and level
+ */
+public record NodeConfig(
+    NodeSection node,
+    Api api,
+    Peer peer,
+    Storage storage,
+    Index index,
+    Embedder embedder,
+    Log log) {
+
+  /**
+   * Where the node keeps its files, and how long a stop may take.
+   *
+   * @param dataDir directory for identity, keys, store and index (absolute)
+   * @param shutdownGrace longest wait for in-flight work on stop
+   */
+  public record NodeSection(Path dataDir, Duration shutdownGrace) {}
+
+  /**
+   * The client HTTP API.
+   *
+   * @param host interface to listen on
+   * @param port TCP port, 0 for any free one
+   * @param maxBodyBytes largest accepted request body, bytes
+   * @param workerThreads threads for request handlers
+   */
+  public record Api(String host, int port, int maxBodyBytes, int workerThreads) {}
+
+  /**
+   * The peer listener.
+   *
+   * @param listenHost interface peers connect to
+   * @param listenPort TCP port for peers, 0 for any free one
+   * @param seeds "host:port" of peers to join through
+   */
+  public record Peer(String listenHost, int listenPort, List<String> seeds) {}
+
+  /**
+   * Store sizing and fragment limits.
+   *
+   * @param capacityEntries fragments (and tombstones) the store is sized for
+   * @param averageValueBytes expected bytes per stored fragment
+   * @param maxTextBytes largest text, UTF-8 bytes
+   * @param dimension vector dimension
+   * @param maxMetadataEntries most metadata entries per fragment
+   * @param maxMetadataBytes most metadata bytes per fragment
+   * @param scrubRatePerSecond fragments checked per second in the background
+   * @param nearlyFullRatio fill ratio at which the node warns and turns not-ready
+   */
+  public record Storage(
+      long capacityEntries,
+      int averageValueBytes,
+      int maxTextBytes,
+      int dimension,
+      int maxMetadataEntries,
+      int maxMetadataBytes,
+      int scrubRatePerSecond,
+      double nearlyFullRatio) {
+
+    /** The fragment limits these settings imply, for the codec. */
+    public FragmentLimits limits() {
+      return new FragmentLimits(maxTextBytes, dimension, maxMetadataEntries, maxMetadataBytes);
+    }
+  }
+
+  /**
+   * Vector index tuning.
+   *
+   * @param maxDegree most graph neighbours per vector
+   * @param beamWidth candidate list size while building
+   * @param searchOverfetch candidates asked for per wanted hit
+   */
+  public record Index(int maxDegree, int beamWidth, int searchOverfetch) {}
+
+  /**
+   * The built-in embedder.
+   *
+   * @param name "minilm" or "hash"
+   * @param queueCapacity text-only fragments that may wait for embedding
+   */
+  public record Embedder(String name, int queueCapacity) {}
+
+  /**
+   * Logging.
+   *
+   * @param format "text" or "json"
+   * @param level level of Mycelium's loggers
+   */
+  public record Log(String format, String level) {}
+
+  /**
+   * Reads and checks every key of a merged configuration.
+   *
+   * @throws ConfigException naming the first key that is missing, of the wrong type or out of
+   *     range
+   */
+  public static NodeConfig from(Config config) {
+    return from(new ConfigReader(config));
+  }
+
+  static NodeConfig from(ConfigReader r) {
+    NodeSection node =
+        new NodeSection(
+            Path.of(r.string("mycelium.node.data-dir")).toAbsolutePath().normalize(),
+            r.durationIn(
+                "mycelium.node.shutdown-grace", Duration.ZERO, Duration.ofMinutes(10)));
+    Api api =
+        new Api(
+            r.string("mycelium.api.host"),
+            r.intIn("mycelium.api.port", 0, 65535),
+            r.intIn("mycelium.api.max-body-bytes", 1024, 256 * 1024 * 1024),
+            r.intIn("mycelium.api.worker-threads", 1, 256));
+    Peer peer =
+        new Peer(
+            r.string("mycelium.peer.listen-host"),
+            r.intIn("mycelium.peer.listen-port", 0, 65535),
+            r.hostPorts("mycelium.peer.seeds"));
+    Storage storage =
+        new Storage(
+            r.longIn("mycelium.storage.capacity-entries", 1, 2_000_000_000L),
+            r.intIn("mycelium.storage.average-value-bytes", 64, 16 * 1024 * 1024),
+            r.intIn("mycelium.storage.max-text-bytes", 1, 16 * 1024 * 1024),
+            r.intIn("mycelium.storage.dimension", 1, 4096),
+            r.intIn("mycelium.storage.max-metadata-entries", 0, 10_000),
+            r.intIn("mycelium.storage.max-metadata-bytes", 0, 16 * 1024 * 1024),
+            r.intIn("mycelium.storage.scrub-rate-per-second", 1, 1_000_000),
+            r.doubleIn("mycelium.storage.nearly-full-ratio", 0.01, 1.0));
+    Index index =
+        new Index(
+            r.intIn("mycelium.index.max-degree", 2, 512),
+            r.intIn("mycelium.index.beam-width", 2, 4096),
+            r.intIn("mycelium.index.search-overfetch", 1, 100));
+    Embedder embedder =
+        new Embedder(
+            r.oneOf("mycelium.embedder.name", false, "minilm", "hash"),
+            r.intIn("mycelium.embedder.queue-capacity", 1, 10_000_000));
+    Log log =
+        new Log(
+            r.oneOf("mycelium.log.format", false, "text", "json"),
+            r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
+    if (index.beamWidth() < index.maxDegree()) {
+      throw new ConfigException(
+          "mycelium.index.beam-width",
+          index.beamWidth() + " is below mycelium.index.max-degree (" + index.maxDegree()
+              + "); it must be at least that");
+    }
+    if (embedder.name().equals("minilm") && storage.dimension() != 384) {
+      throw new ConfigException(
+          "mycelium.storage.dimension",
+          storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
+              + "to 384 or use mycelium.embedder.name = hash");
+    }
+    return new NodeConfig(node, api, peer, storage, index, embedder, log);
+  }
+}

@@ -1,0 +1,28 @@
+package dev.mycelium.node.http;
+
+import dev.mycelium.node.FragmentService;
+import dev.mycelium.node.metrics.NodeMetrics;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the HTTP API needs from its node. A seam so that routing can be tested without a whole
+ * node, and so that the API can listen while the store is still opening.
+ */
+public interface ApiBackend {
+  /**
+   * The fragment operations.
+   *
+   * @throws dev.mycelium.node.NotReadyException while the store is opening
+   */
+  FragmentService fragments();
+
+  /** The body of {@code GET /v1/status}. */
+  Map<String, Object> status();
+
+  /** Why the node is not ready; empty when it is. */
+  List<String> notReadyReasons();
+
+  /** The node's metrics. */
+  NodeMetrics metrics();
+}

@@ -1,0 +1,285 @@
+package dev.mycelium.node.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mycelium.node.FragmentService;
+import dev.mycelium.node.FragmentService.PutResult;
+import dev.mycelium.node.FragmentService.SearchHit;
+import dev.mycelium.node.FragmentService.SearchResult;
+import dev.mycelium.node.NotOwnerException;
+import dev.mycelium.node.NotReadyException;
+import dev.mycelium.node.http.RequestParser.SearchRequest;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.InvalidFragmentException;
+import dev.mycelium.storage.StoreFullException;
+import dev.mycelium.storage.StoredFragment;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP API v1 as a plain function from (method, path, authorization, body) to a response:
+ * routing, authentication, request checks and the mapping of every failure to the error body
+ * of the contract. Kept free of Netty so that it runs on worker threads and is tested directly.
+ */
+public final class ApiRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
+  private static final JsonNodeFactory F = JsonNodeFactory.instance;
+  private static final String FRAGMENTS = "/v1/fragments";
+
+  private final ApiBackend backend;
+  private final ApiKey apiKey;
+  private final RequestParser parser;
+
+  /** Routes for a node whose vectors have the given dimension. */
+  public ApiRoutes(ApiBackend backend, ApiKey apiKey, int dimension) {
+    this.backend = backend;
+    this.apiKey = apiKey;
+    this.parser = new RequestParser(dimension);
+  }
+
+  /** Answers one request; never throws. */
+  public ApiResponse handle(String method, String uri, String authorization, byte[] body) {
+    String path = uri;
+    int q = path.indexOf('?');
+    if (q >= 0) {
+      path = path.substring(0, q);
+    }
+    if (path.length() > 1 && path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    String route = routeOf(path);
+    try {
+      return dispatch(method, path, route, authorization, body);
+    } catch (ApiException e) {
+      return error(route, e.status(), e.code(), e.getMessage(), e.field());
+    } catch (InvalidFragmentException e) {
+      return error(route, 400, "invalid_field", e.getMessage(), e.field());
+    } catch (StoreFullException e) {
+      return error(route, 507, "store_full", e.getMessage(), null);
+    } catch (NotReadyException e) {
+      return error(route, 503, "unavailable", e.getMessage(), null);
+    } catch (NotOwnerException e) {
+      return error(route, 403, "forbidden", e.getMessage(), "id");
+    } catch (RuntimeException e) {
+      LOG.error("internal error on {} {}", method, path, e);
+      return error(route, 500, "internal", "internal error: " + e, null);
+    }
+  }
+
+  private ApiResponse dispatch(
+      String method, String path, String route, String authorization, byte[] body) {
+    switch (path) {
+      case "/health":
+        requireMethod(method, "GET");
+        return json(route, 200, F.objectNode().put("status", "up"));
+      case "/ready":
+        {
+          requireMethod(method, "GET");
+          List<String> reasons = backend.notReadyReasons();
+          if (reasons.isEmpty()) {
+            return json(route, 200, F.objectNode().put("ready", true));
+          }
+          ObjectNode n = F.objectNode().put("ready", false);
+          ArrayNode r = n.putArray("reasons");
+          reasons.forEach(r::add);
+          return json(route, 503, n);
+        }
+      case "/metrics":
+        requireMethod(method, "GET");
+        return new ApiResponse(
+            200, backend.metrics().contentType(), backend.metrics().scrape(), route);
+      default:
+        break;
+    }
+    if (!apiKey.matchesHeader(authorization)) {
+      throw new ApiException(401, "unauthorized",
+          "send the API key as \"Authorization: Bearer <key>\"; it is in the node's "
+              + "data directory, file " + ApiKey.FILE_NAME, null);
+    }
+    switch (route) {
+      case FRAGMENTS:
+        requireMethod(method, "POST");
+        return put(route, body);
+      case FRAGMENTS + "/batch":
+        requireMethod(method, "POST");
+        return batch(route, body);
+      case FRAGMENTS + "/{id}":
+        {
+          FragmentId id = RequestParser.id(path.substring(FRAGMENTS.length() + 1));
+          if (method.equals("GET")) {
+            return get(route, id);
+          }
+          if (method.equals("DELETE")) {
+            return delete(route, id);
+          }
+          throw notAllowed(method, "GET, DELETE");
+        }
+      case "/v1/search":
+        requireMethod(method, "POST");
+        return search(route, body);
+      case "/v1/status":
+        requireMethod(method, "GET");
+        return json(route, 200, RequestParser.JSON.valueToTree(backend.status()));
+      default:
+        throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
+    }
+  }
+
+  /** The route template of a path, for metrics labels. */
+  static String routeOf(String path) {
+    switch (path) {
+      case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
+          "/v1/status":
+        return path;
+      default:
+        if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {
+          return FRAGMENTS + "/{id}";
+        }
+        return "other";
+    }
+  }
+
+  private ApiResponse put(String route, byte[] body) {
+    FragmentService.PutRequest request = parser.put(RequestParser.parse(body), "");
+    PutResult r = backend.fragments().put(request);
+    ObjectNode n = F.objectNode();
+    n.put("id", r.id().toString());
+    n.put("state", r.state().name());
+    n.put("created_at", r.createdAtMillis());
+    n.put("embedded", r.embedded());
+    return json(route, 201, n);
+  }
+
+  private ApiResponse batch(String route, byte[] body) {
+    List<JsonNode> items = parser.batch(RequestParser.parse(body));
+    FragmentService fragments = backend.fragments();
+    ObjectNode out = F.objectNode();
+    ArrayNode results = out.putArray("results");
+    int stored = 0;
+    int failed = 0;
+    for (int i = 0; i < items.size(); i++) {
+      String prefix = "fragments[" + i + "].";
+      try {
+        PutResult r = fragments.put(parser.put(items.get(i), prefix));
+        results.addObject().put("id", r.id().toString()).put("state", r.state().name());
+        stored++;
+      } catch (ApiException e) {
+        results.add(errorNode(e.code(), e.getMessage(), e.field()));
+        failed++;
+      } catch (InvalidFragmentException e) {
+        results.add(errorNode("invalid_field", e.getMessage(), prefix + e.field()));
+        failed++;
+      } catch (StoreFullException e) {
+        results.add(errorNode("store_full", e.getMessage(), null));
+        failed++;
+      }
+    }
+    out.put("stored", stored);
+    out.put("failed", failed);
+    return json(route, 200, out);
+  }
+
+  private ApiResponse get(String route, FragmentId id) {
+    Optional<StoredFragment> found = backend.fragments().get(id);
+    if (found.isEmpty()) {
+      throw new ApiException(404, "not_found", "no fragment " + id + " at this node", "id");
+    }
+    StoredFragment sf = found.get();
+    ObjectNode n = F.objectNode();
+    n.put("id", id.toString());
+    n.put("state", sf.state().name());
+    sf.owner().ifPresent(o -> n.put("owner", o.toString()));
+    if (sf.state() == FragmentState.PRESENT && sf.fragment().isPresent()) {
+      Fragment f = sf.fragment().get();
+      n.put("created_at", f.createdAtMillis());
+      n.put("text", f.text());
+      ObjectNode md = n.putObject("metadata");
+      f.metadata().forEach(md::put);
+      n.put("visibility", f.visibility().name().toLowerCase(Locale.ROOT));
+      n.put("has_vector", f.hasVector());
+    }
+    return json(route, 200, n);
+  }
+
+  private ApiResponse delete(String route, FragmentId id) {
+    Optional<FragmentState> state = backend.fragments().delete(id);
+    if (state.isEmpty()) {
+      throw new ApiException(404, "not_found", "no fragment " + id + " at this node", "id");
+    }
+    return json(route, 200, F.objectNode().put("id", id.toString())
+        .put("state", state.get().name()));
+  }
+
+  private ApiResponse search(String route, byte[] body) {
+    SearchRequest req = parser.search(RequestParser.parse(body));
+    SearchResult result =
+        backend.fragments().search(req.text(), req.vector(), req.k(), req.filter());
+    ObjectNode out = F.objectNode();
+    ArrayNode hits = out.putArray("hits");
+    for (SearchHit h : result.hits()) {
+      ObjectNode n = hits.addObject();
+      n.put("id", h.id().toString());
+      n.put("score", h.score());
+      n.put("state", h.state().name());
+      if (h.fragment().isPresent()) {
+        Fragment f = h.fragment().get();
+        n.put("text", f.text());
+        ObjectNode md = n.putObject("metadata");
+        f.metadata().forEach(md::put);
+        n.put("created_at", f.createdAtMillis());
+      } else {
+        n.putNull("text");
+        n.putNull("metadata");
+        n.putNull("created_at");
+      }
+    }
+    out.put("took_ms", result.tookMillis());
+    return json(route, 200, out);
+  }
+
+  private static void requireMethod(String method, String allowed) {
+    if (!method.equals(allowed)) {
+      throw notAllowed(method, allowed);
+    }
+  }
+
+  private static ApiException notAllowed(String method, String allowed) {
+    return new ApiException(405, "method_not_allowed",
+        method + " is not allowed here; use " + allowed, null);
+  }
+
+  /** The error body of the contract, as a response. */
+  public static ApiResponse error(String route, int status, String code, String message,
+      String field) {
+    return json(route, status, errorNode(code, message, field));
+  }
+
+  private static ObjectNode errorNode(String code, String message, String field) {
+    ObjectNode n = F.objectNode();
+    n.put("error", code);
+    n.put("message", message);
+    if (field == null) {
+      n.putNull("field");
+    } else {
+      n.put("field", field);
+    }
+    return n;
+  }
+
+  private static ApiResponse json(String route, int status, JsonNode body) {
+    try {
+      return new ApiResponse(status, ApiResponse.JSON, RequestParser.JSON.writeValueAsBytes(body),
+          route);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree always serializes", e);
+    }
+  }
+}

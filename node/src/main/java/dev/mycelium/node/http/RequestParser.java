@@ -1,0 +1,271 @@
+package dev.mycelium.node.http;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.mycelium.node.FragmentService.PutRequest;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.SearchFilter;
+import dev.mycelium.storage.Visibility;
+import dev.mycelium.wire.NodeId;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Turns request bodies into checked requests, field by field, so that every rejection names the
+ * field and says what is allowed. Reading a JSON tree and checking it by hand, rather than
+ * binding to classes, is what makes those messages precise (a binder reports its own types).
+ */
+final class RequestParser {
+  /** Most fragments in one batch. */
+  static final int MAX_BATCH = 1000;
+
+  /** Largest k of a search. */
+  static final int MAX_K = 1000;
+
+  static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
+
+  private static final Set<String> PUT_FIELDS = Set.of("text", "vector", "metadata",
+      "visibility");
+  private static final Set<String> SEARCH_FIELDS = Set.of("text", "vector", "k", "filter");
+  private static final Set<String> FILTER_FIELDS = Set.of("owner", "metadata", "from", "to");
+
+  /**
+   * A checked search request.
+   *
+   * @param text query text, or null
+   * @param vector query vector, or null
+   * @param k hits wanted
+   * @param filter restrictions
+   */
+  record SearchRequest(String text, float[] vector, int k, SearchFilter filter) {}
+
+  private final int dimension;
+
+  RequestParser(int dimension) {
+    this.dimension = dimension;
+  }
+
+  static JsonNode parse(byte[] body) {
+    if (body.length == 0) {
+      throw ApiException.badRequest(null, "the request has no body; send a JSON object");
+    }
+    JsonNode node;
+    try {
+      node = JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw ApiException.badRequest(
+          null, "the body is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw ApiException.badRequest(null, "the body could not be read: " + e.getMessage());
+    }
+    if (node == null || !node.isObject()) {
+      throw ApiException.badRequest(null, "the body must be a JSON object");
+    }
+    return node;
+  }
+
+  PutRequest put(JsonNode body, String prefix) {
+    if (!body.isObject()) {
+      throw ApiException.badRequest(prefix.isEmpty() ? null : stripDot(prefix),
+          "each fragment must be a JSON object");
+    }
+    checkFields(body, PUT_FIELDS, prefix);
+    JsonNode text = body.get("text");
+    if (text == null || text.isNull()) {
+      throw ApiException.invalid(prefix + "text", "text is required");
+    }
+    if (!text.isTextual()) {
+      throw ApiException.badRequest(prefix + "text", "text must be a string");
+    }
+    float[] vector = optionalVector(body.get("vector"), prefix + "vector");
+    Map<String, String> metadata = stringMap(body.get("metadata"), prefix + "metadata");
+    Visibility visibility = Visibility.PRIVATE;
+    JsonNode vis = body.get("visibility");
+    if (vis != null && !vis.isNull()) {
+      if (!vis.isTextual()) {
+        throw ApiException.badRequest(prefix + "visibility",
+            "visibility must be the string \"private\" or \"shared\"");
+      }
+      switch (vis.asText()) {
+        case "private" -> visibility = Visibility.PRIVATE;
+        case "shared" -> visibility = Visibility.SHARED;
+        default -> throw ApiException.invalid(prefix + "visibility",
+            "visibility must be \"private\" or \"shared\", got \"" + vis.asText() + "\"");
+      }
+    }
+    return new PutRequest(text.asText(), vector, metadata, visibility);
+  }
+
+  List<JsonNode> batch(JsonNode body) {
+    checkFields(body, Set.of("fragments"), "");
+    JsonNode list = body.get("fragments");
+    if (list == null || list.isNull()) {
+      throw ApiException.invalid("fragments", "fragments is required: a list of fragments");
+    }
+    if (!list.isArray()) {
+      throw ApiException.badRequest("fragments", "fragments must be a list");
+    }
+    if (list.size() > MAX_BATCH) {
+      throw ApiException.invalid("fragments",
+          "a batch holds at most " + MAX_BATCH + " fragments, got " + list.size()
+              + "; split it");
+    }
+    List<JsonNode> out = new ArrayList<>(list.size());
+    list.forEach(out::add);
+    return out;
+  }
+
+  SearchRequest search(JsonNode body) {
+    checkFields(body, SEARCH_FIELDS, "");
+    JsonNode textNode = body.get("text");
+    String text = null;
+    if (textNode != null && !textNode.isNull()) {
+      if (!textNode.isTextual()) {
+        throw ApiException.badRequest("text", "text must be a string");
+      }
+      text = textNode.asText();
+    }
+    float[] vector = optionalVector(body.get("vector"), "vector");
+    if ((text == null) == (vector == null)) {
+      throw ApiException.invalid(text == null ? "text" : "vector",
+          "give exactly one of text and vector");
+    }
+    int k = 10;
+    JsonNode kNode = body.get("k");
+    if (kNode != null && !kNode.isNull()) {
+      if (!kNode.isIntegralNumber()) {
+        throw ApiException.badRequest("k", "k must be a whole number from 1 to " + MAX_K);
+      }
+      if (!kNode.canConvertToLong() || kNode.asLong() < 1 || kNode.asLong() > MAX_K) {
+        throw ApiException.invalid("k", "k must be from 1 to " + MAX_K + ", got " + kNode);
+      }
+      k = kNode.asInt();
+    }
+    return new SearchRequest(text, vector, k, filter(body.get("filter")));
+  }
+
+  private SearchFilter filter(JsonNode f) {
+    if (f == null || f.isNull()) {
+      return SearchFilter.NONE;
+    }
+    if (!f.isObject()) {
+      throw ApiException.badRequest("filter", "filter must be a JSON object");
+    }
+    checkFields(f, FILTER_FIELDS, "filter.");
+    Optional<NodeId> owner = Optional.empty();
+    JsonNode o = f.get("owner");
+    if (o != null && !o.isNull()) {
+      if (!o.isTextual()) {
+        throw ApiException.badRequest("filter.owner", "filter.owner must be a node ID string");
+      }
+      try {
+        owner = Optional.of(NodeId.parse(o.asText()));
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("filter.owner", "filter.owner: " + e.getMessage());
+      }
+    }
+    Map<String, String> metadata = stringMap(f.get("metadata"), "filter.metadata");
+    Optional<Long> from = millis(f.get("from"), "filter.from");
+    Optional<Long> to = millis(f.get("to"), "filter.to");
+    if (from.isPresent() && to.isPresent() && from.get() > to.get()) {
+      throw ApiException.invalid("filter.to", "filter.to must not be before filter.from");
+    }
+    return new SearchFilter(owner, metadata, from, to);
+  }
+
+  static FragmentId id(String text) {
+    try {
+      return FragmentId.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid("id", e.getMessage());
+    }
+  }
+
+  private static Optional<Long> millis(JsonNode n, String field) {
+    if (n == null || n.isNull()) {
+      return Optional.empty();
+    }
+    if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+      throw ApiException.badRequest(field, field + " must be milliseconds since the epoch, "
+          + "a whole number");
+    }
+    return Optional.of(n.asLong());
+  }
+
+  private float[] optionalVector(JsonNode n, String field) {
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isArray()) {
+      throw ApiException.badRequest(field, field + " must be a list of numbers");
+    }
+    if (n.size() != dimension) {
+      throw ApiException.invalid(field, field + " has " + n.size()
+          + " dimensions; this node uses " + dimension + " (storage.dimension)");
+    }
+    float[] v = new float[n.size()];
+    for (int i = 0; i < v.length; i++) {
+      JsonNode e = n.get(i);
+      if (!e.isNumber()) {
+        throw ApiException.badRequest(field, field + "[" + i + "] is not a number");
+      }
+      v[i] = (float) e.doubleValue();
+      if (!Float.isFinite(v[i])) {
+        throw ApiException.invalid(field, field + "[" + i + "] is outside the float range");
+      }
+    }
+    return v;
+  }
+
+  private static Map<String, String> stringMap(JsonNode n, String field) {
+    if (n == null || n.isNull()) {
+      return Map.of();
+    }
+    if (!n.isObject()) {
+      throw ApiException.badRequest(field, field + " must be an object of strings");
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    Iterator<Map.Entry<String, JsonNode>> it = n.fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw ApiException.badRequest(field,
+            field + "." + e.getKey() + " must be a string");
+      }
+      if (e.getKey().isEmpty()) {
+        throw ApiException.invalid(field, field + " keys must not be empty");
+      }
+      out.put(e.getKey(), e.getValue().asText());
+    }
+    return out;
+  }
+
+  private static void checkFields(JsonNode body, Set<String> allowed, String prefix) {
+    Iterator<String> names = body.fieldNames();
+    while (names.hasNext()) {
+      String name = names.next();
+      if (!allowed.contains(name)) {
+        throw ApiException.invalid(prefix + name, "unknown field \"" + prefix + name
+            + "\"; allowed are " + String.join(", ", new java.util.TreeSet<>(allowed)));
+      }
+    }
+  }
+
+  private static String stripDot(String prefix) {
+    return prefix.endsWith(".") ? prefix.substring(0, prefix.length() - 1) : prefix;
+  }
+}

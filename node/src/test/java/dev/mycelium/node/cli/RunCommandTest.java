@@ -1,0 +1,73 @@
+package dev.mycelium.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Configuration errors stop {@code mycelium run} with exit code 2 and name the key. */
+class RunCommandTest {
+  @TempDir Path tmp;
+
+  private record Result(int code, String err) {}
+
+  private static Result run(String... args) {
+    CommandLine cli = MyceliumCli.commandLine();
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err));
+    cli.setOut(new PrintWriter(new StringWriter()));
+    int code = cli.execute(args);
+    return new Result(code, err.toString());
+  }
+
+  @Test
+  void unknownKeyInConfigFileExitsWith2NamingIt() throws Exception {
+    Path f = tmp.resolve("bad.conf");
+    Files.writeString(f, "mycelium.storage.capacity = 10\n");
+    Result r = run("run", "--config", f.toString(), "--data", tmp.resolve("d").toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("mycelium.storage.capacity").contains("capacity-entries");
+    assertThat(tmp.resolve("d")).doesNotExist();
+  }
+
+  @Test
+  void badFlagValuesExitWith2() {
+    Result api = run("run", "--api", "localhost");
+    assertThat(api.code()).isEqualTo(2);
+    assertThat(api.err()).contains("--api").contains("HOST:PORT");
+    Result port = run("run", "--api", "127.0.0.1:99999");
+    assertThat(port.code()).isEqualTo(2);
+    assertThat(port.err()).contains("mycelium.api.port");
+    Result format = run("run", "--log-format", "xml");
+    assertThat(format.code()).isEqualTo(2);
+    assertThat(format.err()).contains("mycelium.log.format").contains("text, json");
+    Result preset = run("run", "--preset", "huge");
+    assertThat(preset.code()).isEqualTo(2);
+    assertThat(preset.err()).contains("huge");
+  }
+
+  @Test
+  void unknownOptionIsAUsageErrorWithCode2() {
+    assertThat(run("run", "--colour", "red").code()).isEqualTo(2);
+  }
+
+  @Test
+  void flagsBecomeConfigKeys() {
+    RunCommand cmd = new RunCommand(c -> null);
+    new CommandLine(cmd).parseArgs(
+        "--data", "/tmp/x", "--api", "0.0.0.0:8080", "--listen", "[::1]:9000",
+        "--log-format", "json");
+    assertThat(cmd.flagKeys())
+        .containsEntry("mycelium.node.data-dir", "/tmp/x")
+        .containsEntry("mycelium.api.host", "0.0.0.0")
+        .containsEntry("mycelium.api.port", "8080")
+        .containsEntry("mycelium.peer.listen-host", "::1")
+        .containsEntry("mycelium.peer.listen-port", "9000")
+        .containsEntry("mycelium.log.format", "json");
+  }
+}
