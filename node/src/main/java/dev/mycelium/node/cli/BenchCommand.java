@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     description = "Measure the store (bench store) and the vector index (bench search).",
     mixinStandardHelpOptions = true,
-    subcommands = {BenchStoreCommand.class})
+    subcommands = {BenchStoreCommand.class, BenchSearchCommand.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 

@@ -1,6 +1,5 @@
 package dev.mycelium.node.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mycelium.node.LogSetup;
 import dev.mycelium.node.Node;
 import dev.mycelium.node.StandardBackends;
@@ -188,8 +187,7 @@ public final class BenchStoreCommand extends ClientCommand {
           "--store must be memory or chronicle, not '" + store + "'");
     }
     if (json()) {
-      ObjectNode o = ApiClient.mapper().valueToTree(new InProcess(kind, r));
-      printJson(o);
+      printJson(new InProcess(kind, r));
       return ExitCodes.OK;
     }
     Table t = new Table("STORE", ">N", ">TEXT", ">DIM", ">PUTS/S", ">GETS/S", ">CREATE US",
