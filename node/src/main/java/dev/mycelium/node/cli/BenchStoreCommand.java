@@ -162,6 +162,7 @@ public final class BenchStoreCommand extends ClientCommand {
   }
 
   private int inProcess() {
+    LogSetup.apply("text", "WARN");
     FragmentCodec codec = new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(dim));
     StoreBench.Result r;
     String kind = store.trim().toLowerCase(Locale.ROOT);
@@ -174,7 +175,7 @@ public final class BenchStoreCommand extends ClientCommand {
       case "chronicle" -> {
         Path where = workDir("mycelium-bench-store");
         try (FragmentStore s =
-            ChronicleFragmentStore.open(where, n, textBytes + 4 * dim + 256, codec)) {
+            ChronicleFragmentStore.open(where, n + n / 4 + 16, textBytes + 4 * dim + 256, codec)) {
           r = StoreBench.run(s, n, textBytes, dim, seed);
         } catch (IOException e) {
           throw new CliException(ExitCodes.FAILURE, "cannot open the store in " + where + ": "
