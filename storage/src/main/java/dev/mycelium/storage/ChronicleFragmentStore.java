@@ -76,6 +76,8 @@ public final class ChronicleFragmentStore implements FragmentStore {
   public static final String FILE_NAME = "fragments.cm3";
   /** The clean-shutdown marker's name in the data directory. */
   public static final String CLEAN_MARKER = "fragments.clean";
+  /** Held (as an OS file lock) while the store is open, so that no second process opens it. */
+  public static final String LOCK_FILE = "fragments.lock";
   /** The sizing the file was made with, so a raised capacity can be detected at open. */
   public static final String SIZING_FILE = "fragments.sizing";
   /** Share of the capacity at which the store starts warning. */
@@ -92,6 +94,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
   private static final FragmentState[] STATES = FragmentState.values();
 
   private final ChronicleMap<byte[], byte[]> map;
+  private final FileChannel lock;
   private final Path dir;
   private final Path file;
   private final FragmentCodec codec;
@@ -111,7 +114,9 @@ public final class ChronicleFragmentStore implements FragmentStore {
       FragmentCodec codec,
       long capacityEntries,
       LongSupplier clockMillis,
-      boolean recovered) {
+      boolean recovered,
+      FileChannel lock) {
+    this.lock = lock;
     this.map = map;
     this.dir = dir;
     this.file = dir.resolve(FILE_NAME);
@@ -157,35 +162,65 @@ public final class ChronicleFragmentStore implements FragmentStore {
           "storage.average-value-bytes must be at least 64, got " + averageValueBytes);
     }
     Files.createDirectories(dir);
-    Path file = dir.resolve(FILE_NAME);
-    Path marker = dir.resolve(CLEAN_MARKER);
-    boolean exists = Files.exists(file);
-    boolean recovered = exists && !Files.exists(marker);
-    ChronicleMap<byte[], byte[]> map;
-    if (recovered) {
-      LOG.warn(
-          "the fragment store in {} was not closed cleanly; recovering {} before serving",
-          dir, FILE_NAME);
-      map = builder(capacityEntries, averageValueBytes, codec.limits())
-          .recoverPersistedTo(file.toFile(), false);
-    } else {
-      map = builder(capacityEntries, averageValueBytes, codec.limits())
-          .createPersistedTo(file.toFile());
-    }
-    // From here on a crash leaves no marker, so the next open recovers.
-    Files.deleteIfExists(marker);
-    syncDirectory(dir);
+    FileChannel lock = lock(dir);
+    ChronicleMap<byte[], byte[]> map = null;
+    try {
+      Path file = dir.resolve(FILE_NAME);
+      Path marker = dir.resolve(CLEAN_MARKER);
+      boolean exists = Files.exists(file);
+      boolean recovered = exists && !Files.exists(marker);
+      if (recovered) {
+        LOG.warn(
+            "the fragment store in {} was not closed cleanly; recovering {} before serving",
+            dir, FILE_NAME);
+        map = builder(capacityEntries, averageValueBytes, codec.limits())
+            .recoverPersistedTo(file.toFile(), false);
+      } else {
+        map = builder(capacityEntries, averageValueBytes, codec.limits())
+            .createPersistedTo(file.toFile());
+      }
+      // From here on a crash leaves no marker, so the next open recovers.
+      Files.deleteIfExists(marker);
+      syncDirectory(dir);
 
-    long madeFor = readSizing(dir);
-    if (exists && madeFor > 0 && madeFor < capacityEntries) {
-      map = grow(map, dir, madeFor, builder(capacityEntries, averageValueBytes, codec.limits()));
-    }
-    writeSizing(dir, Math.max(madeFor, capacityEntries), averageValueBytes);
+      long madeFor = readSizing(dir);
+      if (exists && madeFor > 0 && madeFor < capacityEntries) {
+        map = grow(map, dir, madeFor, builder(capacityEntries, averageValueBytes, codec.limits()));
+      }
+      writeSizing(dir, Math.max(madeFor, capacityEntries), averageValueBytes);
 
-    ChronicleFragmentStore store =
-        new ChronicleFragmentStore(map, dir, codec, capacityEntries, clockMillis, recovered);
-    store.recount();
-    return store;
+      ChronicleFragmentStore store =
+          new ChronicleFragmentStore(
+              map, dir, codec, capacityEntries, clockMillis, recovered, lock);
+      store.recount();
+      return store;
+    } catch (IOException | RuntimeException e) {
+      // Closing here would write nothing: the marker is only ever written by close().
+      if (map != null) {
+        map.close();
+      }
+      lock.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Takes the store's lock file. Two processes on one map file would corrupt it, and recovery
+   * in particular needs the file to itself.
+   */
+  private static FileChannel lock(Path dir) throws IOException {
+    FileChannel channel =
+        FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try {
+      if (channel.tryLock() != null) {
+        return channel;
+      }
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      // Held by this very process: fall through to the same refusal.
+    }
+    channel.close();
+    throw new IOException("the fragment store in " + dir + " is in use by another process "
+        + "(or already open in this one); stop it before opening the store again");
   }
 
   /**
@@ -323,6 +358,14 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   @Override
   public Optional<StoredFragment> get(FragmentId id) {
+    return load(id, false);
+  }
+
+  /**
+   * Reads one record; a failed check turns it BLANK. Reads check the content hash only; the
+   * scrubber ({@code fullCheck}) also checks the owner's signature and canonical form.
+   */
+  private Optional<StoredFragment> load(FragmentId id, boolean fullCheck) {
     byte[] key = id.toBytes();
     while (true) {
       byte[] raw = read(key);
@@ -340,7 +383,10 @@ public final class ChronicleFragmentStore implements FragmentStore {
         failure = "the record has no body";
       } else {
         try {
-          return Optional.of(StoredFragment.present(codec.verify(id, rec.getFragment())));
+          Fragment f = fullCheck
+              ? codec.verify(id, rec.getFragment())
+              : codec.decodeStored(id, rec.getFragment());
+          return Optional.of(StoredFragment.present(f));
         } catch (RuntimeException e) {
           failure = e.getMessage();
         }
@@ -434,7 +480,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   @Override
   public FragmentState check(FragmentId id) {
-    return get(id).map(StoredFragment::state).orElse(null);
+    return load(id, true).map(StoredFragment::state).orElse(null);
   }
 
   /**
@@ -502,6 +548,12 @@ public final class ChronicleFragmentStore implements FragmentStore {
     } catch (IOException e) {
       LOG.warn("could not mark the fragment store in {} as closed cleanly ({}); the next start "
           + "will run recovery", dir, e.toString());
+    } finally {
+      try {
+        lock.close();
+      } catch (IOException e) {
+        LOG.warn("could not release {} ({})", dir.resolve(LOCK_FILE), e.toString());
+      }
     }
   }
 

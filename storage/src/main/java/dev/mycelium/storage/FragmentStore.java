@@ -46,7 +46,8 @@ public interface FragmentStore extends AutoCloseable {
   void markBlank(FragmentId id);
 
   /**
-   * Checks one fragment's hash without decoding more than needed; a failure marks it
+   * Checks one fragment fully (content hash, canonical form and the owner's signature, where a
+   * read checks the hash only); a failure marks it
    * {@code BLANK}.
    *
    * @return the state after the check, or {@code null} when the ID is unknown
