@@ -2,20 +2,40 @@ package dev.mycelium.node.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code mycelium} command: one entry point for running a node and talking to it. Exit
- * codes are part of the interface (scripts depend on them): 0 ok, 1 failure, 2 usage or
- * configuration error, 3 node unreachable, 4 unauthorized.
+ * The {@code mycelium} command: one entry point for running a node and talking to it, like
+ * {@code consul} and {@code nodetool}. Exit codes are part of the interface (scripts depend on
+ * them): 0 ok, 1 failure, 2 usage or configuration error, 3 node unreachable, 4 unauthorized.
  */
 @Command(
     name = "mycelium",
     mixinStandardHelpOptions = true,
     version = "mycelium 0.1.0-SNAPSHOT",
     description = "A self-healing, peer-to-peer memory store.",
-    subcommands = {RunCommand.class})
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:ok",
+      "1:failure: the node answered with an error, or the item was not found",
+      "2:usage or config error: fix the command line, the input or the config",
+      "3:cannot reach the node (not running, or wrong --data/--api)",
+      "4:unauthorized: the API key was missing or wrong"
+    },
+    subcommands = {
+      HelpCommand.class,
+      RunCommand.class,
+      PutCommand.class,
+      GetCommand.class,
+      DeleteCommand.class,
+      SearchCommand.class,
+      StatusCommand.class,
+      IdentityCommand.class,
+      ConfigCommand.class,
+      BenchCommand.class
+    })
 public final class MyceliumCli implements Runnable {
   @Spec CommandSpec spec;
 

@@ -1,0 +1,58 @@
+package dev.mycelium.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import org.junit.jupiter.api.Test;
+
+class BenchCommandsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void storeBenchInProcessReadsBackEveryFragment() throws IOException {
+    CliRun r = CliRun.of("bench", "store", "--store", "memory", "--n", "200", "--dim", "16",
+        "--text-bytes", "64", "--format", "json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode out = JSON.readTree(r.out());
+    assertThat(out.get("store").asText()).isEqualTo("memory");
+    assertThat(out.at("/result/present_after_gets").asLong()).isEqualTo(200);
+    assertThat(out.at("/result/signed_puts_per_sec").asDouble()).isPositive();
+  }
+
+  @Test
+  void storeBenchPrintsATable() {
+    CliRun r = CliRun.of("bench", "store", "--store", "chronicle", "--n", "100", "--dim", "8",
+        "--text-bytes", "32");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("PUTS/S").contains("chronicle");
+  }
+
+  @Test
+  void unknownStoreIsAUsageError() {
+    CliRun r = CliRun.of("bench", "store", "--store", "paper", "--n", "10");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("memory or chronicle");
+  }
+
+  @Test
+  void searchBenchReportsRecallOnGeneratedData() throws IOException {
+    CliRun r = CliRun.of("bench", "search", "--n", "500", "--dim", "16", "--queries-count",
+        "20", "-k", "5", "--format", "json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode out = JSON.readTree(r.out());
+    assertThat(out.get("n").asInt()).isEqualTo(500);
+    assertThat(out.get("recall").asDouble()).isBetween(0.5, 1.0);
+    CliRun text = CliRun.of("bench", "search", "--n", "300", "--dim", "8", "--queries-count",
+        "10");
+    assertThat(text.out()).contains("recall@10").contains("q/s");
+  }
+
+  @Test
+  void searchBenchWantsBothFilesOrNeither() {
+    CliRun r = CliRun.of("bench", "search", "--base", "b.fvecs");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("--base and --queries");
+  }
+}
