@@ -104,7 +104,7 @@ public final class BenchSearchCommand extends ClientCommand {
     SearchBench.Result r;
     try {
       SearchBench.Config config = new SearchBench.Config(count, dim, queryCount, k, seed,
-          Optional.ofNullable(base), Optional.ofNullable(queries), work, options);
+          Optional.ofNullable(base), Optional.ofNullable(queries), work, options, List.of());
       PrintStream log = verbose
           ? new PrintStream(new WriterStream(), true, StandardCharsets.UTF_8)
           : new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
