@@ -56,8 +56,9 @@ class BenchStoreHttpTest {
   }
 
   @Test
-  void withoutATargetItIsAUsageError() {
-    CliRun r = CliRun.of("bench", "store", "--http");
+  void aNodeTargetWithoutHttpIsAUsageError() {
+    CliRun r = CliRun.of("bench", "store", "--data", tmp.toString());
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("add --http");
   }
 }

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
@@ -25,6 +27,7 @@ final class FakeApi implements AutoCloseable {
   final List<Request> requests = new CopyOnWriteArrayList<>();
   private final Map<String, Function<Request, Reply>> routes = new ConcurrentHashMap<>();
   private final HttpServer server;
+  private final ExecutorService pool = Executors.newFixedThreadPool(4);
 
   FakeApi() {
     try {
@@ -66,6 +69,7 @@ final class FakeApi implements AutoCloseable {
           }
           ex.close();
         });
+    server.setExecutor(pool);
     server.start();
   }
 
@@ -93,5 +97,6 @@ final class FakeApi implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    pool.shutdownNow();
   }
 }
