@@ -243,7 +243,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
         // entry whose checksum fails, and the fragment would vanish instead of turning BLANK.
         // Every record is checked by SHA-256 and signature on each read anyway, which catches
         // more than a checksum does and leads to the designed repair path.
-        .checksumEntries(false);
+        .checksumEntries(false)
+        // The owner closes the store, in order: a node's shutdown hook drains requests and
+        // background work first. Chronicle's own exit hook would close the map concurrently,
+        // under requests still running.
+        .skipCloseOnExitHook(true);
   }
 
   /** An upper bound on an encoded record under the given limits (fields, tags and lengths). */
