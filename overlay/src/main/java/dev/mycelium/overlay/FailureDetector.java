@@ -56,6 +56,7 @@ public final class FailureDetector {
     long nextProbeAt;
     int nacksExpected;
     int nacksReceived;
+    long nextSuspectResend;
 
     Member(PeerAddress address) {
       this.address = address;
@@ -66,6 +67,7 @@ public final class FailureDetector {
 
   private final OverlayConfig config;
   private final NodeId self;
+  private final ByteString selfBytes;
   private final RandomGenerator random;
   private final Awareness awareness;
   private final Map<NodeId, Member> members = new LinkedHashMap<>();
@@ -80,6 +82,7 @@ public final class FailureDetector {
   public FailureDetector(OverlayConfig config, NodeId self, RandomGenerator random) {
     this.config = config;
     this.self = self;
+    this.selfBytes = ByteString.copyFrom(self.toBytes());
     this.random = random;
     this.awareness = new Awareness(config.awarenessMax());
   }
@@ -217,20 +220,35 @@ public final class FailureDetector {
   }
 
   private void refute(long suspectedIncarnation, NodeId from, Outbox out) {
+    Envelope alive;
     if (suspectedIncarnation < incarnation) {
+      // Already refuted, but this suspecter has not heard it yet (several neighbours suspect
+      // a paused node at once, and each needs the answer).
+      alive = aliveMessage();
+      out.send(from, alive);
       return;
     }
     incarnation = suspectedIncarnation + 1;
     awareness.apply(1);
     out.report(new OverlayEvent.SelfRefuted(incarnation));
-    Envelope alive = Envelope.newBuilder().setAlive(Alive.newBuilder()
-        .setNodeId(ByteString.copyFrom(self.toBytes())).setIncarnation(incarnation)).build();
+    alive = aliveMessage();
     out.send(from, alive);
     for (Member m : members.values()) {
       if (m.watched && !m.address.id().equals(from)) {
         out.send(m.address.id(), alive);
       }
     }
+  }
+
+  private Envelope aliveMessage() {
+    return Envelope.newBuilder().setAlive(Alive.newBuilder()
+        .setNodeId(selfBytes).setIncarnation(incarnation)).build();
+  }
+
+  private Envelope suspectMessage(Member m) {
+    return Envelope.newBuilder().setSuspect(Suspect.newBuilder()
+        .setNodeId(ByteString.copyFrom(m.address.id().toBytes()))
+        .setIncarnation(m.incarnation)).build();
   }
 
   private void confirm(long now, NodeId from, NodeId node, long inc, Outbox out) {
@@ -263,9 +281,17 @@ public final class FailureDetector {
     }
     List<Member> snapshot = new ArrayList<>(members.values());
     for (Member m : snapshot) {
-      if (m.state == MemberState.SUSPECT && now >= m.suspicion.deadline(awareness)) {
-        declareDead(m, out);
-        continue;
+      if (m.state == MemberState.SUSPECT) {
+        if (now >= m.suspicion.deadline(awareness)) {
+          declareDead(m, out);
+          continue;
+        }
+        if (now >= m.nextSuspectResend) {
+          // The suspect may have missed our Suspect or we its Alive: ask again each period,
+          // so a lost message cannot turn a live peer into a dead one.
+          m.nextSuspectResend = now + config.probeIntervalMillis();
+          out.send(m.address.id(), suspectMessage(m));
+        }
       }
       if (!m.watched) {
         continue;
@@ -279,8 +305,8 @@ public final class FailureDetector {
             m.sentAt = now;
             m.timeoutAt = now + awareness.scale(config.probeTimeoutMillis());
             m.periodEnd = now + awareness.scale(config.probeIntervalMillis());
-            out.send(m.address.id(),
-                Envelope.newBuilder().setPing(Ping.newBuilder().setSeq(m.seq)).build());
+            out.send(m.address.id(), Envelope.newBuilder()
+                .setPing(Ping.newBuilder().setSeq(m.seq).setNeighbor(true)).build());
           }
         }
         case DIRECT -> {
@@ -291,6 +317,10 @@ public final class FailureDetector {
             for (Member h : helpers) {
               out.send(h.address.id(), req);
             }
+            // A second direct try alongside the indirect ones, as memberlist's fallback ping
+            // does: under independent loss it cuts false suspicions by the loss rate again.
+            out.send(m.address.id(), Envelope.newBuilder()
+                .setPing(Ping.newBuilder().setSeq(m.seq).setNeighbor(true)).build());
             m.nacksExpected = helpers.size();
             m.nacksReceived = 0;
             m.phase = Phase.INDIRECT;
@@ -340,12 +370,11 @@ public final class FailureDetector {
     int k = Math.max(1, Math.min(config.suspicionConfirmations(), others));
     m.suspicion = new Suspicion(now, config.suspicionMinMillis(), config.suspicionMaxMillis(), k,
         by);
+    m.nextSuspectResend = now + config.probeIntervalMillis();
     suspicions++;
     out.report(new OverlayEvent.Suspected(m.address.id(), m.incarnation));
     if (tell) {
-      Envelope e = Envelope.newBuilder().setSuspect(Suspect.newBuilder()
-          .setNodeId(ByteString.copyFrom(m.address.id().toBytes()))
-          .setIncarnation(m.incarnation)).build();
+      Envelope e = suspectMessage(m);
       out.send(m.address.id(), e);
       for (Member w : members.values()) {
         if (w.watched && w != m) {

@@ -47,6 +47,10 @@ public final class HyParView {
   private final Map<NodeId, Pending> pending = new LinkedHashMap<>();
   private final Map<NodeId, PeerAddress> failed = new LinkedHashMap<>();
   private final List<PeerAddress> seeds = new ArrayList<>();
+  private final Map<NodeId, List<PeerAddress>> neighborsOf = new LinkedHashMap<>();
+  private final Map<NodeId, Repair> repair = new LinkedHashMap<>();
+  private final dev.mycelium.wire.proto.PeerAddress selfProto;
+  private boolean viewChanged;
 
   private long nextShuffle = Long.MIN_VALUE;
   private long nextJoinRetry = Long.MIN_VALUE;
@@ -74,10 +78,23 @@ public final class HyParView {
 
   private record Pending(PeerAddress address, long deadline, boolean reconnect) {}
 
+  /** A neighbour of a failed peer: likely to have a free slot now. */
+  private static final class Repair {
+    final PeerAddress address;
+    final long until;
+    long retryAt;
+
+    Repair(PeerAddress address, long until) {
+      this.address = address;
+      this.until = until;
+    }
+  }
+
   public HyParView(OverlayConfig config, PeerAddress self, RandomGenerator random) {
     this.config = config;
     this.self = self;
     this.random = random;
+    this.selfProto = self.toProto();
   }
 
   // ---- inputs ----
@@ -117,7 +134,7 @@ public final class HyParView {
     pending.put(seed.id(), new Pending(seed, now + config.neighborTimeoutMillis(), false));
     out.connect(seed);
     out.send(seed.id(), Envelope.newBuilder().setJoin(Join.newBuilder()
-        .setJoiner(self.toProto()).setCapacity(ownCapacity.toProto())).build());
+        .setJoiner(selfProto).setCapacity(ownCapacity.toProto())).build());
     nextJoinRetry = now + config.joinRetryMillis();
   }
 
@@ -187,6 +204,10 @@ public final class HyParView {
 
   public void onNeighborReply(long now, NodeId from, NeighborReply r, Outbox out) {
     Pending p = pending.remove(from);
+    Repair rp = repair.get(from);
+    if (rp != null && !r.getAccepted()) {
+      rp.retryAt = now + config.probeIntervalMillis() / 2;
+    }
     ActivePeer a = active.get(from);
     if (a != null) {
       a.capacity = Capacity.fromProto(r.getCapacity());
@@ -206,10 +227,42 @@ public final class HyParView {
     }
     out.report(new OverlayEvent.PeerDown(from));
     out.disconnect(from);
+    viewChanged = true;
+    List<PeerAddress> theirs = neighborsOf.remove(from);
     if (alive) {
       addPassive(a.address);
     } else {
       addFailed(a.address);
+      repairFrom(now, theirs);
+    }
+  }
+
+  /** The active view of an active neighbour (sent when it changes). */
+  public void onActiveView(NodeId from, dev.mycelium.wire.proto.ActiveView view) {
+    if (!active.containsKey(from)) {
+      return;
+    }
+    List<PeerAddress> peers = new ArrayList<>(view.getPeersCount());
+    for (dev.mycelium.wire.proto.PeerAddress raw : view.getPeersList()) {
+      PeerAddress p = PeerAddress.fromProto(raw);
+      if (!p.id().equals(self.id())) {
+        peers.add(p);
+      }
+    }
+    if (peers.size() > 4 * config.activeViewSize()) {
+      throw new IllegalArgumentException("an active view of " + peers.size() + " peers");
+    }
+    neighborsOf.put(from, peers);
+  }
+
+  private void repairFrom(long now, List<PeerAddress> candidates) {
+    if (candidates == null) {
+      return;
+    }
+    for (PeerAddress c : candidates) {
+      if (!active.containsKey(c.id()) && !c.id().equals(self.id())) {
+        repair.put(c.id(), new Repair(c, now + config.repairWindowMillis()));
+      }
     }
   }
 
@@ -262,7 +315,9 @@ public final class HyParView {
     out.send(peer, Envelope.newBuilder().setDisconnect(
         dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
     out.disconnect(peer);
+    viewChanged = true;
     addPassive(a.address);
+    repairFrom(now, neighborsOf.remove(peer));
     promote(now, out);
   }
 
@@ -271,9 +326,12 @@ public final class HyParView {
     ActivePeer a = active.remove(peer);
     PeerAddress address = a != null ? a.address : passive.get(peer);
     passive.remove(peer);
+    repair.remove(peer);
     if (a != null) {
       out.report(new OverlayEvent.PeerDown(peer));
       out.disconnect(peer);
+      viewChanged = true;
+      repairFrom(now, neighborsOf.remove(peer));
     }
     if (address != null && reconnectLater) {
       addFailed(address);
@@ -302,6 +360,8 @@ public final class HyParView {
     }
     active.clear();
     pending.clear();
+    neighborsOf.clear();
+    repair.clear();
     started = false;
   }
 
@@ -319,12 +379,25 @@ public final class HyParView {
       if (e.getValue().deadline() <= now) {
         it.remove();
         passive.remove(e.getKey());
+        repair.remove(e.getKey());
         if (!e.getValue().reconnect()) {
           addFailed(e.getValue().address());
         }
       }
     }
+    repair.values().removeIf(r -> r.until <= now);
     promote(now, out);
+    if (viewChanged) {
+      viewChanged = false;
+      dev.mycelium.wire.proto.ActiveView.Builder v = dev.mycelium.wire.proto.ActiveView.newBuilder();
+      for (ActivePeer a : active.values()) {
+        v.addPeers(a.address.toProto());
+      }
+      Envelope e = Envelope.newBuilder().setActiveView(v).build();
+      for (NodeId peer : active.keySet()) {
+        out.send(peer, e);
+      }
+    }
     if (active.isEmpty() && passive.isEmpty() && pending.isEmpty() && now >= nextJoinRetry) {
       joinThroughSeed(now, out);
       nextJoinRetry = now + config.joinRetryMillis();
@@ -344,6 +417,22 @@ public final class HyParView {
       return;
     }
     int wanted = config.activeViewSize() - active.size() - pending.size();
+    if (wanted <= 0) {
+      return;
+    }
+    boolean high = active.size() < config.activeViewSize() / 2;
+    for (Repair r : repair.values()) {
+      if (wanted <= 0) {
+        return;
+      }
+      PeerAddress p = r.address;
+      if (r.retryAt <= now && !pending.containsKey(p.id()) && !active.containsKey(p.id())) {
+        pending.put(p.id(), new Pending(p, now + config.neighborTimeoutMillis(), false));
+        out.connect(p);
+        out.send(p.id(), neighborRequest(high));
+        wanted--;
+      }
+    }
     if (wanted <= 0 || passive.isEmpty()) {
       return;
     }
@@ -356,7 +445,7 @@ public final class HyParView {
     for (PeerAddress p : sample(candidates, wanted)) {
       pending.put(p.id(), new Pending(p, now + config.neighborTimeoutMillis(), false));
       out.connect(p);
-      out.send(p.id(), neighborRequest(active.size() < config.activeViewSize() / 2));
+      out.send(p.id(), neighborRequest(high));
     }
   }
 
@@ -364,9 +453,9 @@ public final class HyParView {
     if (active.isEmpty()) {
       return;
     }
-    Shuffle.Builder s = Shuffle.newBuilder().setOrigin(self.toProto())
+    Shuffle.Builder s = Shuffle.newBuilder().setOrigin(selfProto)
         .setTtl(config.activeRandomWalkLength());
-    s.addPeers(self.toProto());
+    s.addPeers(selfProto);
     for (ActivePeer a : sample(new ArrayList<>(active.values()), config.shuffleActive())) {
       s.addPeers(a.address.toProto());
     }
@@ -394,7 +483,7 @@ public final class HyParView {
   }
 
   private Envelope neighborRequest(boolean high) {
-    return Envelope.newBuilder().setNeighbor(Neighbor.newBuilder().setSender(self.toProto())
+    return Envelope.newBuilder().setNeighbor(Neighbor.newBuilder().setSender(selfProto)
         .setHighPriority(high).setCapacity(ownCapacity.toProto())).build();
   }
 
@@ -426,9 +515,12 @@ public final class HyParView {
           dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
       out.report(new OverlayEvent.PeerDown(evicted));
       out.disconnect(evicted);
+      neighborsOf.remove(evicted);
       addPassive(e.address);
     }
+    viewChanged = true;
     active.put(peer.id(), new ActivePeer(peer, capacity));
+    repair.remove(peer.id());
     passive.remove(peer.id());
     failed.remove(peer.id());
     pending.remove(peer.id());

@@ -201,6 +201,14 @@ public record OverlayConfig(
     return Math.max(1, probeTimeoutMillis * 8 / 10);
   }
 
+  /**
+   * How long the neighbours of a failed peer stay preferred candidates for a free slot: long
+   * enough for all of them to notice the failure (a few probe periods).
+   */
+  public long repairWindowMillis() {
+    return 10 * probeIntervalMillis;
+  }
+
   /** Time left for indirect probes after the direct timeout. */
   public long indirectWindowMillis() {
     return probeIntervalMillis - probeTimeoutMillis;

@@ -160,7 +160,14 @@ public final class OverlayNode {
       case SHUFFLE -> views.onShuffle(now, from, env.getShuffle(), out);
       case SHUFFLE_REPLY -> views.onShuffleReply(now, from, env.getShuffleReply(), out);
       case CAPACITY -> views.onCapacity(from, Capacity.fromProto(env.getCapacity().getCapacity()));
-      case PING -> detector.onPing(from, env.getPing(), out);
+      case PING -> {
+        detector.onPing(from, env.getPing(), out);
+        if (env.getPing().getNeighbor() && !views.isActive(from)) {
+          out.send(from, Envelope.newBuilder().setDisconnect(
+              dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
+        }
+      }
+      case ACTIVE_VIEW -> views.onActiveView(from, env.getActiveView());
       case ACK -> detector.onAck(now, from, env.getAck(), out);
       case PING_REQ -> detector.onPingReq(now, from, env.getPingReq(), out);
       case NACK -> detector.onNack(from, env.getNack());

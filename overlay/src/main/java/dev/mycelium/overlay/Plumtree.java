@@ -45,6 +45,9 @@ public final class Plumtree {
   /** Bytes in a message ID. */
   public static final int ID_LENGTH = 32;
 
+  /** Grafts tried for one missing message before giving up on it. */
+  private static final int MAX_GRAFTS = 8;
+
   /** What became of a received Gossip. */
   public enum Outcome { DELIVERED, DUPLICATE, BAD_SIGNATURE }
 
@@ -63,6 +66,7 @@ public final class Plumtree {
   private static final class Missing {
     final ArrayDeque<NodeId> announcers = new ArrayDeque<>();
     long deadline;
+    int attempts;
   }
 
   private final OverlayConfig config;
@@ -295,10 +299,14 @@ public final class Plumtree {
         continue;
       }
       NodeId announcer = m.announcers.poll();
-      if (announcer == null) {
+      if (announcer == null || m.attempts >= MAX_GRAFTS) {
         it.remove();
         continue;
       }
+      // Back of the line rather than forgotten: a graft or its answer can be lost, and the
+      // announcers are the only peers known to hold the message.
+      m.announcers.add(announcer);
+      m.attempts++;
       if (isNeighbor(announcer)) {
         lazy.remove(announcer);
         eager.add(announcer);
