@@ -196,9 +196,13 @@ public record OverlayConfig(
     return Math.round(suspicionMaxMult * suspicionMinMillis());
   }
 
-  /** A helper gives up on an indirect probe a little before the requester's period ends. */
+  /**
+   * A helper answers Nack after half the requester's indirect window, so that the Nack
+   * still arrives within the window over links of up to a quarter window one way (memberlist
+   * uses 80% of the probe timeout, which is too late once links take tens of milliseconds).
+   */
   public long indirectNackMillis() {
-    return Math.max(1, probeTimeoutMillis * 8 / 10);
+    return Math.max(1, indirectWindowMillis() / 2);
   }
 
   /**

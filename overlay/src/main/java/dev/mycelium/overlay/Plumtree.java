@@ -46,7 +46,10 @@ public final class Plumtree {
   public static final int ID_LENGTH = 32;
 
   /** Grafts tried for one missing message before giving up on it. */
-  private static final int MAX_GRAFTS = 8;
+  private static final int MAX_GRAFTS = 30;
+
+  /** Recent message IDs announced to a new neighbour. */
+  private static final int RECENT_ON_NEW_LINK = 64;
 
   /** What became of a received Gossip. */
   public enum Outcome { DELIVERED, DUPLICATE, BAD_SIGNATURE }
@@ -80,6 +83,8 @@ public final class Plumtree {
   private final Set<NodeId> lazy = new LinkedHashSet<>();
   private final Set<String> topics = new HashSet<>();
   private final LinkedHashMap<ByteString, Received> seen = new LinkedHashMap<>();
+  /** IDs whose payload is still cached, oldest first. */
+  private final ArrayDeque<ByteString> cached = new ArrayDeque<>();
   private final LinkedHashMap<ByteString, Missing> missing = new LinkedHashMap<>();
   private final Map<NodeId, List<ByteString>> lazyQueue = new LinkedHashMap<>();
   private final TreeSet<Queued> outbound = new TreeSet<>(
@@ -117,18 +122,31 @@ public final class Plumtree {
     topics.remove(topic);
   }
 
+  /**
+   * A new active neighbour starts eager, and is told the IDs of recent messages: a node whose
+   * view churns (after failures, or under loss) may have missed both the push and every
+   * announcement of a message, and a new link is its chance to pull it.
+   */
   public void neighborUp(NodeId peer) {
     lazy.remove(peer);
     eager.add(peer);
+    List<ByteString> recent = new ArrayList<>();
+    for (Iterator<ByteString> it = cached.descendingIterator();
+        it.hasNext() && recent.size() < RECENT_ON_NEW_LINK; ) {
+      recent.add(it.next());
+    }
+    if (!recent.isEmpty()) {
+      Collections.reverse(recent);
+      lazyQueue.computeIfAbsent(peer, k -> new ArrayList<>()).addAll(recent);
+    }
   }
 
   public void neighborDown(NodeId peer) {
     eager.remove(peer);
     lazy.remove(peer);
     lazyQueue.remove(peer);
-    for (Missing m : missing.values()) {
-      m.announcers.remove(peer);
-    }
+    // Announcers stay: a peer that left our view (often only demoted on a suspicion) may
+    // still hold the message, and a graft to a peer that is really gone just times out.
     outbound.removeIf(q -> q.to().equals(peer));
   }
 
@@ -152,8 +170,7 @@ public final class Plumtree {
     Gossip g = Gossip.newBuilder().setId(id).setOrigin(selfBytes)
         .setSignature(ByteString.copyFrom(signature)).setTtl(config.broadcastTtl())
         .setPriority(priority).setTopic(topic).setPayload(payload).build();
-    seen.put(id, new Received(g, now));
-    trimSeen(now);
+    remember(now, g);
     if (topics.contains(topic)) {
       delivered++;
       out.report(new OverlayEvent.Delivered(id, self, topic, priority, payload));
@@ -198,8 +215,7 @@ public final class Plumtree {
       badSignatures++;
       return Outcome.BAD_SIGNATURE;
     }
-    seen.put(g.getId(), new Received(g, now));
-    trimSeen(now);
+    remember(now, g);
     missing.remove(g.getId());
     if (lazy.remove(from)) {
       eager.add(from);
@@ -317,11 +333,15 @@ public final class Plumtree {
       m.deadline = now + config.graftRetryMillis();
     }
     drain(now, out);
-    for (Received r : seen.values()) {
-      if (r.at + config.messageCacheMillis() > now) {
+    while (!cached.isEmpty()) {
+      Received r = seen.get(cached.peekFirst());
+      if (r != null && r.at + config.messageCacheMillis() > now) {
         break;
       }
-      r.gossip = null;
+      if (r != null) {
+        r.gossip = null;
+      }
+      cached.pollFirst();
     }
   }
 
@@ -341,7 +361,12 @@ public final class Plumtree {
     }
   }
 
-  private void trimSeen(long now) {
+  private void remember(long now, Gossip g) {
+    seen.put(g.getId(), new Received(g, now));
+    cached.addLast(g.getId());
+    if (cached.size() > config.dedupWindow()) {
+      cached.pollFirst();
+    }
     while (seen.size() > config.dedupWindow()) {
       Iterator<ByteString> it = seen.keySet().iterator();
       it.next();

@@ -13,7 +13,7 @@ class OverlayConfigTest {
         OverlayConfig.test())) {
       assertThat(c.suspicionMinMillis()).isGreaterThan(c.probeIntervalMillis());
       assertThat(c.suspicionMaxMillis()).isGreaterThanOrEqualTo(c.suspicionMinMillis());
-      assertThat(c.indirectNackMillis()).isLessThan(c.probeTimeoutMillis());
+      assertThat(c.indirectNackMillis()).isLessThan(c.indirectWindowMillis());
       assertThat(c.tickMillis()).isLessThan(c.probeTimeoutMillis());
     }
     OverlayConfig lan = OverlayConfig.lan();
