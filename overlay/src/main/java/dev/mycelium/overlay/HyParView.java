@@ -28,10 +28,21 @@ import java.util.random.RandomGenerator;
  * passive view sample it uniformly and periodic shuffles mix the passive views, which keeps
  * the graph connected when hubs fail.
  *
- * <p>Departures from the paper, for partitions: a node remembers peers it saw fail and, every
- * {@code reconnectIntervalMillis}, asks one of them to become a neighbour at high priority; a
- * node with an empty active view and nothing to promote retries its seeds. Either way a
- * partition heals once the network does.
+ * <p>Departures from the paper:
+ * <ul>
+ *   <li>Partitions: a node remembers peers it saw fail and, every
+ *       {@code reconnectIntervalMillis}, asks one of them to become a neighbour at high
+ *       priority; a node with an empty active view and nothing to promote retries its seeds.
+ *       Either way a partition heals once the network does.
+ *   <li>Refilling: in a settled overlay almost every view is full, so low-priority Neighbor
+ *       requests to random passive peers are mostly refused. Neighbours therefore tell each
+ *       other their active views (ActiveView, sent when a view changes); when a neighbour
+ *       fails, its other neighbours, which have just lost a link too, are asked first. A node
+ *       below half its cap asks at high priority.
+ *   <li>An accepted NeighborReply that nobody is waiting for is ignored, so a reply crossing a
+ *       Disconnect cannot leave a one-sided link; the failure detector's neighbour flag on Ping
+ *       removes any one-sided link that loss leaves behind.
+ * </ul>
  *
  * <p>Pure state machine: time comes in as {@code now}, randomness from the generator handed
  * in, and output goes to an {@link Outbox}.

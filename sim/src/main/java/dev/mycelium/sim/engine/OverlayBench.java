@@ -68,12 +68,17 @@ public final class OverlayBench {
   public static void main(String[] args) {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     long seed = args.length > 1 ? Long.parseLong(args[1]) : 1;
+    boolean broadcastOnly = args.length > 2 && args[2].equals("broadcast");
     long wallStart = System.nanoTime();
-    new OverlayBench(n, seed).run();
-    System.out.printf(Locale.ROOT, "wall time: %.1f s%n", (System.nanoTime() - wallStart) / 1e9);
+    OverlayBench bench = new OverlayBench(n, seed);
+    bench.run(broadcastOnly);
+    double wall = (System.nanoTime() - wallStart) / 1e9;
+    System.out.printf(Locale.ROOT, "simulated %.0f s in %.1f s wall: %d events (%.0f events/s)%n",
+        bench.sim.now() / 1000.0, wall, bench.sim.eventsProcessed(),
+        bench.sim.eventsProcessed() / wall);
   }
 
-  private void run() {
+  private void run(boolean broadcastOnly) {
     OverlayConfig c = sim.config();
     System.out.printf(Locale.ROOT, "OverlayBench: %d nodes, seed %d, preset lan (probe %d ms, "
         + "timeout %d ms, suspicion %d..%d ms), links 20-80 ms%n", n, sim.seed(),
@@ -93,6 +98,9 @@ public final class OverlayBench {
     sim.runUntil(t);
     sim.network().lossAppliesTo(OverlayBench::broadcastTraffic).loss(0.30);
     t = broadcasts("30% loss on broadcast traffic only (Gossip, IHave, Graft, Prune)", t, 10);
+    if (broadcastOnly) {
+      return;
+    }
     sim.network().loss(0).lossAppliesTo(e -> true);
     t += 30_000;
     sim.runUntil(t);
