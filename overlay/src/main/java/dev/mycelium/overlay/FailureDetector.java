@@ -279,11 +279,14 @@ public final class FailureDetector {
             .setNack(Nack.newBuilder().setSeq(r.requesterSeq())).build());
       }
     }
-    List<Member> snapshot = new ArrayList<>(members.values());
-    for (Member m : snapshot) {
+    List<Member> expired = null;
+    for (Member m : members.values()) {
       if (m.state == MemberState.SUSPECT) {
         if (now >= m.suspicion.deadline(awareness)) {
-          declareDead(m, out);
+          if (expired == null) {
+            expired = new ArrayList<>(2);
+          }
+          expired.add(m);
           continue;
         }
         if (now >= m.nextSuspectResend) {
@@ -341,6 +344,11 @@ public final class FailureDetector {
           }
         }
         default -> throw new IllegalStateException("unknown probe phase " + m.phase);
+      }
+    }
+    if (expired != null) {
+      for (Member m : expired) {
+        declareDead(m, out);
       }
     }
   }

@@ -22,7 +22,7 @@ public final class PeerScores {
   private static final int MAX_TRACKED = 4096;
 
   private final OverlayConfig config;
-  private final Map<NodeId, Entry> peers = new LinkedHashMap<>(64, 0.75f, true);
+  private final Map<NodeId, Entry> peers = new LinkedHashMap<>();
   private long bans;
 
   private static final class Entry {

@@ -113,7 +113,9 @@ public final class NetworkModel {
     }
     long first = latency.sample(random);
     if (fifo) {
-      long key = ((long) from << 32) | (to & 0xffffffffL);
+      // Multiplying by an odd constant is a bijection, and it spreads the bits that
+      // Long.hashCode would otherwise fold into from ^ to (a handful of buckets).
+      long key = (((long) from << 32) | (to & 0xffffffffL)) * 0x9E3779B97F4A7C15L;
       Long last = lastArrival.get(key);
       if (last != null && now + first < last) {
         first = last - now;
