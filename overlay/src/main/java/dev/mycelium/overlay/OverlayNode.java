@@ -255,6 +255,20 @@ public final class OverlayNode {
     return new ArrayList<>(views.passive().keySet());
   }
 
+  /**
+   * Every address this node knows (active view first, then passive), for the daemon to keep
+   * in its data directory: passed back to {@link #join} after a restart, they let the node
+   * rejoin without its seeds.
+   */
+  public List<PeerAddress> knownPeers() {
+    List<PeerAddress> out = new ArrayList<>();
+    for (HyParView.ActivePeer a : views.active().values()) {
+      out.add(a.address());
+    }
+    out.addAll(views.passive().values());
+    return out;
+  }
+
   public Capacity capacity() {
     return capacity;
   }

@@ -167,6 +167,23 @@ class OverlayScenarioTest {
   }
 
   @Test
+  void aCrashedNodeRestartedWithEmptyStateRejoins() {
+    Recorder rec = new Recorder();
+    OverlaySim sim = grown(23, 30, new NetworkModel(), rec);
+    sim.crash(12, sim.now());
+    sim.runFor(45_000);
+    assertThat(GraphStats.of(sim).liveNodes()).isEqualTo(29);
+    sim.restart(12, sim.now(), List.of(3));
+    sim.runFor(10_000);
+    assertThat(sim.status(12)).isEqualTo(OverlaySim.Status.UP);
+    assertThat(sim.activeView(12).length).isGreaterThanOrEqualTo(2);
+    assertThat(GraphStats.of(sim).componentSizes()).containsExactly(30);
+    sim.broadcast(12, sim.now(), TOPIC, ByteString.copyFromUtf8("back"), 1);
+    sim.runFor(5_000);
+    assertThat(deliveredCount(rec, "back")).isEqualTo(30);
+  }
+
+  @Test
   void aTwoWayPartitionHealsIntoOneComponent() {
     Recorder rec = new Recorder();
     NetworkModel net = new NetworkModel();
