@@ -171,7 +171,7 @@ class OverlayScenarioTest {
     Recorder rec = new Recorder();
     OverlaySim sim = grown(23, 30, new NetworkModel(), rec);
     sim.crash(12, sim.now());
-    sim.runFor(45_000);
+    sim.runFor(15_000);
     assertThat(GraphStats.of(sim).liveNodes()).isEqualTo(29);
     sim.restart(12, sim.now(), List.of(3));
     sim.runFor(10_000);
