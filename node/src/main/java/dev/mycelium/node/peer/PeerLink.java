@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
@@ -21,6 +22,7 @@ public final class PeerLink {
   private final NodeId peer;
   private final PeerAddress advertised;
   private final boolean outbound;
+  private final InetSocketAddress dialed;
   private final PeerTransport transport;
   private int pendingFrames;
   private long pendingBytes;
@@ -28,7 +30,8 @@ public final class PeerLink {
   private ChannelFuture lastWrite;
 
   PeerLink(Channel channel, NodeId peer, PeerAddress advertised, boolean outbound,
-      PeerTransport transport) {
+      InetSocketAddress dialed, PeerTransport transport) {
+    this.dialed = dialed;
     this.channel = channel;
     this.peer = peer;
     this.advertised = advertised;
@@ -49,6 +52,11 @@ public final class PeerLink {
   /** Whether this node opened the link. */
   public boolean outbound() {
     return outbound;
+  }
+
+  /** The address this node dialed, or null for an inbound link. */
+  public InetSocketAddress dialed() {
+    return dialed;
   }
 
   public SocketAddress remoteAddress() {

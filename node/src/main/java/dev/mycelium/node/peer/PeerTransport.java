@@ -128,7 +128,7 @@ public final class PeerTransport implements AutoCloseable {
       long framesOut, int openChannels) {}
 
   private final OwnerKeys keys;
-  private final PeerAddress advertised;
+  private volatile PeerAddress advertised;
   private final Optional<NetworkKeyring> keyring;
   private final Limits limits;
   private final EventLoopGroup group;
@@ -187,6 +187,19 @@ public final class PeerTransport implements AutoCloseable {
     } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Changes the address sent in Hellos (once the real listening port is known).
+   *
+   * @throws IllegalArgumentException when it names another node
+   */
+  public void advertise(PeerAddress address) {
+    if (!address.id().equals(keys.nodeId())) {
+      throw new IllegalArgumentException("advertised address names node " + address.id()
+          + " but the keys are those of " + keys.nodeId());
+    }
+    this.advertised = address;
   }
 
   /**
@@ -373,7 +386,7 @@ public final class PeerTransport implements AutoCloseable {
             + certId.shortString());
         return;
       }
-      link = new PeerLink(ctx.channel(), certId, address, outbound, PeerTransport.this);
+      link = new PeerLink(ctx.channel(), certId, address, outbound, dialed, PeerTransport.this);
       ctx.channel().attr(LINK).set(link);
       linksOpened.incrementAndGet();
       LOG.debug("link up {}", link);
