@@ -27,6 +27,7 @@ public final class PeerLink {
   private int pendingFrames;
   private long pendingBytes;
   private boolean closeRequested;
+  private boolean dropped;
   private ChannelFuture lastWrite;
 
   PeerLink(Channel channel, NodeId peer, PeerAddress advertised, boolean outbound,
@@ -63,8 +64,9 @@ public final class PeerLink {
     return channel.remoteAddress();
   }
 
+  /** Whether the link is usable: open, and not being dropped for a slow reader. */
   public boolean isOpen() {
-    return channel.isActive();
+    return channel.isActive() && !dropped;
   }
 
   /** Whether this node asked for the link to close (then its loss is no news to the overlay). */
@@ -79,13 +81,16 @@ public final class PeerLink {
    * @return false when the envelope was not queued
    */
   public boolean send(Envelope envelope) {
-    if (!channel.isActive()) {
+    if (!isOpen()) {
       return false;
     }
     byte[] bytes = envelope.toByteArray();
     PeerTransport.Limits limits = transport.limits();
     if (pendingFrames >= limits.maxPendingFrames()
         || pendingBytes + bytes.length > limits.maxPendingBytes()) {
+      // The peer is not reading, so a polite TLS close would wait on it too: drop the link
+      // and stop queueing at once; the socket goes when the close_notify times out.
+      dropped = true;
       transport.countOverflow(this);
       channel.close();
       return false;

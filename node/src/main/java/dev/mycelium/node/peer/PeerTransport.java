@@ -267,6 +267,8 @@ public final class PeerTransport implements AutoCloseable {
         : serverContext.newEngine(ch.alloc());
     SslHandler ssl = new SslHandler(engine);
     ssl.setHandshakeTimeoutMillis(limits.connectTimeoutMillis());
+    // A peer that stopped reading must not hold its socket for long after we drop it.
+    ssl.setCloseNotifyFlushTimeoutMillis(1_000);
     ch.pipeline()
         .addLast("tls", ssl)
         .addLast("idle", new IdleStateHandler(limits.idleMillis(), 0, 0, TimeUnit.MILLISECONDS))

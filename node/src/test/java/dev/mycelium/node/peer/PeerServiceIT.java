@@ -3,26 +3,14 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.ByteString;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
-import dev.mycelium.wire.Protocol;
-import dev.mycelium.wire.proto.Hello;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.LengthFieldPrepender;
-import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -183,32 +171,8 @@ class PeerServiceIT {
     }
   }
 
-  /** A TLS client with its own certificate that sends whatever frames it is given. */
   private Channel rawClient(OwnerKeys certKeys, InetSocketAddress to, List<byte[]> frames) {
-    PeerCertificates certs = PeerCertificates.forKeys(certKeys);
-    var ctx = PeerTransport.clientContext(certs);
-    Bootstrap b = new Bootstrap().group(rawGroup).channel(NioSocketChannel.class)
-        .handler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            SslHandler ssl = ctx.newHandler(ch.alloc(), to.getHostString(), to.getPort());
-            ch.pipeline().addLast(ssl).addLast(new LengthFieldPrepender(4))
-                .addLast(new ChannelInboundHandlerAdapter() {
-                  @Override
-                  public void channelActive(ChannelHandlerContext c) {
-                    ssl.handshakeFuture().addListener(f -> {
-                      if (f.isSuccess()) {
-                        for (byte[] frame : frames) {
-                          c.writeAndFlush(Unpooled.wrappedBuffer(frame));
-                        }
-                      }
-                    });
-                    c.fireChannelActive();
-                  }
-                });
-          }
-        });
-    return b.connect(to).syncUninterruptibly().channel();
+    return RawTlsClient.connect(rawGroup, certKeys, to, frames, false);
   }
 
   @Test
@@ -217,10 +181,7 @@ class PeerServiceIT {
     await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> converged(net));
     OwnerKeys impostor = OwnerKeys.generate(new SecureRandom());
     OwnerKeys victim = OwnerKeys.generate(new SecureRandom());
-    Hello claim = Hello.newBuilder().setProtocolVersion(Protocol.VERSION)
-        .setNodeId(ByteString.copyFrom(victim.nodeId().toBytes()))
-        .setAddress(new PeerAddress(victim.nodeId(), "127.0.0.1", 9).toProto()).build();
-    Channel ch = rawClient(impostor, addr(net.get(0)), List.of(claim.toByteArray()));
+    Channel ch = rawClient(impostor, addr(net.get(0)), List.of(RawTlsClient.hello(victim.nodeId())));
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(net.get(0).stats().transport().certificateMismatches()).isEqualTo(1);
     assertThat(net.get(0).score(impostor.nodeId())).isNegative();

@@ -68,11 +68,16 @@ class PeerTransportTest {
       OwnerKeys keys) {}
 
   private Started start(Optional<NetworkKeyring> ring) throws Exception {
+    return start(ring, PeerTransport.Limits.defaults());
+  }
+
+  private Started start(Optional<NetworkKeyring> ring, PeerTransport.Limits limits)
+      throws Exception {
     OwnerKeys keys = OwnerKeys.generate(new SecureRandom());
     Recorder r = new Recorder();
     // Port 0 here: the advertised port is only information for third parties in this test.
     PeerTransport t = new PeerTransport(keys, new PeerAddress(keys.nodeId(), "127.0.0.1", 1),
-        ring, PeerTransport.Limits.defaults(), group, r);
+        ring, limits, group, r);
     InetSocketAddress bound = t.bind(new InetSocketAddress("127.0.0.1", 0));
     return new Started(t, r, bound, keys);
   }
@@ -145,5 +150,54 @@ class PeerTransportTest {
     b.transport().close();
     a.transport().dial(gone, null);
     await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().dialFailures.size() == 1);
+  }
+
+  @Test
+  void linksOverTheCapAreRefused() throws Exception {
+    Started a = start(Optional.empty(), new PeerTransport.Limits(1, 30_000, 64, 1 << 20, 5_000));
+    Started b = start(Optional.empty());
+    Started c = start(Optional.empty());
+    b.transport().dial(a.bound(), a.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 1);
+    c.transport().dial(a.bound(), a.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> c.recorder().dialFailures.size() == 1);
+    assertThat(a.transport().stats().refusedOverCap()).isEqualTo(1);
+    assertThat(a.recorder().ready).hasSize(1);
+  }
+
+  @Test
+  void silentLinksAreClosedWhenIdle() throws Exception {
+    PeerTransport.Limits quick = new PeerTransport.Limits(16, 2_000, 64, 1 << 20, 5_000);
+    Started a = start(Optional.empty(), quick);
+    Started b = start(Optional.empty(), quick);
+    a.transport().dial(b.bound(), b.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(
+        () -> a.recorder().closed.size() == 1 && b.recorder().closed.size() == 1);
+    assertThat(a.transport().stats().idleClosed() + b.transport().stats().idleClosed())
+        .isPositive();
+  }
+
+  @Test
+  void peerThatStopsReadingIsDroppedNotBufferedFor() throws Exception {
+    Started a = start(Optional.empty(), new PeerTransport.Limits(16, 30_000, 8, 64L << 20, 5_000));
+    OwnerKeys slow = OwnerKeys.generate(new SecureRandom());
+    var ch = RawTlsClient.connect(group, slow, a.bound(), List.of(RawTlsClient.hello(slow.nodeId())),
+        true);
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 1);
+    PeerLink link = a.recorder().ready.get(0);
+    Envelope big = Envelope.newBuilder().setGossip(dev.mycelium.wire.proto.Gossip.newBuilder()
+        .setPayload(com.google.protobuf.ByteString.copyFrom(new byte[1 << 20]))).build();
+    java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+    group.next().submit(() -> {
+      for (int i = 0; i < 200 && link.isOpen(); i++) {
+        if (!link.send(big)) {
+          refused.incrementAndGet();
+        }
+      }
+    }).sync();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !link.isOpen());
+    assertThat(refused.get()).isPositive();
+    assertThat(a.transport().stats().slowPeersDropped()).isEqualTo(1);
+    ch.close();
   }
 }
