@@ -200,4 +200,47 @@ class PeerTransportTest {
     assertThat(a.transport().stats().slowPeersDropped()).isEqualTo(1);
     ch.close();
   }
+
+  private static byte[] garbage() {
+    byte[] g = new byte[64];
+    java.util.Arrays.fill(g, (byte) 0xff);
+    return g;
+  }
+
+  @Test
+  void unknownProtocolVersionEndsTheLinkAndCountsAgainstThePeer() throws Exception {
+    Started a = start(Optional.empty());
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    byte[] hello = dev.mycelium.wire.proto.Hello.parseFrom(RawTlsClient.hello(peer.nodeId()))
+        .toBuilder().setProtocolVersion(99).build().toByteArray();
+    var ch = RawTlsClient.connect(group, peer, a.bound(), List.of(hello), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
+    assertThat(a.transport().stats().versionMismatches()).isEqualTo(1);
+    assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
+    assertThat(a.recorder().ready).isEmpty();
+  }
+
+  @Test
+  void malformedEnvelopeAfterHelloEndsTheLink() throws Exception {
+    Started a = start(Optional.empty());
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    var ch = RawTlsClient.connect(group, peer, a.bound(),
+        List.of(RawTlsClient.hello(peer.nodeId()), garbage()), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
+    assertThat(a.recorder().ready).hasSize(1);
+    assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().closed.size() == 1);
+  }
+
+  @Test
+  void oversizedFrameEndsTheLink() throws Exception {
+    Started a = start(Optional.empty());
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    var ch = RawTlsClient.connect(group, peer, a.bound(),
+        List.of(RawTlsClient.hello(peer.nodeId()), new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES + 1]),
+        false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
+    assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
+    assertThat(a.transport().stats().malformedFrames()).isEqualTo(1);
+  }
 }
