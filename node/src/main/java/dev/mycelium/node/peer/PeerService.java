@@ -252,6 +252,32 @@ public final class PeerService implements AutoCloseable {
     return call(() -> overlay.scores().isBanned(now(), peer));
   }
 
+  /**
+   * Every peer address this node knows (active view first, then passive), for the daemon to
+   * keep in its data directory and hand to {@link #join} after a restart, so the node rejoins
+   * without its seeds.
+   */
+  public List<PeerAddress> knownPeers() {
+    return call(() -> overlay.knownPeers());
+  }
+
+  /**
+   * Joins through peers whose node IDs are already known (such as {@link #knownPeers()} saved
+   * before a restart); seeds known only by address go to {@link #start} instead.
+   */
+  public void join(List<PeerAddress> peers) {
+    Objects.requireNonNull(peers, "peers");
+    List<PeerAddress> copy = List.copyOf(peers);
+    run(() -> {
+      for (PeerAddress p : copy) {
+        if (!p.id().equals(keys.nodeId())) {
+          addresses.putIfAbsent(p.id(), p);
+        }
+      }
+      apply(overlay.join(now(), copy));
+    });
+  }
+
   /** Broadcasts a payload to every node subscribed to the topic, at the default priority. */
   public void broadcast(String topic, byte[] payload) {
     broadcast(topic, payload, DEFAULT_PRIORITY);
@@ -296,6 +322,10 @@ public final class PeerService implements AutoCloseable {
   public void close() {
     if (closed) {
       return;
+    }
+    if (loop.inEventLoop()) {
+      throw new IllegalStateException(
+          "close the peer service from outside its network thread (not from a subscriber)");
     }
     try {
       call(() -> {

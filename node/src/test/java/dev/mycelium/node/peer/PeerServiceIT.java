@@ -209,4 +209,17 @@ class PeerServiceIT {
     assertThat(target.stats().malformed()).isGreaterThanOrEqualTo(attempts);
     broadcastReachesAll(net, target, "still-working");
   }
+
+  @Test
+  void nodeRejoinsThroughKnownPeersWithoutSeeds() {
+    List<PeerService> net = network(2, Optional.empty());
+    await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> converged(net));
+    assertThat(net.get(1).knownPeers()).extracting(PeerAddress::id)
+        .contains(net.get(0).nodeId());
+    PeerService loner = node(List.of(), Optional.empty());
+    assertThat(loner.activeView()).isEmpty();
+    loner.join(List.of(net.get(0).self()));
+    List<PeerService> all = List.of(net.get(0), net.get(1), loner);
+    await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> converged(all));
+  }
 }
