@@ -186,6 +186,10 @@ public final class PeerService implements AutoCloseable {
     InetSocketAddress bound = transport.bind(listen);
     PeerAddress self;
     if (advertised == null) {
+      if (bound.getAddress().isAnyLocalAddress()) {
+        throw new IllegalArgumentException("listening on all interfaces (" + listen
+            + "): give the address peers should dial as the advertised address");
+      }
       self = new PeerAddress(keys.nodeId(), bound.getAddress().getHostAddress(), bound.getPort());
     } else {
       self = advertised.port() == 0
@@ -512,14 +516,18 @@ public final class PeerService implements AutoCloseable {
       LOG.debug("{} refuted a suspicion", r.peer().shortString());
     } else if (ev instanceof OverlayEvent.Dead d) {
       deaths.incrementAndGet();
+      // The core keeps what it needs for reconnects and sends Connect with the address.
+      addresses.remove(d.peer());
       LOG.info("peer dead {}", d.peer().shortString());
     } else if (ev instanceof OverlayEvent.Left l) {
       lefts.incrementAndGet();
+      addresses.remove(l.peer());
       LOG.info("peer left {}", l.peer().shortString());
     } else if (ev instanceof OverlayEvent.SelfRefuted s) {
       LOG.info("refuted a suspicion about this node (incarnation {})", s.incarnation());
     } else if (ev instanceof OverlayEvent.Banned b) {
       bans.incrementAndGet();
+      addresses.remove(b.peer());
       LOG.info("peer banned {} for {} ms: {}", b.peer().shortString(),
           b.untilMillis() - now(), b.reason());
     } else if (ev instanceof OverlayEvent.BroadcastDropped) {

@@ -222,4 +222,12 @@ class PeerServiceIT {
     List<PeerService> all = List.of(net.get(0), net.get(1), loner);
     await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> converged(all));
   }
+
+  @Test
+  void wildcardListenWithoutAdvertisedAddressIsAClearError() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PeerService.start(
+            OwnerKeys.generate(new SecureRandom()), new InetSocketAddress("0.0.0.0", 0), null,
+            List.of(), CONFIG, Optional.empty(), 1))
+        .hasMessageContaining("advertised address");
+  }
 }
