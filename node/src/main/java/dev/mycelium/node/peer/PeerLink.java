@@ -1,0 +1,134 @@
+package dev.mycelium.node.peer;
+
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * One authenticated link to a peer: its TLS certificate hashed to {@link #peer()}, and its
+ * Hello checked. Writes are bounded ({@link #send}) because a peer that stops reading must
+ * cost this node a closed link, never unbounded memory.
+ *
+ * <p>Not thread-safe: used from the event loop that owns the channel.
+ */
+public final class PeerLink {
+  private final Channel channel;
+  private final NodeId peer;
+  private final PeerAddress advertised;
+  private final boolean outbound;
+  private final InetSocketAddress dialed;
+  private final PeerTransport transport;
+  private int pendingFrames;
+  private long pendingBytes;
+  private boolean closeRequested;
+  private boolean dropped;
+  private ChannelFuture lastWrite;
+
+  PeerLink(Channel channel, NodeId peer, PeerAddress advertised, boolean outbound,
+      InetSocketAddress dialed, PeerTransport transport) {
+    this.dialed = dialed;
+    this.channel = channel;
+    this.peer = peer;
+    this.advertised = advertised;
+    this.outbound = outbound;
+    this.transport = transport;
+  }
+
+  /** The authenticated node ID of the peer. */
+  public NodeId peer() {
+    return peer;
+  }
+
+  /** The address the peer advertised in its Hello (where others can dial it). */
+  public PeerAddress advertised() {
+    return advertised;
+  }
+
+  /** Whether this node opened the link. */
+  public boolean outbound() {
+    return outbound;
+  }
+
+  /** The address this node dialed, or null for an inbound link. */
+  public InetSocketAddress dialed() {
+    return dialed;
+  }
+
+  public SocketAddress remoteAddress() {
+    return channel.remoteAddress();
+  }
+
+  /** Whether the link is usable: open, and not being dropped for a slow reader. */
+  public boolean isOpen() {
+    return channel.isActive() && !dropped;
+  }
+
+  /** Whether this node asked for the link to close (then its loss is no news to the overlay). */
+  public boolean closeRequested() {
+    return closeRequested;
+  }
+
+  /**
+   * Queues one envelope. When the peer has more unsent frames or bytes than the limits allow,
+   * the link is dropped and counted instead: a slow reader is cut off, not buffered for.
+   *
+   * @return false when the envelope was not queued
+   */
+  public boolean send(Envelope envelope) {
+    if (!isOpen()) {
+      return false;
+    }
+    byte[] bytes = envelope.toByteArray();
+    PeerTransport.Limits limits = transport.limits();
+    if (pendingFrames >= limits.maxPendingFrames()
+        || pendingBytes + bytes.length > limits.maxPendingBytes()) {
+      // The peer is not reading, so a polite TLS close would wait on it too: drop the link
+      // and stop queueing at once; the socket goes when the close_notify times out.
+      dropped = true;
+      transport.countOverflow(this);
+      channel.close();
+      return false;
+    }
+    pendingFrames++;
+    pendingBytes += bytes.length;
+    final int size = bytes.length;
+    lastWrite = channel.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+    lastWrite.addListener(f -> {
+      pendingFrames--;
+      pendingBytes -= size;
+    });
+    transport.countOut();
+    return true;
+  }
+
+  /** Closes the link after the frames already queued have been written. */
+  public void close() {
+    closeRequested = true;
+    if (lastWrite != null && !lastWrite.isDone()) {
+      lastWrite.addListener(ChannelFutureListener.CLOSE);
+    } else {
+      channel.close();
+    }
+  }
+
+  /** Closes at once, dropping queued frames (a crash, as far as the peer can tell). */
+  void abort() {
+    closeRequested = true;
+    channel.close();
+  }
+
+  int pendingFrames() {
+    return pendingFrames;
+  }
+
+  @Override
+  public String toString() {
+    return peer.shortString() + (outbound ? "->" : "<-") + channel.remoteAddress();
+  }
+}

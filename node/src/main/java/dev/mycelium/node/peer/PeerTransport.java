@@ -1,0 +1,545 @@
+package dev.mycelium.node.peer;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.Protocol;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.Hello;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AttributeKey;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Authenticated, framed peer links over Netty: TCP with TLS 1.3 only, both sides presenting
+ * the self-signed certificate of their node identity ({@link PeerCertificates}).
+ *
+ * <p>Why the checks sit where they do: the TLS layer accepts any well-formed self-signed
+ * Ed25519 certificate, because there is no authority to check it against; what makes a link
+ * trustworthy is that the node ID in the peer's Hello equals the SHA-256 of the key TLS just
+ * proved the peer holds. A peer whose Hello claims another ID is dropped ("certificate does
+ * not match claimed node id"). Then come the protocol version and the network ID of the
+ * optional {@link NetworkKeyring}.
+ *
+ * <p>Wire format: each frame is a 4-byte big-endian length and that many bytes, at most
+ * {@link Protocol#MAX_FRAME_BYTES}. The first frame in each direction is a {@code Hello}; every
+ * later one an {@code Envelope}. A frame that is too long or does not parse ends the link and
+ * is reported to the {@link Listener} under the node ID of the peer's certificate, so it counts
+ * against the peer even before its Hello. A link silent for {@link Limits#idleMillis()} is
+ * closed; links beyond {@link Limits#maxConnections()} are refused.
+ *
+ * <p>All channels live on the event loop group given to the constructor; with a one-thread
+ * group, every {@link Listener} call happens on that thread, which is what lets the overlay
+ * core stay single-threaded.
+ */
+public final class PeerTransport implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PeerTransport.class);
+
+  private static final AttributeKey<PeerLink> LINK = AttributeKey.valueOf("mycelium.link");
+
+  /**
+   * Resource limits of the transport.
+   *
+   * @param maxConnections open links (both directions) beyond which new ones are refused
+   * @param idleMillis a link with nothing to read for this long is closed
+   * @param maxPendingFrames unsent frames per link before the link is dropped
+   * @param maxPendingBytes unsent bytes per link before the link is dropped
+   * @param connectTimeoutMillis TCP connect timeout for dials
+   */
+  public record Limits(int maxConnections, long idleMillis, int maxPendingFrames,
+      long maxPendingBytes, int connectTimeoutMillis) {
+    public Limits {
+      if (maxConnections < 1 || idleMillis < 1 || maxPendingFrames < 1 || maxPendingBytes < 1
+          || connectTimeoutMillis < 1) {
+        throw new IllegalArgumentException("transport limits must all be >= 1, got "
+            + maxConnections + ", " + idleMillis + ", " + maxPendingFrames + ", "
+            + maxPendingBytes + ", " + connectTimeoutMillis);
+      }
+    }
+
+    /** 256 links, 30 s idle, 1,024 frames or 16 MiB queued per link, 5 s connect timeout. */
+    public static Limits defaults() {
+      return new Limits(256, 30_000, 1_024, 16L << 20, 5_000);
+    }
+  }
+
+  /** Receives what happens on links; called on the channel's event loop. */
+  public interface Listener {
+    /** A link passed every check; envelopes may now flow both ways. */
+    void onReady(PeerLink link);
+
+    void onEnvelope(PeerLink link, Envelope envelope);
+
+    /** A frame from this peer (named by its certificate) was bad; the link is being closed. */
+    void onMalformed(NodeId peer, String why);
+
+    /** A link that had been ready closed, for whatever reason. */
+    void onClosed(PeerLink link);
+
+    /** A dial ended before its link was ready. */
+    void onDialFailed(InetSocketAddress address, NodeId expected, String why);
+  }
+
+  /** Counters, read by status pages and tests. */
+  public record Stats(long linksOpened, long refusedOverCap, long handshakeFailures,
+      long certificateMismatches, long networkMismatches, long versionMismatches,
+      long malformedFrames, long slowPeersDropped, long idleClosed, long framesIn,
+      long framesOut, int openChannels) {}
+
+  private final OwnerKeys keys;
+  private volatile PeerAddress advertised;
+  private final Optional<NetworkKeyring> keyring;
+  private final Limits limits;
+  private final EventLoopGroup group;
+  private final Listener listener;
+  private final SslContext serverContext;
+  private final SslContext clientContext;
+  private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+  private Channel serverChannel;
+
+  private final AtomicLong linksOpened = new AtomicLong();
+  private final AtomicLong refusedOverCap = new AtomicLong();
+  private final AtomicLong handshakeFailures = new AtomicLong();
+  private final AtomicLong certificateMismatches = new AtomicLong();
+  private final AtomicLong networkMismatches = new AtomicLong();
+  private final AtomicLong versionMismatches = new AtomicLong();
+  private final AtomicLong malformedFrames = new AtomicLong();
+  private final AtomicLong slowPeersDropped = new AtomicLong();
+  private final AtomicLong idleClosed = new AtomicLong();
+  private final AtomicLong framesIn = new AtomicLong();
+  private final AtomicLong framesOut = new AtomicLong();
+
+  public PeerTransport(OwnerKeys keys, PeerAddress advertised, Optional<NetworkKeyring> keyring,
+      Limits limits, EventLoopGroup group, Listener listener) {
+    this.keys = Objects.requireNonNull(keys, "keys");
+    this.advertised = Objects.requireNonNull(advertised, "advertised address");
+    if (!advertised.id().equals(keys.nodeId())) {
+      throw new IllegalArgumentException("advertised address names node " + advertised.id()
+          + " but the keys are those of " + keys.nodeId());
+    }
+    this.keyring = Objects.requireNonNull(keyring, "keyring (Optional.empty() for none)");
+    this.limits = Objects.requireNonNull(limits, "limits");
+    this.group = Objects.requireNonNull(group, "event loop group");
+    this.listener = Objects.requireNonNull(listener, "listener");
+    PeerCertificates certs = PeerCertificates.forKeys(keys);
+    this.serverContext = serverContext(certs);
+    this.clientContext = clientContext(certs);
+  }
+
+  /** TLS 1.3 server side with required client certificates, for the node's certificate. */
+  static SslContext serverContext(PeerCertificates certs) {
+    try {
+      return SslContextBuilder.forServer(certs.privateKey(), certs.certificate())
+          .sslProvider(SslProvider.JDK).protocols("TLSv1.3")
+          .clientAuth(ClientAuth.REQUIRE).trustManager(new SelfSignedTrustManager()).build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+    }
+  }
+
+  /** TLS 1.3 client side presenting the node's certificate. */
+  static SslContext clientContext(PeerCertificates certs) {
+    try {
+      return SslContextBuilder.forClient().keyManager(certs.privateKey(), certs.certificate())
+          .sslProvider(SslProvider.JDK).protocols("TLSv1.3")
+          .trustManager(new SelfSignedTrustManager()).build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Changes the address sent in Hellos (once the real listening port is known).
+   *
+   * @throws IllegalArgumentException when it names another node
+   */
+  public void advertise(PeerAddress address) {
+    if (!address.id().equals(keys.nodeId())) {
+      throw new IllegalArgumentException("advertised address names node " + address.id()
+          + " but the keys are those of " + keys.nodeId());
+    }
+    this.advertised = address;
+  }
+
+  /**
+   * Starts listening.
+   *
+   * @return the bound address (the real port when 0 was asked for)
+   */
+  public InetSocketAddress bind(InetSocketAddress listen) throws InterruptedException {
+    ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            if (!admit(ch)) {
+              return;
+            }
+            setUp(ch, false, null, null);
+          }
+        });
+    serverChannel = b.bind(listen).sync().channel();
+    return (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /**
+   * Opens a link to an address; the result arrives through the listener ({@link
+   * Listener#onReady} or {@link Listener#onDialFailed}).
+   *
+   * @param expected the node ID we expect there, or null for a seed known only by address
+   */
+  public void dial(InetSocketAddress address, NodeId expected) {
+    Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, limits.connectTimeoutMillis())
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            if (!admit(ch)) {
+              return;
+            }
+            setUp(ch, true, address, expected);
+          }
+        });
+    b.connect(address).addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        listener.onDialFailed(address, expected, String.valueOf(f.cause().getMessage()));
+      }
+    });
+  }
+
+  private boolean admit(Channel ch) {
+    if (channels.size() >= limits.maxConnections()) {
+      refusedOverCap.incrementAndGet();
+      LOG.warn("refusing link with {}: {} links open, the cap", ch.remoteAddress(),
+          channels.size());
+      ch.close();
+      return false;
+    }
+    channels.add(ch);
+    ch.closeFuture().addListener(f -> channels.remove(ch));
+    return true;
+  }
+
+  private void setUp(SocketChannel ch, boolean outbound, InetSocketAddress dialed,
+      NodeId expected) {
+    SSLEngine engine = outbound
+        ? clientContext.newEngine(ch.alloc(), dialed.getHostString(), dialed.getPort())
+        : serverContext.newEngine(ch.alloc());
+    SslHandler ssl = new SslHandler(engine);
+    ssl.setHandshakeTimeoutMillis(limits.connectTimeoutMillis());
+    // A peer that stopped reading must not hold its socket for long after we drop it.
+    ssl.setCloseNotifyFlushTimeoutMillis(1_000);
+    ch.pipeline()
+        .addLast("tls", ssl)
+        .addLast("idle", new IdleStateHandler(limits.idleMillis(), 0, 0, TimeUnit.MILLISECONDS))
+        .addLast("frameDecoder", new LengthFieldBasedFrameDecoder(
+            Protocol.MAX_FRAME_BYTES, 0, 4, 0, 4))
+        .addLast("framePrepender", new LengthFieldPrepender(4))
+        .addLast("peer", new PeerHandler(ssl, outbound, dialed, expected));
+  }
+
+  /** The per-channel state machine: TLS handshake, then Hello, then envelopes. */
+  private final class PeerHandler extends SimpleChannelInboundHandler<ByteBuf> {
+    private final SslHandler ssl;
+    private final boolean outbound;
+    private final InetSocketAddress dialed;
+    private final NodeId expected;
+    private NodeId certId;
+    private PeerLink link;
+    private boolean failed;
+
+    PeerHandler(SslHandler ssl, boolean outbound, InetSocketAddress dialed, NodeId expected) {
+      this.ssl = ssl;
+      this.outbound = outbound;
+      this.dialed = dialed;
+      this.expected = expected;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+      ssl.handshakeFuture().addListener(f -> {
+        if (!f.isSuccess()) {
+          handshakeFailures.incrementAndGet();
+          fail(ctx, "TLS handshake failed: " + f.cause().getMessage());
+          return;
+        }
+        try {
+          Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+          certId = PeerCertificates.nodeIdOf((X509Certificate) chain[0]);
+        } catch (Exception e) {
+          handshakeFailures.incrementAndGet();
+          fail(ctx, "peer certificate unusable: " + e.getMessage());
+          return;
+        }
+        Hello hello = Hello.newBuilder().setProtocolVersion(Protocol.VERSION)
+            .setNodeId(ByteString.copyFrom(keys.nodeId().toBytes()))
+            .setAddress(advertised.toProto())
+            .setNetworkId(NetworkKeyring.sentId(keyring)).build();
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(hello.toByteArray()));
+        framesOut.incrementAndGet();
+      });
+      super.channelActive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+      if (failed) {
+        return;
+      }
+      framesIn.incrementAndGet();
+      byte[] bytes = ByteBufUtil.getBytes(frame);
+      if (link == null) {
+        onHello(ctx, bytes);
+        return;
+      }
+      Envelope env;
+      try {
+        env = Envelope.parseFrom(bytes);
+      } catch (InvalidProtocolBufferException e) {
+        malformed(ctx, "envelope does not parse: " + e.getMessage());
+        return;
+      }
+      listener.onEnvelope(link, env);
+    }
+
+    private void onHello(ChannelHandlerContext ctx, byte[] bytes) {
+      if (certId == null) {
+        // TLS delivers no application data before the handshake, so this cannot happen;
+        // refuse rather than trust a frame we cannot attribute.
+        fail(ctx, "frame before the TLS handshake finished");
+        return;
+      }
+      Hello hello;
+      PeerAddress address;
+      try {
+        hello = Hello.parseFrom(bytes);
+        address = PeerAddress.fromProto(hello.getAddress());
+      } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+        malformed(ctx, "Hello does not parse: " + e.getMessage());
+        return;
+      }
+      if (hello.getProtocolVersion() != Protocol.VERSION) {
+        versionMismatches.incrementAndGet();
+        malformed(ctx, "protocol version " + hello.getProtocolVersion() + ", this node speaks "
+            + Protocol.VERSION);
+        return;
+      }
+      byte[] claimed = hello.getNodeId().toByteArray();
+      if (claimed.length != NodeId.LENGTH || !NodeId.of(claimed).equals(certId)
+          || !address.id().equals(certId)) {
+        certificateMismatches.incrementAndGet();
+        LOG.warn("dropping link with {}: certificate does not match claimed node id "
+            + "(certificate {})", ctx.channel().remoteAddress(), certId.shortString());
+        malformed(ctx, "certificate does not match claimed node id");
+        return;
+      }
+      if (!NetworkKeyring.accepts(keyring, hello.getNetworkId())) {
+        networkMismatches.incrementAndGet();
+        fail(ctx, "peer " + certId.shortString() + " is not on this network (network ID '"
+            + hello.getNetworkId() + "')");
+        return;
+      }
+      if (certId.equals(keys.nodeId())) {
+        fail(ctx, "link to self");
+        return;
+      }
+      if (expected != null && !expected.equals(certId)) {
+        fail(ctx, "dialed " + expected.shortString() + " at " + dialed + " but found "
+            + certId.shortString());
+        return;
+      }
+      link = new PeerLink(ctx.channel(), certId, address, outbound, dialed, PeerTransport.this);
+      ctx.channel().attr(LINK).set(link);
+      linksOpened.incrementAndGet();
+      LOG.debug("link up {}", link);
+      listener.onReady(link);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      if (link != null) {
+        listener.onClosed(link);
+      } else if (outbound && !failed) {
+        listener.onDialFailed(dialed, expected, "closed before Hello");
+      }
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof IdleStateEvent) {
+        idleClosed.incrementAndGet();
+        LOG.debug("closing idle link {}", link == null ? ctx.channel().remoteAddress() : link);
+        ctx.close();
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof TooLongFrameException || cause.getCause() instanceof TooLongFrameException) {
+        malformed(ctx, "frame over " + Protocol.MAX_FRAME_BYTES + " bytes");
+        return;
+      }
+      LOG.debug("link {} failed: {}", link == null ? ctx.channel().remoteAddress() : link,
+          cause.toString());
+      ctx.close();
+    }
+
+    private void malformed(ChannelHandlerContext ctx, String why) {
+      malformedFrames.incrementAndGet();
+      NodeId who = certId;
+      fail(ctx, why);
+      if (who != null) {
+        listener.onMalformed(who, why);
+      }
+    }
+
+    private void fail(ChannelHandlerContext ctx, String why) {
+      if (failed) {
+        return;
+      }
+      failed = true;
+      LOG.info("dropping link with {}: {}", ctx.channel().remoteAddress(), why);
+      if (outbound && link == null) {
+        listener.onDialFailed(dialed, expected, why);
+      }
+      ctx.close();
+    }
+  }
+
+  Limits limits() {
+    return limits;
+  }
+
+  void countOverflow(PeerLink link) {
+    slowPeersDropped.incrementAndGet();
+    LOG.warn("dropping link {}: peer is not reading ({} frames queued)", link,
+        link.pendingFrames());
+  }
+
+  void countOut() {
+    framesOut.incrementAndGet();
+  }
+
+  public Stats stats() {
+    return new Stats(linksOpened.get(), refusedOverCap.get(), handshakeFailures.get(),
+        certificateMismatches.get(), networkMismatches.get(), versionMismatches.get(),
+        malformedFrames.get(), slowPeersDropped.get(), idleClosed.get(), framesIn.get(),
+        framesOut.get(), channels.size());
+  }
+
+  /** Closes the listener and every link at once (no goodbye: callers leave first). */
+  @Override
+  public void close() {
+    if (serverChannel != null) {
+      serverChannel.close().syncUninterruptibly();
+    }
+    for (Channel ch : Set.copyOf(channels)) {
+      ch.close();
+    }
+  }
+
+  /**
+   * Accepts any single, valid, self-signed Ed25519 certificate. Identity is checked one layer
+   * up, against the node ID in the Hello; this only makes sure the peer's certificate is
+   * well-formed and signed by the key it carries.
+   */
+  static final class SelfSignedTrustManager extends X509ExtendedTrustManager {
+    private static void check(X509Certificate[] chain) throws CertificateException {
+      if (chain == null || chain.length != 1) {
+        throw new CertificateException("a peer presents exactly one self-signed certificate");
+      }
+      X509Certificate c = chain[0];
+      c.checkValidity();
+      PeerCertificates.rawPublicKey(c);
+      try {
+        c.verify(c.getPublicKey());
+      } catch (java.security.GeneralSecurityException e) {
+        throw new CertificateException("peer certificate is not self-signed: " + e.getMessage());
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket s)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket s)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine e)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine e)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+}
