@@ -132,6 +132,40 @@ class ClientCommandsTest {
   }
 
   @Test
+  void aStaleApiJsonNamesTheDeadPid() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    Path stale = tmp.resolve("stale");
+    Files.createDirectories(stale);
+    Files.writeString(stale.resolve("api.json"),
+        "{\"url\":\"http://127.0.0.1:" + port + "\",\"pid\":" + gone.pid() + "}");
+    CliRun r = CliRun.of("status", "--data", stale.toString());
+    assertThat(r.exit()).isEqualTo(ExitCodes.UNREACHABLE);
+    assertThat(r.err()).contains("names pid " + gone.pid()).contains("not running")
+        .contains("mycelium run");
+  }
+
+  @Test
+  void putReadsTheTextFromStdinWhenNoneIsGiven() throws IOException {
+    api.on("POST /v1/fragments", 201, "{\"id\":\"" + ID + "\",\"state\":\"PRESENT\"}");
+    java.io.InputStream saved = System.in;
+    try {
+      System.setIn(new java.io.ByteArrayInputStream(
+          "piped note\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      CliRun r = CliRun.of("put", "--data", data.toString());
+      assertThat(r.exit()).as(r.err()).isZero();
+    } finally {
+      System.setIn(saved);
+    }
+    assertThat(JSON.readTree(api.requests.get(0).body()).get("text").asText())
+        .isEqualTo("piped note");
+  }
+
+  @Test
   void searchBuildsTheFilterAndPrintsATable() throws IOException {
     api.on("POST /v1/search", 200, "{\"hits\":[{\"id\":\"" + ID + "\",\"score\":0.91234,"
         + "\"state\":\"PRESENT\",\"text\":\"cats\\npurr loudly\",\"metadata\":{},"
