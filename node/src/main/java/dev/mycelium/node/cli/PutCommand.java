@@ -95,6 +95,10 @@ public final class PutCommand extends ApiCommand {
       }
       return importLines(vis);
     }
+    if (text == null && System.console() != null) {
+      throw new CliException(
+          ExitCodes.USAGE, "give the text as an argument, pipe it on stdin, or use --file");
+    }
     String body = text != null ? text : readStdin();
     if (body.isEmpty()) {
       throw new CliException(
