@@ -332,6 +332,13 @@ public final class FragmentService {
 
   /** Embeds queued text-only fragments until interrupted. */
   void embedLoop() {
+    // The built-in model loads lazily and takes seconds; load it now, off the request path,
+    // so that the first search by text does not pay for it.
+    try {
+      embedder.embed("mycelium");
+    } catch (RuntimeException e) {
+      LOG.warn("the embedder failed to warm up: {}", e.toString());
+    }
     while (!Thread.currentThread().isInterrupted()) {
       EmbedJob job;
       try {

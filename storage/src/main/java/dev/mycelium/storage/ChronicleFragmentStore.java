@@ -19,6 +19,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -169,6 +170,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
       Path marker = dir.resolve(CLEAN_MARKER);
       boolean exists = Files.exists(file);
       boolean recovered = exists && !Files.exists(marker);
+      long[] savedCounts = recovered ? null : readCounts(marker);
       if (recovered) {
         LOG.warn(
             "the fragment store in {} was not closed cleanly; recovering {} before serving",
@@ -192,7 +194,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
       ChronicleFragmentStore store =
           new ChronicleFragmentStore(
               map, dir, codec, capacityEntries, clockMillis, recovered, lock);
-      store.recount();
+      if (savedCounts != null && sum(savedCounts) == map.longSize()) {
+        store.restoreCounts(savedCounts);
+      } else {
+        store.recount();
+      }
       return store;
     } catch (IOException | RuntimeException e) {
       // Closing here would write nothing: the marker is only ever written by close().
@@ -279,6 +285,50 @@ public final class ChronicleFragmentStore implements FragmentStore {
     return to.createPersistedTo(file.toFile());
   }
 
+  /**
+   * Takes the counts by state that the last clean close wrote, so that opening a large store
+   * costs the same as opening a small one; after an unclean stop they are recounted instead.
+   */
+  private void restoreCounts(long[] saved) {
+    for (int i = 0; i < saved.length; i++) {
+      counts[i].set(saved[i]);
+    }
+    reserved.set(sum(saved));
+    logOpen(sum(saved));
+  }
+
+  private static long sum(long[] values) {
+    long total = 0;
+    for (long v : values) {
+      total += v;
+    }
+    return total;
+  }
+
+  /** Counts by state from a clean-close marker, or null when it has none or they do not parse. */
+  private static long[] readCounts(Path marker) {
+    try {
+      if (!Files.exists(marker)) {
+        return null;
+      }
+      Properties props = new Properties();
+      try (var in = Files.newBufferedReader(marker, StandardCharsets.UTF_8)) {
+        props.load(in);
+      }
+      long[] out = new long[STATES.length];
+      for (FragmentState st : STATES) {
+        String v = props.getProperty("count." + st.name());
+        if (v == null) {
+          return null;
+        }
+        out[st.ordinal()] = Long.parseLong(v.trim());
+      }
+      return out;
+    } catch (IOException | NumberFormatException e) {
+      return null;
+    }
+  }
+
   private void recount() {
     long total = 0;
     for (int s = 0; s < map.segments(); s++) {
@@ -294,6 +344,10 @@ public final class ChronicleFragmentStore implements FragmentStore {
       total += c.get();
     }
     reserved.set(total);
+    logOpen(total);
+  }
+
+  private void logOpen(long total) {
     LOG.info("fragment store open: {} entries of {} ({}), {}", total, capacityEntries,
         CAPACITY_KEY, countsText());
     if (total >= capacityEntries * NEARLY_FULL) {
@@ -540,8 +594,13 @@ public final class ChronicleFragmentStore implements FragmentStore {
     try {
       forceFile(file);
       Path marker = dir.resolve(CLEAN_MARKER);
-      Files.write(marker, ("closed cleanly at " + Instant.ofEpochMilli(clockMillis.getAsLong())
-          + "\n").getBytes(StandardCharsets.UTF_8));
+      StringBuilder text = new StringBuilder("# closed cleanly at ")
+          .append(Instant.ofEpochMilli(clockMillis.getAsLong())).append('\n');
+      for (FragmentState st : STATES) {
+        text.append("count.").append(st.name()).append('=')
+            .append(counts[st.ordinal()].get()).append('\n');
+      }
+      Files.write(marker, text.toString().getBytes(StandardCharsets.UTF_8));
       forceFile(marker);
       syncDirectory(dir);
       LOG.info("fragment store closed cleanly ({} entries)", entries());

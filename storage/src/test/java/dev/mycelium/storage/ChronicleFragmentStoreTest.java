@@ -53,6 +53,32 @@ class ChronicleFragmentStoreTest {
   }
 
   @Test
+  void countsByStateSurviveACleanCloseAndAForgedMarkerIsRecounted() throws Exception {
+    Fragment gone = Fixtures.fragment(2);
+    try (ChronicleFragmentStore store = open(1_000)) {
+      for (int i = 1; i <= 5; i++) {
+        store.put(Fixtures.fragment(i));
+      }
+      store.delete(gone.id(), Fixtures.CODEC.tombstone(Fixtures.ALICE, gone.id(), 5));
+      store.markBlank(Fixtures.fragment(3).id());
+    }
+    Map<FragmentState, Long> expected =
+        Map.of(FragmentState.PRESENT, 3L, FragmentState.BLANK, 1L, FragmentState.LOST, 0L,
+            FragmentState.DELETED, 1L);
+    assertThat(Files.readString(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER)))
+        .contains("count.PRESENT=3", "count.DELETED=1");
+    try (ChronicleFragmentStore store = open(1_000)) {
+      assertThat(store.stats().byState()).isEqualTo(expected);
+    }
+    // Counts that do not add up to the entries in the file are not trusted.
+    Files.writeString(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER),
+        "count.PRESENT=40\ncount.BLANK=0\ncount.LOST=0\ncount.DELETED=0\n");
+    try (ChronicleFragmentStore store = open(1_000)) {
+      assertThat(store.stats().byState()).isEqualTo(expected);
+    }
+  }
+
+  @Test
   void aSecondOpenOfTheSameDirectoryIsRefusedUntilTheFirstCloses() throws Exception {
     try (ChronicleFragmentStore store = open(1_000)) {
       store.put(Fixtures.fragment(1));

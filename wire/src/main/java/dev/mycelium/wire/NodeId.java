@@ -20,9 +20,11 @@ public final class NodeId implements Comparable<NodeId> {
   private static final int BASE32_CHARS = 52; // ceil(256 / 5)
 
   private final byte[] bytes;
+  private final int hash;
 
   private NodeId(byte[] bytes) {
     this.bytes = bytes;
+    this.hash = Arrays.hashCode(bytes);
   }
 
   /** Wraps 32 raw bytes. */
@@ -84,12 +86,14 @@ public final class NodeId implements Comparable<NodeId> {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof NodeId other && Arrays.equals(bytes, other.bytes);
+    return o == this
+        || (o instanceof NodeId other && hash == other.hash && Arrays.equals(bytes, other.bytes));
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(bytes);
+    // Node IDs are map keys on every message path; hashing 32 bytes each time showed up.
+    return hash;
   }
 
   @Override

@@ -1,0 +1,441 @@
+package dev.mycelium.overlay;
+
+import com.google.protobuf.ByteString;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Ack;
+import dev.mycelium.wire.proto.Alive;
+import dev.mycelium.wire.proto.Dead;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.Leave;
+import dev.mycelium.wire.proto.Nack;
+import dev.mycelium.wire.proto.Ping;
+import dev.mycelium.wire.proto.PingReq;
+import dev.mycelium.wire.proto.Suspect;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+
+/**
+ * SWIM failure detection (Das, Gupta, Motivala, "SWIM: Scalable Weakly-consistent
+ * Infection-style Process Group Membership Protocol", DSN 2002) over the HyParView active view,
+ * with Lifeguard's refinements (Dadgar et al., 2018).
+ *
+ * <p>SWIM probes one random member per period because its member list is the whole group;
+ * here the watched set is the active view, which is capped and small, so every watched peer is
+ * probed once per period and a crash is suspected within two periods. A probe that gets no
+ * Ack within the (health-scaled) timeout is retried through {@code k} other neighbours
+ * (PingReq); helpers answer Nack when they hear nothing, which tells this node its own link
+ * works. A failed probe makes the peer suspect; the suspect refutes by raising its
+ * incarnation; an unrefuted suspicion becomes dead after a timeout that shrinks with
+ * independent confirmations ({@link Suspicion}) and grows with poor local health
+ * ({@link Awareness}).
+ *
+ * <p>Membership updates travel one hop: to the suspect (so it can refute) and to this node's
+ * other watched peers, which count them as confirmations only for peers they watch themselves.
+ * A Dead heard from a neighbour is treated as a confirmation, never applied blindly, so a
+ * mistaken node cannot kill a peer that others still hear.
+ */
+public final class FailureDetector {
+  private enum Phase { IDLE, DIRECT, INDIRECT }
+
+  private static final class Member {
+    final PeerAddress address;
+    long incarnation;
+    MemberState state = MemberState.ALIVE;
+    boolean watched;
+    Suspicion suspicion;
+    Phase phase = Phase.IDLE;
+    int seq;
+    long sentAt;
+    long timeoutAt;
+    long periodEnd;
+    long nextProbeAt;
+    int nacksExpected;
+    int nacksReceived;
+    long nextSuspectResend;
+
+    Member(PeerAddress address) {
+      this.address = address;
+    }
+  }
+
+  private record Relay(NodeId requester, int requesterSeq, long deadline) {}
+
+  private final OverlayConfig config;
+  private final NodeId self;
+  private final ByteString selfBytes;
+  private final RandomGenerator random;
+  private final Awareness awareness;
+  private final Map<NodeId, Member> members = new LinkedHashMap<>();
+  private final Map<Integer, NodeId> probes = new LinkedHashMap<>();
+  private final Map<Integer, Relay> relays = new LinkedHashMap<>();
+  private long incarnation;
+  private int nextSeq;
+  private long suspicions;
+  private long deaths;
+  private long refutations;
+
+  public FailureDetector(OverlayConfig config, NodeId self, RandomGenerator random) {
+    this.config = config;
+    this.self = self;
+    this.selfBytes = ByteString.copyFrom(self.toBytes());
+    this.random = random;
+    this.awareness = new Awareness(config.awarenessMax());
+  }
+
+  // ---- the watched set (the active view) ----
+
+  /** Starts probing a peer that entered the active view. */
+  public void watch(long now, PeerAddress peer) {
+    Member m = members.computeIfAbsent(peer.id(), id -> new Member(peer));
+    if (!m.watched) {
+      m.watched = true;
+      m.phase = Phase.IDLE;
+      m.nextProbeAt = now + random.nextLong(awareness.scale(config.probeIntervalMillis()));
+    }
+  }
+
+  /** Stops probing a peer; a suspicion about it keeps running until it resolves. */
+  public void unwatch(NodeId peer) {
+    Member m = members.get(peer);
+    if (m == null) {
+      return;
+    }
+    m.watched = false;
+    if (m.phase != Phase.IDLE) {
+      probes.remove(m.seq);
+      m.phase = Phase.IDLE;
+    }
+    if (m.state != MemberState.SUSPECT) {
+      members.remove(peer);
+    }
+  }
+
+  // ---- messages ----
+
+  public void onPing(NodeId from, Ping ping, Outbox out) {
+    out.send(from, Envelope.newBuilder().setAck(Ack.newBuilder().setSeq(ping.getSeq())).build());
+  }
+
+  public void onPingReq(long now, NodeId from, PingReq req, Outbox out) {
+    PeerAddress target = PeerAddress.fromProto(req.getTarget());
+    if (target.id().equals(self) || target.id().equals(from)) {
+      return;
+    }
+    int seq = nextSeq++;
+    relays.put(seq, new Relay(from, req.getSeq(), now + config.indirectNackMillis()));
+    out.connect(target);
+    out.send(target.id(), Envelope.newBuilder().setPing(Ping.newBuilder().setSeq(seq)).build());
+  }
+
+  public void onAck(long now, NodeId from, Ack ack, Outbox out) {
+    Relay relay = relays.remove(ack.getSeq());
+    if (relay != null) {
+      out.send(relay.requester(), Envelope.newBuilder()
+          .setAck(Ack.newBuilder().setSeq(relay.requesterSeq())).build());
+      return;
+    }
+    NodeId target = probes.remove(ack.getSeq());
+    if (target == null) {
+      return;
+    }
+    Member m = members.get(target);
+    if (m == null || m.phase == Phase.IDLE || m.seq != ack.getSeq()) {
+      return;
+    }
+    awareness.apply(-1);
+    m.phase = Phase.IDLE;
+    m.nextProbeAt = Math.max(now, m.sentAt + awareness.scale(config.probeIntervalMillis()));
+  }
+
+  public void onNack(NodeId from, Nack nack) {
+    NodeId target = probes.get(nack.getSeq());
+    Member m = target == null ? null : members.get(target);
+    if (m != null && m.phase == Phase.INDIRECT && m.seq == nack.getSeq()) {
+      m.nacksReceived++;
+    }
+  }
+
+  public void onSuspect(long now, NodeId from, Suspect s, Outbox out) {
+    NodeId node = NodeId.of(s.getNodeId().toByteArray());
+    if (node.equals(self)) {
+      refute(s.getIncarnation(), from, out);
+      return;
+    }
+    confirm(now, from, node, s.getIncarnation(), out);
+  }
+
+  public void onDead(long now, NodeId from, Dead d, Outbox out) {
+    NodeId node = NodeId.of(d.getNodeId().toByteArray());
+    if (node.equals(self)) {
+      refute(d.getIncarnation(), from, out);
+      return;
+    }
+    confirm(now, from, node, d.getIncarnation(), out);
+  }
+
+  /** Returns the node whose alive news this is, so the caller can tell the views. */
+  public NodeId onAlive(NodeId from, Alive a, Outbox out) {
+    NodeId node = NodeId.of(a.getNodeId().toByteArray());
+    Member m = members.get(node);
+    if (m != null && a.getIncarnation() > m.incarnation) {
+      m.incarnation = a.getIncarnation();
+      if (m.state == MemberState.SUSPECT) {
+        m.state = MemberState.ALIVE;
+        m.suspicion = null;
+        refutations++;
+        out.report(new OverlayEvent.Refuted(node, m.incarnation));
+        if (!m.watched) {
+          members.remove(node);
+        }
+      }
+    }
+    return node;
+  }
+
+  public void onLeave(NodeId from, Leave leave, Outbox out) {
+    Member m = members.remove(from);
+    if (m != null && m.phase != Phase.IDLE) {
+      probes.remove(m.seq);
+    }
+    out.report(new OverlayEvent.Left(from));
+  }
+
+  /** Tells watched peers this node is leaving; they mark it left rather than dead. */
+  public void leave(Outbox out) {
+    Envelope e = Envelope.newBuilder().setLeave(Leave.newBuilder().setIncarnation(incarnation))
+        .build();
+    for (Member m : members.values()) {
+      if (m.watched) {
+        out.send(m.address.id(), e);
+      }
+    }
+    members.clear();
+    probes.clear();
+    relays.clear();
+  }
+
+  private void refute(long suspectedIncarnation, NodeId from, Outbox out) {
+    Envelope alive;
+    if (suspectedIncarnation < incarnation) {
+      // Already refuted, but this suspecter has not heard it yet (several neighbours suspect
+      // a paused node at once, and each needs the answer).
+      alive = aliveMessage();
+      out.send(from, alive);
+      return;
+    }
+    incarnation = suspectedIncarnation + 1;
+    awareness.apply(1);
+    out.report(new OverlayEvent.SelfRefuted(incarnation));
+    alive = aliveMessage();
+    out.send(from, alive);
+    for (Member m : members.values()) {
+      if (m.watched && !m.address.id().equals(from)) {
+        out.send(m.address.id(), alive);
+      }
+    }
+  }
+
+  private Envelope aliveMessage() {
+    return Envelope.newBuilder().setAlive(Alive.newBuilder()
+        .setNodeId(selfBytes).setIncarnation(incarnation)).build();
+  }
+
+  private Envelope suspectMessage(Member m) {
+    return Envelope.newBuilder().setSuspect(Suspect.newBuilder()
+        .setNodeId(ByteString.copyFrom(m.address.id().toBytes()))
+        .setIncarnation(m.incarnation)).build();
+  }
+
+  private void confirm(long now, NodeId from, NodeId node, long inc, Outbox out) {
+    Member m = members.get(node);
+    if (m == null || inc < m.incarnation) {
+      return;
+    }
+    if (m.state == MemberState.ALIVE) {
+      if (!m.watched) {
+        return;
+      }
+      m.incarnation = inc;
+      startSuspicion(now, m, from, out, false);
+    } else if (m.state == MemberState.SUSPECT) {
+      m.suspicion.confirm(from);
+    }
+  }
+
+  // ---- time ----
+
+  /** Sends due probes, escalates timeouts, and turns expired suspicions into deaths. */
+  public void tick(long now, Outbox out) {
+    for (Iterator<Map.Entry<Integer, Relay>> it = relays.entrySet().iterator(); it.hasNext(); ) {
+      Relay r = it.next().getValue();
+      if (r.deadline() <= now) {
+        it.remove();
+        out.send(r.requester(), Envelope.newBuilder()
+            .setNack(Nack.newBuilder().setSeq(r.requesterSeq())).build());
+      }
+    }
+    List<Member> expired = null;
+    for (Member m : members.values()) {
+      if (m.state == MemberState.SUSPECT) {
+        if (now >= m.suspicion.deadline(awareness)) {
+          if (expired == null) {
+            expired = new ArrayList<>(2);
+          }
+          expired.add(m);
+          continue;
+        }
+        if (now >= m.nextSuspectResend) {
+          // The suspect may have missed our Suspect or we its Alive: ask again each period,
+          // so a lost message cannot turn a live peer into a dead one.
+          m.nextSuspectResend = now + config.probeIntervalMillis();
+          out.send(m.address.id(), suspectMessage(m));
+        }
+      }
+      if (!m.watched) {
+        continue;
+      }
+      switch (m.phase) {
+        case IDLE -> {
+          if (now >= m.nextProbeAt) {
+            m.seq = nextSeq++;
+            probes.put(m.seq, m.address.id());
+            m.phase = Phase.DIRECT;
+            m.sentAt = now;
+            m.timeoutAt = now + awareness.scale(config.probeTimeoutMillis());
+            m.periodEnd = now + awareness.scale(config.probeIntervalMillis());
+            out.send(m.address.id(), Envelope.newBuilder()
+                .setPing(Ping.newBuilder().setSeq(m.seq).setNeighbor(true)).build());
+          }
+        }
+        case DIRECT -> {
+          if (now >= m.timeoutAt) {
+            List<Member> helpers = helpers(m);
+            Envelope req = Envelope.newBuilder().setPingReq(PingReq.newBuilder()
+                .setSeq(m.seq).setTarget(m.address.toProto())).build();
+            for (Member h : helpers) {
+              out.send(h.address.id(), req);
+            }
+            // A second direct try alongside the indirect ones, as memberlist's fallback ping
+            // does: under independent loss it cuts false suspicions by the loss rate again.
+            out.send(m.address.id(), Envelope.newBuilder()
+                .setPing(Ping.newBuilder().setSeq(m.seq).setNeighbor(true)).build());
+            m.nacksExpected = helpers.size();
+            m.nacksReceived = 0;
+            m.phase = Phase.INDIRECT;
+            m.periodEnd = Math.max(m.periodEnd,
+                now + awareness.scale(config.indirectWindowMillis()));
+          }
+        }
+        case INDIRECT -> {
+          if (now >= m.periodEnd) {
+            probes.remove(m.seq);
+            m.phase = Phase.IDLE;
+            m.nextProbeAt = now;
+            int missed = m.nacksExpected == 0 ? 1 : m.nacksExpected - m.nacksReceived;
+            awareness.apply(missed);
+            if (m.state == MemberState.ALIVE) {
+              startSuspicion(now, m, self, out, true);
+            }
+          }
+        }
+        default -> throw new IllegalStateException("unknown probe phase " + m.phase);
+      }
+    }
+    if (expired != null) {
+      for (Member m : expired) {
+        declareDead(m, out);
+      }
+    }
+  }
+
+  private List<Member> helpers(Member target) {
+    List<Member> candidates = new ArrayList<>();
+    for (Member h : members.values()) {
+      if (h != target && h.watched && h.state == MemberState.ALIVE) {
+        candidates.add(h);
+      }
+    }
+    int k = Math.min(config.indirectProbes(), candidates.size());
+    for (int i = 0; i < k; i++) {
+      Collections.swap(candidates, i, i + random.nextInt(candidates.size() - i));
+    }
+    return candidates.subList(0, k);
+  }
+
+  private void startSuspicion(long now, Member m, NodeId by, Outbox out, boolean tell) {
+    m.state = MemberState.SUSPECT;
+    int others = 0;
+    for (Member w : members.values()) {
+      if (w.watched && w != m) {
+        others++;
+      }
+    }
+    int k = Math.max(1, Math.min(config.suspicionConfirmations(), others));
+    m.suspicion = new Suspicion(now, config.suspicionMinMillis(), config.suspicionMaxMillis(), k,
+        by);
+    m.nextSuspectResend = now + config.probeIntervalMillis();
+    suspicions++;
+    out.report(new OverlayEvent.Suspected(m.address.id(), m.incarnation));
+    if (tell) {
+      Envelope e = suspectMessage(m);
+      out.send(m.address.id(), e);
+      for (Member w : members.values()) {
+        if (w.watched && w != m) {
+          out.send(w.address.id(), e);
+        }
+      }
+    }
+  }
+
+  private void declareDead(Member m, Outbox out) {
+    members.remove(m.address.id());
+    if (m.phase != Phase.IDLE) {
+      probes.remove(m.seq);
+    }
+    m.state = MemberState.DEAD;
+    deaths++;
+    out.report(new OverlayEvent.Dead(m.address.id(), m.incarnation));
+    Envelope e = Envelope.newBuilder().setDead(Dead.newBuilder()
+        .setNodeId(ByteString.copyFrom(m.address.id().toBytes()))
+        .setIncarnation(m.incarnation)).build();
+    for (Member w : members.values()) {
+      if (w.watched) {
+        out.send(w.address.id(), e);
+      }
+    }
+  }
+
+  // ---- state ----
+
+  /** This node's incarnation number (raised to refute suspicions). */
+  public long incarnation() {
+    return incarnation;
+  }
+
+  public Awareness awareness() {
+    return awareness;
+  }
+
+  /** The state of a known peer, or null if it is not tracked. */
+  public MemberState state(NodeId peer) {
+    Member m = members.get(peer);
+    return m == null ? null : m.state;
+  }
+
+  public long suspicions() {
+    return suspicions;
+  }
+
+  public long deaths() {
+    return deaths;
+  }
+
+  public long refutations() {
+    return refutations;
+  }
+}

@@ -1,0 +1,620 @@
+package dev.mycelium.overlay;
+
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.ForwardJoin;
+import dev.mycelium.wire.proto.Join;
+import dev.mycelium.wire.proto.Neighbor;
+import dev.mycelium.wire.proto.NeighborReply;
+import dev.mycelium.wire.proto.Shuffle;
+import dev.mycelium.wire.proto.ShuffleReply;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+
+/**
+ * HyParView membership (Leitão, Pereira, Rodrigues, "HyParView: a membership protocol for
+ * reliable gossip-based broadcast", DSN 2007): a small active view of peers we gossip with and
+ * a larger passive view of addresses to replace them from.
+ *
+ * <p>A joiner's request travels as a random walk of ARWL hops (ForwardJoin). A random walk on a
+ * graph ends at a node with probability proportional to its degree, so new nodes attach
+ * preferentially to well-connected ones, which is what makes the overlay scale-free; the
+ * active view cap bounds every degree so hubs cannot grow without limit. Promotions from the
+ * passive view sample it uniformly and periodic shuffles mix the passive views, which keeps
+ * the graph connected when hubs fail.
+ *
+ * <p>Departures from the paper:
+ * <ul>
+ *   <li>Partitions: a node remembers peers it saw fail and, every
+ *       {@code reconnectIntervalMillis}, asks one of them to become a neighbour at high
+ *       priority; a node with an empty active view and nothing to promote retries its seeds.
+ *       Either way a partition heals once the network does.
+ *   <li>Refilling: in a settled overlay almost every view is full, so low-priority Neighbor
+ *       requests to random passive peers are mostly refused. Neighbours therefore tell each
+ *       other their active views (ActiveView, sent when a view changes); when a neighbour
+ *       fails, its other neighbours, which have just lost a link too, are asked first. A node
+ *       below half its cap asks at high priority.
+ *   <li>An accepted NeighborReply that nobody is waiting for is ignored, so a reply crossing a
+ *       Disconnect cannot leave a one-sided link; the failure detector's neighbour flag on Ping
+ *       removes any one-sided link that loss leaves behind.
+ * </ul>
+ *
+ * <p>Pure state machine: time comes in as {@code now}, randomness from the generator handed
+ * in, and output goes to an {@link Outbox}.
+ */
+public final class HyParView {
+  private final OverlayConfig config;
+  private final PeerAddress self;
+  private final RandomGenerator random;
+  private Capacity ownCapacity = Capacity.UNKNOWN;
+
+  private final Map<NodeId, ActivePeer> active = new LinkedHashMap<>();
+  private final Map<NodeId, PeerAddress> passive = new LinkedHashMap<>();
+  private final Map<NodeId, Pending> pending = new LinkedHashMap<>();
+  private final Map<NodeId, PeerAddress> failed = new LinkedHashMap<>();
+  private final List<PeerAddress> seeds = new ArrayList<>();
+  private final Map<NodeId, List<PeerAddress>> neighborsOf = new LinkedHashMap<>();
+  private final Map<NodeId, Repair> repair = new LinkedHashMap<>();
+  private final dev.mycelium.wire.proto.PeerAddress selfProto;
+  private boolean viewChanged;
+
+  private long nextShuffle = Long.MIN_VALUE;
+  private long nextJoinRetry = Long.MIN_VALUE;
+  private long nextReconnect = Long.MIN_VALUE;
+  private boolean started;
+
+  /** A peer in the active view, with what it last advertised. */
+  public static final class ActivePeer {
+    private final PeerAddress address;
+    private Capacity capacity;
+
+    ActivePeer(PeerAddress address, Capacity capacity) {
+      this.address = address;
+      this.capacity = capacity;
+    }
+
+    public PeerAddress address() {
+      return address;
+    }
+
+    public Capacity capacity() {
+      return capacity;
+    }
+  }
+
+  private record Pending(PeerAddress address, long deadline, boolean reconnect) {}
+
+  /** A neighbour of a failed peer: likely to have a free slot now. */
+  private static final class Repair {
+    final PeerAddress address;
+    final long until;
+    long retryAt;
+
+    Repair(PeerAddress address, long until) {
+      this.address = address;
+      this.until = until;
+    }
+  }
+
+  public HyParView(OverlayConfig config, PeerAddress self, RandomGenerator random) {
+    this.config = config;
+    this.self = self;
+    this.random = random;
+    this.selfProto = self.toProto();
+  }
+
+  // ---- inputs ----
+
+  /** Joins through the seeds (any of them will do; the walk does the rest). */
+  public void join(long now, List<PeerAddress> seedList, Outbox out) {
+    for (PeerAddress s : seedList) {
+      if (!s.id().equals(self.id()) && seeds.stream().noneMatch(x -> x.id().equals(s.id()))) {
+        seeds.add(s);
+      }
+    }
+    start(now);
+    joinThroughSeed(now, out);
+  }
+
+  /** Starts the periodic work without joining anyone (the first node of a network). */
+  public void start(long now) {
+    if (!started) {
+      started = true;
+      nextShuffle = now + jitter(config.shuffleIntervalMillis());
+      nextReconnect = now + jitter(config.reconnectIntervalMillis());
+      nextJoinRetry = now + config.joinRetryMillis();
+    }
+  }
+
+  private void joinThroughSeed(long now, Outbox out) {
+    List<PeerAddress> candidates = new ArrayList<>();
+    for (PeerAddress s : seeds) {
+      if (!active.containsKey(s.id()) && !pending.containsKey(s.id())) {
+        candidates.add(s);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return;
+    }
+    PeerAddress seed = candidates.get(random.nextInt(candidates.size()));
+    pending.put(seed.id(), new Pending(seed, now + config.neighborTimeoutMillis(), false));
+    out.connect(seed);
+    out.send(seed.id(), Envelope.newBuilder().setJoin(Join.newBuilder()
+        .setJoiner(selfProto).setCapacity(ownCapacity.toProto())).build());
+    nextJoinRetry = now + config.joinRetryMillis();
+  }
+
+  public void onJoin(long now, NodeId from, Join join, Outbox out) {
+    PeerAddress joiner = PeerAddress.fromProto(join.getJoiner());
+    if (!joiner.id().equals(from) || from.equals(self.id())) {
+      throw new IllegalArgumentException("a Join must name its sender as the joiner");
+    }
+    start(now);
+    addActive(now, joiner, Capacity.fromProto(join.getCapacity()), out);
+    out.send(from, Envelope.newBuilder().setNeighborReply(NeighborReply.newBuilder()
+        .setAccepted(true).setCapacity(ownCapacity.toProto())).build());
+    for (NodeId peer : new ArrayList<>(active.keySet())) {
+      if (!peer.equals(from)) {
+        out.send(peer, Envelope.newBuilder().setForwardJoin(ForwardJoin.newBuilder()
+            .setJoiner(join.getJoiner()).setTtl(config.activeRandomWalkLength())).build());
+      }
+    }
+  }
+
+  public void onForwardJoin(long now, NodeId from, ForwardJoin fj, Outbox out) {
+    PeerAddress joiner = PeerAddress.fromProto(fj.getJoiner());
+    if (joiner.id().equals(self.id())) {
+      return;
+    }
+    int ttl = fj.getTtl();
+    if (ttl == 0 || active.size() <= 1) {
+      acceptWalk(now, joiner, out);
+      return;
+    }
+    if (ttl == config.passiveRandomWalkLength()) {
+      addPassive(joiner);
+    }
+    NodeId next = randomActive(from, joiner.id());
+    if (next == null) {
+      acceptWalk(now, joiner, out);
+      return;
+    }
+    out.send(next, Envelope.newBuilder().setForwardJoin(ForwardJoin.newBuilder()
+        .setJoiner(fj.getJoiner()).setTtl(ttl - 1)).build());
+  }
+
+  private void acceptWalk(long now, PeerAddress joiner, Outbox out) {
+    if (active.containsKey(joiner.id())) {
+      return;
+    }
+    addActive(now, joiner, Capacity.UNKNOWN, out);
+    out.send(joiner.id(), neighborRequest(true));
+  }
+
+  public void onNeighbor(long now, NodeId from, Neighbor n, Outbox out) {
+    PeerAddress sender = PeerAddress.fromProto(n.getSender());
+    if (!sender.id().equals(from) || from.equals(self.id())) {
+      throw new IllegalArgumentException("a Neighbor request must name its sender");
+    }
+    start(now);
+    boolean accept = n.getHighPriority() || active.size() < config.activeViewSize()
+        || active.containsKey(from);
+    if (accept) {
+      addActive(now, sender, Capacity.fromProto(n.getCapacity()), out);
+    } else {
+      addPassive(sender);
+    }
+    out.send(from, Envelope.newBuilder().setNeighborReply(NeighborReply.newBuilder()
+        .setAccepted(accept).setCapacity(ownCapacity.toProto())).build());
+  }
+
+  public void onNeighborReply(long now, NodeId from, NeighborReply r, Outbox out) {
+    Pending p = pending.remove(from);
+    Repair rp = repair.get(from);
+    if (rp != null && !r.getAccepted()) {
+      rp.retryAt = now + config.probeIntervalMillis() / 2;
+    }
+    ActivePeer a = active.get(from);
+    if (a != null) {
+      a.capacity = Capacity.fromProto(r.getCapacity());
+      return;
+    }
+    // An accepted reply nobody is waiting for crossed our own Disconnect; the peer will get
+    // that Disconnect next, so taking it back now would leave the link one-sided.
+    if (r.getAccepted() && p != null) {
+      addActive(now, p.address(), Capacity.fromProto(r.getCapacity()), out);
+    }
+  }
+
+  public void onDisconnect(long now, NodeId from, boolean alive, Outbox out) {
+    ActivePeer a = active.remove(from);
+    if (a == null) {
+      return;
+    }
+    out.report(new OverlayEvent.PeerDown(from));
+    out.disconnect(from);
+    viewChanged = true;
+    List<PeerAddress> theirs = neighborsOf.remove(from);
+    if (alive) {
+      addPassive(a.address);
+    } else {
+      addFailed(a.address);
+      repairFrom(now, theirs);
+    }
+  }
+
+  /** The active view of an active neighbour (sent when it changes). */
+  public void onActiveView(NodeId from, dev.mycelium.wire.proto.ActiveView view) {
+    if (!active.containsKey(from)) {
+      return;
+    }
+    List<PeerAddress> peers = new ArrayList<>(view.getPeersCount());
+    for (dev.mycelium.wire.proto.PeerAddress raw : view.getPeersList()) {
+      PeerAddress p = PeerAddress.fromProto(raw);
+      if (!p.id().equals(self.id())) {
+        peers.add(p);
+      }
+    }
+    if (peers.size() > 4 * config.activeViewSize()) {
+      throw new IllegalArgumentException("an active view of " + peers.size() + " peers");
+    }
+    neighborsOf.put(from, peers);
+  }
+
+  private void repairFrom(long now, List<PeerAddress> candidates) {
+    if (candidates == null) {
+      return;
+    }
+    for (PeerAddress c : candidates) {
+      if (!active.containsKey(c.id()) && !c.id().equals(self.id())) {
+        repair.put(c.id(), new Repair(c, now + config.repairWindowMillis()));
+      }
+    }
+  }
+
+  public void onShuffle(long now, NodeId from, Shuffle s, Outbox out) {
+    PeerAddress origin = PeerAddress.fromProto(s.getOrigin());
+    if (origin.id().equals(self.id())) {
+      return;
+    }
+    if (s.getTtl() > 0 && active.size() > 1) {
+      NodeId next = randomActive(from, origin.id());
+      if (next != null) {
+        out.send(next, Envelope.newBuilder().setShuffle(s.toBuilder().setTtl(s.getTtl() - 1))
+            .build());
+        return;
+      }
+    }
+    ShuffleReply.Builder reply = ShuffleReply.newBuilder();
+    for (PeerAddress p : sample(new ArrayList<>(passive.values()), s.getPeersCount())) {
+      reply.addPeers(p.toProto());
+    }
+    if (!active.containsKey(origin.id())) {
+      out.connect(origin);
+    }
+    out.send(origin.id(), Envelope.newBuilder().setShuffleReply(reply).build());
+    integrate(s.getPeersList());
+  }
+
+  public void onShuffleReply(long now, NodeId from, ShuffleReply r, Outbox out) {
+    integrate(r.getPeersList());
+  }
+
+  /** A capacity advert from an active peer. */
+  public void onCapacity(NodeId from, Capacity capacity) {
+    ActivePeer a = active.get(from);
+    if (a != null) {
+      a.capacity = capacity;
+    }
+  }
+
+  /**
+   * A peer is suspected or its link broke: drop it from the active view (keeping it as
+   * passive) so a replacement is promoted at once.
+   */
+  public void demote(long now, NodeId peer, Outbox out) {
+    ActivePeer a = active.remove(peer);
+    if (a == null) {
+      return;
+    }
+    out.report(new OverlayEvent.PeerDown(peer));
+    out.send(peer, Envelope.newBuilder().setDisconnect(
+        dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
+    out.disconnect(peer);
+    viewChanged = true;
+    addPassive(a.address);
+    repairFrom(now, neighborsOf.remove(peer));
+    promote(now, out);
+  }
+
+  /** A peer is dead or left: forget it everywhere but the reconnect list (if failed). */
+  public void remove(long now, NodeId peer, boolean reconnectLater, Outbox out) {
+    ActivePeer a = active.remove(peer);
+    PeerAddress address = a != null ? a.address : passive.get(peer);
+    passive.remove(peer);
+    repair.remove(peer);
+    if (a != null) {
+      out.report(new OverlayEvent.PeerDown(peer));
+      out.disconnect(peer);
+      viewChanged = true;
+      repairFrom(now, neighborsOf.remove(peer));
+    }
+    if (address != null && reconnectLater) {
+      addFailed(address);
+    }
+    if (!reconnectLater) {
+      failed.remove(peer);
+    }
+    promote(now, out);
+  }
+
+  /** A peer proved to be alive: it is no longer a reconnect candidate but a passive one. */
+  public void alive(NodeId peer) {
+    PeerAddress address = failed.remove(peer);
+    if (address != null && !active.containsKey(peer)) {
+      addPassive(address);
+    }
+  }
+
+  /** Leaves gracefully: tells every active peer and empties the views. */
+  public void leave(long now, Outbox out) {
+    for (NodeId peer : new ArrayList<>(active.keySet())) {
+      out.send(peer, Envelope.newBuilder().setDisconnect(
+          dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(false)).build());
+      out.report(new OverlayEvent.PeerDown(peer));
+      out.disconnect(peer);
+    }
+    active.clear();
+    pending.clear();
+    neighborsOf.clear();
+    repair.clear();
+    started = false;
+  }
+
+  public void setCapacity(Capacity capacity) {
+    this.ownCapacity = capacity;
+  }
+
+  /** Periodic work: expire requests, fill the active view, shuffle, retry seeds and failures. */
+  public void tick(long now, Outbox out) {
+    if (!started) {
+      return;
+    }
+    for (Iterator<Map.Entry<NodeId, Pending>> it = pending.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<NodeId, Pending> e = it.next();
+      if (e.getValue().deadline() <= now) {
+        it.remove();
+        passive.remove(e.getKey());
+        repair.remove(e.getKey());
+        if (!e.getValue().reconnect()) {
+          addFailed(e.getValue().address());
+        }
+      }
+    }
+    repair.values().removeIf(r -> r.until <= now);
+    promote(now, out);
+    if (viewChanged) {
+      viewChanged = false;
+      dev.mycelium.wire.proto.ActiveView.Builder v = dev.mycelium.wire.proto.ActiveView.newBuilder();
+      for (ActivePeer a : active.values()) {
+        v.addPeers(a.address.toProto());
+      }
+      Envelope e = Envelope.newBuilder().setActiveView(v).build();
+      for (NodeId peer : active.keySet()) {
+        out.send(peer, e);
+      }
+    }
+    if (active.isEmpty() && passive.isEmpty() && pending.isEmpty() && now >= nextJoinRetry) {
+      joinThroughSeed(now, out);
+      nextJoinRetry = now + config.joinRetryMillis();
+    }
+    if (now >= nextShuffle) {
+      nextShuffle = now + jitter(config.shuffleIntervalMillis());
+      shuffle(out);
+    }
+    if (now >= nextReconnect) {
+      nextReconnect = now + jitter(config.reconnectIntervalMillis());
+      reconnect(now, out);
+    }
+  }
+
+  private void promote(long now, Outbox out) {
+    if (!started) {
+      return;
+    }
+    int wanted = config.activeViewSize() - active.size() - pending.size();
+    if (wanted <= 0) {
+      return;
+    }
+    boolean high = active.size() < config.activeViewSize() / 2;
+    for (Repair r : repair.values()) {
+      if (wanted <= 0) {
+        return;
+      }
+      PeerAddress p = r.address;
+      if (r.retryAt <= now && !pending.containsKey(p.id()) && !active.containsKey(p.id())) {
+        pending.put(p.id(), new Pending(p, now + config.neighborTimeoutMillis(), false));
+        out.connect(p);
+        out.send(p.id(), neighborRequest(high));
+        wanted--;
+      }
+    }
+    if (wanted <= 0 || passive.isEmpty()) {
+      return;
+    }
+    List<PeerAddress> candidates = new ArrayList<>();
+    for (PeerAddress p : passive.values()) {
+      if (!pending.containsKey(p.id())) {
+        candidates.add(p);
+      }
+    }
+    for (PeerAddress p : sample(candidates, wanted)) {
+      pending.put(p.id(), new Pending(p, now + config.neighborTimeoutMillis(), false));
+      out.connect(p);
+      out.send(p.id(), neighborRequest(high));
+    }
+  }
+
+  private void shuffle(Outbox out) {
+    if (active.isEmpty()) {
+      return;
+    }
+    Shuffle.Builder s = Shuffle.newBuilder().setOrigin(selfProto)
+        .setTtl(config.activeRandomWalkLength());
+    s.addPeers(selfProto);
+    for (ActivePeer a : sample(new ArrayList<>(active.values()), config.shuffleActive())) {
+      s.addPeers(a.address.toProto());
+    }
+    for (PeerAddress p : sample(new ArrayList<>(passive.values()), config.shufflePassive())) {
+      s.addPeers(p.toProto());
+    }
+    NodeId to = randomActive(null, null);
+    out.send(to, Envelope.newBuilder().setShuffle(s).build());
+  }
+
+  private void reconnect(long now, Outbox out) {
+    List<PeerAddress> candidates = new ArrayList<>();
+    for (PeerAddress p : failed.values()) {
+      if (!pending.containsKey(p.id()) && !active.containsKey(p.id())) {
+        candidates.add(p);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return;
+    }
+    PeerAddress p = candidates.get(random.nextInt(candidates.size()));
+    pending.put(p.id(), new Pending(p, now + config.neighborTimeoutMillis(), true));
+    out.connect(p);
+    out.send(p.id(), neighborRequest(true));
+  }
+
+  private Envelope neighborRequest(boolean high) {
+    return Envelope.newBuilder().setNeighbor(Neighbor.newBuilder().setSender(selfProto)
+        .setHighPriority(high).setCapacity(ownCapacity.toProto())).build();
+  }
+
+  private void integrate(List<dev.mycelium.wire.proto.PeerAddress> peers) {
+    for (dev.mycelium.wire.proto.PeerAddress raw : peers) {
+      PeerAddress p = PeerAddress.fromProto(raw);
+      if (!p.id().equals(self.id()) && !active.containsKey(p.id())
+          && !failed.containsKey(p.id())) {
+        addPassive(p);
+      }
+    }
+  }
+
+  private void addActive(long now, PeerAddress peer, Capacity capacity, Outbox out) {
+    if (peer.id().equals(self.id())) {
+      return;
+    }
+    ActivePeer existing = active.get(peer.id());
+    if (existing != null) {
+      if (capacity != Capacity.UNKNOWN) {
+        existing.capacity = capacity;
+      }
+      return;
+    }
+    if (active.size() >= config.activeViewSize()) {
+      NodeId evicted = randomActive(null, null);
+      ActivePeer e = active.remove(evicted);
+      out.send(evicted, Envelope.newBuilder().setDisconnect(
+          dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
+      out.report(new OverlayEvent.PeerDown(evicted));
+      out.disconnect(evicted);
+      neighborsOf.remove(evicted);
+      addPassive(e.address);
+    }
+    viewChanged = true;
+    active.put(peer.id(), new ActivePeer(peer, capacity));
+    repair.remove(peer.id());
+    passive.remove(peer.id());
+    failed.remove(peer.id());
+    pending.remove(peer.id());
+    out.connect(peer);
+    out.report(new OverlayEvent.PeerUp(peer.id()));
+  }
+
+  private void addPassive(PeerAddress peer) {
+    if (peer.id().equals(self.id()) || active.containsKey(peer.id())) {
+      return;
+    }
+    if (passive.containsKey(peer.id())) {
+      passive.put(peer.id(), peer);
+      return;
+    }
+    if (passive.size() >= config.passiveViewSize()) {
+      List<NodeId> keys = new ArrayList<>(passive.keySet());
+      NodeId victim = keys.get(random.nextInt(keys.size()));
+      if (pending.containsKey(victim)) {
+        return;
+      }
+      passive.remove(victim);
+    }
+    passive.put(peer.id(), peer);
+  }
+
+  private void addFailed(PeerAddress peer) {
+    failed.remove(peer.id());
+    failed.put(peer.id(), peer);
+    while (failed.size() > config.failedPeersKept()) {
+      Iterator<NodeId> it = failed.keySet().iterator();
+      it.next();
+      it.remove();
+    }
+  }
+
+  private NodeId randomActive(NodeId exclude1, NodeId exclude2) {
+    List<NodeId> keys = new ArrayList<>(active.size());
+    for (NodeId k : active.keySet()) {
+      if (!k.equals(exclude1) && !k.equals(exclude2)) {
+        keys.add(k);
+      }
+    }
+    return keys.isEmpty() ? null : keys.get(random.nextInt(keys.size()));
+  }
+
+  private <T> List<T> sample(List<T> from, int n) {
+    if (n <= 0 || from.isEmpty()) {
+      return Collections.emptyList();
+    }
+    List<T> copy = new ArrayList<>(from);
+    int k = Math.min(n, copy.size());
+    for (int i = 0; i < k; i++) {
+      Collections.swap(copy, i, i + random.nextInt(copy.size() - i));
+    }
+    return copy.subList(0, k);
+  }
+
+  private long jitter(long period) {
+    return period / 2 + random.nextLong(period);
+  }
+
+  // ---- views ----
+
+  /** The active view, in insertion order. */
+  public Map<NodeId, ActivePeer> active() {
+    return Collections.unmodifiableMap(active);
+  }
+
+  public Map<NodeId, PeerAddress> passive() {
+    return Collections.unmodifiableMap(passive);
+  }
+
+  /** Peers seen to fail, kept for reconnect attempts. */
+  public Map<NodeId, PeerAddress> failed() {
+    return Collections.unmodifiableMap(failed);
+  }
+
+  public boolean isActive(NodeId peer) {
+    return active.containsKey(peer);
+  }
+
+  public PeerAddress self() {
+    return self;
+  }
+}

@@ -1,0 +1,420 @@
+package dev.mycelium.overlay;
+
+import com.google.protobuf.ByteString;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.Gossip;
+import dev.mycelium.wire.proto.Graft;
+import dev.mycelium.wire.proto.IHave;
+import dev.mycelium.wire.proto.Prune;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.random.RandomGenerator;
+
+/**
+ * Epidemic broadcast trees (Leitão, Pereira, Rodrigues, "Epidemic Broadcast Trees", SRDS 2007).
+ *
+ * <p>Every active neighbour starts as an eager peer: a new message is pushed to all of them.
+ * A duplicate tells the receiver that the link that brought it is redundant, so it prunes the
+ * sender to lazy; what remains eager is a spanning tree, and a broadcast then costs about one
+ * payload copy per node. Lazy peers get only message IDs (IHave, batched per tick). When an
+ * announced message has not arrived by the graft timeout, the node grafts the announcer back
+ * into its tree and pulls the message, which repairs the tree after losses or failures.
+ *
+ * <p>Messages carry an origin signature (checked through a {@link Verifier} before delivery or
+ * relay), a TTL in hops and a priority; IDs are remembered in a bounded window to drop
+ * duplicates. Outgoing payloads wait in a bounded queue drained at a fixed rate; when it
+ * overflows the lowest priority message is dropped and counted. A node delivers only topics
+ * it subscribed to, but relays all of them so the tree does not depend on interests.
+ */
+public final class Plumtree {
+  /** Bytes in a message ID. */
+  public static final int ID_LENGTH = 32;
+
+  /** Grafts tried for one missing message before giving up on it. */
+  private static final int MAX_GRAFTS = 30;
+
+  /** Recent message IDs announced to a new neighbour. */
+  private static final int RECENT_ON_NEW_LINK = 64;
+
+  /** What became of a received Gossip. */
+  public enum Outcome { DELIVERED, DUPLICATE, BAD_SIGNATURE }
+
+  private record Queued(NodeId to, Gossip gossip, long seq) {}
+
+  private static final class Received {
+    Gossip gossip;
+    final long at;
+
+    Received(Gossip gossip, long at) {
+      this.gossip = gossip;
+      this.at = at;
+    }
+  }
+
+  private static final class Missing {
+    final ArrayDeque<NodeId> announcers = new ArrayDeque<>();
+    long deadline;
+    int attempts;
+  }
+
+  private final OverlayConfig config;
+  private final NodeId self;
+  private final ByteString selfBytes;
+  private final Verifier verifier;
+  private final Signer signer;
+  private final long idSalt;
+
+  private final Set<NodeId> eager = new LinkedHashSet<>();
+  private final Set<NodeId> lazy = new LinkedHashSet<>();
+  private final Set<String> topics = new HashSet<>();
+  private final LinkedHashMap<ByteString, Received> seen = new LinkedHashMap<>();
+  /** IDs whose payload is still cached, oldest first. */
+  private final ArrayDeque<ByteString> cached = new ArrayDeque<>();
+  private final LinkedHashMap<ByteString, Missing> missing = new LinkedHashMap<>();
+  private final Map<NodeId, List<ByteString>> lazyQueue = new LinkedHashMap<>();
+  private final TreeSet<Queued> outbound = new TreeSet<>(
+      Comparator.comparingInt((Queued q) -> -q.gossip().getPriority())
+          .thenComparingLong(Queued::seq));
+  private final TokenBucket sendBudget;
+  private long queueSeq;
+  private long ownSeq;
+
+  private long delivered;
+  private long received;
+  private long duplicates;
+  private long dropped;
+  private long graftsSent;
+  private long prunesSent;
+  private long badSignatures;
+
+  public Plumtree(OverlayConfig config, NodeId self, Signer signer, Verifier verifier,
+      RandomGenerator random, long now) {
+    this.config = config;
+    this.self = self;
+    this.selfBytes = ByteString.copyFrom(self.toBytes());
+    this.signer = signer;
+    this.verifier = verifier;
+    this.idSalt = random.nextLong();
+    this.sendBudget = new TokenBucket(config.broadcastSendsPerSecond(),
+        Math.max(1, config.broadcastSendsPerSecond()), now);
+  }
+
+  public void subscribe(String topic) {
+    topics.add(topic);
+  }
+
+  public void unsubscribe(String topic) {
+    topics.remove(topic);
+  }
+
+  /**
+   * A new active neighbour starts eager, and is told the IDs of recent messages: a node whose
+   * view churns (after failures, or under loss) may have missed both the push and every
+   * announcement of a message, and a new link is its chance to pull it.
+   */
+  public void neighborUp(NodeId peer) {
+    lazy.remove(peer);
+    eager.add(peer);
+    List<ByteString> recent = new ArrayList<>();
+    for (Iterator<ByteString> it = cached.descendingIterator();
+        it.hasNext() && recent.size() < RECENT_ON_NEW_LINK; ) {
+      recent.add(it.next());
+    }
+    if (!recent.isEmpty()) {
+      Collections.reverse(recent);
+      lazyQueue.computeIfAbsent(peer, k -> new ArrayList<>()).addAll(recent);
+    }
+  }
+
+  public void neighborDown(NodeId peer) {
+    eager.remove(peer);
+    lazy.remove(peer);
+    lazyQueue.remove(peer);
+    // Announcers stay: a peer that left our view (often only demoted on a suspicion) may
+    // still hold the message, and a graft to a peer that is really gone just times out.
+    outbound.removeIf(q -> q.to().equals(peer));
+  }
+
+  /** The bytes an origin signs: ID, priority, topic and payload, unambiguously framed. */
+  public static byte[] signedBytes(ByteString id, int priority, String topic, ByteString payload) {
+    byte[] t = topic.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(id.size() + 4 + 4 + t.length + payload.size());
+    b.put(id.asReadOnlyByteBuffer()).putInt(priority).putInt(t.length).put(t)
+        .put(payload.asReadOnlyByteBuffer());
+    return b.array();
+  }
+
+  /** Starts a broadcast from this node; returns its ID. */
+  public ByteString broadcast(long now, String topic, ByteString payload, int priority,
+      Outbox out) {
+    if (priority < 0) {
+      throw new IllegalArgumentException("priority must be >= 0, got " + priority);
+    }
+    ByteString id = newId();
+    byte[] signature = signer.sign(signedBytes(id, priority, topic, payload));
+    Gossip g = Gossip.newBuilder().setId(id).setOrigin(selfBytes)
+        .setSignature(ByteString.copyFrom(signature)).setTtl(config.broadcastTtl())
+        .setPriority(priority).setTopic(topic).setPayload(payload).build();
+    remember(now, g);
+    if (topics.contains(topic)) {
+      delivered++;
+      out.report(new OverlayEvent.Delivered(id, self, topic, priority, payload));
+    }
+    relay(now, null, g, out);
+    return id;
+  }
+
+  private ByteString newId() {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(self.toBytes());
+      sha.update(ByteBuffer.allocate(16).putLong(idSalt).putLong(ownSeq++).array());
+      return ByteString.copyFrom(sha.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  /**
+   * Handles a pushed message.
+   *
+   * @throws IllegalArgumentException if the message is malformed (caller penalises the sender)
+   */
+  public Outcome onGossip(long now, NodeId from, Gossip g, Outbox out) {
+    if (g.getId().size() != ID_LENGTH) {
+      throw new IllegalArgumentException("a broadcast ID is " + ID_LENGTH + " bytes");
+    }
+    received++;
+    if (seen.containsKey(g.getId())) {
+      duplicates++;
+      if (eager.remove(from)) {
+        lazy.add(from);
+        prunesSent++;
+        out.send(from, Envelope.newBuilder().setPrune(Prune.getDefaultInstance()).build());
+      }
+      return Outcome.DUPLICATE;
+    }
+    NodeId origin = NodeId.of(g.getOrigin().toByteArray());
+    if (!verifier.verify(origin, signedBytes(g.getId(), g.getPriority(), g.getTopic(),
+        g.getPayload()), g.getSignature().toByteArray())) {
+      badSignatures++;
+      return Outcome.BAD_SIGNATURE;
+    }
+    remember(now, g);
+    missing.remove(g.getId());
+    if (lazy.remove(from)) {
+      eager.add(from);
+    }
+    if (topics.contains(g.getTopic())) {
+      delivered++;
+      out.report(new OverlayEvent.Delivered(g.getId(), origin, g.getTopic(), g.getPriority(),
+          g.getPayload()));
+    }
+    if (g.getTtl() > 0) {
+      relay(now, from, g.toBuilder().setTtl(g.getTtl() - 1).build(), out);
+    }
+    return Outcome.DELIVERED;
+  }
+
+  private boolean isNeighbor(NodeId peer) {
+    return eager.contains(peer) || lazy.contains(peer);
+  }
+
+  private void relay(long now, NodeId from, Gossip g, Outbox out) {
+    NodeId origin = null;
+    for (NodeId p : eager) {
+      if (!p.equals(from)) {
+        if (origin == null) {
+          origin = NodeId.of(g.getOrigin().toByteArray());
+        }
+        if (!p.equals(origin)) {
+          enqueue(p, g);
+        }
+      }
+    }
+    for (NodeId p : lazy) {
+      if (!p.equals(from)) {
+        lazyQueue.computeIfAbsent(p, k -> new ArrayList<>()).add(g.getId());
+      }
+    }
+    drain(now, out);
+  }
+
+  public void onIHave(long now, NodeId from, IHave ihave, Outbox out) {
+    for (ByteString id : ihave.getIdsList()) {
+      if (id.size() != ID_LENGTH) {
+        throw new IllegalArgumentException("a broadcast ID is " + ID_LENGTH + " bytes");
+      }
+      if (seen.containsKey(id)) {
+        continue;
+      }
+      Missing m = missing.get(id);
+      if (m == null) {
+        m = new Missing();
+        m.deadline = now + config.graftTimeoutMillis();
+        missing.put(id, m);
+        if (missing.size() > config.dedupWindow()) {
+          Iterator<ByteString> it = missing.keySet().iterator();
+          it.next();
+          it.remove();
+        }
+      }
+      if (!m.announcers.contains(from)) {
+        m.announcers.add(from);
+      }
+    }
+  }
+
+  public void onGraft(long now, NodeId from, Graft graft, Outbox out) {
+    if (isNeighbor(from)) {
+      lazy.remove(from);
+      eager.add(from);
+    }
+    Received r = seen.get(graft.getId());
+    if (r != null && r.gossip != null) {
+      enqueue(from, r.gossip);
+      drain(now, out);
+    }
+  }
+
+  public void onPrune(NodeId from) {
+    if (eager.remove(from)) {
+      lazy.add(from);
+    }
+  }
+
+  /** Sends batched announcements, grafts missing messages, drains the queue, ages the cache. */
+  public void tick(long now, Outbox out) {
+    for (Map.Entry<NodeId, List<ByteString>> e : lazyQueue.entrySet()) {
+      if (!e.getValue().isEmpty()) {
+        out.send(e.getKey(), Envelope.newBuilder().setIhave(IHave.newBuilder()
+            .addAllIds(e.getValue())).build());
+      }
+    }
+    lazyQueue.clear();
+    for (Iterator<Map.Entry<ByteString, Missing>> it = missing.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<ByteString, Missing> e = it.next();
+      Missing m = e.getValue();
+      if (m.deadline > now) {
+        continue;
+      }
+      NodeId announcer = m.announcers.poll();
+      if (announcer == null || m.attempts >= MAX_GRAFTS) {
+        it.remove();
+        continue;
+      }
+      // Back of the line rather than forgotten: a graft or its answer can be lost, and the
+      // announcers are the only peers known to hold the message.
+      m.announcers.add(announcer);
+      m.attempts++;
+      if (isNeighbor(announcer)) {
+        lazy.remove(announcer);
+        eager.add(announcer);
+      }
+      graftsSent++;
+      out.send(announcer, Envelope.newBuilder().setGraft(Graft.newBuilder().setId(e.getKey()))
+          .build());
+      m.deadline = now + config.graftRetryMillis();
+    }
+    drain(now, out);
+    while (!cached.isEmpty()) {
+      Received r = seen.get(cached.peekFirst());
+      if (r != null && r.at + config.messageCacheMillis() > now) {
+        break;
+      }
+      if (r != null) {
+        r.gossip = null;
+      }
+      cached.pollFirst();
+    }
+  }
+
+  private void enqueue(NodeId to, Gossip g) {
+    outbound.add(new Queued(to, g, queueSeq++));
+  }
+
+  private void drain(long now, Outbox out) {
+    while (!outbound.isEmpty() && sendBudget.tryTake(now)) {
+      Queued q = outbound.pollFirst();
+      out.send(q.to(), Envelope.newBuilder().setGossip(q.gossip()).build());
+    }
+    while (outbound.size() > config.outboundQueueCapacity()) {
+      Queued q = outbound.pollLast();
+      dropped++;
+      out.report(new OverlayEvent.BroadcastDropped(q.gossip().getId(), q.gossip().getPriority()));
+    }
+  }
+
+  private void remember(long now, Gossip g) {
+    seen.put(g.getId(), new Received(g, now));
+    cached.addLast(g.getId());
+    if (cached.size() > config.dedupWindow()) {
+      cached.pollFirst();
+    }
+    while (seen.size() > config.dedupWindow()) {
+      Iterator<ByteString> it = seen.keySet().iterator();
+      it.next();
+      it.remove();
+    }
+  }
+
+  // ---- state ----
+
+  public Set<NodeId> eagerPeers() {
+    return Collections.unmodifiableSet(eager);
+  }
+
+  public Set<NodeId> lazyPeers() {
+    return Collections.unmodifiableSet(lazy);
+  }
+
+  public int queued() {
+    return outbound.size();
+  }
+
+  /** Messages delivered to local subscribers (own broadcasts included). */
+  public long delivered() {
+    return delivered;
+  }
+
+  /** Payload copies received from peers, duplicates included. */
+  public long received() {
+    return received;
+  }
+
+  public long duplicates() {
+    return duplicates;
+  }
+
+  public long dropped() {
+    return dropped;
+  }
+
+  public long graftsSent() {
+    return graftsSent;
+  }
+
+  public long prunesSent() {
+    return prunesSent;
+  }
+
+  public long badSignatures() {
+    return badSignatures;
+  }
+}

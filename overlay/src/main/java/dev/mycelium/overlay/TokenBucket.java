@@ -1,0 +1,46 @@
+package dev.mycelium.overlay;
+
+/**
+ * A token bucket refilled from the time the caller passes in, never from a clock, so that it
+ * behaves the same in the daemon and in the simulator.
+ */
+public final class TokenBucket {
+  private final double ratePerMilli;
+  private final double capacity;
+  private double tokens;
+  private long last;
+
+  public TokenBucket(double ratePerSecond, double capacity, long nowMillis) {
+    if (!(ratePerSecond > 0) || !(capacity >= 1)) {
+      throw new IllegalArgumentException(
+          "token bucket needs rate > 0 and capacity >= 1, got " + ratePerSecond + ", " + capacity);
+    }
+    this.ratePerMilli = ratePerSecond / 1000.0;
+    this.capacity = capacity;
+    this.tokens = capacity;
+    this.last = nowMillis;
+  }
+
+  /** Takes one token if there is one. */
+  public boolean tryTake(long nowMillis) {
+    refill(nowMillis);
+    if (tokens >= 1) {
+      tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Tokens available now. */
+  public double available(long nowMillis) {
+    refill(nowMillis);
+    return tokens;
+  }
+
+  private void refill(long now) {
+    if (now > last) {
+      tokens = Math.min(capacity, tokens + (now - last) * ratePerMilli);
+      last = now;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package dev.mycelium.overlay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mycelium.wire.NodeId;
+import org.junit.jupiter.api.Test;
+
+class PeerScoresTest {
+  private final OverlayConfig config = OverlayConfig.test();
+  private final NodeId bad = NodeId.of(new byte[32]);
+
+  @Test
+  void repeatedMalformedFramesBanUntilTheBanEnds() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    assertThat(scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out)).isFalse();
+    assertThat(scores.penalize(1, bad, PeerScores.MALFORMED, "garbage", out)).isFalse();
+    assertThat(scores.penalize(2, bad, PeerScores.MALFORMED, "garbage", out)).isTrue();
+    assertThat(scores.isBanned(3, bad)).isTrue();
+    assertThat(scores.bans()).isEqualTo(1);
+    assertThat(out.effects()).singleElement().satisfies(e -> assertThat(
+        ((Effect.Report) e).event()).isInstanceOf(OverlayEvent.Banned.class));
+    assertThat(scores.isBanned(2 + config.banDurationMillis(), bad)).isFalse();
+  }
+
+  @Test
+  void scoresRecoverWithTime() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out);
+    scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out);
+    assertThat(scores.score(0, bad)).isEqualTo(-40);
+    assertThat(scores.score(30_000, bad)).isEqualTo(-10);
+    // After recovery, two more offences are no longer enough for a ban.
+    scores.penalize(30_000, bad, PeerScores.MALFORMED, "garbage", out);
+    assertThat(scores.isBanned(30_000, bad)).isFalse();
+  }
+
+  @Test
+  void floodsOverTheTokenBucketAreRefusedAndPenalised() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    int admitted = 0;
+    for (int i = 0; i < 2 * config.peerBurst(); i++) {
+      if (scores.admit(0, bad, out)) {
+        admitted++;
+      }
+    }
+    assertThat(admitted).isEqualTo(config.peerBurst());
+    assertThat(scores.isBanned(0, bad)).isTrue();
+  }
+}

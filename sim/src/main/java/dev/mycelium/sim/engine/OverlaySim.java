@@ -1,0 +1,416 @@
+package dev.mycelium.sim.engine;
+
+import com.google.protobuf.ByteString;
+import dev.mycelium.overlay.Effect;
+import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.overlay.OverlayNode;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Many {@link OverlayNode}s on one {@link Simulator} and one {@link NetworkModel}: the same
+ * cores the daemon runs, driven by virtual time. Messages travel as objects (their serialized
+ * size is counted, not produced as bytes on a socket), so a thousand nodes run in seconds.
+ *
+ * <p>Randomness: a root {@link SplittableRandom} from the seed gives, in node index order, one
+ * stream per node (for the node's core) and one per node for its outgoing links; a restarted
+ * node gets a fresh split of its own stream. Node IDs are derived from the seed and the index.
+ * So a run replays exactly from its seed.
+ *
+ * <p>Node faults: crash (state lost, in-flight messages to it dropped), restart (a fresh core
+ * with the same ID rejoins through the seeds), pause (deliveries and timers queue and run when
+ * the pause ends, as after a long GC pause).
+ */
+public final class OverlaySim {
+  /** What a simulated node is doing. */
+  public enum Status { NOT_STARTED, UP, PAUSED, CRASHED }
+
+  private final class SimNode {
+    final int index;
+    final PeerAddress address;
+    final SplittableRandom coreStream;
+    final SplittableRandom linkRandom;
+    OverlayNode core;
+    Status status = Status.NOT_STARTED;
+    int epoch;
+    final List<Runnable> deferred = new ArrayList<>();
+    boolean tickDeferred;
+    long bytesSent;
+    long messagesSent;
+    long messagesReceived;
+
+    SimNode(int index, PeerAddress address, SplittableRandom coreStream,
+        SplittableRandom linkRandom) {
+      this.index = index;
+      this.address = address;
+      this.coreStream = coreStream;
+      this.linkRandom = linkRandom;
+    }
+  }
+
+  private final Simulator sim = new Simulator();
+  private final long seed;
+  private final OverlayConfig config;
+  private final NetworkModel network;
+  private final List<SimNode> nodes = new ArrayList<>();
+  private final Map<NodeId, Integer> indexOf = new HashMap<>();
+  private final List<SimListener> listeners = new ArrayList<>();
+  private final List<String> subscriptions = new ArrayList<>();
+  private long trace = 17;
+  private long messagesDelivered;
+  private long messagesSent;
+  private long bytesSent;
+
+  public OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network) {
+    if (nodeCount < 1) {
+      throw new IllegalArgumentException("a simulation needs at least one node, got " + nodeCount);
+    }
+    this.seed = seed;
+    this.config = config;
+    this.network = network;
+    SplittableRandom root = new SplittableRandom(seed);
+    for (int i = 0; i < nodeCount; i++) {
+      NodeId id = NodeId.of(sha256(seed, i));
+      PeerAddress address = new PeerAddress(id, "sim", 10_000 + i % 50_000);
+      nodes.add(new SimNode(i, address, root.split(), root.split()));
+      indexOf.put(id, i);
+    }
+  }
+
+  private static byte[] sha256(long seed, int i) {
+    try {
+      return MessageDigest.getInstance("SHA-256")
+          .digest(ByteBuffer.allocate(12).putLong(seed).putInt(i).array());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+
+  // ---- setup ----
+
+  public OverlaySim listen(SimListener listener) {
+    listeners.add(listener);
+    return this;
+  }
+
+  /** Every node (and every restarted node) subscribes to this topic. */
+  public OverlaySim subscribeAll(String topic) {
+    subscriptions.add(topic);
+    for (SimNode n : nodes) {
+      if (n.core != null) {
+        n.core.subscribe(topic);
+      }
+    }
+    return this;
+  }
+
+  // ---- node actions, scheduled at virtual times ----
+
+  /** Starts node i without seeds (the first node of a network). */
+  public void start(int i, long at) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      boot(n);
+      apply(n, n.core.start(sim.now()));
+    });
+  }
+
+  /** Starts node i and joins through the given seed nodes. */
+  public void join(int i, long at, List<Integer> seedIndexes) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status != Status.UP) {
+        boot(n);
+      }
+      List<PeerAddress> seeds = new ArrayList<>();
+      for (int s : seedIndexes) {
+        seeds.add(node(s).address);
+      }
+      apply(n, n.core.join(sim.now(), seeds));
+    });
+  }
+
+  private void boot(SimNode n) {
+    n.epoch++;
+    n.core = new OverlayNode(config, n.address, n.coreStream.split(),
+        SimCrypto.signer(n.address.id()), SimCrypto.verifier(), sim.now());
+    for (String t : subscriptions) {
+      n.core.subscribe(t);
+    }
+    n.status = Status.UP;
+    n.deferred.clear();
+    n.tickDeferred = false;
+    int epoch = n.epoch;
+    sim.after(n.coreStream.nextLong(config.tickMillis()), () -> tick(n, epoch));
+  }
+
+  private void tick(SimNode n, int epoch) {
+    if (n.epoch != epoch || n.status == Status.CRASHED) {
+      return;
+    }
+    if (n.status == Status.PAUSED) {
+      n.tickDeferred = true;
+      return;
+    }
+    apply(n, n.core.tick(sim.now()));
+    sim.after(config.tickMillis(), () -> tick(n, epoch));
+  }
+
+  /**
+   * Grows the network one node at a time: node 0 starts alone at {@code start}, node i joins
+   * {@code staggerMillis} later than node i-1 through up to three earlier nodes as seeds (picked
+   * from a stream derived from the seed).
+   */
+  public void growAll(long start, long staggerMillis) {
+    SplittableRandom pick = new SplittableRandom(seed ^ 0x5EED5EEDL);
+    start(0, start);
+    for (int i = 1; i < nodes.size(); i++) {
+      List<Integer> seeds = new ArrayList<>();
+      for (int k = 0; k < Math.min(3, i); k++) {
+        int s = pick.nextInt(i);
+        if (!seeds.contains(s)) {
+          seeds.add(s);
+        }
+      }
+      join(i, start + i * staggerMillis, seeds);
+    }
+  }
+
+  /** Crashes node i: its state is lost and messages to it vanish. */
+  public void crash(int i, long at) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      n.status = Status.CRASHED;
+      n.epoch++;
+      n.core = null;
+      n.deferred.clear();
+    });
+  }
+
+  /** Restarts a crashed node with empty state; it rejoins through the seeds. */
+  public void restart(int i, long at, List<Integer> seedIndexes) {
+    join(i, at, seedIndexes);
+  }
+
+  /** Pauses node i for a while: nothing it receives or should do runs until it resumes. */
+  public void pause(int i, long at, long durationMillis) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status != Status.UP) {
+        return;
+      }
+      n.status = Status.PAUSED;
+      int epoch = n.epoch;
+      sim.after(durationMillis, () -> resume(n, epoch));
+    });
+  }
+
+  private void resume(SimNode n, int epoch) {
+    if (n.epoch != epoch || n.status != Status.PAUSED) {
+      return;
+    }
+    n.status = Status.UP;
+    List<Runnable> backlog = new ArrayList<>(n.deferred);
+    n.deferred.clear();
+    for (Runnable r : backlog) {
+      if (n.status == Status.UP && n.epoch == epoch) {
+        r.run();
+      }
+    }
+    if (n.tickDeferred) {
+      n.tickDeferred = false;
+      tick(n, epoch);
+    }
+  }
+
+  /** Node i broadcasts. */
+  public void broadcast(int i, long at, String topic, ByteString payload, int priority) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status == Status.UP) {
+        apply(n, n.core.broadcast(sim.now(), topic, payload, priority));
+      }
+    });
+  }
+
+  /**
+   * A message from an arbitrary (possibly rogue, possibly unknown) sender to node i, for
+   * attacks and garbage. Arrives after one latency draw; loss does not apply.
+   */
+  public void inject(NodeId from, int to, long at, Envelope envelope) {
+    sim.at(at, () -> deliver(node(to), node(to).epoch, from, -1, envelope));
+  }
+
+  /** Runs an arbitrary action at a virtual time (for scenario steps and measurements). */
+  public void at(long time, Runnable action) {
+    sim.at(time, action);
+  }
+
+  public void at(long time, Consumer<OverlaySim> action) {
+    sim.at(time, () -> action.accept(this));
+  }
+
+  // ---- the engine ----
+
+  private void apply(SimNode n, List<Effect> effects) {
+    long now = sim.now();
+    for (Effect e : effects) {
+      if (e instanceof Effect.Send s) {
+        send(n, s.to(), s.envelope());
+      } else if (e instanceof Effect.Report r) {
+        trace = trace * 31 + (now ^ n.index) * 7 + r.event().getClass().getSimpleName().hashCode();
+        for (SimListener l : listeners) {
+          l.onEvent(now, n.index, r.event());
+        }
+      }
+    }
+  }
+
+  private void send(SimNode from, NodeId toId, Envelope env) {
+    Integer to = indexOf.get(toId);
+    int size = env.getSerializedSize();
+    from.bytesSent += size;
+    from.messagesSent++;
+    messagesSent++;
+    bytesSent += size;
+    if (to == null) {
+      return;
+    }
+    for (SimListener l : listeners) {
+      l.onSend(sim.now(), from.index, to, env, size);
+    }
+    SimNode target = nodes.get(to);
+    int epoch = target.epoch;
+    NodeId fromId = from.address.id();
+    for (long delay : network.deliveries(from.index, to, env, from.linkRandom, sim.now())) {
+      sim.after(delay, () -> deliver(target, epoch, fromId, from.index, env));
+    }
+  }
+
+  private void deliver(SimNode n, int epoch, NodeId from, int fromIndex, Envelope env) {
+    if (n.epoch != epoch || n.status == Status.CRASHED || n.status == Status.NOT_STARTED) {
+      return;
+    }
+    if (n.status == Status.PAUSED) {
+      n.deferred.add(() -> deliver(n, epoch, from, fromIndex, env));
+      return;
+    }
+    messagesDelivered++;
+    n.messagesReceived++;
+    trace = trace * 31 + sim.now() * 1_000_003L + (long) fromIndex * 8191 + n.index * 131
+        + env.getBodyCase().getNumber();
+    apply(n, n.core.onMessage(sim.now(), from, env));
+  }
+
+  // ---- running and looking ----
+
+  public void runUntil(long time) {
+    sim.runUntil(time);
+  }
+
+  public void runFor(long millis) {
+    sim.runFor(millis);
+  }
+
+  public long now() {
+    return sim.now();
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  public int size() {
+    return nodes.size();
+  }
+
+  public OverlayConfig config() {
+    return config;
+  }
+
+  public NetworkModel network() {
+    return network;
+  }
+
+  /** The core of node i, or null if it is not running. */
+  public OverlayNode core(int i) {
+    return node(i).core;
+  }
+
+  public Status status(int i) {
+    return node(i).status;
+  }
+
+  public NodeId id(int i) {
+    return node(i).address.id();
+  }
+
+  /** The index of a node ID, or -1. */
+  public int indexOf(NodeId id) {
+    Integer i = indexOf.get(id);
+    return i == null ? -1 : i;
+  }
+
+  /** Active view of node i as indexes (empty if the node is down). */
+  public int[] activeView(int i) {
+    SimNode n = node(i);
+    if (n.core == null) {
+      return new int[0];
+    }
+    List<NodeId> view = n.core.activeView();
+    int[] out = new int[view.size()];
+    for (int k = 0; k < out.length; k++) {
+      out[k] = indexOf(view.get(k));
+    }
+    return out;
+  }
+
+  public long bytesSent(int i) {
+    return node(i).bytesSent;
+  }
+
+  public long messagesSent(int i) {
+    return node(i).messagesSent;
+  }
+
+  public long totalMessagesSent() {
+    return messagesSent;
+  }
+
+  public long totalBytesSent() {
+    return bytesSent;
+  }
+
+  public long totalMessagesDelivered() {
+    return messagesDelivered;
+  }
+
+  public long eventsProcessed() {
+    return sim.eventsProcessed();
+  }
+
+  /**
+   * A digest of everything that happened (deliveries, reported events and their times): two
+   * runs with one seed and one scenario end with the same value.
+   */
+  public long traceHash() {
+    return trace;
+  }
+
+  private SimNode node(int i) {
+    if (i < 0 || i >= nodes.size()) {
+      throw new IllegalArgumentException("no node " + i + " (there are " + nodes.size() + ")");
+    }
+    return nodes.get(i);
+  }
+}

@@ -1,0 +1,13 @@
+package dev.mycelium.sim.engine;
+
+import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.wire.proto.Envelope;
+
+/** Observes a simulated run: what nodes report and what they send. */
+public interface SimListener {
+  /** A node reported an event at virtual time {@code time}. */
+  default void onEvent(long time, int node, OverlayEvent event) {}
+
+  /** A node handed a message to the network (before loss or partitions apply). */
+  default void onSend(long time, int from, int to, Envelope envelope, int bytes) {}
+}
