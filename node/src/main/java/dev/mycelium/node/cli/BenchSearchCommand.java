@@ -29,8 +29,7 @@ import picocli.CommandLine.Option;
           + " thread, build vectors/s, reopen time.",
       "Data: --base B.fvecs --queries Q.fvecs, or a seeded clustered set of --n vectors of"
           + " --dim dimensions."
-    },
-    mixinStandardHelpOptions = true)
+    })
 public final class BenchSearchCommand extends ClientCommand {
   @Option(names = "--base", paramLabel = "B.fvecs", description = "Base vectors (.fvecs).")
   Path base;

@@ -43,8 +43,7 @@ import picocli.CommandLine.Option;
           + " kept-alive connections). The node is the one given by --data or --api, or else"
           + " one started in this JVM on a free port in a scratch directory (hash embedder;"
           + " vectors are supplied anyway)."
-    },
-    mixinStandardHelpOptions = true)
+    })
 public final class BenchStoreCommand extends ClientCommand {
   @Option(names = "--n", paramLabel = "N", defaultValue = "20000",
       description = "Fragments to put, and gets to make. Default: ${DEFAULT-VALUE}.")
