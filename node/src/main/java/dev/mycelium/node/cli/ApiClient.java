@@ -34,6 +34,9 @@ public final class ApiClient {
   private final URI base;
   private final String apiKey;
   private final HttpClient http;
+  /** Set when the address came from api.json: where it was and the pid it names (or -1). */
+  private Path apiJson;
+  private long apiJsonPid = -1;
 
   /** A client of the API at {@code base} (e.g. {@code http://127.0.0.1:7947}); key may be null. */
   public ApiClient(URI base, String apiKey) {
@@ -55,16 +58,23 @@ public final class ApiClient {
   public static ApiClient connect(ApiTarget target) {
     Path data = target.dataDir();
     URI base;
+    JsonNode apiJson = null;
     if (target.api() != null && !target.api().isBlank()) {
       base = parseAddress(target.api());
     } else {
-      base = readApiJson(data);
+      apiJson = readApiJson(data);
+      base = parseAddress(apiJson.get("url").asText());
     }
     String key = target.apiKey();
     if (key == null || key.isBlank()) {
       key = readApiKey(data);
     }
-    return new ApiClient(base, key);
+    ApiClient c = new ApiClient(base, key);
+    if (apiJson != null) {
+      c.apiJson = data.resolve("api.json");
+      c.apiJsonPid = apiJson.path("pid").asLong(-1);
+    }
+    return c;
   }
 
   /** Parses {@code http://host:port}, {@code https://...} or a bare {@code host:port}. */
@@ -87,7 +97,7 @@ public final class ApiClient {
     }
   }
 
-  private static URI readApiJson(Path data) {
+  private static JsonNode readApiJson(Path data) {
     Path file = data.resolve("api.json");
     JsonNode json;
     try {
@@ -108,7 +118,7 @@ public final class ApiClient {
           ExitCodes.UNREACHABLE,
           file + " has no \"url\"; restart the node, or pass --api URL");
     }
-    return parseAddress(url.asText());
+    return json;
   }
 
   private static String readApiKey(Path data) {
@@ -195,6 +205,17 @@ public final class ApiClient {
   }
 
   private CliException unreachable(String why) {
+    if (apiJson != null && apiJsonPid > 0
+        && !ProcessHandle.of(apiJsonPid).map(ProcessHandle::isAlive).orElse(false)) {
+      // A node killed without a clean stop leaves its api.json behind.
+      return new CliException(
+          ExitCodes.UNREACHABLE,
+          "no node is running with data dir "
+              + apiJson.getParent().toAbsolutePath().normalize()
+              + ": " + apiJson.getFileName() + " names pid " + apiJsonPid
+              + ", which is not running (the node did not stop cleanly); start one with"
+              + " `mycelium run`");
+    }
     return new CliException(
         ExitCodes.UNREACHABLE,
         "cannot reach the node at "

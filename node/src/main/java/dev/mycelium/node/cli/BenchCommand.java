@@ -8,10 +8,11 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "bench",
     description = "Measure the store (bench store) and the vector index (bench search).",
-    mixinStandardHelpOptions = true,
     subcommands = {BenchStoreCommand.class, BenchSearchCommand.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
+
+  @picocli.CommandLine.Mixin HelpOption help;
 
   @Override
   public void run() {

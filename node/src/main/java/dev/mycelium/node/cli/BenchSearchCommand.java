@@ -29,8 +29,7 @@ import picocli.CommandLine.Option;
           + " thread, build vectors/s, reopen time.",
       "Data: --base B.fvecs --queries Q.fvecs, or a seeded clustered set of --n vectors of"
           + " --dim dimensions."
-    },
-    mixinStandardHelpOptions = true)
+    })
 public final class BenchSearchCommand extends ClientCommand {
   @Option(names = "--base", paramLabel = "B.fvecs", description = "Base vectors (.fvecs).")
   Path base;
@@ -71,6 +70,11 @@ public final class BenchSearchCommand extends ClientCommand {
       description = "Search beam as a multiple of k. Default: the index's default.")
   Float overquery;
 
+  @Option(names = "--sweep", paramLabel = "X,...", split = ",",
+      description = "More search beams (multiples of k) to measure on the same graph, e.g."
+          + " 1,1.5,3: shows what recall each costs in speed.")
+  List<Float> sweep = new ArrayList<>();
+
   @Option(names = "--dir", paramLabel = "DIR",
       description = "Where the index is saved and reopened; a temporary directory, deleted"
           + " afterwards, when absent.")
@@ -104,7 +108,7 @@ public final class BenchSearchCommand extends ClientCommand {
     SearchBench.Result r;
     try {
       SearchBench.Config config = new SearchBench.Config(count, dim, queryCount, k, seed,
-          Optional.ofNullable(base), Optional.ofNullable(queries), work, options, List.of());
+          Optional.ofNullable(base), Optional.ofNullable(queries), work, options, sweep);
       PrintStream log = verbose
           ? new PrintStream(new WriterStream(), true, StandardCharsets.UTF_8)
           : new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
@@ -133,7 +137,18 @@ public final class BenchSearchCommand extends ClientCommand {
     kv.add(new String[] {"reopen", f("%.2f s", r.reopenSeconds())});
     kv.add(new String[] {"heap (built)", (r.heapAfterBuildBytes() >> 20) + " MB"});
     kv.add(new String[] {"java", r.jvm()});
-    print(Table.keyValues(kv));
+    StringBuilder sb = new StringBuilder(Table.keyValues(kv));
+    if (!r.sweep().isEmpty()) {
+      Table t = new Table(">OVERQUERY", ">RECALL@" + r.k(), ">Q/S", ">P50 MS", ">P99 MS");
+      t.row(f("%.1f", r.options().overquery()), f("%.4f", r.recall()),
+          f("%.0f", r.queriesPerSecond()), f("%.3f", r.p50Millis()), f("%.3f", r.p99Millis()));
+      for (SearchBench.QueryRun q : r.sweep()) {
+        t.row(f("%.1f", q.overquery()), f("%.4f", q.recall()), f("%.0f", q.queriesPerSecond()),
+            f("%.3f", q.p50Millis()), f("%.3f", q.p99Millis()));
+      }
+      sb.append('\n').append(t.render());
+    }
+    print(sb.toString());
     return ExitCodes.OK;
   }
 

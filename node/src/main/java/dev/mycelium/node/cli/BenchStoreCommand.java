@@ -36,15 +36,14 @@ import picocli.CommandLine.Option;
     name = "store",
     description = {
       "Measure puts/s and gets/s of the fragment store.",
-      "Without --http: in process, on a memory or chronicle store (signed puts, verified gets,"
+      "Without --http: in process, on a memory or chronicle store (signed puts, checked gets,"
           + " 2 threads), with the cost of each part.",
       "With --http: through the HTTP API: puts through POST /v1/fragments/batch (batches of"
           + " 500, 2 threads), gets through GET /v1/fragments/{id} (--get-threads threads,"
           + " kept-alive connections). The node is the one given by --data or --api, or else"
           + " one started in this JVM on a free port in a scratch directory (hash embedder;"
           + " vectors are supplied anyway)."
-    },
-    mixinStandardHelpOptions = true)
+    })
 public final class BenchStoreCommand extends ClientCommand {
   @Option(names = "--n", paramLabel = "N", defaultValue = "20000",
       description = "Fragments to put, and gets to make. Default: ${DEFAULT-VALUE}.")
@@ -196,7 +195,7 @@ public final class BenchStoreCommand extends ClientCommand {
     t.row(kind, r.n(), r.textBytes(), r.dim(), f(r.signedPutsPerSec(), 0),
         f(r.verifiedGetsPerSec(), 0), f(r.createMicros(), 1), f(r.putMicros(), 1),
         f(r.signOnlyPerSec(), 0), f(r.verifyOnlyPerSec(), 0), f(r.hashOnlyPerSec(), 0));
-    String note = "puts: create + sign + store; gets: read + verify hash and signature; "
+    String note = "puts: create + sign + store; gets: reads with the store's integrity check; "
         + StoreBench.THREADS + " threads each\n";
     if (r.presentAfterGets() != r.n()) {
       note += "warning: only " + r.presentAfterGets() + " of " + r.n() + " gets read PRESENT\n";

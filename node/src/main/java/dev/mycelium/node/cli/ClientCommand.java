@@ -23,6 +23,8 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   @Mixin ExitCodeHelp exitCodes;
 
+  @Mixin HelpOption help;
+
   /** The command's work; returns the exit code. */
   protected abstract int run();
 

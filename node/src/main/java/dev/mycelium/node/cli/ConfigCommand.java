@@ -22,10 +22,11 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "config",
     description = "Validate a config file, or show the effective configuration.",
-    mixinStandardHelpOptions = true,
     subcommands = {ConfigCommand.Validate.class, ConfigCommand.Show.class})
 public final class ConfigCommand implements Runnable {
   @Spec CommandSpec spec;
+
+  @picocli.CommandLine.Mixin HelpOption help;
 
   @Override
   public void run() {
@@ -36,8 +37,7 @@ public final class ConfigCommand implements Runnable {
   @Command(
       name = "validate",
       description = "Check FILE as a node would at start: every key must be documented and"
-          + " every value valid. Prints the first problem, naming its key.",
-      mixinStandardHelpOptions = true)
+          + " every value valid. Prints the first problem, naming its key.")
   static final class Validate extends ClientCommand {
     @Parameters(index = "0", paramLabel = "FILE", description = "A HOCON config file.")
     Path file;
@@ -88,8 +88,7 @@ public final class ConfigCommand implements Runnable {
         "Print every setting with its effective value: the shipped defaults, then --preset,"
             + " then --config FILE, then MYCELIUM_* environment variables.",
         "With --resolved, also show which of those layers set each value."
-      },
-      mixinStandardHelpOptions = true)
+      })
   static final class Show extends ClientCommand {
     @Option(names = "--resolved", description = "Show the origin of each value.")
     boolean resolved;

@@ -10,8 +10,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(
     name = "delete",
-    description = "Delete a fragment (the node keeps a tombstone so replicas learn of it).",
-    mixinStandardHelpOptions = true)
+    description = "Delete a fragment (the node keeps a tombstone so replicas learn of it).")
 public final class DeleteCommand extends ApiCommand {
   @Parameters(index = "0", paramLabel = "ID", description = "The fragment ID (64 hex).")
   String id;

@@ -12,8 +12,7 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "get",
     description = "Print one fragment: its state (PRESENT, BLANK, LOST, DELETED), owner, text"
-        + " and metadata.",
-    mixinStandardHelpOptions = true)
+        + " and metadata.")
 public final class GetCommand extends ApiCommand {
   @Parameters(index = "0", paramLabel = "ID", description = "The fragment ID (64 hex).")
   String id;

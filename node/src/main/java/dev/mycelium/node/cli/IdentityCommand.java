@@ -25,7 +25,6 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "identity",
     description = "Show, export or import the node's identity (its Ed25519 key pair).",
-    mixinStandardHelpOptions = true,
     subcommands = {
       IdentityCommand.Show.class,
       IdentityCommand.Export.class,
@@ -33,6 +32,8 @@ import picocli.CommandLine.Spec;
     })
 public final class IdentityCommand implements Runnable {
   @Spec CommandSpec spec;
+
+  @picocli.CommandLine.Mixin HelpOption help;
 
   @Override
   public void run() {
@@ -94,8 +95,7 @@ public final class IdentityCommand implements Runnable {
   }
 
   /** {@code identity show}. */
-  @Command(name = "show", description = "Print the node ID of the data directory's identity.",
-      mixinStandardHelpOptions = true)
+  @Command(name = "show", description = "Print the node ID of the data directory's identity.")
   static final class Show extends OnDataDir {
     @Override
     protected int run() {
@@ -110,8 +110,7 @@ public final class IdentityCommand implements Runnable {
       description = {
         "Copy the identity to FILE (mode 0600) for safekeeping.",
         "FILE holds the node's private key: keep it offline and secret."
-      },
-      mixinStandardHelpOptions = true)
+      })
   static final class Export extends OnDataDir {
     @Parameters(index = "0", paramLabel = "FILE", description = "Where to write it.")
     Path file;
@@ -146,8 +145,7 @@ public final class IdentityCommand implements Runnable {
       description = {
         "Install the identity saved in FILE as this data directory's identity.",
         "The node must be stopped. A different identity already there is kept unless --force."
-      },
-      mixinStandardHelpOptions = true)
+      })
   static final class Import extends OnDataDir {
     @Parameters(index = "0", paramLabel = "FILE", description = "An exported identity.")
     Path file;

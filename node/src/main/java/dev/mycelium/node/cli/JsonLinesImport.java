@@ -77,7 +77,7 @@ public final class JsonLinesImport {
           record(errors, new LineError(lineNo, problem));
         }
         if (batch.size() >= batchSize) {
-          long[] sf = send(batch, lineNos, errors);
+          long[] sf = sendOrExplain(batch, lineNos, errors, stored);
           stored += sf[0];
           failed += sf[1];
           batch = ApiClient.mapper().createArrayNode();
@@ -86,7 +86,7 @@ public final class JsonLinesImport {
         bar.update(stored + failed + batch.size(), failed, false);
       }
       if (batch.size() > 0) {
-        long[] sf = send(batch, lineNos, errors);
+        long[] sf = sendOrExplain(batch, lineNos, errors, stored);
         stored += sf[0];
         failed += sf[1];
       }
@@ -126,6 +126,20 @@ public final class JsonLinesImport {
       n.put("visibility", defaultVisibility);
     }
     return n;
+  }
+
+  /** Sends a batch; if the node goes away, says how far the import got, so it can resume. */
+  private long[] sendOrExplain(
+      ArrayNode batch, List<Long> lineNos, List<LineError> errors, long storedSoFar) {
+    try {
+      return send(batch, lineNos, errors);
+    } catch (CliException e) {
+      throw new CliException(
+          e.exitCode(),
+          e.getMessage() + "; the import stopped at the batch starting at line "
+              + lineNos.get(0) + " (" + storedSoFar + " lines stored before it)",
+          e);
+    }
   }
 
   private long[] send(ArrayNode batch, List<Long> lineNos, List<LineError> errors) {

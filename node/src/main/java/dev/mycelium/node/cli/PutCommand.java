@@ -28,8 +28,7 @@ import picocli.CommandLine.Parameters;
       "Store a fragment: TEXT, or stdin when TEXT is not given; prints its ID.",
       "With --file, import JSON lines ({\"text\": ..., \"metadata\": {...}, \"vector\": [...],"
           + " \"visibility\": ...} per line) in batches; bad lines are reported and skipped."
-    },
-    mixinStandardHelpOptions = true)
+    })
 public final class PutCommand extends ApiCommand {
   @Parameters(
       index = "0",
@@ -47,7 +46,7 @@ public final class PutCommand extends ApiCommand {
   @Option(
       names = "--visibility",
       paramLabel = "private|shared",
-      description = "private (sealed before it leaves this node; the default) or shared.")
+      description = "private (the default) or shared.")
   String visibility;
 
   @Option(
@@ -94,6 +93,10 @@ public final class PutCommand extends ApiCommand {
             ExitCodes.USAGE, "--vector-file applies to one fragment; put vectors in the lines");
       }
       return importLines(vis);
+    }
+    if (text == null && System.console() != null) {
+      throw new CliException(
+          ExitCodes.USAGE, "give the text as an argument, pipe it on stdin, or use --file");
     }
     String body = text != null ? text : readStdin();
     if (body.isEmpty()) {

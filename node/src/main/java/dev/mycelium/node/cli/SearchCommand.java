@@ -12,8 +12,7 @@ import picocli.CommandLine.Parameters;
 /** {@code mycelium search TEXT}: semantic search over the node's fragments. */
 @Command(
     name = "search",
-    description = "Find the fragments nearest in meaning to TEXT, best first.",
-    mixinStandardHelpOptions = true)
+    description = "Find the fragments nearest in meaning to TEXT, best first.")
 public final class SearchCommand extends ApiCommand {
   /** Width of the text column, so one hit fits on one terminal line. */
   private static final int EXCERPT = 60;

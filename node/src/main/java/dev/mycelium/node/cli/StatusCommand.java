@@ -14,8 +14,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "status",
     description = "Show the node's identity, readiness, fragment counts, store, index and"
-        + " scrubber.",
-    mixinStandardHelpOptions = true)
+        + " scrubber.")
 public final class StatusCommand extends ApiCommand {
   @Override
   protected int run() {

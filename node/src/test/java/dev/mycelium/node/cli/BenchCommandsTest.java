@@ -45,8 +45,9 @@ class BenchCommandsTest {
     assertThat(out.get("n").asInt()).isEqualTo(500);
     assertThat(out.get("recall").asDouble()).isBetween(0.5, 1.0);
     CliRun text = CliRun.of("bench", "search", "--n", "300", "--dim", "8", "--queries-count",
-        "10");
+        "10", "--sweep", "1,4");
     assertThat(text.out()).contains("recall@10").contains("q/s");
+    assertThat(text.out()).containsPattern("OVERQUERY.*\\n\\s+\\d+\\.\\d.*\\n\\s+1\\.0.*\\n\\s+4\\.0");
   }
 
   @Test

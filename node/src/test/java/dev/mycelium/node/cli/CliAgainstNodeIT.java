@@ -96,6 +96,14 @@ class CliAgainstNodeIT {
   }
 
   @Test
+  void statusPrintsAReadableSummary() {
+    CliRun r = CliRun.of("status", "--data", data.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("Node ID").contains("Ready    yes")
+        .contains(node.url().toString()).containsPattern("PRESENT\\s+BLANK\\s+LOST\\s+DELETED");
+  }
+
+  @Test
   void wrongKeyIsExitFourAndUnknownIdExitOne() {
     CliRun bad = CliRun.of("status", "--data", data.toString(), "--api-key", "wrong");
     assertThat(bad.exit()).isEqualTo(ExitCodes.UNAUTHORIZED);

@@ -132,6 +132,40 @@ class ClientCommandsTest {
   }
 
   @Test
+  void aStaleApiJsonNamesTheDeadPid() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    Path stale = tmp.resolve("stale");
+    Files.createDirectories(stale);
+    Files.writeString(stale.resolve("api.json"),
+        "{\"url\":\"http://127.0.0.1:" + port + "\",\"pid\":" + gone.pid() + "}");
+    CliRun r = CliRun.of("status", "--data", stale.toString());
+    assertThat(r.exit()).isEqualTo(ExitCodes.UNREACHABLE);
+    assertThat(r.err()).contains("names pid " + gone.pid()).contains("not running")
+        .contains("mycelium run");
+  }
+
+  @Test
+  void putReadsTheTextFromStdinWhenNoneIsGiven() throws IOException {
+    api.on("POST /v1/fragments", 201, "{\"id\":\"" + ID + "\",\"state\":\"PRESENT\"}");
+    java.io.InputStream saved = System.in;
+    try {
+      System.setIn(new java.io.ByteArrayInputStream(
+          "piped note\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      CliRun r = CliRun.of("put", "--data", data.toString());
+      assertThat(r.exit()).as(r.err()).isZero();
+    } finally {
+      System.setIn(saved);
+    }
+    assertThat(JSON.readTree(api.requests.get(0).body()).get("text").asText())
+        .isEqualTo("piped note");
+  }
+
+  @Test
   void searchBuildsTheFilterAndPrintsATable() throws IOException {
     api.on("POST /v1/search", 200, "{\"hits\":[{\"id\":\"" + ID + "\",\"score\":0.91234,"
         + "\"state\":\"PRESENT\",\"text\":\"cats\\npurr loudly\",\"metadata\":{},"
@@ -226,12 +260,34 @@ class ClientCommandsTest {
   }
 
   @Test
+  void anImportCutShortSaysWhereToResume() throws IOException {
+    AtomicInteger calls = new AtomicInteger();
+    api.on("POST /v1/fragments/batch", req -> calls.incrementAndGet() == 1
+        ? new FakeApi.Reply(200, "{\"results\":[{\"id\":\"" + ID + "\"},{\"id\":\"" + ID
+            + "\"}]}")
+        : new FakeApi.Reply(401, "{\"error\":\"unauthorized\",\"message\":\"key revoked\"}"));
+    Path f = tmp.resolve("cut.jsonl");
+    Files.writeString(f, "{\"text\":\"a\"}\n{\"text\":\"b\"}\n{\"text\":\"c\"}\n");
+    CliRun r = CliRun.of("put", "--data", data.toString(), "--file", f.toString(),
+        "--batch-size", "2");
+    assertThat(r.exit()).isEqualTo(ExitCodes.UNAUTHORIZED);
+    assertThat(r.err()).contains("key revoked")
+        .contains("stopped at the batch starting at line 3 (2 lines stored before it)");
+  }
+
+  @Test
   void everyCommandsHelpListsTheExitCodes() {
-    for (String cmd : new String[] {"put", "get", "delete", "search", "status"}) {
-      CliRun r = CliRun.of(cmd, "--help");
+    String[][] commands = {{"put"}, {"get"}, {"delete"}, {"search"}, {"status"},
+        {"identity", "show"}, {"identity", "export"}, {"identity", "import"},
+        {"config", "validate"}, {"config", "show"}, {"bench", "store"}, {"bench", "search"}};
+    for (String[] cmd : commands) {
+      String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+      args[cmd.length] = "--help";
+      CliRun r = CliRun.of(args);
       assertThat(r.exit()).isZero();
-      assertThat(r.out()).as(cmd).contains("Exit codes:").contains("3   cannot reach the node")
-          .contains("--format");
+      assertThat(r.out()).as(String.join(" ", cmd)).contains("Exit codes:")
+          .contains("3   cannot reach the node").contains("--format");
     }
   }
+
 }

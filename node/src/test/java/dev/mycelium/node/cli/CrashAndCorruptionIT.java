@@ -128,6 +128,9 @@ class CrashAndCorruptionIT {
           .untilAsserted(() -> assertThat(get(c, victim).path("state").asText())
               .isEqualTo("BLANK"));
       assertThat(get(c, victim).has("text")).isFalse();
+      CliRun shown = CliRun.of("get", "--data", data.toString(), victim);
+      assertThat(shown.exit()).isZero();
+      assertThat(shown.out()).containsPattern("State\\s+BLANK").doesNotContain(marker);
       await()
           .atMost(Duration.ofSeconds(60))
           .untilAsserted(
