@@ -177,6 +177,7 @@ public final class Node implements AutoCloseable, ApiBackend {
         TimeUnit.SECONDS);
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
+      peers.registerMetrics(metrics.registry());
     }
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());

@@ -6,6 +6,9 @@ import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.PeerAddress;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,6 +92,58 @@ final class NodePeers implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * Registers the overlay's gauges and counters ({@code mycelium_overlay_*}), read from
+   * {@link PeerService#stats()} at scrape time.
+   */
+  void registerMetrics(PrometheusRegistry registry) {
+    gauge(registry, "mycelium_overlay_active_peers", "Peers in the active view",
+        PeerService.Stats::activePeers);
+    gauge(registry, "mycelium_overlay_passive_peers", "Peers in the passive view",
+        PeerService.Stats::passivePeers);
+    counter(registry, "mycelium_overlay_peer_ups_total", "Peers that came up",
+        PeerService.Stats::peerUps);
+    counter(registry, "mycelium_overlay_peer_downs_total", "Peers that went down",
+        PeerService.Stats::peerDowns);
+    counter(registry, "mycelium_overlay_suspicions_total", "Peers suspected of failure",
+        PeerService.Stats::suspicions);
+    counter(registry, "mycelium_overlay_deaths_total", "Peers declared dead",
+        PeerService.Stats::deaths);
+    counter(registry, "mycelium_overlay_bans_total", "Peers banned for misbehaving",
+        PeerService.Stats::bans);
+    counter(registry, "mycelium_overlay_delivered_total", "Broadcasts delivered to this node",
+        PeerService.Stats::delivered);
+    counter(registry, "mycelium_overlay_broadcasts_dropped_total",
+        "Queued broadcasts dropped under load", PeerService.Stats::broadcastsDropped);
+    counter(registry, "mycelium_overlay_dial_failures_total", "Failed dials to peers",
+        PeerService.Stats::dialFailures);
+    counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
+        PeerService.Stats::malformed);
+  }
+
+  private void gauge(PrometheusRegistry registry, String name, String help,
+      ToDoubleFunction<PeerService.Stats> value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
+        .register(registry);
+  }
+
+  private void counter(PrometheusRegistry registry, String name, String help,
+      ToDoubleFunction<PeerService.Stats> value) {
+    CounterWithCallback.builder().name(name).help(help)
+        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
+        .register(registry);
+  }
+
+  /** The service's stats, or empty once it is stopping (a scrape must not fail). */
+  private Optional<PeerService.Stats> stats() {
+    try {
+      return Optional.of(service.stats());
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
   }
 
   /** The running service. */

@@ -117,6 +117,10 @@ class PeersIT {
     JsonNode status = get(one, "/v1/status");
     assertThat(status.at("/peers/active").asInt()).isGreaterThanOrEqualTo(1);
     assertThat(status.at("/peers/passive").isInt()).isTrue();
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+        URI.create(one.apiUrl() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(metrics.body()).containsPattern("mycelium_overlay_active_peers [1-9]")
+        .containsPattern("mycelium_overlay_peer_ups_total [1-9]");
 
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
