@@ -9,6 +9,7 @@ import dev.mycelium.node.http.ApiRoutes;
 import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -40,8 +42,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Mycelium node: identity, fragment store, vector index, embedder, scrubber and the
- * HTTP API, started in that order and stopped in reverse. It is the one place that owns
+ * One running Mycelium node: identity, fragment store, vector index, embedder, scrubber, the
+ * peer overlay and the HTTP API, started in that order and stopped in reverse. It is the one place that owns
  * threads: request workers, a scheduler for periodic work (scrubbing, fill checks), and two
  * background threads that keep the index in step with the store, so that writes never wait for
  * the embedder or the index.
@@ -80,6 +82,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile FragmentStore store;
   private volatile VectorIndex index;
   private volatile Scrubber scrubber;
+  private volatile NodePeers peers;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -172,6 +175,10 @@ public final class Node implements AutoCloseable, ApiBackend {
         guarded("scrubber", this::scrubStep), 100, 100, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
         TimeUnit.SECONDS);
+    if (config.peer().enabled()) {
+      peers = NodePeers.start(config.peer(), identity, dataDir);
+      peers.registerMetrics(metrics.registry());
+    }
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
   }
@@ -287,6 +294,9 @@ public final class Node implements AutoCloseable, ApiBackend {
       Thread.currentThread().interrupt();
     }
     LOG.info("background work stopped");
+    if (peers != null) {
+      closeQuietly("peer service", peers);
+    }
     if (index != null) {
       closeQuietly("vector index", index);
     }
@@ -423,7 +433,23 @@ public final class Node implements AutoCloseable, ApiBackend {
     scrubMap.put("passes", sc == null ? 0 : sc.passes());
     out.put("scrubber", scrubMap);
     out.put("api", apiUrl());
+    NodePeers p = peers;
+    if (p != null) {
+      p.addStatus(out);
+    }
     return out;
+  }
+
+  @Override
+  public List<Map<String, Object>> peers() {
+    NodePeers p = peers;
+    return p == null ? List.of() : p.peers();
+  }
+
+  /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */
+  public Optional<PeerService> peerService() {
+    NodePeers p = peers;
+    return p == null ? Optional.empty() : Optional.of(p.service());
   }
 
   private NodeMetrics.Sources metricSources() {

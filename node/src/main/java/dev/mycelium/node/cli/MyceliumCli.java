@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
       DeleteCommand.class,
       SearchCommand.class,
       StatusCommand.class,
+      PeersCommand.class,
       IdentityCommand.class,
       ConfigCommand.class,
       BenchCommand.class

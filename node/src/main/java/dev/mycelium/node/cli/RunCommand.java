@@ -41,6 +41,11 @@ public final class RunCommand implements Callable<Integer> {
       description = "Where peers connect (peer.listen-host, peer.listen-port).")
   String listen;
 
+  @Option(names = "--seeds", paramLabel = "HOST:PORT[,HOST:PORT...]",
+      description = "Peers to join through, comma separated (peer.seeds). Not needed after "
+          + "the first run: the node rejoins through the peers it knew (peers.json).")
+  String seeds;
+
   @Option(names = "--config", paramLabel = "FILE", description = "A HOCON config file.")
   Path configFile;
 
@@ -101,6 +106,9 @@ public final class RunCommand implements Callable<Integer> {
       flags.put("mycelium.peer.listen-host", hp[0]);
       flags.put("mycelium.peer.listen-port", hp[1]);
     }
+    if (seeds != null) {
+      flags.put("mycelium.peer.seeds", seeds);
+    }
     if (logFormat != null) {
       flags.put("mycelium.log.format", logFormat);
     }
@@ -148,6 +156,8 @@ public final class RunCommand implements Callable<Integer> {
     out.println("Mycelium node " + node.nodeId());
     out.println("  API       " + node.apiUrl());
     out.println("  API key   " + node.apiKeyFile());
+    node.peerService().ifPresent(p ->
+        out.println("  peers     " + p.self().host() + ":" + p.self().port()));
     out.println("  data      " + config.node().dataDir());
     out.println("Stop with Ctrl-C or SIGTERM.");
     out.flush();

@@ -30,6 +30,10 @@ public final class StatusCommand extends ApiCommand {
     kv.add(new String[] {"Uptime", uptime(s.path("uptime_seconds").asLong())});
     kv.add(new String[] {"API", String.valueOf(text(s, "api") != null ? text(s, "api")
         : client().base().toString())});
+    if (text(s, "peer") != null) {
+      kv.add(new String[] {"Peers", text(s, "peer") + " (" + s.path("peers").path("active")
+          .asLong() + " active, " + s.path("peers").path("passive").asLong() + " passive)"});
+    }
     kv.add(new String[] {"Ready", readiness(ready)});
     StringBuilder sb = new StringBuilder(Table.keyValues(kv)).append('\n');
 

@@ -102,6 +102,25 @@ final class ConfigReader {
     return v;
   }
 
+  boolean bool(String key) {
+    need(key);
+    try {
+      return config.getBoolean(key);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(key, "must be true or false, got " + render(key), e);
+    }
+  }
+
+  /** A single value that may be empty (empty meaning "not set"), trimmed. */
+  String optionalString(String key) {
+    need(key);
+    if (config.getValue(key).valueType() == ConfigValueType.OBJECT
+        || config.getValue(key).valueType() == ConfigValueType.LIST) {
+      throw new ConfigException(key, "must be a single value, got " + render(key));
+    }
+    return config.getString(key).trim();
+  }
+
   String oneOf(String key, boolean ignoreCase, String... allowed) {
     String v = string(key);
     for (String a : allowed) {

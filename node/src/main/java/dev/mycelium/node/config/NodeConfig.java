@@ -1,10 +1,13 @@
 package dev.mycelium.node.config;
 
 import com.typesafe.config.Config;
+import dev.mycelium.node.peer.NetworkKeyring;
+import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.storage.FragmentLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The typed configuration of one node. Every key, its unit and its allowed range are read in
@@ -48,13 +51,29 @@ public record NodeConfig(
   public record Api(String host, int port, int maxBodyBytes, int workerThreads) {}
 
   /**
-   * The peer listener.
+   * The peer overlay.
    *
+   * @param enabled whether the node starts its peer service
    * @param listenHost interface peers connect to
+   * @param advertiseHost what peers should dial; empty for the listen host
    * @param listenPort TCP port for peers, 0 for any free one
    * @param seeds "host:port" of peers to join through
+   * @param networkKey the 32-byte shared network key, empty for an open network
+   * @param profile overlay preset: "local", "lan", "wan" or "test"
    */
-  public record Peer(String listenHost, int listenPort, List<String> seeds) {}
+  public record Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
+      List<String> seeds, Optional<byte[]> networkKey, String profile) {
+
+    /** The overlay timings and sizes {@link #profile()} names. */
+    public OverlayConfig overlay() {
+      return switch (profile) {
+        case "local" -> OverlayConfig.local();
+        case "wan" -> OverlayConfig.wan();
+        case "test" -> OverlayConfig.test();
+        default -> OverlayConfig.lan();
+      };
+    }
+  }
 
   /**
    * Store sizing and fragment limits.
@@ -133,9 +152,13 @@ public record NodeConfig(
             r.intIn("mycelium.api.worker-threads", 1, 256));
     Peer peer =
         new Peer(
+            r.bool("mycelium.peer.enabled"),
             r.string("mycelium.peer.listen-host"),
+            r.optionalString("mycelium.peer.advertise-host"),
             r.intIn("mycelium.peer.listen-port", 0, 65535),
-            r.hostPorts("mycelium.peer.seeds"));
+            r.hostPorts("mycelium.peer.seeds"),
+            networkKey(r.optionalString("mycelium.peer.network-key")),
+            r.oneOf("mycelium.peer.profile", false, "local", "lan", "wan", "test"));
     Storage storage =
         new Storage(
             r.longIn("mycelium.storage.capacity-entries", 1, 2_000_000_000L),
@@ -172,5 +195,17 @@ public record NodeConfig(
               + "to 384 or use mycelium.embedder.name = hash");
     }
     return new NodeConfig(node, api, peer, storage, index, embedder, log);
+  }
+
+  private static Optional<byte[]> networkKey(String base64) {
+    if (base64.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(NetworkKeyring.parse(base64));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("mycelium.peer.network-key", e.getMessage()
+          + " (make one with `openssl rand -base64 32`)", e);
+    }
   }
 }

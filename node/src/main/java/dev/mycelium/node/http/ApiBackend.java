@@ -23,6 +23,14 @@ public interface ApiBackend {
   /** Why the node is not ready; empty when it is. */
   List<String> notReadyReasons();
 
+  /**
+   * The body of {@code GET /v1/peers}: one map per known peer (node_id, address, state, view,
+   * score, connected). A node without a peer service knows no peers, hence the empty default.
+   */
+  default List<Map<String, Object>> peers() {
+    return List.of();
+  }
+
   /** The node's metrics. */
   NodeMetrics metrics();
 }

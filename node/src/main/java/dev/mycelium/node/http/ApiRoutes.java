@@ -20,6 +20,7 @@ import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.StoredFragment;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -128,6 +129,9 @@ public final class ApiRoutes {
       case "/v1/status":
         requireMethod(method, "GET");
         return json(route, 200, RequestParser.JSON.valueToTree(backend.status()));
+      case "/v1/peers":
+        requireMethod(method, "GET");
+        return json(route, 200, RequestParser.JSON.valueToTree(Map.of("peers", backend.peers())));
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
     }
@@ -137,7 +141,7 @@ public final class ApiRoutes {
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status":
+          "/v1/status", "/v1/peers":
         return path;
       default:
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {

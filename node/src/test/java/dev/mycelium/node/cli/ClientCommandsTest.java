@@ -196,14 +196,35 @@ class ClientCommandsTest {
         + "\"uptime_seconds\":3725,\"fragments\":{\"PRESENT\":7,\"BLANK\":1,\"LOST\":0,"
         + "\"DELETED\":2},\"index\":{\"size\":6,\"pending\":1},\"store\":{\"entries\":10,"
         + "\"capacity\":100,\"fill_ratio\":0.1},\"scrubber\":{\"checked\":9,\"failures\":1,"
-        + "\"passes\":3},\"api\":\"http://127.0.0.1:1\"}");
+        + "\"passes\":3},\"api\":\"http://127.0.0.1:1\",\"peer\":\"127.0.0.1:7946\","
+        + "\"peers\":{\"active\":2,\"passive\":5}}");
     api.on("GET /ready", 503, "{\"ready\":false,\"reasons\":[\"store nearly full\"]}");
     CliRun r = CliRun.of("status", "--data", data.toString());
     assertThat(r.exit()).isZero();
     assertThat(r.out()).contains("NODEX").contains("1h 2m 5s")
         .contains("no: store nearly full").contains("10 / 100 entries (10.0% full)")
-        .contains("9 checked, 1 failures");
+        .contains("9 checked, 1 failures")
+        .contains("127.0.0.1:7946 (2 active, 5 passive)");
     assertThat(r.out()).containsPattern("PRESENT\\s+BLANK\\s+LOST\\s+DELETED\\n\\s+7\\s+1\\s+0\\s+2");
+  }
+
+  @Test
+  void peersPrintsOneRowPerPeerOrTheJson() {
+    api.on("GET /v1/peers", 200, "{\"peers\":[{\"node_id\":\"ABCDEFGHIJKLMNOP\","
+        + "\"address\":\"127.0.0.1:7946\",\"state\":\"ALIVE\",\"view\":\"ACTIVE\","
+        + "\"score\":-1.5,\"connected\":true},{\"node_id\":\"QRSTUVWXYZ234567\","
+        + "\"address\":\"10.0.0.2:7946\",\"state\":null,\"view\":\"PASSIVE\","
+        + "\"score\":0.0,\"connected\":false}]}");
+    CliRun r = CliRun.of("peers", "--data", data.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).containsPattern(
+        "NODE ID\\s+ADDRESS\\s+STATE\\s+VIEW\\s+SCORE\\s+CONNECTED");
+    assertThat(r.out()).containsPattern("ABCDEFGH\\s+127.0.0.1:7946\\s+ALIVE\\s+ACTIVE\\s+-1.50\\s+yes");
+    assertThat(r.out()).containsPattern("QRSTUVWX\\s+10.0.0.2:7946\\s+-\\s+PASSIVE\\s+0.00\\s+no");
+    assertThat(r.out()).doesNotContain("ABCDEFGHI");
+    CliRun j = CliRun.of("peers", "--format", "json", "--data", data.toString());
+    assertThat(j.exit()).isZero();
+    assertThat(j.out()).contains("\"node_id\" : \"QRSTUVWXYZ234567\"");
   }
 
   @Test
@@ -277,7 +298,7 @@ class ClientCommandsTest {
 
   @Test
   void everyCommandsHelpListsTheExitCodes() {
-    String[][] commands = {{"put"}, {"get"}, {"delete"}, {"search"}, {"status"},
+    String[][] commands = {{"put"}, {"get"}, {"delete"}, {"search"}, {"status"}, {"peers"},
         {"identity", "show"}, {"identity", "export"}, {"identity", "import"},
         {"config", "validate"}, {"config", "show"}, {"bench", "store"}, {"bench", "search"}};
     for (String[] cmd : commands) {

@@ -2,10 +2,12 @@ package dev.mycelium.node.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.node.config.NodeConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -87,13 +89,18 @@ class RunCommandTest {
     RunCommand cmd = new RunCommand(c -> null);
     new CommandLine(cmd).parseArgs(
         "--data", "/tmp/x", "--api", "0.0.0.0:8080", "--listen", "[::1]:9000",
-        "--log-format", "json");
+        "--log-format", "json", "--seeds", "10.0.0.1:7946,seed.example:7946");
     assertThat(cmd.flagKeys())
         .containsEntry("mycelium.node.data-dir", "/tmp/x")
         .containsEntry("mycelium.api.host", "0.0.0.0")
         .containsEntry("mycelium.api.port", "8080")
         .containsEntry("mycelium.peer.listen-host", "::1")
         .containsEntry("mycelium.peer.listen-port", "9000")
-        .containsEntry("mycelium.log.format", "json");
+        .containsEntry("mycelium.log.format", "json")
+        .containsEntry("mycelium.peer.seeds", "10.0.0.1:7946,seed.example:7946");
+    NodeConfig c = RunCommand.loader(null, null, Map.of(), cmd.flagKeys()).load();
+    assertThat(c.peer().seeds()).containsExactly("10.0.0.1:7946", "seed.example:7946");
+    assertThat(c.peer().listenHost()).isEqualTo("::1");
+    assertThat(c.peer().listenPort()).isEqualTo(9000);
   }
 }

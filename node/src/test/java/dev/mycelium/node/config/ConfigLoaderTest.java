@@ -25,6 +25,11 @@ class ConfigLoaderTest {
     assertThat(c.api().port()).isEqualTo(7947);
     assertThat(c.peer().listenPort()).isEqualTo(7946);
     assertThat(c.peer().seeds()).isEmpty();
+    assertThat(c.peer().enabled()).isTrue();
+    assertThat(c.peer().listenHost()).isEqualTo("127.0.0.1");
+    assertThat(c.peer().advertiseHost()).isEmpty();
+    assertThat(c.peer().networkKey()).isEmpty();
+    assertThat(c.peer().profile()).isEqualTo("lan");
     assertThat(c.storage().maxTextBytes()).isEqualTo(65536);
     assertThat(c.storage().dimension()).isEqualTo(384);
     assertThat(c.embedder().name()).isEqualTo("minilm");
@@ -42,6 +47,10 @@ class ConfigLoaderTest {
     assertThat(test.embedder().name()).isEqualTo("hash");
     assertThat(test.api().port()).isZero();
     assertThat(test.storage().capacityEntries()).isLessThan(100_000);
+    assertThat(test.peer().enabled()).isTrue();
+    assertThat(test.peer().listenHost()).isEqualTo("127.0.0.1");
+    assertThat(test.peer().listenPort()).isZero();
+    assertThat(test.peer().profile()).isEqualTo("test");
   }
 
   @Test
@@ -119,6 +128,23 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("mycelium.peer.seeds")
         .hasMessageContaining("host:port");
+
+    Files.writeString(f, "mycelium.peer.enabled = maybe\n");
+    assertThatThrownBy(() -> new ConfigLoader().file(f).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mycelium.peer.enabled")
+        .hasMessageContaining("true or false");
+
+    Files.writeString(f, "mycelium.peer.network-key = \"c2hvcnQ=\"\n");
+    assertThatThrownBy(() -> new ConfigLoader().file(f).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mycelium.peer.network-key");
+
+    Files.writeString(f, "mycelium.peer.profile = moon\n");
+    assertThatThrownBy(() -> new ConfigLoader().file(f).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mycelium.peer.profile")
+        .hasMessageContaining("local, lan, wan, test");
   }
 
   @Test

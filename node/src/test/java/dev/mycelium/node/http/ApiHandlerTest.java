@@ -130,6 +130,12 @@ class ApiHandlerTest {
         "unauthorized", null);
     Reply ok = exchange(ch, "GET", "/v1/status", "Bearer " + KEY, null);
     assertThat(ok.status()).isEqualTo(200);
+    assertError(exchange(ch, "GET", "/v1/peers", null, null), 401, "unauthorized", null);
+    Reply peers = exchange(ch, "GET", "/v1/peers", "Bearer " + KEY, null);
+    assertThat(peers.status()).isEqualTo(200);
+    assertThat(peers.json().get("peers").isArray()).isTrue();
+    assertError(exchange(ch, "POST", "/v1/peers", "Bearer " + KEY, "{}"), 405,
+        "method_not_allowed", null);
   }
 
   @Test

@@ -1,0 +1,198 @@
+package dev.mycelium.node;
+
+import dev.mycelium.node.config.ConfigException;
+import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.node.identity.Identity;
+import dev.mycelium.node.peer.NetworkKeyring;
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.overlay.PeerAddress;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.ToDoubleFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's side of the peer overlay: turns the {@code mycelium.peer} settings into a running
+ * {@link PeerService}, and keeps the known peers in {@code peers.json} across restarts. Kept
+ * apart from {@link Node} so that the node's start and stop order stays readable there.
+ */
+final class NodePeers implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NodePeers.class);
+
+  private final PeerService service;
+  private final Path peersFile;
+
+  private NodePeers(PeerService service, Path peersFile) {
+    this.service = service;
+    this.peersFile = peersFile;
+  }
+
+  /**
+   * Starts the peer service: listens, joins through the seeds and through the peers saved at
+   * the last stop.
+   *
+   * @throws ConfigException naming the key at fault (an unresolvable seed, a wildcard listen
+   *     host without an advertised host)
+   */
+  static NodePeers start(NodeConfig.Peer config, Identity identity, Path dataDir) {
+    List<InetSocketAddress> seeds = seeds(config.seeds());
+    InetSocketAddress listen = new InetSocketAddress(config.listenHost(), config.listenPort());
+    if (listen.isUnresolved()) {
+      throw new ConfigException("mycelium.peer.listen-host",
+          "\"" + config.listenHost() + "\" is not a known host or address of this machine");
+    }
+    PeerAddress advertised = null;
+    if (!config.advertiseHost().isEmpty()) {
+      // Port 0 means "the port actually bound", which is what peers must dial.
+      advertised = new PeerAddress(identity.nodeId(), config.advertiseHost(), 0);
+    } else if (listen.getAddress().isAnyLocalAddress()) {
+      throw new ConfigException("mycelium.peer.advertise-host",
+          "must be set when mycelium.peer.listen-host is " + config.listenHost()
+              + " (all interfaces): give the address other nodes dial to reach this one");
+    }
+    Optional<NetworkKeyring> keyring = config.networkKey().map(NetworkKeyring::of);
+    Path file = dataDir.resolve(KnownPeersFile.FILE_NAME);
+    List<PeerAddress> known = KnownPeersFile.read(file);
+    PeerService service = PeerService.start(identity.keys(), listen, advertised, seeds,
+        config.overlay(), keyring, new SecureRandom().nextLong());
+    if (!known.isEmpty()) {
+      LOG.info("rejoining through {} peer(s) known from {}", known.size(), file);
+      service.join(known);
+    }
+    return new NodePeers(service, file);
+  }
+
+  private static List<InetSocketAddress> seeds(List<String> hostPorts) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (String hp : hostPorts) {
+      int colon = hp.lastIndexOf(':');
+      String host = hp.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port = Integer.parseInt(hp.substring(colon + 1));
+      try {
+        out.add(new InetSocketAddress(InetAddress.getByName(host), port));
+      } catch (UnknownHostException e) {
+        throw new ConfigException("mycelium.peer.seeds",
+            "\"" + hp + "\": host " + host + " cannot be resolved; fix or remove this seed");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Registers the overlay's gauges and counters ({@code mycelium_overlay_*}), read from
+   * {@link PeerService#stats()} at scrape time.
+   */
+  void registerMetrics(PrometheusRegistry registry) {
+    gauge(registry, "mycelium_overlay_active_peers", "Peers in the active view",
+        PeerService.Stats::activePeers);
+    gauge(registry, "mycelium_overlay_passive_peers", "Peers in the passive view",
+        PeerService.Stats::passivePeers);
+    counter(registry, "mycelium_overlay_peer_ups_total", "Peers that came up",
+        PeerService.Stats::peerUps);
+    counter(registry, "mycelium_overlay_peer_downs_total", "Peers that went down",
+        PeerService.Stats::peerDowns);
+    counter(registry, "mycelium_overlay_suspicions_total", "Peers suspected of failure",
+        PeerService.Stats::suspicions);
+    counter(registry, "mycelium_overlay_deaths_total", "Peers declared dead",
+        PeerService.Stats::deaths);
+    counter(registry, "mycelium_overlay_bans_total", "Peers banned for misbehaving",
+        PeerService.Stats::bans);
+    counter(registry, "mycelium_overlay_delivered_total", "Broadcasts delivered to this node",
+        PeerService.Stats::delivered);
+    counter(registry, "mycelium_overlay_broadcasts_dropped_total",
+        "Queued broadcasts dropped under load", PeerService.Stats::broadcastsDropped);
+    counter(registry, "mycelium_overlay_dial_failures_total", "Failed dials to peers",
+        PeerService.Stats::dialFailures);
+    counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
+        PeerService.Stats::malformed);
+  }
+
+  private void gauge(PrometheusRegistry registry, String name, String help,
+      ToDoubleFunction<PeerService.Stats> value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
+        .register(registry);
+  }
+
+  private void counter(PrometheusRegistry registry, String name, String help,
+      ToDoubleFunction<PeerService.Stats> value) {
+    CounterWithCallback.builder().name(name).help(help)
+        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
+        .register(registry);
+  }
+
+  /** The service's stats, or empty once it is stopping (a scrape must not fail). */
+  private Optional<PeerService.Stats> stats() {
+    try {
+      return Optional.of(service.stats());
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The running service. */
+  PeerService service() {
+    return service;
+  }
+
+  /** The {@code peer} and {@code peers} fields of {@code /v1/status}. */
+  void addStatus(Map<String, Object> out) {
+    PeerAddress self = service.self();
+    String host = self.host().contains(":") ? "[" + self.host() + "]" : self.host();
+    out.put("peer", host + ":" + self.port());
+    PeerService.Stats s = service.stats();
+    Map<String, Object> counts = new LinkedHashMap<>();
+    counts.put("active", s.activePeers());
+    counts.put("passive", s.passivePeers());
+    out.put("peers", counts);
+  }
+
+  /** The body of {@code GET /v1/peers}: one map per known peer, active view first. */
+  List<Map<String, Object>> peers() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (PeerService.PeerInfo p : service.peers()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("node_id", p.nodeId().toString());
+      String host = p.address().host().contains(":")
+          ? "[" + p.address().host() + "]" : p.address().host();
+      m.put("address", host + ":" + p.address().port());
+      m.put("state", p.state() == null ? null : p.state().name());
+      m.put("view", p.view().name());
+      m.put("score", p.score());
+      m.put("connected", p.connected());
+      out.add(m);
+    }
+    return out;
+  }
+
+  /** Saves the known peers to {@code peers.json}, then leaves the overlay. */
+  @Override
+  public void close() {
+    try {
+      List<PeerAddress> known = service.knownPeers();
+      if (!known.isEmpty()) {
+        KnownPeersFile.write(peersFile, known);
+        LOG.info("saved {} known peer(s) to {}", known.size(), peersFile);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("could not save known peers to {}: {}", peersFile, e.toString());
+    }
+    service.close();
+  }
+}
