@@ -36,7 +36,8 @@ public final class Vectors {
       sum += (double) x * x;
     }
     if (sum == 0) {
-      throw new IllegalArgumentException("vector is all zeros; cosine similarity needs a direction");
+      throw new IllegalArgumentException(
+          "vector is all zeros; cosine similarity needs a direction");
     }
     float inv = (float) (1.0 / Math.sqrt(sum));
     float[] out = new float[v.length];
