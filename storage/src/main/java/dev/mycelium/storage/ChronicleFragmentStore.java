@@ -6,7 +6,6 @@ import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
 import dev.mycelium.wire.proto.StoredRecord;
-import dev.mycelium.wire.proto.TombstoneBody;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -463,12 +462,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   @Override
   public void delete(FragmentId id, SignedTombstone tombstone) {
-    TombstoneBody body = codec.verifyTombstone(tombstone);
-    if (!body.getFragmentId().equals(ByteString.copyFrom(id.toBytes()))) {
-      throw new InvalidFragmentException(
-          "tombstone", "the tombstone is for another fragment than " + id);
-    }
-    NodeId signer = NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
+    NodeId signer = codec.verifyTombstoneFor(id, tombstone);
     byte[] key = id.toBytes();
     byte[] deleted =
         StoredRecord.newBuilder()

@@ -208,6 +208,21 @@ public final class FragmentCodec {
     return body;
   }
 
+  /**
+   * Checks a tombstone for one fragment: its signature, and that it names that fragment.
+   *
+   * @return the node ID of the tombstone's signer
+   * @throws InvalidFragmentException when it is forged, malformed or for another fragment
+   */
+  public NodeId verifyTombstoneFor(FragmentId id, SignedTombstone tombstone) {
+    TombstoneBody body = verifyTombstone(tombstone);
+    if (!Arrays.equals(body.getFragmentId().toByteArray(), id.toBytes())) {
+      throw new InvalidFragmentException(
+          "tombstone", "the tombstone is for another fragment than " + id);
+    }
+    return NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
+  }
+
   private void checkText(String text) {
     if (text == null) {
       throw new InvalidFragmentException("text", "text is missing");

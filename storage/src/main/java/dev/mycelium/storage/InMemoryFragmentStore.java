@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
-import dev.mycelium.wire.proto.TombstoneBody;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
@@ -116,12 +115,7 @@ public final class InMemoryFragmentStore implements FragmentStore {
 
   @Override
   public void delete(FragmentId id, SignedTombstone tombstone) {
-    TombstoneBody body = codec.verifyTombstone(tombstone);
-    if (!body.getFragmentId().equals(ByteString.copyFrom(id.toBytes()))) {
-      throw new InvalidFragmentException(
-          "tombstone", "the tombstone is for another fragment than " + id);
-    }
-    NodeId signer = NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
+    NodeId signer = codec.verifyTombstoneFor(id, tombstone);
     Rec deleted = new Rec(FragmentState.DELETED, null, tombstone, signer, clockMillis.getAsLong());
     mutate(
         id,
