@@ -38,7 +38,9 @@ public final class GetCommand extends ApiCommand {
       kv.add(new String[] {"Visibility", text(f, "visibility")});
     }
     if (f.hasNonNull("has_vector")) {
-      kv.add(new String[] {"Vector", f.get("has_vector").asBoolean() ? "yes" : "not yet"});
+      // A text-only fragment is signed without a vector; the node embeds it for its index only.
+      kv.add(new String[] {"Vector", f.get("has_vector").asBoolean()
+          ? "sent by the client" : "none sent (the node embeds the text)"});
     }
     JsonNode meta = f.get("metadata");
     if (meta != null && meta.isObject()) {
