@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       HelpCommand.class,
       RunCommand.class,
+      ClusterCommand.class,
       PutCommand.class,
       GetCommand.class,
       DeleteCommand.class,
