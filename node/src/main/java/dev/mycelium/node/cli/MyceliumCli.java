@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
       HelpCommand.class,
       RunCommand.class,
       ClusterCommand.class,
+      KeygenCommand.class,
       PutCommand.class,
       GetCommand.class,
       DeleteCommand.class,
