@@ -3,11 +3,10 @@ package dev.mycelium.node;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.identity.Identity;
+import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.PeerAddress;
-import io.prometheus.metrics.core.metrics.CounterWithCallback;
-import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -123,27 +122,23 @@ final class NodePeers implements AutoCloseable {
         PeerService.Stats::malformed);
   }
 
+  /** The service's stats, or null once it is stopping (a scrape must not fail). */
+  private PeerService.Stats stats() {
+    try {
+      return service.stats();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
   private void gauge(PrometheusRegistry registry, String name, String help,
       ToDoubleFunction<PeerService.Stats> value) {
-    GaugeWithCallback.builder().name(name).help(help)
-        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
-        .register(registry);
+    NodeMetrics.gauge(registry, name, help, this::stats, value);
   }
 
   private void counter(PrometheusRegistry registry, String name, String help,
       ToDoubleFunction<PeerService.Stats> value) {
-    CounterWithCallback.builder().name(name).help(help)
-        .callback(cb -> stats().ifPresent(st -> cb.call(value.applyAsDouble(st))))
-        .register(registry);
-  }
-
-  /** The service's stats, or empty once it is stopping (a scrape must not fail). */
-  private Optional<PeerService.Stats> stats() {
-    try {
-      return Optional.of(service.stats());
-    } catch (RuntimeException e) {
-      return Optional.empty();
-    }
+    NodeMetrics.counter(registry, name, help, this::stats, value);
   }
 
   /** The running service. */

@@ -129,42 +129,31 @@ public final class NodeMetrics {
         sources, s -> (double) s.embedQueue());
   }
 
-  private static void gauge(
-      PrometheusRegistry registry,
-      String name,
-      String help,
-      Supplier<Sources> sources,
-      java.util.function.ToDoubleFunction<Sources> value) {
-    GaugeWithCallback.builder()
-        .name(name)
-        .help(help)
-        .callback(
-            cb -> {
-              Sources s = sources.get();
-              if (s != null) {
-                cb.call(value.applyAsDouble(s));
-              }
-            })
+  /**
+   * Registers a gauge read from {@code source} at scrape time; a null source (a part that is
+   * not open, or is stopping) reports nothing rather than failing the scrape.
+   */
+  public static <T> void gauge(PrometheusRegistry registry, String name, String help,
+      Supplier<T> source, java.util.function.ToDoubleFunction<T> value) {
+    GaugeWithCallback.builder().name(name).help(help)
+        .callback(cb -> report(source, value, cb::call))
         .register(registry);
   }
 
-  private static void counter(
-      PrometheusRegistry registry,
-      String name,
-      String help,
-      Supplier<Sources> sources,
-      java.util.function.ToDoubleFunction<Sources> value) {
-    CounterWithCallback.builder()
-        .name(name)
-        .help(help)
-        .callback(
-            cb -> {
-              Sources s = sources.get();
-              if (s != null) {
-                cb.call(value.applyAsDouble(s));
-              }
-            })
+  /** As {@link #gauge}, for a counter that the source keeps itself. */
+  public static <T> void counter(PrometheusRegistry registry, String name, String help,
+      Supplier<T> source, java.util.function.ToDoubleFunction<T> value) {
+    CounterWithCallback.builder().name(name).help(help)
+        .callback(cb -> report(source, value, cb::call))
         .register(registry);
+  }
+
+  private static <T> void report(Supplier<T> source, java.util.function.ToDoubleFunction<T> value,
+      java.util.function.DoubleConsumer sink) {
+    T s = source.get();
+    if (s != null) {
+      sink.accept(value.applyAsDouble(s));
+    }
   }
 
   /** Counts one finished HTTP request. */
