@@ -29,7 +29,8 @@ import java.util.stream.Stream;
 /**
  * In-process store benchmark behind {@code mycelium bench store}: signed puts per second (make,
  * sign and store, as a client's batch would be handled) and verified gets per second (every
- * read checks the SHA-256 against the fragment ID), each on two threads, the reference machine's core count.
+ * read checks the SHA-256 against the fragment ID), each on two threads, the reference
+ * machine's core count.
  *
  * <p>It also times the parts, so a shortfall can be pinned on signing, on verification or on
  * the store itself. A benchmark, not a test: it asserts nothing and is never run by the build.
