@@ -112,6 +112,51 @@ public final class OverlayNode {
     return out.effects();
   }
 
+  /**
+   * Envelope numbers from this one up belong to cores above the overlay (replication, network
+   * search); the driver hands them to those cores after {@link #admit}.
+   */
+  public static final int FIRST_APPLICATION_FIELD = 30;
+
+  /** Whether an envelope belongs to a core above the overlay rather than to this one. */
+  public static boolean isApplication(Envelope env) {
+    return env.getBodyCase().getNumber() >= FIRST_APPLICATION_FIELD;
+  }
+
+  /**
+   * The outcome of {@link #admit}: deliver the message only when {@code accepted}; apply the
+   * effects either way (a flood may have banned the peer).
+   */
+  public record Admission(boolean accepted, List<Effect> effects) {}
+
+  /**
+   * Puts a message meant for another core through the same defences as overlay messages: a
+   * banned peer is disconnected, a peer over its token bucket loses points and the message is
+   * dropped.
+   */
+  public Admission admit(long now, NodeId from) {
+    Outbox out = new Outbox();
+    if (from.equals(self.id())) {
+      return new Admission(false, out.effects());
+    }
+    if (scores.isBanned(now, from)) {
+      out.disconnect(from);
+      return new Admission(false, out.effects());
+    }
+    boolean ok = scores.admit(now, from, out);
+    return new Admission(ok, wire(now, out, 0));
+  }
+
+  /**
+   * Another core found a peer's message bad (a forged signature, a malformed request): lower
+   * its score as the overlay would, banning it below the threshold.
+   */
+  public List<Effect> penalize(long now, NodeId from, double points, String why) {
+    Outbox out = new Outbox();
+    scores.penalize(now, from, points, why, out);
+    return wire(now, out, 0);
+  }
+
   /** The transport could not parse a frame from this peer. */
   public List<Effect> onMalformed(long now, NodeId from, String why) {
     Outbox out = new Outbox();

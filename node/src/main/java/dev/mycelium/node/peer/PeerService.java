@@ -105,6 +105,7 @@ public final class PeerService implements AutoCloseable {
   private long nextSeedRetry;
 
   private final Map<String, List<Consumer<byte[]>>> subscribers = new ConcurrentHashMap<>();
+  private final List<Application> applications = new CopyOnWriteArrayList<>();
 
   private final AtomicLong peerUps = new AtomicLong();
   private final AtomicLong peerDowns = new AtomicLong();
@@ -312,6 +313,65 @@ public final class PeerService implements AutoCloseable {
     run(() -> overlay.subscribe(topic));
   }
 
+  /**
+   * A core above the overlay (replication, network search) that exchanges its own messages
+   * with peers over the overlay's links. Every method runs on the service's network thread: it
+   * must be quick and hand slow work (disk, index) elsewhere.
+   */
+  public interface Application {
+    /** A message numbered {@link OverlayNode#FIRST_APPLICATION_FIELD} or above, admitted. */
+    void onEnvelope(NodeId from, Envelope envelope);
+
+    /** Every overlay event (peers up, down, dead, left; deliveries; bans). */
+    default void onEvent(OverlayEvent event) {}
+  }
+
+  /** Registers an application; messages that no application handles are dropped. */
+  public void register(Application application) {
+    applications.add(Objects.requireNonNull(application, "application"));
+  }
+
+  /**
+   * Sends an application message to a peer, dialing it if needed. Sends to a peer that cannot
+   * be reached are dropped and counted, as overlay sends are.
+   */
+  public void sendApplication(NodeId to, Envelope envelope) {
+    Objects.requireNonNull(to, "to");
+    if (!OverlayNode.isApplication(envelope)) {
+      throw new IllegalArgumentException("only application messages (numbered "
+          + OverlayNode.FIRST_APPLICATION_FIELD + " and up) may be sent from outside the overlay, "
+          + "got " + envelope.getBodyCase());
+    }
+    run(() -> {
+      if (!to.equals(keys.nodeId())) {
+        send(to, envelope);
+      }
+    });
+  }
+
+  /** Lowers a peer's score for a bad application message (a forged replica). */
+  public void penalize(NodeId peer, double points, String why) {
+    run(() -> apply(overlay.penalize(now(), peer, points, why)));
+  }
+
+  /** The address a peer advertised, if this node knows it. */
+  public Optional<PeerAddress> addressOf(NodeId peer) {
+    return Optional.ofNullable(call(() -> {
+      PeerAddress a = addresses.get(peer);
+      return a != null ? a : overlay.views().passive().get(peer);
+    }));
+  }
+
+  private void deliverToApplications(NodeId from, Envelope envelope) {
+    for (Application a : applications) {
+      try {
+        a.onEnvelope(from, envelope);
+      } catch (RuntimeException e) {
+        LOG.error("application failed on {} from {}", envelope.getBodyCase(), from.shortString(), e);
+      }
+    }
+  }
+
   public Stats stats() {
     int[] views = call(() -> new int[] {overlay.activeView().size(),
         overlay.passiveView().size()});
@@ -502,6 +562,13 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void report(OverlayEvent ev) {
+    for (Application a : applications) {
+      try {
+        a.onEvent(ev);
+      } catch (RuntimeException e) {
+        LOG.error("application failed on {}", ev, e);
+      }
+    }
     if (ev instanceof OverlayEvent.PeerUp up) {
       peerUps.incrementAndGet();
       LOG.info("peer up {}", up.peer().shortString());
@@ -619,6 +686,14 @@ public final class PeerService implements AutoCloseable {
     @Override
     public void onEnvelope(PeerLink link, Envelope envelope) {
       if (overlay == null || closed) {
+        return;
+      }
+      if (OverlayNode.isApplication(envelope)) {
+        OverlayNode.Admission a = overlay.admit(now(), link.peer());
+        apply(a.effects());
+        if (a.accepted()) {
+          deliverToApplications(link.peer(), envelope);
+        }
         return;
       }
       apply(overlay.onMessage(now(), link.peer(), envelope));
