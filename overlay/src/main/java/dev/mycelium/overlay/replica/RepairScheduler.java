@@ -107,9 +107,19 @@ public final class RepairScheduler {
       schedule(it, now);
       return;
     }
-    boolean fresh = false;
+    // New sources go first: they have not failed yet.
+    List<NodeId> added = new ArrayList<>();
     for (NodeId s : sources) {
-      fresh |= it.sources.add(s);
+      if (!it.sources.contains(s)) {
+        added.add(s);
+      }
+    }
+    boolean fresh = !added.isEmpty();
+    if (fresh) {
+      List<NodeId> old = new ArrayList<>(it.sources);
+      it.sources.clear();
+      it.sources.addAll(added);
+      it.sources.addAll(old);
     }
     if (fresh && it.phase == Phase.LOST) {
       setPhase(it, Phase.QUEUED);
