@@ -1250,6 +1250,11 @@ public final class ReplicaCore {
 
   private void sendIds(NodeId to, NodeId owner, OwnerDigest d, List<Integer> buckets,
       boolean reply, Out out) {
+    sendIds(to, owner, d, buckets, reply, (id, deleted) -> true, out);
+  }
+
+  private void sendIds(NodeId to, NodeId owner, OwnerDigest d, List<Integer> buckets,
+      boolean reply, java.util.function.BiPredicate<FragmentId, Boolean> include, Out out) {
     DigestIds.Builder b = DigestIds.newBuilder().setOwnerId(bytes(owner)).setReply(reply);
     ByteArrayOutputStream live = new ByteArrayOutputStream();
     ByteArrayOutputStream dead = new ByteArrayOutputStream();
@@ -1257,7 +1262,11 @@ public final class ReplicaCore {
     for (int bucket : buckets) {
       List<FragmentId> liveIds = new ArrayList<>();
       List<FragmentId> deadIds = new ArrayList<>();
-      d.forEachIn(bucket, (id, deleted) -> (deleted ? deadIds : liveIds).add(id));
+      d.forEachIn(bucket, (id, deleted) -> {
+        if (include.test(id, deleted)) {
+          (deleted ? deadIds : liveIds).add(id);
+        }
+      });
       for (List<FragmentId> list : List.of(liveIds, deadIds)) {
         for (FragmentId id : list) {
           if (count[0] >= MAX_IDS_PER_MESSAGE) {
@@ -1294,7 +1303,9 @@ public final class ReplicaCore {
         sources.add(s);
       }
     }
-    for (FragmentId id : ids(m.getLiveIds())) {
+    List<FragmentId> theirLive = ids(m.getLiveIds());
+    List<FragmentId> theirDead = ids(m.getDeletedIds());
+    for (FragmentId id : theirLive) {
       if (d.kind(id) == null) {
         if (mine) {
           own.markBlank(id);
@@ -1302,7 +1313,7 @@ public final class ReplicaCore {
         repairs.enqueue(now, id, owner, mine, sources);
       }
     }
-    for (FragmentId id : ids(m.getDeletedIds())) {
+    for (FragmentId id : theirDead) {
       if (!d.containsTombstone(id)) {
         repairs.enqueue(now, id, owner, mine, sources);
       }
@@ -1313,7 +1324,12 @@ public final class ReplicaCore {
           throw new IllegalArgumentException("bucket " + bucket + " is outside the digest");
         }
       }
-      sendIds(from, owner, d, m.getBucketsList(), false, out);
+      // The listed buckets are complete in this message: answer with only what they lack.
+      Map<FragmentId, Boolean> theirs = new HashMap<>();
+      theirLive.forEach(id -> theirs.put(id, false));
+      theirDead.forEach(id -> theirs.put(id, true));
+      sendIds(from, owner, d, m.getBucketsList(), false,
+          (id, deleted) -> !Boolean.valueOf(deleted).equals(theirs.get(id)), out);
     }
   }
 
