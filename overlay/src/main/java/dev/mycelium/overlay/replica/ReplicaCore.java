@@ -488,8 +488,17 @@ public final class ReplicaCore {
     return repairs.phase(id);
   }
 
-  /** The digest this node keeps for an owner (its own under its own node ID). */
-  public OwnerDigest digest(NodeId owner) {
+  /**
+   * The digest this node keeps for an owner (its own under its own node ID); an empty one, not
+   * kept, when it keeps none.
+   */
+  public OwnerDigest digestOf(NodeId owner) {
+    OwnerDigest d = digests.get(owner);
+    return d != null ? d : new OwnerDigest(config.digestLeafBits());
+  }
+
+  /** The digest for an owner, made when first needed (only for owners this node keeps). */
+  private OwnerDigest digest(NodeId owner) {
     return digests.computeIfAbsent(owner, k -> new OwnerDigest(config.digestLeafBits()));
   }
 
@@ -921,12 +930,12 @@ public final class ReplicaCore {
   }
 
   private Optional<SignedTombstone> heldTombstone(NodeId owner, FragmentId id) {
-    return digest(owner).containsTombstone(id) ? held.tombstone(id) : Optional.empty();
+    return digestOf(owner).containsTombstone(id) ? held.tombstone(id) : Optional.empty();
   }
 
   /** A held replica, checked before it is served: a bad one is dropped and queued for repair. */
   private Optional<SignedReplica> heldReplica(long now, NodeId owner, FragmentId id, Out out) {
-    if (!digest(owner).containsLive(id)) {
+    if (!digestOf(owner).containsLive(id)) {
       return Optional.empty();
     }
     Optional<SignedReplica> r = held.replica(id);
@@ -1165,7 +1174,7 @@ public final class ReplicaCore {
     DigestRoots.Builder b = DigestRoots.newBuilder();
     for (NodeId o : owners) {
       b.addRoots(OwnerRoot.newBuilder().setOwnerId(bytes(o))
-          .setRoot(ByteString.copyFrom(digest(o).root())));
+          .setRoot(ByteString.copyFrom(digestOf(o).root())));
     }
     return Envelope.newBuilder().setDigestRoots(b).build();
   }
@@ -1198,7 +1207,7 @@ public final class ReplicaCore {
       if (!participates(owner, from, out)) {
         continue;
       }
-      OwnerDigest d = digest(owner);
+      OwnerDigest d = digestOf(owner);
       if (!Arrays.equals(d.root(), r.getRoot().toByteArray())) {
         send(out, from, Envelope.newBuilder().setDigestNodes(DigestNodes.newBuilder()
             .setOwnerId(r.getOwnerId()).setLevel(1).addParents(0)
@@ -1212,7 +1221,7 @@ public final class ReplicaCore {
     if (!participates(owner, from, out)) {
       return;
     }
-    OwnerDigest d = digest(owner);
+    OwnerDigest d = digestOf(owner);
     int level = n.getLevel();
     int chunk = OwnerDigest.FANOUT * OwnerDigest.VALUE_BYTES;
     if (level < 1 || level > d.levels()) {
@@ -1294,7 +1303,7 @@ public final class ReplicaCore {
     if (!participates(owner, from, out)) {
       return;
     }
-    OwnerDigest d = digest(owner);
+    OwnerDigest d = digestOf(owner);
     boolean mine = owner.equals(selfId);
     List<NodeId> sources = new ArrayList<>();
     sources.add(from);
@@ -1306,7 +1315,8 @@ public final class ReplicaCore {
     List<FragmentId> theirLive = ids(m.getLiveIds());
     List<FragmentId> theirDead = ids(m.getDeletedIds());
     for (FragmentId id : theirLive) {
-      if (d.kind(id) == null) {
+      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
+      if (d.kind(id) == null && !(mine && own.state(id) == FragmentState.DELETED)) {
         if (mine) {
           own.markBlank(id);
         }
@@ -1351,8 +1361,8 @@ public final class ReplicaCore {
       out.effects.add(new ReplicaEffect.Broadcast(RESTORE_TOPIC, restoreQuery().toByteString(),
           RESTORE_PRIORITY));
     }
-    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0 && restoreOffered) {
-      restoreStartedAt = -1;
+    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0) {
+      restoreStartedAt = -1; // done, or nobody held anything (offers arriving later still count)
     }
   }
 
@@ -1370,7 +1380,7 @@ public final class ReplicaCore {
       return;
     }
     send(out, owner, Envelope.newBuilder().setRestoreOffer(RestoreOffer.newBuilder()
-        .setManifest(m.signed()).setHeld(digest(owner).size())).build());
+        .setManifest(m.signed()).setHeld(digestOf(owner).size())).build());
   }
 
   private void onRestoreOffer(long now, NodeId from, RestoreOffer offer, Out out) {
