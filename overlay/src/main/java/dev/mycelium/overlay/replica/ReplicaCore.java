@@ -121,7 +121,7 @@ public final class ReplicaCore {
 
   private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {}
 
-  private record Put(List<FragmentId> ids, boolean report) {}
+  private record Put(List<FragmentId> ids, boolean report, long deadline) {}
 
   private record Expiry(long at, NodeId owner, FragmentId id) {}
 
@@ -286,7 +286,7 @@ public final class ReplicaCore {
     }
     for (PeerAddress h : ownManifest.holders()) {
       long req = nextRequest++;
-      puts.put(req, new Put(List.of(id), true));
+      puts.put(req, new Put(List.of(id), true, now + 3 * config.fetchTimeoutMillis()));
       ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
           .addReplicas(r.get()).setRequestId(req).build();
       replicatedBytes += r.get().getSerializedSize();
@@ -386,7 +386,7 @@ public final class ReplicaCore {
     expireTombstones(now);
     restoreTick(now, out);
     ensurePlacement(now, out);
-    streamTick(out);
+    streamTick(now, out);
     repairTick(now, out);
     scrubTick(now, out);
     if (now >= nextAntiEntropy) {
@@ -611,7 +611,7 @@ public final class ReplicaCore {
     }
   }
 
-  private void streamTick(Out out) {
+  private void streamTick(long now, Out out) {
     if (ownManifest == null) {
       streams.clear();
       return;
@@ -638,7 +638,7 @@ public final class ReplicaCore {
         }
         if (!ids.isEmpty()) {
           long req = nextRequest++;
-          puts.put(req, new Put(ids, false));
+          puts.put(req, new Put(ids, false, now + 3 * config.fetchTimeoutMillis()));
           replicatedBytes += size;
           send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
               .build());
@@ -1101,6 +1101,8 @@ public final class ReplicaCore {
         }
       }
     }
+    // Acks that never came (a holder died with the put in flight): anti-entropy covers them.
+    puts.values().removeIf(p -> p.deadline <= now);
     for (Iterator<Map.Entry<FragmentId, Long>> it = fetchNow.entrySet().iterator();
         it.hasNext(); ) {
       Map.Entry<FragmentId, Long> e = it.next();
