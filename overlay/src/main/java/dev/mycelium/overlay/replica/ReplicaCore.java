@@ -92,6 +92,8 @@ public final class ReplicaCore {
   private final Map<NodeId, PeerAddress> addresses = new HashMap<>();
   private final Map<NodeId, Candidate> candidates = new LinkedHashMap<>();
   private final Map<NodeId, Long> awaySince = new HashMap<>();
+  private final Map<NodeId, Long> lastHeard = new HashMap<>();
+  private final long startedAt;
   private final Set<NodeId> departed = new HashSet<>();
   private final Set<NodeId> restorePartners = new LinkedHashSet<>();
   private final Map<Long, Fetch> fetches = new HashMap<>();
@@ -161,6 +163,7 @@ public final class ReplicaCore {
     this.random = Objects.requireNonNull(random, "random generator");
     this.repairs = new RepairScheduler(config, random);
     this.nextAntiEntropy = now + (long) (random.nextDouble() * config.antiEntropyIntervalMillis());
+    this.startedAt = now;
     load(now);
   }
 
@@ -410,6 +413,7 @@ public final class ReplicaCore {
     if (from.equals(selfId)) {
       return out.effects;
     }
+    lastHeard.put(from, now);
     try {
       switch (env.getBodyCase()) {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
@@ -528,6 +532,19 @@ public final class ReplicaCore {
     }
   }
 
+  /**
+   * A holder that is not a neighbour and has sent nothing for the grace plus three anti-entropy
+   * intervals (holders send their roots every interval) is gone: it died while this node was
+   * down, so no failure detector ever reported it.
+   */
+  private boolean silent(long now, NodeId holder) {
+    if (candidates.containsKey(holder)) {
+      return false;
+    }
+    long heard = Math.max(startedAt, lastHeard.getOrDefault(holder, startedAt));
+    return now - heard > config.holderGraceMillis() + 3 * config.antiEntropyIntervalMillis();
+  }
+
   private boolean restoreHoldsPlacement(long now) {
     return restoreStartedAt >= 0 && !restoreOffered
         && now < restoreStartedAt + 2 * config.restoreBroadcastDelayMillis()
@@ -543,7 +560,8 @@ public final class ReplicaCore {
     for (NodeId h : current) {
       Long away = awaySince.get(h);
       boolean gone = departed.contains(h)
-          || away != null && now - away >= config.holderGraceMillis();
+          || away != null && now - away >= config.holderGraceMillis()
+          || silent(now, h);
       if (!gone) {
         keep.add(h);
       }
@@ -591,6 +609,7 @@ public final class ReplicaCore {
       streams.remove(n);
     }
     for (NodeId n : added) {
+      lastHeard.put(n, now);
       startStream(n);
     }
     repairs.addSources(now, selfId, ownSources());

@@ -8,6 +8,7 @@ import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.PeerScores;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.ReplicaCodec;
+import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.DigestNodes;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.ReplicaPut;
@@ -104,5 +105,29 @@ class ReplicaCoreTest {
     ReplicaStatus h = net.node(s.holders().get(0)).core.status();
     assertThat(h.heldOwners()).isEqualTo(1);
     assertThat(h.heldEntries()).isEqualTo(5);
+  }
+
+  @Test
+  void aHolderThatDiedWhileTheOwnerWasDownIsReplacedWhenItStaysSilent() {
+    java.util.List<Fragment> fs = new java.util.ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      fs.add(a.write(i));
+    }
+    net.run(2_000);
+    var holders = a.core.holders();
+    ReplicaNet.Node victim = net.node(holders.get(0));
+    net.partition(victim); // dies while the owner restarts: nobody reports it to the new core
+    a.restart();
+    assertThat(a.core.holders()).as("the manifest survives a restart").isEqualTo(holders);
+    net.refreshViews();
+    ReplicaConfig c = ReplicaNetworkTest.FAST;
+    net.run(c.holderGraceMillis() + 3 * c.antiEntropyIntervalMillis() + 3_000);
+    assertThat(a.core.holders()).hasSize(3).doesNotContain(victim.id())
+        .contains(holders.get(1), holders.get(2));
+    for (NodeId h : a.core.holders()) {
+      for (Fragment f : fs) {
+        assertThat(net.node(h).held.replica(f.id())).isPresent();
+      }
+    }
   }
 }

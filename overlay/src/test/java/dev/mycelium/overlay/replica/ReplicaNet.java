@@ -62,6 +62,13 @@ final class ReplicaNet {
           held, new SplittableRandom(seed ^ address.hashCode()), now);
     }
 
+    /** Restarts the node over the stores it has (a process restart, disk intact). */
+    void restart() {
+      core = new ReplicaCore(config, keys, address,
+          new StoreOwnFragments(store, CODEC, keys.nodeId(), sealer),
+          held, new SplittableRandom(seed ^ address.hashCode() ^ now), now);
+    }
+
     NodeId id() {
       return keys.nodeId();
     }
