@@ -278,13 +278,13 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("fragment " + id + " is not PRESENT in the own store ("
           + s + "): store it before replicating it");
     }
-    digest(selfId).put(id, false);
     repairs.cancel(now, id);
-    if (ownManifest == null) {
-      return out.effects;
-    }
     Optional<SignedReplica> r = own.replica(id);
     if (r.isEmpty()) {
+      return out.effects; // cannot leave the owner (private, no sealing): not advertised either
+    }
+    digest(selfId).put(id, false);
+    if (ownManifest == null) {
       return out.effects;
     }
     for (PeerAddress h : ownManifest.holders()) {

@@ -125,5 +125,17 @@ class PrivateReplicaTest {
       assertThat(net.node(h).held.replica(secret.id())).isEmpty();
       assertThat(net.node(h).held.replica(open.id())).isPresent();
     }
+    // Nobody chases it: the owner's digest does not advertise it, before or after a restart.
+    assertThat(a.core.digestOf(a.id()).size()).isEqualTo(1);
+    a.restart();
+    assertThat(a.core.digestOf(a.id()).size()).isEqualTo(1);
+    net.refreshViews();
+    net.run(10_000);
+    for (NodeId h : a.core.holders()) {
+      assertThat(net.node(h).core.status().queueLength() + net.node(h).core.status().lost())
+          .isZero();
+      assertThat(net.node(h).core.digestOf(a.id()).root())
+          .isEqualTo(a.core.digestOf(a.id()).root());
+    }
   }
 }
