@@ -37,6 +37,7 @@ public interface HeldReplicas {
    * checks that first).
    *
    * @return false when there is no room; the owner is told ({@link ReplicaEvent.WriteRefused})
+   *     and places its fragments on another holder
    */
   boolean putReplica(NodeId owner, FragmentId id, SignedReplica replica);
 

@@ -417,7 +417,7 @@ public final class ReplicaCore {
     try {
       switch (env.getBodyCase()) {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
-        case REPLICA_ACK -> onAck(from, env.getReplicaAck(), out);
+        case REPLICA_ACK -> onAck(now, from, env.getReplicaAck(), out);
         case REPLICA_DELETE -> {
           for (SignedTombstone t : env.getReplicaDelete().getTombstonesList()) {
             onTombstone(now, from, t, out);
@@ -725,7 +725,7 @@ public final class ReplicaCore {
     return known == null || known.version() <= m.version();
   }
 
-  private void onAck(NodeId from, ReplicaAck ack, Out out) {
+  private void onAck(long now, NodeId from, ReplicaAck ack, Out out) {
     Put p = puts.remove(ack.getRequestId());
     if (p == null) {
       return;
@@ -737,10 +737,17 @@ public final class ReplicaCore {
         out.report(new ReplicaEvent.WriteAcked(id, from, Set.copyOf(c)));
       }
     }
+    boolean refused = false;
     for (FragmentId id : ids(ack.getRefused())) {
       if (p.ids.contains(id)) {
+        refused = true;
         out.report(new ReplicaEvent.WriteRefused(id, from));
       }
+    }
+    // A holder without room is replaced like one that left; the new manifest releases it.
+    if (refused && ownManifest != null && ownManifest.names(from)) {
+      departed.add(from);
+      ensurePlacement(now, out);
     }
   }
 

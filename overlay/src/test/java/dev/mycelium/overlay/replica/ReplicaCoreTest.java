@@ -130,4 +130,28 @@ class ReplicaCoreTest {
       }
     }
   }
+
+  @Test
+  void aHolderWithoutRoomIsReplaced() {
+    java.util.List<Fragment> fs = new java.util.ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      fs.add(a.write(i));
+    }
+    net.run(1_000);
+    ReplicaNet.Node full = net.node(a.core.holders().get(1));
+    full.held.setCapacity(full.held.size());
+    for (int i = 5; i < 10; i++) {
+      fs.add(a.write(i));
+    }
+    net.run(3_000);
+    assertThat(a.events(ReplicaEvent.WriteRefused.class)).isNotEmpty()
+        .allSatisfy(w -> assertThat(w.holder()).isEqualTo(full.id()));
+    assertThat(a.core.holders()).hasSize(3).doesNotContain(full.id());
+    for (NodeId h : a.core.holders()) {
+      for (Fragment f : fs) {
+        assertThat(net.node(h).held.replica(f.id())).isPresent();
+      }
+    }
+    assertThat(full.events(ReplicaEvent.Released.class)).isNotEmpty();
+  }
 }
