@@ -686,7 +686,13 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("only an owner may push its replicas");
     }
     learnManifest(now, m, out);
-    boolean holder = m.names(selfId) && isCurrent(m);
+    Manifest current = heldManifests.get(from);
+    boolean holder = current != null && current.names(selfId);
+    if (current != null && current.version() > m.version()) {
+      // The owner lost its newest manifest (a restore from an older copy): hand it back.
+      send(out, from, Envelope.newBuilder().setManifestUpdate(
+          ManifestUpdate.newBuilder().setManifest(current.signed())).build());
+    }
     ReplicaAck.Builder ack = ReplicaAck.newBuilder().setRequestId(put.getRequestId());
     ByteArrayOutputStream stored = new ByteArrayOutputStream();
     ByteArrayOutputStream refused = new ByteArrayOutputStream();
@@ -718,11 +724,6 @@ public final class ReplicaCore {
     ack.setStored(ByteString.copyFrom(stored.toByteArray()))
         .setRefused(ByteString.copyFrom(refused.toByteArray()));
     send(out, from, Envelope.newBuilder().setReplicaAck(ack).build());
-  }
-
-  private boolean isCurrent(Manifest m) {
-    Manifest known = heldManifests.get(m.owner());
-    return known == null || known.version() <= m.version();
   }
 
   private void onAck(long now, NodeId from, ReplicaAck ack, Out out) {
