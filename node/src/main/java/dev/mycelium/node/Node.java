@@ -178,6 +178,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      peers.scheduleSaves(scheduler);
     }
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
@@ -444,6 +445,18 @@ public final class Node implements AutoCloseable, ApiBackend {
   public List<Map<String, Object>> peers() {
     NodePeers p = peers;
     return p == null ? List.of() : p.peers();
+  }
+
+  @Override
+  public Map<String, Object> keyring() {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.keyring();
+  }
+
+  @Override
+  public Map<String, Object> changeKeyring(String action, byte[] key) {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.changeKeyring(action, key);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */
