@@ -39,13 +39,19 @@ import org.slf4j.LoggerFactory;
  * announcement can at worst make this node dial an address that then fails the TLS check.
  *
  * <p>When the group view changes, every member announces itself again, so a newcomer hears
- * from everyone. A node joins the overlay through an announced peer it does not know yet;
- * announcements from another network (a network ID this node would refuse) are ignored.
- * Multicast TTL is 1: discovery stays on the local segment.
+ * from everyone. A node joins the overlay through an announced peer it does not know yet, at
+ * most once per {@link #JOIN_WINDOW_NANOS}: one join is enough to enter (or merge into) an
+ * overlay, and the random walk and shuffles do the rest, whereas joining through every
+ * announcer at once would have n nodes send n joins each. Announcements from another network
+ * (a network ID this node would refuse) are ignored. Multicast TTL is 1: discovery stays on
+ * the local segment.
  */
 public final class LanDiscovery implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LanDiscovery.class);
   private static final String MAGIC = "mycelium-lan-v1";
+
+  /** Shortest time between two joins through announced peers (2 s). */
+  static final long JOIN_WINDOW_NANOS = 2_000_000_000L;
 
   /**
    * Where discovery runs.
@@ -77,6 +83,8 @@ public final class LanDiscovery implements AutoCloseable {
   private final String announcement;
   private final NodeId self;
   private final Set<NodeId> joinedThrough = ConcurrentHashMap.newKeySet();
+  private long lastJoinNanos;
+  private boolean joinedOnce;
   private final AtomicLong announcementsHeard = new AtomicLong();
 
   private LanDiscovery(PeerService service, JChannel channel) {
@@ -182,11 +190,24 @@ public final class LanDiscovery implements AutoCloseable {
       return;
     }
     boolean known = service.peers().stream().anyMatch(p -> p.nodeId().equals(peer.id()));
-    if (!known && joinedThrough.add(peer.id())) {
-      LOG.info("found {} at {}:{} on the LAN; joining through it", peer.id().shortString(),
-          peer.host(), peer.port());
-      service.join(List.of(peer));
+    if (known || joinedThrough.contains(peer.id()) || !joinWindowOpen()) {
+      return;
     }
+    joinedThrough.add(peer.id());
+    LOG.info("found {} at {}:{} on the LAN; joining through it", peer.id().shortString(),
+        peer.host(), peer.port());
+    service.join(List.of(peer));
+  }
+
+  /** Whether a join is allowed now, taking the window if so. */
+  private synchronized boolean joinWindowOpen() {
+    long now = System.nanoTime();
+    if (joinedOnce && now - lastJoinNanos < JOIN_WINDOW_NANOS) {
+      return false;
+    }
+    joinedOnce = true;
+    lastJoinNanos = now;
+    return true;
   }
 
   /** Leaves the discovery group. */
