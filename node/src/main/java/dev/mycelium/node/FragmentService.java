@@ -29,8 +29,10 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -135,6 +137,8 @@ public final class FragmentService {
   private final AtomicLong sharedIngested = new AtomicLong();
   private volatile int substitutesPerHit = 2;
   private volatile CopyLocator copies = id -> false;
+  private final List<Consumer<Fragment>> putListeners =
+      new CopyOnWriteArrayList<>();
 
   FragmentService(
       Identity identity,
@@ -179,6 +183,13 @@ public final class FragmentService {
         index.add(f.id(), f.vector());
       } else {
         queueForEmbedding(f.id());
+      }
+      for (Consumer<Fragment> l : putListeners) {
+        try {
+          l.accept(f);
+        } catch (RuntimeException e) {
+          LOG.warn("put listener failed on fragment {}: {}", f.id(), e.toString());
+        }
       }
     }
     return new PutResult(f.id(), state, f.createdAtMillis(), f.hasVector());
@@ -393,11 +404,7 @@ public final class FragmentService {
    * @throws dev.mycelium.storage.StoreFullException when it no longer fits
    */
   public FragmentState ingestShared(SignedFragment signed) {
-    Fragment f = codec.verify(signed);
-    if (f.visibility() != Visibility.SHARED) {
-      throw new InvalidFragmentException("visibility",
-          "fragment " + f.id() + " is private; only shared fragments travel in the clear");
-    }
+    Fragment f = verifyShared(signed);
     Optional<StoredFragment> before = store.get(f.id());
     if (before.isPresent() && before.get().state() == FragmentState.PRESENT) {
       return FragmentState.PRESENT;
@@ -412,6 +419,30 @@ public final class FragmentService {
       }
     }
     return state;
+  }
+
+  /**
+   * Checks a shared fragment from another node (hash, canonical form, limits, owner signature)
+   * without storing it, as a network search does with the hits it receives.
+   *
+   * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
+   */
+  public Fragment verifyShared(SignedFragment signed) {
+    Fragment f = codec.verify(signed);
+    if (f.visibility() != Visibility.SHARED) {
+      throw new InvalidFragmentException("visibility",
+          "fragment " + f.id() + " is private; only shared fragments travel in the clear");
+    }
+    return f;
+  }
+
+  /**
+   * Calls {@code listener} after every put by this node's own client that stored a new
+   * fragment (state PRESENT), on the calling thread: publishing shared fragments and placing
+   * replicas start from here. A listener that throws is logged; the put still succeeds.
+   */
+  public void addPutListener(Consumer<Fragment> listener) {
+    putListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   /** Shared fragments of other nodes stored here since start. */

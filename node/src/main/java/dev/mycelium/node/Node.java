@@ -10,6 +10,8 @@ import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.search.NetworkSearcher;
+import dev.mycelium.node.search.SearchNetwork;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -83,6 +85,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile VectorIndex index;
   private volatile Scrubber scrubber;
   private volatile NodePeers peers;
+  private volatile SearchNetwork searchNetwork;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -156,6 +159,7 @@ public final class Node implements AutoCloseable, ApiBackend {
             config.embedder().queueCapacity(),
             metrics,
             System::currentTimeMillis);
+    service.setSubstitutesPerHit(config.search().substitutes());
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
@@ -178,6 +182,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
     }
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
@@ -294,6 +299,9 @@ public final class Node implements AutoCloseable, ApiBackend {
       Thread.currentThread().interrupt();
     }
     LOG.info("background work stopped");
+    if (searchNetwork != null) {
+      closeQuietly("shared knowledge and network search", searchNetwork);
+    }
     if (peers != null) {
       closeQuietly("peer service", peers);
     }
@@ -444,6 +452,17 @@ public final class Node implements AutoCloseable, ApiBackend {
   public List<Map<String, Object>> peers() {
     NodePeers p = peers;
     return p == null ? List.of() : p.peers();
+  }
+
+  @Override
+  public Optional<NetworkSearcher> networkSearch() {
+    SearchNetwork n = searchNetwork;
+    return n == null ? Optional.empty() : Optional.of(n.searcher());
+  }
+
+  /** Shared knowledge and network search, when the peer service runs. */
+  public Optional<SearchNetwork> searchNetwork() {
+    return Optional.ofNullable(searchNetwork);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */

@@ -31,6 +31,14 @@ public interface ApiBackend {
     return List.of();
   }
 
+  /**
+   * Search beyond this node, for {@code "scope": "network"}; empty when the node has no peer
+   * service (a network search then answers from this node alone).
+   */
+  default java.util.Optional<dev.mycelium.node.search.NetworkSearcher> networkSearch() {
+    return java.util.Optional.empty();
+  }
+
   /** The node's metrics. */
   NodeMetrics metrics();
 }
