@@ -7,8 +7,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.mycelium.node.config.ConfigLoader;
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.wire.Canonical;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
+import java.net.InetSocketAddress;
+import java.util.Optional;
 import dev.mycelium.node.search.SharedKnowledge;
 import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.proto.SignedFragment;
@@ -157,5 +167,50 @@ class SharedKnowledgeIT {
         URI.create(b.apiUrl() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(metrics.body()).containsPattern("mycelium_shared_rejected_total 1(\\.0)?\\s")
         .containsPattern("mycelium_shared_stored_total 1(\\.0)?\\s");
+  }
+
+  @Test
+  void forgedNetworkSearchHitsAreDroppedAndCostTheSender() throws Exception {
+    Node a = start("a", null, null);
+    String seedText = call(a, "GET", "/v1/status", null, 200).get("peer").asText();
+    String[] hp = seedText.split(":");
+    InetSocketAddress seed = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
+    // A bare overlay node that answers every search with a fragment whose signature is forged.
+    FragmentCodec codec = new FragmentCodec(a.config().storage().limits());
+    SignedFragment genuine = codec.create(OwnerKeys.generate(new SecureRandom()), 1,
+        "too good to be true", new float[0], Map.of(), Visibility.SHARED).signed();
+    SignedFragment forged = genuine.toBuilder()
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    OwnerKeys rogueKeys = OwnerKeys.generate(new SecureRandom());
+    PeerService rogue = PeerService.start(rogueKeys, new InetSocketAddress("127.0.0.1", 0), null,
+        List.of(seed), OverlayConfig.test(), Optional.empty(), 7);
+    try {
+      rogue.register(new PeerService.Application() {
+        @Override
+        public void onEnvelope(NodeId from, Envelope env) {
+          if (env.hasSearchRequest()) {
+            rogue.sendApplication(from, Envelope.newBuilder().setSearchResponse(
+                NetworkSearchResponse.newBuilder()
+                    .setRequestId(env.getSearchRequest().getRequestId())
+                    .addHits(NetworkSearchHit.newBuilder().setFragment(forged).setScore(1f)
+                        .setNode(ByteString.copyFrom(rogueKeys.nodeId().toBytes()))))
+                .build());
+          }
+        }
+      });
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
+          .until(() -> a.peerService().orElseThrow().activeView().contains(rogue.nodeId()));
+      String mine = put(a, "too good to be true", "shared", null);
+      JsonNode r = call(a, "POST", "/v1/search",
+          "{\"text\":\"too good to be true\",\"k\":5,\"scope\":\"network\"}", 200);
+      String forgedId = FragmentId.of(Canonical.sha256(genuine.getBody().toByteArray()))
+          .toString();
+      assertThat(ids(r)).containsExactly(mine).doesNotContain(forgedId);
+      assertThat(r.get("partial").asBoolean()).isFalse();
+      assertThat(a.searchNetwork().orElseThrow().driver().stats().hitsRejected()).isEqualTo(1);
+      assertThat(a.peerService().orElseThrow().score(rogue.nodeId())).isNegative();
+    } finally {
+      rogue.close();
+    }
   }
 }

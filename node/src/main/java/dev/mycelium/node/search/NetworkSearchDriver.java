@@ -17,6 +17,7 @@ import dev.mycelium.wire.proto.MetadataEntry;
 import dev.mycelium.wire.proto.NetworkSearchFilter;
 import dev.mycelium.wire.proto.NetworkSearchHit;
 import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -213,12 +214,38 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
         NetworkSearchRequest req = envelope.getSearchRequest();
         onLoop(() -> core.onRequest(now(), from, req, neighbours()));
       }
-      case SEARCH_RESPONSE -> onLoop(() -> core.onResponse(now(), from,
-          envelope.getSearchResponse()));
+      case SEARCH_RESPONSE -> {
+        // Checked here, at every hop, so that a forged hit costs the peer that sent it rather
+        // than an honest relay further along; off the network thread (signature checks).
+        try {
+          localSearches.execute(() -> {
+            NetworkSearchResponse clean = verified(from, envelope.getSearchResponse());
+            onLoop(() -> core.onResponse(now(), from, clean));
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // Stopping.
+        }
+      }
       default -> {
         // Another application's message (replication).
       }
     }
+  }
+
+  /** The response without the hits that do not check; each bad one costs the sender. */
+  private NetworkSearchResponse verified(NodeId from, NetworkSearchResponse resp) {
+    NetworkSearchResponse.Builder out = resp.toBuilder().clearHits();
+    for (NetworkSearchHit h : resp.getHitsList()) {
+      try {
+        fragments.verifyShared(h.getFragment());
+        out.addHits(h);
+      } catch (InvalidFragmentException e) {
+        hitsRejected.incrementAndGet();
+        LOG.warn("network search hit from {} rejected: {}", from.shortString(), e.getMessage());
+        penalize(from, "forged search hit: " + e.getMessage());
+      }
+    }
+    return out.build();
   }
 
   private List<NodeId> neighbours() {
