@@ -12,6 +12,7 @@ import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.search.NetworkSearcher;
 import dev.mycelium.node.search.SearchNetwork;
+import dev.mycelium.node.search.SharedKnowledge;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -444,6 +445,17 @@ public final class Node implements AutoCloseable, ApiBackend {
     NodePeers p = peers;
     if (p != null) {
       p.addStatus(out);
+    }
+    SearchNetwork sn = searchNetwork;
+    if (sn != null) {
+      SharedKnowledge.Stats ss = sn.shared().stats();
+      Map<String, Object> shared = new LinkedHashMap<>();
+      shared.put("topics", sn.shared().topics());
+      shared.put("published", ss.published());
+      shared.put("received", ss.received());
+      shared.put("stored", ss.stored());
+      shared.put("rejected", ss.rejected());
+      out.put("shared", shared);
     }
     return out;
   }

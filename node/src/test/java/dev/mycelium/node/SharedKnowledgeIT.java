@@ -128,6 +128,11 @@ class SharedKnowledgeIT {
     assertThat(send(c, "GET", "/v1/fragments/" + garden, null).statusCode())
         .as("C subscribes to nothing").isEqualTo(404);
     assertThat(b.searchNetwork().orElseThrow().shared().stats().stored()).isEqualTo(1);
+    JsonNode statusB = call(b, "GET", "/v1/status", null, 200);
+    assertThat(statusB.at("/shared/topics/0").asText()).isEqualTo("garden");
+    assertThat(statusB.at("/shared/stored").asLong()).isEqualTo(1);
+    assertThat(call(a, "GET", "/v1/status", null, 200).at("/shared/published").asLong())
+        .isEqualTo(1);
 
     // Network search: a shared fragment on a topic nobody subscribes to stays on A alone.
     String kitchen = put(a, "bread rises overnight in the cold", "shared", "kitchen");

@@ -322,4 +322,71 @@ class NetworkSearchTest {
     assertThat(coreA.stray()).isEqualTo(1);
     assertThat(net.completed).containsExactly(first);
   }
+
+  /**
+   * On a random connected graph with answers delivered in breadth-first order, a search with h
+   * hops hears from exactly the nodes within h hops of the origin, each searched once.
+   */
+  @Test
+  void onARandomGraphTheSearchReachesExactlyTheNodesWithinTheHopLimit() {
+    SplittableRandom rnd = new SplittableRandom(42);
+    int n = 60;
+    for (int hops = 1; hops <= 3; hops++) {
+      Net net = new Net();
+      List<NodeId> nodes = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        NodeId x = id(10 + i);
+        nodes.add(x);
+        net.add(x, hit("fragment of " + i, 0.5f, x));
+      }
+      // A random spanning tree keeps it connected; extra edges add cycles (and duplicates).
+      Set<String> edges = new HashSet<>();
+      for (int i = 1; i < n; i++) {
+        int j = rnd.nextInt(i);
+        net.link(nodes.get(i), nodes.get(j));
+        edges.add(Math.min(i, j) + "-" + Math.max(i, j));
+      }
+      for (int e = 0; e < n / 2; e++) {
+        int i = rnd.nextInt(n);
+        int j = rnd.nextInt(n);
+        if (i != j && edges.add(Math.min(i, j) + "-" + Math.max(i, j))) {
+          net.link(nodes.get(i), nodes.get(j));
+        }
+      }
+      NodeId origin = nodes.get(0);
+      Map<NodeId, Integer> dist = new HashMap<>();
+      ArrayDeque<NodeId> todo = new ArrayDeque<>(List.of(origin));
+      dist.put(origin, 0);
+      while (!todo.isEmpty()) {
+        NodeId x = todo.poll();
+        for (NodeId y : net.links.get(x)) {
+          if (!dist.containsKey(y)) {
+            dist.put(y, dist.get(x) + 1);
+            todo.add(y);
+          }
+        }
+      }
+      Set<ByteString> expected = new HashSet<>();
+      for (NodeId x : nodes) {
+        if (!x.equals(origin) && dist.get(x) <= hops) {
+          expected.add(ByteString.copyFrom(x.toBytes()));
+        }
+      }
+      net.start(0, origin, 1000, hops, 1000);
+      net.deliverAll(1);
+      final int h = hops;
+      assertThat(net.completed).as("hops %d", h).singleElement().satisfies(o -> {
+        assertThat(o.complete()).isTrue();
+        Set<ByteString> answered = new HashSet<>();
+        o.hits().forEach(x -> answered.add(x.hit().getNode()));
+        assertThat(answered).isEqualTo(expected);
+      });
+      long served = 0;
+      for (NetworkSearch c : net.cores.values()) {
+        served += c.requestsServed();
+        assertThat(c.inProgress()).isZero();
+      }
+      assertThat(served).as("each node searched once").isEqualTo(expected.size());
+    }
+  }
 }
