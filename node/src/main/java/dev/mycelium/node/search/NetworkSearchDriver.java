@@ -7,6 +7,7 @@ import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.search.NetworkSearch;
 import dev.mycelium.overlay.search.NetworkSearch.Action;
 import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.SearchFilter;
@@ -27,16 +28,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,7 +174,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
   /** Verifies and rescores received hits; a forged one costs the neighbour it came through. */
   private List<SearchHit> checked(float[] query, SearchFilter filter,
       List<NetworkSearch.Hit> hits) {
-    Map<dev.mycelium.storage.FragmentId, SearchHit> out = new LinkedHashMap<>();
+    Map<FragmentId, SearchHit> out = new LinkedHashMap<>();
     for (NetworkSearch.Hit h : hits) {
       hitsReceived.incrementAndGet();
       Fragment f;
@@ -222,7 +226,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
             NetworkSearchResponse clean = verified(from, envelope.getSearchResponse());
             onLoop(() -> core.onResponse(now(), from, clean));
           });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
           // Stopping.
         }
       }
@@ -256,7 +260,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
     }
   }
 
-  private void onLoop(java.util.function.Supplier<List<Action>> step) {
+  private void onLoop(Supplier<List<Action>> step) {
     if (closed) {
       return;
     }
@@ -268,7 +272,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
           LOG.error("network search step failed", e);
         }
       });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       // Stopping.
     }
   }
@@ -327,7 +331,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
   static NetworkSearchFilter toProto(SearchFilter f) {
     NetworkSearchFilter.Builder b = NetworkSearchFilter.newBuilder();
     f.owner().ifPresent(o -> b.setOwner(ByteString.copyFrom(o.toBytes())));
-    new java.util.TreeMap<>(f.metadata()).forEach((k, v) ->
+    new TreeMap<>(f.metadata()).forEach((k, v) ->
         b.addMetadata(MetadataEntry.newBuilder().setKey(k).setValue(v)));
     f.fromMillis().ifPresent(b::setFromMillis);
     f.toMillis().ifPresent(b::setToMillis);
@@ -368,7 +372,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException
-        | java.util.concurrent.RejectedExecutionException e) {
+        | RejectedExecutionException e) {
       // Stopping: report what is known without the core's counters.
     }
     return new Stats(searches.get(), partial.get(), c[0], c[1], c[2], hitsReceived.get(),

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -146,7 +147,7 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
     ByteString payload = d.payload();
     try {
       ingest.execute(() -> take(d.origin(), d.topic(), payload));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       dropped.incrementAndGet();
     }
   }
