@@ -183,6 +183,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      peers.scheduleSaves(scheduler);
       searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
     }
     writeApiFile();
@@ -475,6 +476,18 @@ public final class Node implements AutoCloseable, ApiBackend {
   /** Shared knowledge and network search, when the peer service runs. */
   public Optional<SearchNetwork> searchNetwork() {
     return Optional.ofNullable(searchNetwork);
+  }
+
+  @Override
+  public Map<String, Object> keyring() {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.keyring();
+  }
+
+  @Override
+  public Map<String, Object> changeKeyring(String action, byte[] key) {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.changeKeyring(action, key);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */

@@ -134,8 +134,54 @@ public final class ApiRoutes {
       case "/v1/peers":
         requireMethod(method, "GET");
         return json(route, 200, RequestParser.JSON.valueToTree(Map.of("peers", backend.peers())));
+      case "/v1/keyring":
+        return keyring(method, route, body);
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
+    }
+  }
+
+  /** GET lists the network keyring; POST {"action", "key"} changes it. */
+  private ApiResponse keyring(String method, String route, byte[] body) {
+    try {
+      if (method.equals("GET")) {
+        return json(route, 200, RequestParser.JSON.valueToTree(backend.keyring()));
+      }
+      if (!method.equals("POST")) {
+        throw notAllowed(method, "GET, POST");
+      }
+      JsonNode req;
+      try {
+        req = RequestParser.JSON.readTree(body);
+      } catch (java.io.IOException e) {
+        throw ApiException.badRequest(null, "the body is not JSON: " + e.getMessage());
+      }
+      if (req == null || !req.isObject()) {
+        throw ApiException.badRequest(null, "send {\"action\": \"install\"|\"use\"|\"remove\", "
+            + "\"key\": \"<base64 network key>\"}");
+      }
+      JsonNode action = req.get("action");
+      if (action == null || !action.isTextual()
+          || !List.of("install", "use", "remove").contains(action.asText())) {
+        throw ApiException.invalid("action", "action must be \"install\", \"use\" or "
+            + "\"remove\"");
+      }
+      JsonNode key = req.get("key");
+      if (key == null || !key.isTextual()) {
+        throw ApiException.badRequest("key", "key must be a string: the base64 network key");
+      }
+      byte[] raw;
+      try {
+        raw = dev.mycelium.node.peer.NetworkKeyring.parse(key.asText());
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("key", e.getMessage());
+      }
+      return json(route, 200, RequestParser.JSON.valueToTree(
+          backend.changeKeyring(action.asText(), raw)));
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid("key", e.getMessage());
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, "conflict", e.getMessage(), null);
     }
   }
 
@@ -143,7 +189,7 @@ public final class ApiRoutes {
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers":
+          "/v1/status", "/v1/peers", "/v1/keyring":
         return path;
       default:
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {

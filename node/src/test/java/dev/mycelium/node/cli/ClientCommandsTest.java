@@ -246,15 +246,17 @@ class ClientCommandsTest {
   void peersPrintsOneRowPerPeerOrTheJson() {
     api.on("GET /v1/peers", 200, "{\"peers\":[{\"node_id\":\"ABCDEFGHIJKLMNOP\","
         + "\"address\":\"127.0.0.1:7946\",\"state\":\"ALIVE\",\"view\":\"ACTIVE\","
-        + "\"score\":-1.5,\"connected\":true},{\"node_id\":\"QRSTUVWXYZ234567\","
+        + "\"score\":-1.5,\"connected\":true,\"rtt_ms\":0.42},{\"node_id\":\"QRSTUVWXYZ234567\","
         + "\"address\":\"10.0.0.2:7946\",\"state\":null,\"view\":\"PASSIVE\","
-        + "\"score\":0.0,\"connected\":false}]}");
+        + "\"score\":0.0,\"connected\":false,\"rtt_ms\":null}]}");
     CliRun r = CliRun.of("peers", "--data", data.toString());
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).containsPattern(
-        "NODE ID\\s+ADDRESS\\s+STATE\\s+VIEW\\s+SCORE\\s+CONNECTED");
-    assertThat(r.out()).containsPattern("ABCDEFGH\\s+127.0.0.1:7946\\s+ALIVE\\s+ACTIVE\\s+-1.50\\s+yes");
-    assertThat(r.out()).containsPattern("QRSTUVWX\\s+10.0.0.2:7946\\s+-\\s+PASSIVE\\s+0.00\\s+no");
+        "NODE ID\\s+ADDRESS\\s+STATE\\s+VIEW\\s+RTT\\s+SCORE\\s+CONNECTED");
+    assertThat(r.out()).containsPattern(
+        "ABCDEFGH\\s+127.0.0.1:7946\\s+ALIVE\\s+ACTIVE\\s+0.4 ms\\s+-1.50\\s+yes");
+    assertThat(r.out()).containsPattern(
+        "QRSTUVWX\\s+10.0.0.2:7946\\s+-\\s+PASSIVE\\s+-\\s+0.00\\s+no");
     assertThat(r.out()).doesNotContain("ABCDEFGHI");
     CliRun j = CliRun.of("peers", "--format", "json", "--data", data.toString());
     assertThat(j.exit()).isZero();
