@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param index vector index tuning
  * @param embedder the built-in embedder
  * @param log log format and level
+ * @param search searches during loss and across the network
+ * @param shared shared knowledge: what this node publishes and subscribes to
  */
 public record NodeConfig(
     NodeSection node,
@@ -30,7 +32,29 @@ public record NodeConfig(
     Storage storage,
     Index index,
     Embedder embedder,
-    Log log) {
+    Log log,
+    Search search,
+    Shared shared) {
+
+  /**
+   * Searches during loss and across the network.
+   *
+   * @param substitutes surviving neighbours shown per hit whose fragment cannot be had
+   * @param maxHops the most hops a network search travels (asked or forwarded)
+   * @param networkTimeout the longest a network search waits for other nodes
+   */
+  public record Search(int substitutes, int maxHops, Duration networkTimeout) {}
+
+  /**
+   * Shared knowledge.
+   *
+   * @param topics topics whose shared fragments this node receives, stores and indexes
+   * @param defaultTopic the topic of a shared fragment without a "topic" metadata entry
+   * @param broadcastTtl hops a published shared fragment travels
+   * @param priority broadcast priority of published shared fragments
+   */
+  public record Shared(List<String> topics, String defaultTopic, int broadcastTtl,
+      int priority) {}
 
   /**
    * Where the node keeps its files, and how long a stop may take.
@@ -220,6 +244,22 @@ public record NodeConfig(
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
+    Search search =
+        new Search(
+            r.intIn("mycelium.search.substitutes", 0, 10),
+            r.intIn("mycelium.search.max-hops", 1, 5),
+            r.durationIn("mycelium.search.network-timeout", Duration.ofMillis(50),
+                Duration.ofSeconds(30)));
+    Shared shared =
+        new Shared(
+            r.names("mycelium.shared.topics"),
+            r.string("mycelium.shared.default-topic"),
+            r.intIn("mycelium.shared.broadcast-ttl", 0, 64),
+            r.intIn("mycelium.shared.priority", 0, 100));
+    if (!shared.defaultTopic().matches("[A-Za-z0-9._/-]{1,64}")) {
+      throw new ConfigException("mycelium.shared.default-topic", "\"" + shared.defaultTopic()
+          + "\" is not a valid topic: use 1 to 64 letters, digits, '.', '_', '-' or '/'");
+    }
     if (index.beamWidth() < index.maxDegree()) {
       throw new ConfigException(
           "mycelium.index.beam-width",
@@ -232,7 +272,7 @@ public record NodeConfig(
           storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
-    return new NodeConfig(node, api, peer, storage, index, embedder, log);
+    return new NodeConfig(node, api, peer, storage, index, embedder, log, search, shared);
   }
 
   private static String multicastGroup(String address) {

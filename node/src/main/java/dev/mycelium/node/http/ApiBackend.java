@@ -32,6 +32,14 @@ public interface ApiBackend {
   }
 
   /**
+   * Search beyond this node, for {@code "scope": "network"}; empty when the node has no peer
+   * service (a network search then answers from this node alone).
+   */
+  default java.util.Optional<dev.mycelium.node.search.NetworkSearcher> networkSearch() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * The body of {@code GET /v1/keyring}: {@code open} (no network key) and {@code keys}, one
    * map per accepted key (network_id, in_use).
    *

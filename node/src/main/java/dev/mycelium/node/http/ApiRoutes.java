@@ -12,6 +12,8 @@ import dev.mycelium.node.FragmentService.SearchResult;
 import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
+import dev.mycelium.node.search.NetworkSearcher;
+import dev.mycelium.node.search.SearchMerge;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
@@ -270,15 +272,57 @@ public final class ApiRoutes {
 
   private ApiResponse search(String route, byte[] body) {
     SearchRequest req = parser.search(RequestParser.parse(body));
-    SearchResult result =
-        backend.fragments().search(req.text(), req.vector(), req.k(), req.filter());
+    FragmentService fragments = backend.fragments();
     ObjectNode out = F.objectNode();
-    ArrayNode hits = out.putArray("hits");
-    for (SearchHit h : result.hits()) {
-      ObjectNode n = hits.addObject();
+    List<SearchHit> hits;
+    long tookMillis;
+    if (!req.network()) {
+      SearchResult result = fragments.search(req.text(), req.vector(), req.k(), req.filter());
+      hits = result.hits();
+      tookMillis = result.tookMillis();
+    } else {
+      long start = System.nanoTime();
+      Optional<NetworkSearcher> network = backend.networkSearch();
+      int maxHops = network.map(NetworkSearcher::maxHops).orElse(RequestParser.MAX_HOPS);
+      if (req.hops() > maxHops) {
+        throw ApiException.invalid("hops", "hops must be from 1 to " + maxHops
+            + " on this node (search.max-hops), got " + req.hops());
+      }
+      float[] query = fragments.queryVector(req.text(), req.vector());
+      SearchResult local = fragments.search(null, query, req.k(), req.filter());
+      NetworkSearcher.Result remote = NetworkSearcher.Result.NONE;
+      if (network.isPresent()) {
+        try {
+          remote = network.get().search(query, req.k(), req.filter(), req.hops());
+        } catch (RuntimeException e) {
+          // The network part of a search is best effort: the local hits still answer.
+          LOG.warn("network search failed, answering with local hits: {}", e.toString());
+          remote = new NetworkSearcher.Result(List.of(), List.of(), List.of(), false);
+        }
+      }
+      hits = SearchMerge.merge(local.hits(), remote.hits(), req.k());
+      tookMillis = (System.nanoTime() - start) / 1_000_000;
+      out.put("scope", "network");
+      out.put("hops", req.hops());
+      out.put("asked", remote.asked().size());
+      ArrayNode unanswered = out.putArray("unanswered");
+      remote.unanswered().forEach(n -> unanswered.add(n.toString()));
+      out.put("partial", !remote.complete());
+      if (network.isEmpty()) {
+        out.put("note", "this node runs without a peer service (peer.enabled = false): "
+            + "local hits only");
+      }
+    }
+    ArrayNode hitsNode = out.putArray("hits");
+    for (SearchHit h : hits) {
+      ObjectNode n = hitsNode.addObject();
       n.put("id", h.id().toString());
       n.put("score", h.score());
       n.put("state", h.state().name());
+      n.put("node", h.node().toString());
+      if (h.substituteFor().isPresent()) {
+        n.put("substitute_for", h.substituteFor().get().toString());
+      }
       if (h.fragment().isPresent()) {
         Fragment f = h.fragment().get();
         n.put("text", f.text());
@@ -291,7 +335,7 @@ public final class ApiRoutes {
         n.putNull("created_at");
       }
     }
-    out.put("took_ms", result.tookMillis());
+    out.put("took_ms", tookMillis);
     return json(route, 200, out);
   }
 

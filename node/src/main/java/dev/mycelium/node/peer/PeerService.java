@@ -315,6 +315,23 @@ public final class PeerService implements AutoCloseable {
   }
 
   /**
+   * Broadcasts a payload to every node subscribed to the topic within {@code ttl} hops of this
+   * one (the overlay's own TTL is used by the other overloads).
+   */
+  public void broadcast(String topic, byte[] payload, int priority, int ttl) {
+    Objects.requireNonNull(topic, "topic");
+    Objects.requireNonNull(payload, "payload");
+    if (priority < 0) {
+      throw new IllegalArgumentException("priority must be >= 0, got " + priority);
+    }
+    if (ttl < 0) {
+      throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
+    }
+    ByteString bytes = ByteString.copyFrom(payload);
+    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority, ttl)));
+  }
+
+  /**
    * Receives every broadcast on a topic (including this node's own), once each. The consumer
    * runs on the network thread: it must be quick and hand slow work elsewhere.
    */
