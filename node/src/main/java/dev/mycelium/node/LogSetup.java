@@ -4,7 +4,10 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
+import dev.mycelium.node.audit.AuditLog;
+import dev.mycelium.node.config.HostDefaults;
 import java.net.URL;
+import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 
@@ -22,6 +25,17 @@ public final class LogSetup {
    * nothing when Logback is not the logging backend (e.g. embedded in another application).
    */
   public static void apply(String format, String level) {
+    apply(format, level, null);
+  }
+
+  /**
+   * As {@link #apply(String, String)}, and sends security events ({@link AuditLog}) to their
+   * own file, in the same format (config/logback-audit.xml or logback-audit-json.xml).
+   *
+   * @param auditFile the audit log, e.g. from {@link HostDefaults#auditLog}; null keeps audit
+   *     events in the main log
+   */
+  public static void apply(String format, String level, Path auditFile) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
       return;
     }
@@ -39,6 +53,20 @@ public final class LogSetup {
         configurator.doConfigure(url);
       } catch (JoranException e) {
         System.err.println("mycelium: logging configuration " + resource + " failed: " + e);
+      }
+    }
+    if (auditFile != null) {
+      String audit = "json".equals(format) ? "logback-audit-json.xml" : "logback-audit.xml";
+      URL auditUrl = LogSetup.class.getClassLoader().getResource(audit);
+      if (auditUrl != null) {
+        ctx.putProperty("mycelium.audit.file", auditFile.toAbsolutePath().toString());
+        JoranConfigurator configurator = new JoranConfigurator();
+        configurator.setContext(ctx);
+        try {
+          configurator.doConfigure(auditUrl);
+        } catch (JoranException e) {
+          System.err.println("mycelium: audit log configuration " + audit + " failed: " + e);
+        }
       }
     }
     ctx.getLogger("dev.mycelium").setLevel(Level.toLevel(level, Level.INFO));

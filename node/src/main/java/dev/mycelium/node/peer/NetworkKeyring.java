@@ -1,5 +1,6 @@
 package dev.mycelium.node.peer;
 
+import dev.mycelium.node.audit.AuditLog;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
@@ -36,7 +37,8 @@ public final class NetworkKeyring {
   private byte[] inUse;
 
   private NetworkKeyring(byte[] key) {
-    install(key);
+    // The key from the config at start is no change, so it is not audited.
+    installed.add(key.clone());
     inUse = key.clone();
   }
 
@@ -90,6 +92,7 @@ public final class NetworkKeyring {
     check(key);
     if (!contains(key)) {
       installed.add(key.clone());
+      AuditLog.networkKey("install", networkId(key));
     }
   }
 
@@ -97,6 +100,7 @@ public final class NetworkKeyring {
   public synchronized void use(byte[] key) {
     install(key);
     inUse = key.clone();
+    AuditLog.networkKey("use", networkId(key));
   }
 
   /**
@@ -109,7 +113,9 @@ public final class NetworkKeyring {
     if (Arrays.equals(key, inUse)) {
       throw new IllegalStateException("this network key is in use; use another key first");
     }
-    installed.removeIf(k -> Arrays.equals(k, key));
+    if (installed.removeIf(k -> Arrays.equals(k, key))) {
+      AuditLog.networkKey("remove", networkId(key));
+    }
   }
 
   /** The network ID this node sends. */

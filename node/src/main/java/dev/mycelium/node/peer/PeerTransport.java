@@ -1,5 +1,6 @@
 package dev.mycelium.node.peer;
 
+import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.overlay.PeerAddress;
@@ -360,6 +361,8 @@ public final class PeerTransport implements AutoCloseable {
       }
       if (hello.getProtocolVersion() != Protocol.VERSION) {
         versionMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "protocol version " + hello.getProtocolVersion());
         malformed(ctx, "protocol version " + hello.getProtocolVersion() + ", this node speaks "
             + Protocol.VERSION);
         return;
@@ -368,6 +371,8 @@ public final class PeerTransport implements AutoCloseable {
       if (claimed.length != NodeId.LENGTH || !NodeId.of(claimed).equals(certId)
           || !address.id().equals(certId)) {
         certificateMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "certificate does not match claimed node id");
         LOG.warn("dropping link with {}: certificate does not match claimed node id "
             + "(certificate {})", ctx.channel().remoteAddress(), certId.shortString());
         malformed(ctx, "certificate does not match claimed node id");
@@ -375,6 +380,8 @@ public final class PeerTransport implements AutoCloseable {
       }
       if (!NetworkKeyring.accepts(keyring, hello.getNetworkId())) {
         networkMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "not on this network");
         fail(ctx, "peer " + certId.shortString() + " is not on this network (network ID '"
             + hello.getNetworkId() + "')");
         return;
