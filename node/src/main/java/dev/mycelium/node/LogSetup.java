@@ -6,7 +6,9 @@ import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
 import dev.mycelium.node.audit.AuditLog;
 import dev.mycelium.node.config.HostDefaults;
+import java.net.MalformedURLException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -19,6 +21,26 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class LogSetup {
   private LogSetup() {}
+
+  /**
+   * A logging configuration file: from the installation's {@code config/} folder when the
+   * launcher of the distribution names it ({@code -Dmycelium.home}), so that an operator can
+   * edit the shipped files, else the copy on the classpath.
+   */
+  static URL configFile(String name) {
+    String home = System.getProperty("mycelium.home");
+    if (home != null) {
+      Path file = Path.of(home, "config", name);
+      if (Files.isRegularFile(file)) {
+        try {
+          return file.toUri().toURL();
+        } catch (MalformedURLException e) {
+          throw new IllegalStateException("a file path is always a URL: " + file, e);
+        }
+      }
+    }
+    return LogSetup.class.getClassLoader().getResource(name);
+  }
 
   /**
    * Applies a format ({@code text} or {@code json}) and the level of Mycelium's loggers. Does
@@ -44,7 +66,7 @@ public final class LogSetup {
       SLF4JBridgeHandler.install();
     }
     String resource = "json".equals(format) ? "logback-json.xml" : "logback.xml";
-    URL url = LogSetup.class.getClassLoader().getResource(resource);
+    URL url = configFile(resource);
     if (url != null) {
       ctx.reset();
       JoranConfigurator configurator = new JoranConfigurator();
@@ -57,7 +79,7 @@ public final class LogSetup {
     }
     if (auditFile != null) {
       String audit = "json".equals(format) ? "logback-audit-json.xml" : "logback-audit.xml";
-      URL auditUrl = LogSetup.class.getClassLoader().getResource(audit);
+      URL auditUrl = configFile(audit);
       if (auditUrl != null) {
         ctx.putProperty("mycelium.audit.file", auditFile.toAbsolutePath().toString());
         JoranConfigurator configurator = new JoranConfigurator();

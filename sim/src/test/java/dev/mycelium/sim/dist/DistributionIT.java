@@ -140,6 +140,13 @@ class DistributionIT {
       Result peers = mycelium(cwd, env, "peers", "--format", "json");
       assertThat(peers.code()).as(peers.err()).isZero();
       assertThat(JSON.readTree(peers.out()).get("peers").isArray()).isTrue();
+
+      // A wrong key is refused and audited in $LOGS_DIRECTORY, by the shipped logging files.
+      Result refused = mycelium(cwd, env, "status", "--api-key", "wrong");
+      assertThat(refused.code()).isEqualTo(4);
+      await().atMost(Duration.ofSeconds(10)).until(() -> Files.isRegularFile(
+          logs.resolve("audit.log"))
+          && Files.readString(logs.resolve("audit.log")).contains("event=api_key_refused"));
     } finally {
       node.destroy();
       assertThat(node.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -148,7 +155,7 @@ class DistributionIT {
     // SuccessExitStatus=143.
     assertThat(node.exitValue()).as(() -> log()).isIn(0, 143);
     assertThat(state.resolve("api.json")).doesNotExist();
-    assertThat(log()).contains("stopped");
+    assertThat(log()).contains("stopped").doesNotContain("api_key_refused");
   }
 
   private static String log() {
