@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,6 +35,11 @@ class SystemdUnitsTest {
       Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d+)");
 
   @TempDir Path tmp;
+
+  @BeforeAll
+  static void freshRecord() throws IOException {
+    Files.deleteIfExists(Path.of("target", "systemd-security.txt"));
+  }
 
   @ParameterizedTest
   @ValueSource(strings = {"mycelium.service", "mycelium@.service"})
