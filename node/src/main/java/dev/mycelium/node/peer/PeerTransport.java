@@ -301,6 +301,11 @@ public final class PeerTransport implements AutoCloseable {
       ssl.handshakeFuture().addListener(f -> {
         if (!f.isSuccess()) {
           handshakeFailures.incrementAndGet();
+          if (!outbound) {
+            // Our own failed dials are dial failures; a stranger's failed TLS is audited.
+            AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()), "unknown",
+                "TLS handshake failed: " + f.cause().getMessage());
+          }
           fail(ctx, "TLS handshake failed: " + f.cause().getMessage());
           return;
         }
