@@ -46,8 +46,9 @@ public final class AuditLog {
   }
 
   /**
-   * A change to the network keys this node accepts or presents ({@code install}, {@code use},
-   * {@code remove}), named by the key's public network ID.
+   * An operator's change to the network keys this node accepts or presents ({@code install},
+   * {@code use}, {@code remove}, through {@code mycelium keyring} or {@code POST /v1/keyring}),
+   * named by the key's public network ID.
    */
   public static void networkKey(String action, String networkId) {
     LOG.warn("network key {} {} {}", kv("event", "network_key_" + action),

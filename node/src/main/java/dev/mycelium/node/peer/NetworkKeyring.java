@@ -1,6 +1,5 @@
 package dev.mycelium.node.peer;
 
-import dev.mycelium.node.audit.AuditLog;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
@@ -37,8 +36,7 @@ public final class NetworkKeyring {
   private byte[] inUse;
 
   private NetworkKeyring(byte[] key) {
-    // The key from the config at start is no change, so it is not audited.
-    installed.add(key.clone());
+    install(key);
     inUse = key.clone();
   }
 
@@ -92,7 +90,6 @@ public final class NetworkKeyring {
     check(key);
     if (!contains(key)) {
       installed.add(key.clone());
-      AuditLog.networkKey("install", networkId(key));
     }
   }
 
@@ -100,7 +97,6 @@ public final class NetworkKeyring {
   public synchronized void use(byte[] key) {
     install(key);
     inUse = key.clone();
-    AuditLog.networkKey("use", networkId(key));
   }
 
   /**
@@ -113,9 +109,7 @@ public final class NetworkKeyring {
     if (Arrays.equals(key, inUse)) {
       throw new IllegalStateException("this network key is in use; use another key first");
     }
-    if (installed.removeIf(k -> Arrays.equals(k, key))) {
-      AuditLog.networkKey("remove", networkId(key));
-    }
+    installed.removeIf(k -> Arrays.equals(k, key));
   }
 
   /** The network ID this node sends. */
@@ -131,6 +125,20 @@ public final class NetworkKeyring {
       }
     }
     return false;
+  }
+
+  /** Every accepted key (copies), in the order they were installed. */
+  public synchronized List<byte[]> keys() {
+    List<byte[]> out = new ArrayList<>(installed.size());
+    for (byte[] k : installed) {
+      out.add(k.clone());
+    }
+    return out;
+  }
+
+  /** The key this node presents (a copy). */
+  public synchronized byte[] keyInUse() {
+    return inUse.clone();
   }
 
   /** How many keys are accepted. */

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,10 @@ class AuditLogIT {
   }
 
   private Path startNode(String format) {
+    return startNode(format, null);
+  }
+
+  private Path startNode(String format, String networkKey) {
     Path audit = tmp.resolve("logs").resolve("audit.log");
     LogSetup.apply(format, "INFO", audit);
     // Whatever reaches the main log's root, to show that audit events do not.
@@ -57,9 +62,14 @@ class AuditLogIT {
     mainLog.setContext(ctx);
     mainLog.start();
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(mainLog);
-    node = Node.start(new ConfigLoader().preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve("data").toString())
-        .flag("mycelium.peer.enabled", "false").load(), new StandardBackends());
+    ConfigLoader loader = new ConfigLoader().preset("test")
+        .flag("mycelium.node.data-dir", tmp.resolve("data").toString());
+    if (networkKey == null) {
+      loader.flag("mycelium.peer.enabled", "false");
+    } else {
+      loader.flag("mycelium.peer.network-key", networkKey);
+    }
+    node = Node.start(loader.load(), new StandardBackends());
     return audit;
   }
 
@@ -94,17 +104,23 @@ class AuditLogIT {
   }
 
   @Test
-  void networkKeyChangesAreAuditedByNetworkIdInTextFormat() throws Exception {
-    Path audit = startNode("text");
-    byte[] key = new byte[NetworkKeyring.KEY_BYTES];
-    key[0] = 7;
-    NetworkKeyring ring = NetworkKeyring.of(new byte[NetworkKeyring.KEY_BYTES]);
-    ring.use(key);
+  void keyringChangesAreAuditedByNetworkIdInTextFormat() throws Exception {
+    byte[] first = new byte[NetworkKeyring.KEY_BYTES];
+    byte[] second = new byte[NetworkKeyring.KEY_BYTES];
+    second[0] = 7;
+    Path audit = startNode("text", Base64.getEncoder().encodeToString(first));
+    HttpRequest req = HttpRequest.newBuilder(URI.create(node.apiUrl() + "/v1/keyring"))
+        .header("Authorization", "Bearer " + node.apiKey().value())
+        .POST(HttpRequest.BodyPublishers.ofString("{\"action\":\"install\",\"key\":\""
+            + Base64.getEncoder().encodeToString(second) + "\"}")).build();
+    HttpResponse<String> r =
+        HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     await().atMost(Duration.ofSeconds(10)).until(() -> Files.isRegularFile(audit)
-        && Files.readString(audit).contains("event=network_key_use"));
+        && Files.readString(audit).contains("event=network_key_install"));
     String text = Files.readString(audit);
-    assertThat(text).contains("network_id=" + NetworkKeyring.networkId(key))
-        .contains("event=network_key_install");
+    assertThat(text).contains("network_id=" + NetworkKeyring.networkId(second))
+        .doesNotContain(Base64.getEncoder().encodeToString(second));
     assertThat(mainLog.list).noneMatch(ev -> ev.getLoggerName().equals(AuditLog.LOGGER));
   }
 }
