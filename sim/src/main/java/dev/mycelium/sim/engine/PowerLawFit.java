@@ -20,6 +20,12 @@ public record PowerLawFit(double alpha, int xmin, int tail, double ks, double si
   /** Fewest points above xmin that we fit to; fewer give no meaningful exponent. */
   public static final int MIN_TAIL = 10;
 
+  /**
+   * The largest exponent searched. A fit at this bound means the data fall off faster than
+   * any power law that matters (a narrow, e.g. capped or Poisson-like, distribution).
+   */
+  public static final double MAX_ALPHA = 20;
+
   /** Fits the data; values below 1 are ignored (a power law has no zero). */
   public static PowerLawFit fit(int[] data) {
     int[] x = Arrays.stream(data).filter(v -> v >= 1).sorted().toArray();
@@ -28,7 +34,9 @@ public record PowerLawFit(double alpha, int xmin, int tail, double ks, double si
     for (int xmin : candidates) {
       int from = lowerBound(x, xmin);
       int n = x.length - from;
-      if (n < MIN_TAIL || x[x.length - 1] == xmin) {
+      // A tail of a handful of points, or of two or fewer distinct values, fits any
+      // exponent; Clauset et al. warn against such fits, so they are not candidates.
+      if (n < Math.max(MIN_TAIL, x.length / 20) || distinct(x, from) < 3) {
         continue;
       }
       double sumLog = 0;
@@ -47,7 +55,7 @@ public record PowerLawFit(double alpha, int xmin, int tail, double ks, double si
   /** Golden-section search of the log-likelihood -n ln zeta(a, xmin) - a sum ln x. */
   private static double maximize(int n, double sumLog, int xmin) {
     double lo = 1.0001;
-    double hi = 12;
+    double hi = MAX_ALPHA;
     double g = (Math.sqrt(5) - 1) / 2;
     double c = hi - g * (hi - lo);
     double d = lo + g * (hi - lo);
@@ -110,6 +118,16 @@ public record PowerLawFit(double alpha, int xmin, int tail, double ks, double si
         + s / 12.0 * Math.pow(a, -s - 1)
         - s * (s + 1) * (s + 2) / 720.0 * Math.pow(a, -s - 3);
     return sum;
+  }
+
+  private static int distinct(int[] sorted, int from) {
+    int d = 0;
+    for (int i = from; i < sorted.length; i++) {
+      if (i == from || sorted[i] != sorted[i - 1]) {
+        d++;
+      }
+    }
+    return d;
   }
 
   private static int lowerBound(int[] sorted, int value) {

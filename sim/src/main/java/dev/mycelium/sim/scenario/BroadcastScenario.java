@@ -109,19 +109,26 @@ final class BroadcastScenario implements Scenario {
         "payload copies per node", false, false, copySeries));
     for (Map<String, Object> r : rows) {
       double loss = (Double) r.get("loss");
-      long med = (Long) r.get("t99.9 median ms");
-      long limit = loss >= 0.3 ? 2_500 : 1_500;
+      long max = (Long) r.get("t99.9 max ms");
+      boolean all = (Long) r.get("reached 99.9%") == count;
+      // The targets: 99.9% within 1.5 s without loss and 2.5 s at 30% loss; under
+      // 1.2 copies per node at steady state (judged without loss, where the tree is stable).
+      String target = loss == 0 ? judge(all && max >= 0 && max <= 1_500, "1500 ms")
+          : Math.abs(loss - 0.3) < 1e-9 ? judge(all && max >= 0 && max <= 2_500, "2500 ms")
+          : "no target";
+      double steady = (Double) r.get("copies/node steady");
       ctx.report().finding(String.format(Locale.ROOT, "%.0f%% loss (%s): %d of %d broadcasts "
-          + "reached 99.9%% of nodes, median %d ms, slowest %d ms (target %d ms: %s); %.2f "
-          + "payload copies per node at steady state (target < 1.2: %s).", loss * 100, appliesTo
-          .equals("all") ? "every message" : "broadcast messages only", r.get("reached 99.9%"),
-          count, med, r.get("t99.9 max ms"), limit,
-          (Long) r.get("t99.9 max ms") >= 0 && (Long) r.get("t99.9 max ms") <= limit
-              && (Long) r.get("reached 99.9%") == count ? "met" : "missed",
-          (Double) r.get("copies/node steady"),
-          (Double) r.get("copies/node steady") < 1.2 ? "met" : "missed"));
+          + "reached 99.9%% of nodes, median %d ms, slowest %d ms (%s); %.2f payload copies "
+          + "per node at steady state%s.", loss * 100, appliesTo.equals("all")
+          ? "on every message" : "on broadcast messages only", r.get("reached 99.9%"), count,
+          r.get("t99.9 median ms"), max, target, steady,
+          loss == 0 ? " (" + judge(steady < 1.2, "< 1.2") + ")" : ""));
     }
     ctx.traffic(m, "");
+  }
+
+  static String judge(boolean ok, String target) {
+    return "target " + target + ": " + (ok ? "met" : "missed");
   }
 
   static boolean broadcastTraffic(Envelope e) {
