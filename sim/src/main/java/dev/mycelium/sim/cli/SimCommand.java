@@ -3,13 +3,10 @@ package dev.mycelium.sim.cli;
 import com.typesafe.config.Config;
 import dev.mycelium.node.cli.ExitCodes;
 import dev.mycelium.node.cli.ProgressBar;
+import dev.mycelium.sim.scenario.ScenarioContext;
 import dev.mycelium.sim.scenario.ScenarioRunner;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
-import java.lang.management.MemoryUsage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -145,16 +142,7 @@ public final class SimCommand implements Callable<Integer> {
     private long peak;
 
     void sample() {
-      long used = 0;
-      for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-        if (p.getType() == MemoryType.HEAP) {
-          MemoryUsage u = p.getCollectionUsage();
-          if (u != null) {
-            used += u.getUsed();
-          }
-        }
-      }
-      peak = Math.max(peak, used);
+      peak = Math.max(peak, ScenarioContext.heapAfterGc());
     }
 
     long peakAfterGc() {

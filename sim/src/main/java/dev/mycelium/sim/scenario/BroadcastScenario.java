@@ -47,6 +47,7 @@ final class BroadcastScenario implements Scenario {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Plot.Series> curves = new ArrayList<>();
     List<Plot.Series> copySeries = new ArrayList<>();
+    List<Map<String, Object>> serf = new ArrayList<>();
     for (double loss : losses) {
       sim.network().loss(loss);
       List<String> labels = new ArrayList<>();
@@ -90,6 +91,10 @@ final class BroadcastScenario implements Scenario {
           "copies/node steady", steady));
       curves.add(new Plot.Series(String.format(Locale.ROOT, "%.0f%% loss", loss * 100), xs, mean,
           true));
+      curves.add(new Plot.Series(String.format(Locale.ROOT, "Serf model, %.0f%% loss",
+          loss * 100), xs, serfModel(population, loss, xs), true));
+      serf.add(Report.row("loss", loss, "t99 ms (Serf model)", serfTime(population, loss, 0.99),
+          "t99.9 ms (Serf model)", serfTime(population, loss, 0.999)));
       double[] bx = new double[count];
       for (int b = 0; b < count; b++) {
         bx[b] = b + 1;
@@ -101,6 +106,8 @@ final class BroadcastScenario implements Scenario {
       ctx.run(sim, t, "recovering");
     }
     ctx.report().put("broadcasts", rows);
+    ctx.report().put("Serf convergence model at its defaults (gossip interval 200 ms, fanout 3)",
+        serf);
     ctx.report().plot(new Plot("reach-over-time.png", "Share of nodes reached after a broadcast ("
         + ctx.nodes() + " nodes, mean of " + count + " broadcasts)", "seconds after the broadcast",
         "share of live nodes reached", false, false, curves));
@@ -125,6 +132,34 @@ final class BroadcastScenario implements Scenario {
           loss == 0 ? " (" + judge(steady < 1.2, "< 1.2") + ")" : ""));
     }
     ctx.traffic(m, "");
+  }
+
+  /** Serf's defaults for its published convergence model: gossip every 200 ms to 3 nodes. */
+  static final double SERF_INTERVAL_S = 0.2;
+  static final int SERF_FANOUT = 3;
+
+  /**
+   * The convergence model of Serf's convergence simulator page
+   * (https://www.serf.io/docs/internals/simulator.html): after r gossip rounds the share of
+   * n nodes that know a message is 1 / (1 + (n + 1) e^(-c n r)) with contact rate
+   * c = fanout / n * (1 - loss) * 0.5, i.e. the logistic solution of the SI epidemic of
+   * Demers et al. (1987). Drawn beside our measured curves on the same axes.
+   */
+  static double[] serfModel(int n, double loss, double[] seconds) {
+    double[] out = new double[seconds.length];
+    double cn = SERF_FANOUT * (1 - loss) * 0.5;
+    for (int i = 0; i < seconds.length; i++) {
+      double rounds = Math.floor(seconds[i] / SERF_INTERVAL_S + 1e-9);
+      out[i] = 1 / (1 + (n + 1) * Math.exp(-cn * rounds));
+    }
+    return out;
+  }
+
+  /** Milliseconds until Serf's model reaches a share (whole rounds, as its page plots). */
+  static long serfTime(int n, double loss, double share) {
+    double cn = SERF_FANOUT * (1 - loss) * 0.5;
+    double rounds = Math.ceil(Math.log((n + 1) * share / (1 - share)) / cn);
+    return Math.round(rounds * SERF_INTERVAL_S * 1000);
   }
 
   static String judge(boolean ok, String target) {

@@ -182,8 +182,26 @@ public final class ScenarioContext {
     double wall = (System.nanoTime() - wallStart) / 1e9;
     long events = eventsProcessed();
     progress.text(String.format(Locale.ROOT, "%s: %-16s sim %8.1f s  live %d  %,d events  %,.0f"
-        + " events/s", name, phase, sim.now() / 1000.0, sim.liveCount(), events,
-        wall > 0 ? events / wall : 0), force);
+        + " events/s  heap after GC %,d MB", name, phase, sim.now() / 1000.0, sim.liveCount(),
+        events, wall > 0 ? events / wall : 0, heapAfterGc() >> 20), force);
+  }
+
+  /**
+   * Heap in use just after the most recent collection: the live data, i.e. what the
+   * simulated nodes cost, rather than heap used at a random moment (mostly garbage).
+   */
+  public static long heapAfterGc() {
+    long used = 0;
+    for (java.lang.management.MemoryPoolMXBean p
+        : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == java.lang.management.MemoryType.HEAP) {
+        java.lang.management.MemoryUsage u = p.getCollectionUsage();
+        if (u != null) {
+          used += u.getUsed();
+        }
+      }
+    }
+    return used;
   }
 
   /** Events processed by every simulation of this run. */
