@@ -103,6 +103,7 @@ public final class SimCommand implements Callable<Integer> {
         config.getLong("seed"), config.getInt("nodes"), dir);
     out.flush();
     long start = System.nanoTime();
+    double cpuStart = cpuSeconds();
     ProgressBar bar = new ProgressBar(err, 0, !noProgress);
     HeapWatch heap = new HeapWatch();
     ScenarioRunner.Outcome outcome;
@@ -123,14 +124,26 @@ public final class SimCommand implements Callable<Integer> {
     for (String f : outcome.report().findings()) {
       out.println("- " + f);
     }
-    long peak = heap.peakAfterGc();
-    out.printf(Locale.ROOT, "%,d events in %.1f s wall (%,.0f events/s); heap after GC, peak: "
-        + "%,d MB (%,.0f bytes per simulated node)%n", outcome.events(), wall,
-        outcome.events() / wall, peak >> 20, peak / (double) config.getInt("nodes"));
+    long live = Math.max(outcome.liveHeapBytes(), heap.peakAfterGc());
+    double cpu = cpuSeconds() - cpuStart;
+    out.printf(Locale.ROOT, "%,d events in %.1f s wall, %.1f s CPU (%,.0f events/s wall, %,.0f "
+        + "per CPU-second); heap in use with the whole network up: %,d MB (%,.0f bytes per "
+        + "simulated node)%n", outcome.events(), wall, cpu, outcome.events() / wall,
+        cpu > 0 ? outcome.events() / cpu : 0, live >> 20,
+        live / (double) config.getInt("nodes"));
     out.printf(Locale.ROOT, "wrote %s/report.md, report.json and %d plots%n", dir,
         outcome.report().plots().size());
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /** CPU time of this process (every thread, GC included), in seconds; -1 if unknown. */
+  static double cpuSeconds() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    return -1;
   }
 
   /**

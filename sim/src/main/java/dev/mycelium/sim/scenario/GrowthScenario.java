@@ -57,6 +57,9 @@ final class GrowthScenario implements Scenario {
           "max known-by", max(liveOnly(sim, known))));
       last = g;
       lastKnown = liveOnly(sim, known);
+      if (c == checkpoints) {
+        ctx.measureMemory();
+      }
     }
     ctx.report().put("per step", steps);
     PowerLawFit fit = PowerLawFit.fit(last.degrees());

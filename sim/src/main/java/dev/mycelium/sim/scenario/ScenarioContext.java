@@ -36,6 +36,7 @@ public final class ScenarioContext {
   private final long wallStart = System.nanoTime();
   private int broadcasts;
   private final Runnable sampler;
+  private long liveHeap;
 
   public ScenarioContext(String name, Config config, ProgressBar progress, Runnable sampler) {
     this.sampler = sampler;
@@ -144,7 +145,24 @@ public final class ScenarioContext {
     sim.growAll(0, interval);
     long t = nodes * interval + settle;
     run(sim, t, "growing");
+    measureMemory();
     return t;
+  }
+
+  /**
+   * Collects garbage and records the heap still in use: with every node of the run booted and
+   * reachable, that is what the simulated nodes cost. Called once the network is grown; the
+   * number goes to stdout, never into the report (it depends on the JVM, not the seed).
+   */
+  public void measureMemory() {
+    System.gc();
+    liveHeap = Math.max(liveHeap,
+        java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+  }
+
+  /** The largest heap in use measured by {@link #measureMemory()}, in bytes. */
+  public long liveHeap() {
+    return liveHeap;
   }
 
   /** Schedules a broadcast with a unique label from node {@code origin} at {@code at}. */

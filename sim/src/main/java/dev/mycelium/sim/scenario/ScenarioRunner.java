@@ -94,7 +94,7 @@ public final class ScenarioRunner {
   }
 
   /** A finished run: its report (not yet written) and how many events it took. */
-  public record Outcome(Report report, long events) {}
+  public record Outcome(Report report, long events, long liveHeapBytes) {}
 
   /** Runs a loaded scenario. */
   public static Outcome run(String name, Config config, ProgressBar progress) {
@@ -110,7 +110,7 @@ public final class ScenarioRunner {
       throw new IllegalArgumentException("scenario '" + name + "': " + e.getMessage(), e);
     }
     progress.finish();
-    return new Outcome(ctx.report(), ctx.eventsProcessed());
+    return new Outcome(ctx.report(), ctx.eventsProcessed(), ctx.liveHeap());
   }
 
   /** A runner that shows nothing while it runs (tests). */
