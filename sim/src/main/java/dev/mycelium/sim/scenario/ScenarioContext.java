@@ -189,11 +189,13 @@ public final class ScenarioContext {
   /** Runs the simulation up to {@code until}, in slices, showing progress. */
   public void run(OverlaySim sim, long until, String phase) {
     long slice = 1_000;
-    while (sim.now() < until) {
+    // At least one step even when the clock is already at `until`: events scheduled for this
+    // very moment (a crash "now") must run before anything is measured.
+    do {
       sim.runUntil(Math.min(until, sim.now() + slice));
       sampler.run();
       showProgress(sim, phase, false);
-    }
+    } while (sim.now() < until);
   }
 
   private void showProgress(OverlaySim sim, String phase, boolean force) {
