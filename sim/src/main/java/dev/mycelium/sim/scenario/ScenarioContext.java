@@ -9,7 +9,6 @@ import dev.mycelium.sim.engine.NetworkModel;
 import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,7 +31,10 @@ public final class ScenarioContext {
   private final int nodes;
   private final Report report;
   private final ProgressBar progress;
-  private final List<OverlaySim> sims = new ArrayList<>();
+  // Only the current simulation is kept: a scenario that runs several (one per failure rate)
+  // must not hold the finished ones in memory.
+  private OverlaySim current;
+  private long finishedEvents;
   private final long wallStart = System.nanoTime();
   private int broadcasts;
   private final Runnable sampler;
@@ -130,7 +132,10 @@ public final class ScenarioContext {
   public OverlaySim newSim() {
     OverlaySim sim = new OverlaySim(seed, nodes, overlay(), network());
     sim.subscribeAll(TOPIC);
-    sims.add(sim);
+    if (current != null) {
+      finishedEvents += current.eventsProcessed();
+    }
+    current = sim;
     return sim;
   }
 
@@ -226,11 +231,7 @@ public final class ScenarioContext {
 
   /** Events processed by every simulation of this run. */
   public long eventsProcessed() {
-    long e = 0;
-    for (OverlaySim s : sims) {
-      e += s.eventsProcessed();
-    }
-    return e;
+    return finishedEvents + (current == null ? 0 : current.eventsProcessed());
   }
 
   /** Adds the traffic section and its plot (messages and bytes per node per second). */
