@@ -99,6 +99,7 @@ final class MassFailureScenario implements Scenario {
           "one component after ms", oneComponent,
           "views healed after ms", healed,
           "first message reliability", rel[0],
+          "first message: ms to 99% of survivors", m.timeToReach(labels.get(0), live, 0.99),
           "mean reliability", java.util.Arrays.stream(rel).average().orElse(0),
           "reliability after healing", m.reached(after) / (double) sim.liveCount(),
           "components at end", g.componentSizes().size(),
