@@ -10,6 +10,9 @@ import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.search.NetworkSearcher;
+import dev.mycelium.node.search.SearchNetwork;
+import dev.mycelium.node.search.SharedKnowledge;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -83,6 +86,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile VectorIndex index;
   private volatile Scrubber scrubber;
   private volatile NodePeers peers;
+  private volatile SearchNetwork searchNetwork;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -156,6 +160,7 @@ public final class Node implements AutoCloseable, ApiBackend {
             config.embedder().queueCapacity(),
             metrics,
             System::currentTimeMillis);
+    service.setSubstitutesPerHit(config.search().substitutes());
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
@@ -178,6 +183,8 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      peers.scheduleSaves(scheduler);
+      searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
     }
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
@@ -294,6 +301,9 @@ public final class Node implements AutoCloseable, ApiBackend {
       Thread.currentThread().interrupt();
     }
     LOG.info("background work stopped");
+    if (searchNetwork != null) {
+      closeQuietly("shared knowledge and network search", searchNetwork);
+    }
     if (peers != null) {
       closeQuietly("peer service", peers);
     }
@@ -437,6 +447,17 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (p != null) {
       p.addStatus(out);
     }
+    SearchNetwork sn = searchNetwork;
+    if (sn != null) {
+      SharedKnowledge.Stats ss = sn.shared().stats();
+      Map<String, Object> shared = new LinkedHashMap<>();
+      shared.put("topics", sn.shared().topics());
+      shared.put("published", ss.published());
+      shared.put("received", ss.received());
+      shared.put("stored", ss.stored());
+      shared.put("rejected", ss.rejected());
+      out.put("shared", shared);
+    }
     return out;
   }
 
@@ -444,6 +465,29 @@ public final class Node implements AutoCloseable, ApiBackend {
   public List<Map<String, Object>> peers() {
     NodePeers p = peers;
     return p == null ? List.of() : p.peers();
+  }
+
+  @Override
+  public Optional<NetworkSearcher> networkSearch() {
+    SearchNetwork n = searchNetwork;
+    return n == null ? Optional.empty() : Optional.of(n.searcher());
+  }
+
+  /** Shared knowledge and network search, when the peer service runs. */
+  public Optional<SearchNetwork> searchNetwork() {
+    return Optional.ofNullable(searchNetwork);
+  }
+
+  @Override
+  public Map<String, Object> keyring() {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.keyring();
+  }
+
+  @Override
+  public Map<String, Object> changeKeyring(String action, byte[] key) {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.changeKeyring(action, key);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */
