@@ -108,9 +108,15 @@ public final class ScenarioContext {
           "overlay.preset must be lan, local, wan or test, got " + preset);
     };
     int active = config.getInt("overlay.active-view");
+    int target = config.getInt("overlay.active-target");
     int passive = config.getInt("overlay.passive-view");
-    if (active > 0 || passive > 0) {
-      c = c.withViews(active > 0 ? active : c.activeViewSize(),
+    if (active > 0 || target > 0 || passive > 0) {
+      int cap = active > 0 ? active : c.activeViewSize();
+      if (target > cap) {
+        throw new IllegalArgumentException("overlay.active-target (" + target
+            + ") must not exceed the active view size (" + cap + ")");
+      }
+      c = c.withViews(cap, target > 0 ? target : cap,
           passive > 0 ? passive : c.passiveViewSize());
     }
     return c;
