@@ -153,6 +153,14 @@ class ScenariosTest {
         .hasMessageContaining("nodes must be at least 2");
     assertThat(ScenarioRunner.load("growth", Map.of("network.loss", "0.25"))
         .getDouble("network.loss")).isEqualTo(0.25);
+    ScenarioContext hubs = new ScenarioContext("growth", ScenarioRunner.load("growth",
+        Map.of("overlay.active-view", "12", "overlay.active-target", "4")),
+        ScenarioRunner.silent(), () -> { });
+    assertThat(hubs.overlay().activeViewSize()).isEqualTo(12);
+    assertThat(hubs.overlay().activeViewTarget()).isEqualTo(4);
+    ScenarioContext wrong = new ScenarioContext("growth", ScenarioRunner.load("growth",
+        Map.of("overlay.active-target", "9")), ScenarioRunner.silent(), () -> { });
+    assertThatThrownBy(wrong::overlay).hasMessageContaining("must not exceed the active view");
   }
 
   @Test
