@@ -1,5 +1,9 @@
 package dev.mycelium.node.cli;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -51,7 +55,16 @@ public final class MyceliumCli implements Runnable {
   /** The configured command line, for tests and embedding. */
   public static CommandLine commandLine() {
     // picocli answers invalid input with ExitCode.USAGE, which is 2, as the interface wants.
-    return new CommandLine(new MyceliumCli());
+    CommandLine cl = new CommandLine(new MyceliumCli());
+    List<CliExtension> extensions = new ArrayList<>();
+    ServiceLoader.load(CliExtension.class).forEach(extensions::add);
+    extensions.sort(Comparator.comparing(CliExtension::name));
+    for (CliExtension e : extensions) {
+      if (!cl.getSubcommands().containsKey(e.name())) {
+        cl.addSubcommand(e.name(), e.command());
+      }
+    }
+    return cl;
   }
 
   @Override

@@ -43,6 +43,25 @@ public final class ProgressBar {
     lastLength = line.length();
   }
 
+  /**
+   * Shows a caller-made status line instead of the item bar, for runs whose progress is not a
+   * count of items (the simulator shows simulated time and events per second).
+   */
+  public void text(String line, boolean force) {
+    if (!enabled) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (!force && now - lastDraw < REDRAW_NANOS) {
+      return;
+    }
+    lastDraw = now;
+    int pad = Math.max(0, lastLength - line.length());
+    err.print("\r" + line + " ".repeat(pad));
+    err.flush();
+    lastLength = line.length();
+  }
+
   /** Ends the bar's line so that what follows starts on a fresh one. */
   public void finish() {
     if (enabled && lastLength > 0) {

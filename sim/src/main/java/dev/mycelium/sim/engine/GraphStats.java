@@ -27,26 +27,183 @@ public final class GraphStats {
   public static GraphStats of(OverlaySim sim) {
     int n = sim.size();
     BitSet live = new BitSet(n);
-    List<BitSet> sets = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      sets.add(new BitSet(n));
-      if (sim.status(i) == OverlaySim.Status.UP || sim.status(i) == OverlaySim.Status.PAUSED) {
+      if (sim.isLive(i)) {
         live.set(i);
       }
     }
+    // Edge lists grown per node, then sorted and deduplicated: a BitSet per node would cost
+    // n^2 bits, over a gigabyte at 100,000 nodes.
+    int[][] lists = new int[n][];
+    int[] sizes = new int[n];
     for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
       for (int j : sim.activeView(i)) {
         if (j >= 0 && live.get(j) && j != i) {
-          sets.get(i).set(j);
-          sets.get(j).set(i);
+          add(lists, sizes, i, j);
+          add(lists, sizes, j, i);
         }
       }
     }
     int[][] adj = new int[n][];
     for (int i = 0; i < n; i++) {
-      adj[i] = sets.get(i).stream().toArray();
+      if (lists[i] == null) {
+        adj[i] = new int[0];
+        continue;
+      }
+      int[] a = Arrays.copyOf(lists[i], sizes[i]);
+      Arrays.sort(a);
+      int k = 0;
+      for (int x = 0; x < a.length; x++) {
+        if (x == 0 || a[x] != a[x - 1]) {
+          a[k++] = a[x];
+        }
+      }
+      adj[i] = Arrays.copyOf(a, k);
     }
     return new GraphStats(adj, live);
+  }
+
+  private static void add(int[][] lists, int[] sizes, int i, int j) {
+    if (lists[i] == null) {
+      lists[i] = new int[8];
+    } else if (sizes[i] == lists[i].length) {
+      lists[i] = Arrays.copyOf(lists[i], sizes[i] * 2);
+    }
+    lists[i][sizes[i]++] = j;
+  }
+
+  /**
+   * For every node, how many live nodes know it (list it in their active or passive view):
+   * the in-degree of the "who knows whom" graph, where preferential attachment shows even
+   * though the active view is capped.
+   */
+  public static int[] knownBy(OverlaySim sim) {
+    int[] count = new int[sim.size()];
+    for (int i = 0; i < sim.size(); i++) {
+      if (!sim.isLive(i)) {
+        continue;
+      }
+      for (int j : sim.activeView(i)) {
+        if (j >= 0) {
+          count[j]++;
+        }
+      }
+      for (int j : sim.passiveView(i)) {
+        if (j >= 0) {
+          count[j]++;
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Degrees of the live nodes, in node order. */
+  public int[] degrees() {
+    int[] d = new int[live.cardinality()];
+    int k = 0;
+    for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
+      d[k++] = adjacency[i].length;
+    }
+    return d;
+  }
+
+  /** Live node indexes ordered by degree, highest first (ties by index). */
+  public int[] byDegreeDescending() {
+    return live.stream().boxed()
+        .sorted((a, b) -> adjacency[a].length != adjacency[b].length
+            ? adjacency[b].length - adjacency[a].length : Integer.compare(a, b))
+        .mapToInt(Integer::intValue).toArray();
+  }
+
+  /** Live node indexes in random order. */
+  public int[] shuffledLive(RandomGenerator random) {
+    int[] a = live.stream().toArray();
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  /**
+   * Size of the largest connected component, as a share of the live nodes, after removing the
+   * first {@code k} nodes of {@code order} for each k in {@code removed}. Computed backwards
+   * with union-find (adding nodes in reverse order), so a whole curve costs one pass: the
+   * method of Newman and Ziff (2000) for percolation.
+   */
+  public double[] largestComponentAfterRemoving(int[] order, int[] removed) {
+    int n = adjacency.length;
+    int[] parent = new int[n];
+    int[] size = new int[n];
+    boolean[] present = new boolean[n];
+    for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
+      present[i] = true;
+    }
+    for (int v : order) {
+      present[v] = false;
+    }
+    int largest = 0;
+    for (int i = 0; i < n; i++) {
+      parent[i] = i;
+      size[i] = 1;
+    }
+    for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
+      if (present[i]) {
+        largest = Math.max(largest, 1);
+        for (int j : adjacency[i]) {
+          if (present[j]) {
+            largest = Math.max(largest, union(parent, size, i, j));
+          }
+        }
+      }
+    }
+    // largestAt[k]: largest component with the first k of order removed.
+    int[] largestAt = new int[order.length + 1];
+    largestAt[order.length] = largest;
+    for (int k = order.length - 1; k >= 0; k--) {
+      int v = order[k];
+      present[v] = true;
+      largest = Math.max(largest, 1);
+      for (int j : adjacency[v]) {
+        if (present[j]) {
+          largest = Math.max(largest, union(parent, size, v, j));
+        }
+      }
+      largestAt[k] = largest;
+    }
+    double total = Math.max(1, live.cardinality());
+    double[] out = new double[removed.length];
+    for (int r = 0; r < removed.length; r++) {
+      int k = Math.min(Math.max(0, removed[r]), order.length);
+      out[r] = largestAt[k] / total;
+    }
+    return out;
+  }
+
+  private static int find(int[] parent, int x) {
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  }
+
+  private static int union(int[] parent, int[] size, int a, int b) {
+    int ra = find(parent, a);
+    int rb = find(parent, b);
+    if (ra == rb) {
+      return size[ra];
+    }
+    if (size[ra] < size[rb]) {
+      int t = ra;
+      ra = rb;
+      rb = t;
+    }
+    parent[rb] = ra;
+    size[ra] += size[rb];
+    return size[ra];
   }
 
   public int liveNodes() {

@@ -28,8 +28,11 @@ import java.util.function.Consumer;
  * So a run replays exactly from its seed.
  *
  * <p>Node faults: crash (state lost, in-flight messages to it dropped), restart (a fresh core
- * with the same ID rejoins through the seeds), pause (deliveries and timers queue and run when
- * the pause ends, as after a long GC pause).
+ * with the same ID rejoins through the seeds), graceful leave, pause (deliveries and timers
+ * queue and run when the pause ends, as after a long GC pause), slow processing (messages wait
+ * in a queue and each takes a fixed time), and disk wipes and bit flips, which the overlay
+ * keeps no disk state for and which are reported to listeners so that simulated stores apply
+ * them.
  */
 public final class OverlaySim {
   /** What a simulated node is doing. */
@@ -48,6 +51,9 @@ public final class OverlaySim {
     long bytesSent;
     long messagesSent;
     long messagesReceived;
+    long slowUntil;
+    long perMessageMillis;
+    long busyUntil;
 
     SimNode(int index, PeerAddress address, SplittableRandom coreStream,
         SplittableRandom linkRandom) {
@@ -70,6 +76,7 @@ public final class OverlaySim {
   private long messagesDelivered;
   private long messagesSent;
   private long bytesSent;
+  private int live;
 
   public OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network) {
     if (nodeCount < 1) {
@@ -141,7 +148,16 @@ public final class OverlaySim {
   }
 
   private void boot(SimNode n) {
+    boolean restart = n.status != Status.NOT_STARTED;
+    if (n.status == Status.NOT_STARTED || n.status == Status.CRASHED) {
+      live++;
+    }
     n.epoch++;
+    n.slowUntil = 0;
+    n.busyUntil = 0;
+    if (restart) {
+      fault(n, new NodeFault.Restart());
+    }
     n.core = new OverlayNode(config, n.address, n.coreStream.split(),
         SimCrypto.signer(n.address.id()), SimCrypto.verifier(), sim.now());
     for (String t : subscriptions) {
@@ -190,11 +206,73 @@ public final class OverlaySim {
   public void crash(int i, long at) {
     sim.at(at, () -> {
       SimNode n = node(i);
-      n.status = Status.CRASHED;
-      n.epoch++;
-      n.core = null;
-      n.deferred.clear();
+      if (n.status == Status.CRASHED || n.status == Status.NOT_STARTED) {
+        return;
+      }
+      stop(n);
+      fault(n, new NodeFault.Crash());
     });
+  }
+
+  private void stop(SimNode n) {
+    n.status = Status.CRASHED;
+    n.epoch++;
+    n.core = null;
+    n.deferred.clear();
+    live--;
+  }
+
+  /** Node i leaves gracefully (tells its active view), then is down as after a crash. */
+  public void leave(int i, long at) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status != Status.UP) {
+        return;
+      }
+      apply(n, n.core.leave(sim.now()));
+      stop(n);
+      fault(n, new NodeFault.Leave());
+    });
+  }
+
+  /**
+   * From {@code at}, for {@code durationMillis}, node i handles one message at a time and each
+   * takes {@code perMessageMillis}: an overloaded node whose answers come late.
+   */
+  public void slow(int i, long at, long perMessageMillis, long durationMillis) {
+    if (perMessageMillis < 0 || durationMillis < 0) {
+      throw new IllegalArgumentException("slow needs per-message and duration >= 0 ms");
+    }
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status == Status.UP || n.status == Status.PAUSED) {
+        n.slowUntil = sim.now() + durationMillis;
+        n.perMessageMillis = perMessageMillis;
+        fault(n, new NodeFault.Slow(perMessageMillis, durationMillis));
+      }
+    });
+  }
+
+  /** Node i loses its data directory (reported to listeners; the overlay keeps none). */
+  public void wipeDisk(int i, long at) {
+    sim.at(at, () -> fault(node(i), new NodeFault.DiskWipe()));
+  }
+
+  /** {@code count} bits of node i's store flip (reported to listeners that hold stores). */
+  public void flipBits(int i, long at, int count) {
+    if (count < 1) {
+      throw new IllegalArgumentException("bit flips need count >= 1, got " + count);
+    }
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      fault(n, new NodeFault.BitFlips(count, n.linkRandom.nextLong()));
+    });
+  }
+
+  private void fault(SimNode n, NodeFault f) {
+    for (SimListener l : listeners) {
+      l.onFault(sim.now(), n.index, f);
+    }
   }
 
   /** Restarts a crashed node with empty state; it rejoins through the seeds. */
@@ -210,6 +288,7 @@ public final class OverlaySim {
         return;
       }
       n.status = Status.PAUSED;
+      fault(n, new NodeFault.Pause(durationMillis));
       int epoch = n.epoch;
       sim.after(durationMillis, () -> resume(n, epoch));
     });
@@ -305,6 +384,22 @@ public final class OverlaySim {
       n.deferred.add(() -> deliver(n, epoch, from, fromIndex, env));
       return;
     }
+    if (n.slowUntil > sim.now() && n.perMessageMillis > 0) {
+      long done = Math.max(sim.now(), n.busyUntil) + n.perMessageMillis;
+      n.busyUntil = done;
+      sim.at(done, () -> process(n, epoch, from, fromIndex, env));
+      return;
+    }
+    process(n, epoch, from, fromIndex, env);
+  }
+
+  private void process(SimNode n, int epoch, NodeId from, int fromIndex, Envelope env) {
+    if (n.epoch != epoch || n.status != Status.UP) {
+      if (n.epoch == epoch && n.status == Status.PAUSED) {
+        n.deferred.add(() -> process(n, epoch, from, fromIndex, env));
+      }
+      return;
+    }
     messagesDelivered++;
     n.messagesReceived++;
     trace = trace * 31 + sim.now() * 1_000_003L + (long) fromIndex * 8191 + n.index * 131
@@ -373,6 +468,30 @@ public final class OverlaySim {
       out[k] = indexOf(view.get(k));
     }
     return out;
+  }
+
+  /** Passive view of node i as indexes (empty if the node is down). */
+  public int[] passiveView(int i) {
+    SimNode n = node(i);
+    if (n.core == null) {
+      return new int[0];
+    }
+    List<NodeId> view = n.core.passiveView();
+    int[] out = new int[view.size()];
+    for (int k = 0; k < out.length; k++) {
+      out[k] = indexOf(view.get(k));
+    }
+    return out;
+  }
+
+  /** Nodes that are up or paused (a paused node is alive, only late). */
+  public int liveCount() {
+    return live;
+  }
+
+  public boolean isLive(int i) {
+    Status s = node(i).status;
+    return s == Status.UP || s == Status.PAUSED;
   }
 
   public long bytesSent(int i) {

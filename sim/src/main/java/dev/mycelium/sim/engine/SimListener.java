@@ -10,4 +10,7 @@ public interface SimListener {
 
   /** A node handed a message to the network (before loss or partitions apply). */
   default void onSend(long time, int from, int to, Envelope envelope, int bytes) {}
+
+  /** A fault was injected into a node. */
+  default void onFault(long time, int node, NodeFault fault) {}
 }

@@ -92,4 +92,81 @@ class NetworkModelTest {
       lastArrival = arrival;
     }
   }
+
+  @Test
+  void reorderedMessagesOvertakeNothingButAreOvertaken() {
+    NetworkModel net = new NetworkModel().latency(LatencyModel.fixed(50)).reorder(0.2);
+    SplittableRandom r = new SplittableRandom(6);
+    int n = 50_000;
+    int late = 0;
+    long lastInOrder = 0;
+    long lastLate = 0;
+    int overtook = 0;
+    for (int i = 0; i < n; i++) {
+      long now = i * 10L;
+      long arrival = now + net.deliveries(0, 1, PING, r, now)[0];
+      if (arrival > now + 50) {
+        late++;
+        assertThat(arrival - now).isEqualTo(100);
+        lastLate = arrival;
+      } else {
+        // Messages that are not reordered keep the link's FIFO order among themselves...
+        assertThat(arrival).isGreaterThanOrEqualTo(lastInOrder);
+        lastInOrder = arrival;
+        // ...and overtake the reordered ones sent before them.
+        if (arrival < lastLate) {
+          overtook++;
+        }
+      }
+    }
+    assertThat(late / (double) n).isBetween(0.19, 0.21);
+    assertThat(overtook).isGreaterThan(n / 10);
+  }
+
+  @Test
+  void perNodeLossAppliesToMessagesFromAndToThatNodeOnly() {
+    NetworkModel net = new NetworkModel().fifo(false).nodeLoss(7, 0.25);
+    SplittableRandom r = new SplittableRandom(7);
+    int n = 100_000;
+    int lostFrom = 0;
+    int lostTo = 0;
+    int lostElsewhere = 0;
+    for (int i = 0; i < n; i++) {
+      lostFrom += net.deliveries(7, 1, PING, r).length == 0 ? 1 : 0;
+      lostTo += net.deliveries(1, 7, PING, r).length == 0 ? 1 : 0;
+      lostElsewhere += net.deliveries(1, 2, PING, r).length == 0 ? 1 : 0;
+    }
+    assertThat(lostFrom / (double) n).isBetween(0.245, 0.255);
+    assertThat(lostTo / (double) n).isBetween(0.245, 0.255);
+    assertThat(lostElsewhere).isZero();
+    net.nodeLoss(7, 0);
+    assertThat(net.deliveries(7, 1, PING, r)).hasSize(1);
+  }
+
+  @Test
+  void bandwidthQueuesASendersMessagesBehindEachOther() {
+    Envelope big = Envelope.newBuilder().setGossip(dev.mycelium.wire.proto.Gossip.newBuilder()
+        .setPayload(com.google.protobuf.ByteString.copyFrom(new byte[9_990]))).build();
+    int size = big.getSerializedSize();
+    NetworkModel net = new NetworkModel().latency(LatencyModel.fixed(20)).fifo(false)
+        .bandwidth(100_000);
+    SplittableRandom r = new SplittableRandom(8);
+    long perMessage = size * 1000L / 100_000;
+    // Ten messages sent at once leave one after another, each taking size/bandwidth.
+    for (int k = 1; k <= 10; k++) {
+      assertThat(net.deliveries(0, 1 + k, big, r, 0)[0]).isEqualTo(20 + k * perMessage);
+    }
+    // Another sender's uplink is free.
+    assertThat(net.deliveries(5, 1, big, r, 0)[0]).isEqualTo(20 + perMessage);
+    // Once the queue has drained, a message waits only for itself.
+    assertThat(net.deliveries(0, 1, big, r, 10_000)[0]).isEqualTo(20 + perMessage);
+  }
+
+  @Test
+  void latencyModelRejectsImpossibleBounds() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> LatencyModel.uniform(50, 10))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("min <= max");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new NetworkModel().loss(1.0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[0, 1)");
+  }
 }

@@ -1,0 +1,166 @@
+package dev.mycelium.sim.cli;
+
+import com.typesafe.config.Config;
+import dev.mycelium.node.cli.ExitCodes;
+import dev.mycelium.node.cli.ProgressBar;
+import dev.mycelium.sim.scenario.ScenarioContext;
+import dev.mycelium.sim.scenario.ScenarioRunner;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code mycelium sim}: runs a scenario on the simulator (the real overlay cores on a virtual
+ * clock) and writes report.md, report.json and plots. The seed is printed first, so any run,
+ * however it ends, can be replayed.
+ */
+@Command(
+    name = "sim",
+    mixinStandardHelpOptions = true,
+    description = "Run a scenario on simulated nodes (the real overlay cores on a virtual clock)"
+        + " and write report.md, report.json and PNG plots. Scenarios: sim/scenarios/*.conf.")
+public final class SimCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--scenario", paramLabel = "NAME",
+      description = "A shipped scenario (see --list) or the path of a .conf file.")
+  String scenario;
+
+  @Option(names = "--list", description = "List the shipped scenarios and exit.")
+  boolean list;
+
+  @Option(names = "--nodes", paramLabel = "N",
+      description = "Simulated nodes (default: the scenario's, usually 1000).")
+  Integer nodes;
+
+  @Option(names = "--seed", paramLabel = "S",
+      description = "Seed of every random choice (default: the scenario's). One seed, one run.")
+  Long seed;
+
+  @Option(names = "--out", paramLabel = "DIR",
+      description = "Where the report goes. Default: sim-out/NAME.")
+  Path outDir;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = "Override a key of the scenario file (repeatable), e.g. "
+          + "--set network.loss=0.1 --set broadcast.losses=[0,0.3].")
+  List<String> sets = new ArrayList<>();
+
+  @Option(names = "--no-progress", description = "Do not draw the progress line on stderr.")
+  boolean noProgress;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (list) {
+      for (String name : ScenarioRunner.BUILT_IN) {
+        String d = ScenarioRunner.file(name).getString("description").replaceAll("\\s+", " ");
+        out.printf(Locale.ROOT, "%-15s %s%n", name, d);
+      }
+      out.flush();
+      return ExitCodes.OK;
+    }
+    if (scenario == null) {
+      err.println("error: give --scenario NAME (see mycelium sim --list) or --list");
+      return ExitCodes.USAGE;
+    }
+    Map<String, String> overrides = new LinkedHashMap<>();
+    for (String s : sets) {
+      int eq = s.indexOf('=');
+      if (eq <= 0) {
+        err.println("error: --set wants KEY=VALUE, got '" + s + "'");
+        return ExitCodes.USAGE;
+      }
+      overrides.put(s.substring(0, eq), s.substring(eq + 1));
+    }
+    if (nodes != null) {
+      overrides.put("nodes", String.valueOf(nodes));
+    }
+    if (seed != null) {
+      overrides.put("seed", String.valueOf(seed));
+    }
+    String name = ScenarioRunner.nameOf(scenario);
+    Config config;
+    try {
+      config = ScenarioRunner.load(scenario, overrides);
+    } catch (IllegalArgumentException e) {
+      err.println("error: " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+    Path dir = outDir != null ? outDir : Path.of("sim-out", name);
+    out.printf(Locale.ROOT, "mycelium sim: scenario %s, seed %d, %d nodes, report in %s%n", name,
+        config.getLong("seed"), config.getInt("nodes"), dir);
+    out.flush();
+    long start = System.nanoTime();
+    double cpuStart = cpuSeconds();
+    ProgressBar bar = new ProgressBar(err, 0, !noProgress);
+    HeapWatch heap = new HeapWatch();
+    ScenarioRunner.Outcome outcome;
+    try {
+      outcome = ScenarioRunner.run(name, config, bar, heap::sample);
+    } catch (IllegalArgumentException e) {
+      bar.finish();
+      err.println("error: " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    try {
+      outcome.report().write(dir);
+    } catch (IOException e) {
+      err.println("error: cannot write the report to " + dir + ": " + e.getMessage());
+      return ExitCodes.FAILURE;
+    }
+    for (String f : outcome.report().findings()) {
+      out.println("- " + f);
+    }
+    long live = Math.max(outcome.liveHeapBytes(), heap.peakAfterGc());
+    double cpu = cpuSeconds() - cpuStart;
+    out.printf(Locale.ROOT, "%,d events in %.1f s wall, %.1f s CPU (%,.0f events/s wall, %,.0f "
+        + "per CPU-second); heap in use with the whole network up: %,d MB (%,.0f bytes per "
+        + "simulated node)%n", outcome.events(), wall, cpu, outcome.events() / wall,
+        cpu > 0 ? outcome.events() / cpu : 0, live >> 20,
+        live / (double) config.getInt("nodes"));
+    out.printf(Locale.ROOT, "wrote %s/report.md, report.json and %d plots%n", dir,
+        outcome.report().plots().size());
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** CPU time of this process (every thread, GC included), in seconds; -1 if unknown. */
+  static double cpuSeconds() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    return -1;
+  }
+
+  /**
+   * The largest heap in use just after a collection, sampled while the run goes on: live data,
+   * which is what a simulated node costs, as opposed to heap used at a random moment, which is
+   * mostly garbage.
+   */
+  static final class HeapWatch {
+    private long peak;
+
+    void sample() {
+      peak = Math.max(peak, ScenarioContext.heapAfterGc());
+    }
+
+    long peakAfterGc() {
+      sample();
+      return peak;
+    }
+  }
+}
