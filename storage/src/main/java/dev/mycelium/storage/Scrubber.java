@@ -18,7 +18,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * arrive meanwhile are checked on the next pass.
  */
 public final class Scrubber {
-  private final FragmentStore store;
+  /**
+   * What a scrubber walks: anything that lists its IDs and checks one fully. The node's own
+   * {@link FragmentStore} is one; the holder's store of other owners' replicas is another.
+   */
+  public interface Target {
+    /** Checks one ID fully; a failure marks it BLANK. Null when the ID is unknown. */
+    FragmentState check(FragmentId id);
+
+    /** Visits every ID. */
+    void forEachId(java.util.function.Consumer<FragmentId> visitor);
+  }
+
+  private final Target store;
   private final double perNano;
   private final int maxPerStep;
 
@@ -40,6 +52,29 @@ public final class Scrubber {
    * @param maxPerStep most checks one {@link #step} does, however late it is called
    */
   public Scrubber(FragmentStore store, double fragmentsPerSecond, int maxPerStep) {
+    this(
+        new Target() {
+          @Override
+          public FragmentState check(FragmentId id) {
+            return store.check(id);
+          }
+
+          @Override
+          public void forEachId(java.util.function.Consumer<FragmentId> visitor) {
+            store.forEachId(visitor);
+          }
+        },
+        fragmentsPerSecond,
+        maxPerStep);
+  }
+
+  /**
+   * A scrubber over any {@link Target}, such as the store of replicas held for other owners.
+   *
+   * @param fragmentsPerSecond checks per second on average
+   * @param maxPerStep most checks one {@link #step} does, however late it is called
+   */
+  public Scrubber(Target store, double fragmentsPerSecond, int maxPerStep) {
     if (!(fragmentsPerSecond > 0) || Double.isInfinite(fragmentsPerSecond)) {
       throw new IllegalArgumentException(
           "the scrub rate must be a positive number of fragments per second, got "
