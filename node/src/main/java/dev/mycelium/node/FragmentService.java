@@ -2,6 +2,8 @@ package dev.mycelium.node;
 
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.replica.BlankReadHook;
+import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
@@ -21,7 +23,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -104,6 +110,10 @@ public final class FragmentService {
   private final AtomicBoolean indexLoaded = new AtomicBoolean();
   private final AtomicBoolean queueFullLogged = new AtomicBoolean();
   private final AtomicLong embedFailures = new AtomicLong();
+  private volatile ReadThrough readThrough;
+
+  /** The BLANK read-through, when replication is running. */
+  private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
 
   FragmentService(
       Identity identity,
@@ -163,9 +173,74 @@ public final class FragmentService {
     }
   }
 
-  /** Reads one fragment; unknown IDs answer empty. */
+  /**
+   * Makes reads of BLANK or LOST fragments ask one holder through {@code hook} first, waiting at
+   * most {@code timeout}; what the holder sends is checked here before it is stored, and the
+   * outcome is reported to {@code ledger}. Set by the replication service once it runs.
+   */
+  public void readThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {
+    this.readThrough = new ReadThrough(hook, timeout, ledger);
+  }
+
+  /**
+   * Reads one fragment; unknown IDs answer empty. A BLANK or LOST fragment is first asked of one
+   * holder (when replication runs), so the read answers PRESENT when that holder has a good copy
+   * within the read timeout, and the state otherwise.
+   */
   public Optional<StoredFragment> get(FragmentId id) {
-    return store.get(id);
+    Optional<StoredFragment> sf = store.get(id);
+    ReadThrough rt = readThrough;
+    if (rt == null || sf.isEmpty()) {
+      return sf;
+    }
+    FragmentState state = sf.get().state();
+    if (state != FragmentState.BLANK && state != FragmentState.LOST) {
+      return sf;
+    }
+    return Optional.of(readThrough(rt, sf.get()));
+  }
+
+  private StoredFragment readThrough(ReadThrough rt, StoredFragment missing) {
+    FragmentId id = missing.id();
+    CompletableFuture<Optional<BlankReadHook.Fetched>> asked;
+    Optional<BlankReadHook.Fetched> got;
+    try {
+      asked = rt.hook().fetchOne(id, missing.owner());
+      got = asked.get(rt.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      rt.ledger().failed(id, null, "no holder answered within " + rt.timeout().toMillis()
+          + " ms (replication.read-timeout); answering " + missing.state());
+      return missing;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return missing;
+    } catch (ExecutionException | RuntimeException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      rt.ledger().failed(id, null, "asking a holder failed: " + cause);
+      return missing;
+    }
+    if (got.isEmpty()) {
+      rt.ledger().failed(id, null, "no holder had a good copy");
+      return missing;
+    }
+    Fragment f;
+    try {
+      f = codec.verify(id, got.get().fragment());
+    } catch (InvalidFragmentException e) {
+      rt.ledger().failed(id, got.get().source(), "the copy does not check: " + e.getMessage());
+      return missing;
+    }
+    FragmentState after = store.put(f);
+    if (after != FragmentState.PRESENT) {
+      return store.get(id).orElse(missing);
+    }
+    if (f.hasVector()) {
+      index.add(id, f.vector());
+    } else {
+      queueForEmbedding(id);
+    }
+    rt.ledger().repaired(id, got.get().source(), f.signed().getSerializedSize(), false);
+    return StoredFragment.present(f);
   }
 
   /**

@@ -17,6 +17,7 @@ import dev.mycelium.storage.FragmentStore;
 import dev.mycelium.storage.Scrubber;
 import dev.mycelium.storage.StoreStats;
 import dev.mycelium.storage.VectorIndex;
+import dev.mycelium.storage.replica.ReplicaStore;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -82,6 +83,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile FragmentStore store;
   private volatile VectorIndex index;
   private volatile Scrubber scrubber;
+  private volatile ReplicaStore replicaStore;
+  private volatile Scrubber replicaScrubber;
   private volatile NodePeers peers;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
@@ -143,6 +146,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     store = backends.openStore(config, codec);
     storeOpening = false;
     LOG.info("fragment store open: {}", store.stats());
+    replicaStore = backends.openReplicaStore(config, codec);
     index = backends.openIndex(config);
     LOG.info("vector index open: {} vectors", index.size());
     service =
@@ -159,6 +163,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
+    replicaScrubber = new Scrubber(replicaStore, rate, Math.max(1, rate / 5));
     startThread("mycelium-embedder", service::embedLoop);
     startThread(
         "mycelium-index-loader",
@@ -201,6 +206,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   }
 
   private void scrubStep() {
+    replicaScrubber.step(System.nanoTime());
     scrubber.step(System.nanoTime());
     long failures = scrubber.failures();
     if (failures > lastScrubFailures) {
@@ -299,6 +305,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     }
     if (index != null) {
       closeQuietly("vector index", index);
+    }
+    if (replicaStore != null) {
+      closeQuietly("replica store", replicaStore);
     }
     if (store != null) {
       closeQuietly("fragment store", store);

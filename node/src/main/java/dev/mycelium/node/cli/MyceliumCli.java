@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
       SearchCommand.class,
       StatusCommand.class,
       PeersCommand.class,
+      RepairCommand.class,
       IdentityCommand.class,
       ConfigCommand.class,
       BenchCommand.class

@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param index vector index tuning
  * @param embedder the built-in embedder
  * @param log log format and level
+ * @param replication replicas on neighbours and their repair
  */
 public record NodeConfig(
     NodeSection node,
@@ -30,7 +31,8 @@ public record NodeConfig(
     Storage storage,
     Index index,
     Embedder embedder,
-    Log log) {
+    Log log,
+    Replication replication) {
 
   /**
    * Where the node keeps its files, and how long a stop may take.
@@ -129,6 +131,14 @@ public record NodeConfig(
   public record Log(String format, String level) {}
 
   /**
+   * Replicas kept on neighbours, replicas held for them, and repair.
+   *
+   * @param capacityEntries replicas (and their tombstones) this node holds for other owners
+   * @param readTimeout how long a read of a BLANK fragment waits for one holder
+   */
+  public record Replication(long capacityEntries, Duration readTimeout) {}
+
+  /**
    * Reads and checks every key of a merged configuration.
    *
    * @throws ConfigException naming the first key that is missing, of the wrong type or out of
@@ -182,6 +192,11 @@ public record NodeConfig(
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
+    Replication replication =
+        new Replication(
+            r.longIn("mycelium.replication.capacity-entries", 1, 2_000_000_000L),
+            r.durationIn("mycelium.replication.read-timeout", Duration.ofMillis(1),
+                Duration.ofMinutes(1)));
     if (index.beamWidth() < index.maxDegree()) {
       throw new ConfigException(
           "mycelium.index.beam-width",
@@ -194,7 +209,7 @@ public record NodeConfig(
           storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
-    return new NodeConfig(node, api, peer, storage, index, embedder, log);
+    return new NodeConfig(node, api, peer, storage, index, embedder, log, replication);
   }
 
   private static Optional<byte[]> networkKey(String base64) {

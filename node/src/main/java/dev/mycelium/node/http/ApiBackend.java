@@ -31,6 +31,14 @@ public interface ApiBackend {
     return List.of();
   }
 
+  /**
+   * What {@code /v1/repair} reports and starts; empty on a node that runs no replication (no
+   * peer service), which the API answers with 503.
+   */
+  default java.util.Optional<dev.mycelium.node.replica.RepairControl> repair() {
+    return java.util.Optional.empty();
+  }
+
   /** The node's metrics. */
   NodeMetrics metrics();
 }

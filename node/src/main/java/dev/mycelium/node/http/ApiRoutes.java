@@ -12,6 +12,7 @@ import dev.mycelium.node.FragmentService.SearchResult;
 import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
+import dev.mycelium.node.replica.RepairControl;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
@@ -132,16 +133,37 @@ public final class ApiRoutes {
       case "/v1/peers":
         requireMethod(method, "GET");
         return json(route, 200, RequestParser.JSON.valueToTree(Map.of("peers", backend.peers())));
+      case "/v1/repair":
+        requireMethod(method, "GET");
+        return json(route, 200, RequestParser.JSON.valueToTree(repairControl().status().toJson()));
+      case "/v1/repair/run":
+        {
+          requireMethod(method, "POST");
+          RepairControl control = repairControl();
+          boolean started = control.runNow();
+          ObjectNode n = F.objectNode().put("started", started);
+          if (!started) {
+            n.put("message", "a repair cycle is already running; it covers this request");
+          }
+          n.set("status", RequestParser.JSON.valueToTree(control.status().toJson()));
+          return json(route, 202, n);
+        }
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
     }
+  }
+
+  private RepairControl repairControl() {
+    return backend.repair().orElseThrow(() -> new ApiException(503, "unavailable",
+        "this node runs no replication, so it repairs nothing; replication needs the peer "
+            + "service (mycelium.peer.enabled = true)", null));
   }
 
   /** The route template of a path, for metrics labels. */
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers":
+          "/v1/status", "/v1/peers", "/v1/repair", "/v1/repair/run":
         return path;
       default:
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {
