@@ -105,7 +105,58 @@ abstract class AbstractReplicaStore implements ReplicaStore {
 
   @Override
   public FragmentState put(SignedReplica replica) {
-    ReplicaChecks.Checked c = ReplicaChecks.verify(replica);
+    return keep(ReplicaChecks.verify(replica), replica);
+  }
+
+  @Override
+  public FragmentState putVerified(FragmentId id, NodeId owner, SignedReplica replica) {
+    ReplicaChecks.Checked c = ReplicaChecks.parse(replica);
+    if (!c.id().equals(id) || !c.owner().equals(owner)) {
+      throw new InvalidFragmentException("replica", "the replica names fragment " + c.id()
+          + " of " + c.owner().shortString() + ", not " + id + " of " + owner.shortString());
+    }
+    return keep(c, replica);
+  }
+
+  @Override
+  public boolean remove(FragmentId id) {
+    byte[] key = id.toBytes();
+    while (true) {
+      byte[] raw = read(key);
+      if (raw == null) {
+        return false;
+      }
+      if (removeRaw(key, raw)) {
+        ReplicaRecord h = ReplicaRecord.headerOf(raw);
+        counts[(h == null ? FragmentState.BLANK : h.state()).ordinal()].decrementAndGet();
+        reserved.decrementAndGet();
+        if (h != null) {
+          Set<FragmentId> ids = byOwner.get(h.owner());
+          if (ids != null) {
+            ids.remove(id);
+          }
+        }
+        return true;
+      }
+    }
+  }
+
+  @Override
+  public int dropOwner(NodeId owner) {
+    Set<FragmentId> ids = byOwner.get(owner);
+    if (ids == null) {
+      return 0;
+    }
+    int dropped = 0;
+    for (FragmentId id : List.copyOf(ids)) {
+      if (remove(id)) {
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  private FragmentState keep(ReplicaChecks.Checked c, SignedReplica replica) {
     byte[] key = c.id().toBytes();
     byte[] content = replica.toByteArray();
     byte[] fresh =

@@ -45,6 +45,27 @@ public interface ReplicaStore extends Scrubber.Target, AutoCloseable {
    */
   FragmentState put(SignedReplica replica);
 
+  /**
+   * Keeps a replica its caller has already verified in full (the replication core checks the
+   * owner's signature before it stores anything), sparing a second signature check on the
+   * repair path. Same outcomes as {@link #put}.
+   *
+   * @throws dev.mycelium.storage.InvalidFragmentException when the ID belongs to another owner
+   *     here, or the envelope does not name {@code id} and {@code owner}
+   * @throws dev.mycelium.storage.StoreFullException when a new ID no longer fits
+   */
+  FragmentState putVerified(FragmentId id, NodeId owner, SignedReplica replica);
+
+  /** Forgets one entry whatever its state (a copy let go, an expired tombstone). */
+  boolean remove(FragmentId id);
+
+  /**
+   * Forgets every entry kept for one owner (its manifest no longer names this node).
+   *
+   * @return the number of entries dropped
+   */
+  int dropOwner(NodeId owner);
+
   /** Reads one entry, checking its stored bytes; unknown IDs answer empty. */
   Optional<HeldReplica> get(FragmentId id);
 

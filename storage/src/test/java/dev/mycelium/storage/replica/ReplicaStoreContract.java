@@ -265,6 +265,41 @@ abstract class ReplicaStoreContract {
   }
 
   @Test
+  void aVerifiedPutSkipsNoConsistencyCheck() {
+    SignedReplica r = sealed(ALICE, 80);
+    assertThat(store.putVerified(idOf(r), ALICE.nodeId(), r)).isEqualTo(FragmentState.PRESENT);
+    assertThat(store.get(idOf(r)).orElseThrow().replica()).contains(r);
+    SignedReplica other = sealed(ALICE, 81);
+    assertThatThrownBy(() -> store.putVerified(idOf(r), ALICE.nodeId(), other))
+        .isInstanceOf(InvalidFragmentException.class).hasMessageContaining("names fragment");
+    assertThatThrownBy(() -> store.putVerified(idOf(other), BOB.nodeId(), other))
+        .isInstanceOf(InvalidFragmentException.class);
+  }
+
+  @Test
+  void removeAndDropOwnerForgetEntriesAndCounts() {
+    SignedReplica a = sealed(ALICE, 90);
+    SignedReplica b = shared(ALICE, 91);
+    SignedReplica c = shared(BOB, 92);
+    store.put(a);
+    store.put(b);
+    store.put(c);
+    FragmentId gone = idOf(shared(ALICE, 93));
+    store.delete(gone, tombstone(gone));
+    assertThat(store.remove(idOf(a))).isTrue();
+    assertThat(store.remove(idOf(a))).isFalse();
+    assertThat(store.get(idOf(a))).isEmpty();
+    assertThat(store.countOf(ALICE.nodeId())).isEqualTo(2);
+    assertThat(store.dropOwner(ALICE.nodeId())).isEqualTo(2);
+    assertThat(store.owners()).containsExactly(BOB.nodeId());
+    assertThat(store.stats().entries()).isEqualTo(1);
+    assertThat(store.stats().byState()).containsEntry(FragmentState.PRESENT, 1L)
+        .containsEntry(FragmentState.DELETED, 0L);
+    // Room freed by removals is usable again.
+    assertThat(store.put(a)).isEqualTo(FragmentState.PRESENT);
+  }
+
+  @Test
   void aClosedStoreSaysSo() {
     store.close();
     assertThatThrownBy(() -> store.get(idOf(shared(ALICE, 70))))
