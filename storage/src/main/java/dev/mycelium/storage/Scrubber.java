@@ -41,6 +41,7 @@ public final class Scrubber {
   private int size;
   private int cursor;
 
+  private volatile java.util.function.Consumer<FragmentId> onFailure = id -> {};
   private final AtomicLong checked = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong passes = new AtomicLong();
@@ -132,6 +133,7 @@ public final class Scrubber {
         checked.incrementAndGet();
         if (state == FragmentState.BLANK) {
           failures.incrementAndGet();
+          onFailure.accept(id);
         }
       }
       if (cursor == size) {
@@ -140,6 +142,14 @@ public final class Scrubber {
     }
     credit = Math.max(0, credit - done);
     return done;
+  }
+
+  /**
+   * Sets the one listener told of every check that found no good bytes (on the stepping
+   * thread), so that repair can be queued for exactly that fragment.
+   */
+  public void onFailure(java.util.function.Consumer<FragmentId> listener) {
+    this.onFailure = listener == null ? id -> {} : listener;
   }
 
   /** Fragments checked since start (IDs that vanished mid-pass are not counted). */

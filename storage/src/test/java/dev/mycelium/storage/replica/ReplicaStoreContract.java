@@ -240,11 +240,14 @@ abstract class ReplicaStoreContract {
     List<FragmentId> told = new CopyOnWriteArrayList<>();
     store.onBlank((id, owner) -> told.add(id));
     Scrubber scrubber = new Scrubber(store, 1_000, 100);
+    List<FragmentId> scrubbed = new CopyOnWriteArrayList<>();
+    scrubber.onFailure(scrubbed::add);
     scrubber.step(0);
     scrubber.step(1_000_000_000L);
     assertThat(scrubber.checked()).isEqualTo(10);
     assertThat(scrubber.failures()).isEqualTo(2);
     assertThat(told).containsExactlyInAnyOrder(ids.get(3), ids.get(8));
+    assertThat(scrubbed).containsExactlyInAnyOrder(ids.get(3), ids.get(8));
     assertThat(store.stats().byState()).containsEntry(FragmentState.BLANK, 2L)
         .containsEntry(FragmentState.PRESENT, 8L);
   }
