@@ -4,6 +4,8 @@ import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.replica.BlankReadHook;
 import dev.mycelium.node.replica.RepairLedger;
+import dev.mycelium.node.replica.ReplicationHooks;
+import dev.mycelium.wire.NodeId;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -111,6 +114,8 @@ public final class FragmentService {
   private final AtomicBoolean queueFullLogged = new AtomicBoolean();
   private final AtomicLong embedFailures = new AtomicLong();
   private volatile ReadThrough readThrough;
+  private volatile ReplicationHooks replication;
+  private volatile java.time.Duration writeTimeout = java.time.Duration.ofSeconds(10);
 
   /** The BLANK read-through, when replication is running. */
   private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
@@ -159,6 +164,10 @@ public final class FragmentService {
       } else {
         queueForEmbedding(f.id());
       }
+      ReplicationHooks r = replication;
+      if (r != null) {
+        r.stored(f.id());
+      }
     }
     return new PutResult(f.id(), state, f.createdAtMillis(), f.hasVector());
   }
@@ -189,15 +198,81 @@ public final class FragmentService {
    */
   public Optional<StoredFragment> get(FragmentId id) {
     Optional<StoredFragment> sf = store.get(id);
-    ReadThrough rt = readThrough;
-    if (rt == null || sf.isEmpty()) {
+    if (sf.isEmpty()) {
       return sf;
     }
     FragmentState state = sf.get().state();
     if (state != FragmentState.BLANK && state != FragmentState.LOST) {
       return sf;
     }
-    return Optional.of(readThrough(rt, sf.get()));
+    ReplicationHooks r = replication;
+    if (r != null && state == FragmentState.BLANK) {
+      r.blank(id);
+    }
+    ReadThrough rt = readThrough;
+    return rt == null ? sf : Optional.of(readThrough(rt, sf.get()));
+  }
+
+  /**
+   * Connects replication: every durable put and delete of an own fragment, and every BLANK
+   * read, is passed on from now on.
+   */
+  public void replication(ReplicationHooks hooks, java.time.Duration writeTimeout) {
+    this.writeTimeout = writeTimeout;
+    this.replication = hooks;
+  }
+
+  /**
+   * Waits up to the write timeout ({@code mycelium.replication.write-timeout}) for {@code w}
+   * holders to confirm a fragment just put.
+   *
+   * @return the holders that confirmed (fewer than {@code w} when the timeout passed first)
+   * @throws NotReadyException when the node runs no replication
+   */
+  public Set<NodeId> awaitReplicas(FragmentId id, int w) {
+    java.time.Duration timeout = writeTimeout;
+    ReplicationHooks r = replication;
+    if (r == null) {
+      throw new NotReadyException("this node runs no replication, so no holder can confirm "
+          + "\"replicas\": " + w + "; replication needs mycelium.peer.enabled = true");
+    }
+    try {
+      return r.awaitConfirmed(id, w).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      return r.confirmed(id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return r.confirmed(id);
+    } catch (ExecutionException e) {
+      return r.confirmed(id);
+    }
+  }
+
+  /** Whether replication is connected (so a put may wait for holders). */
+  public boolean replicating() {
+    return replication != null;
+  }
+
+  /**
+   * A fragment was restored into the store behind the service's back (by repair): put it in
+   * the index, as a put would.
+   */
+  public void restored(FragmentId id) {
+    Optional<StoredFragment> sf = store.get(id);
+    if (sf.isEmpty() || sf.get().fragment().isEmpty()) {
+      return;
+    }
+    Fragment f = sf.get().fragment().get();
+    if (f.hasVector()) {
+      index.add(id, f.vector());
+    } else {
+      queueForEmbedding(id);
+    }
+  }
+
+  /** A fragment's tombstone was applied behind the service's back: drop it from the index. */
+  public void forgotten(FragmentId id) {
+    index.remove(id);
   }
 
   private StoredFragment readThrough(ReadThrough rt, StoredFragment missing) {
@@ -266,6 +341,10 @@ public final class FragmentService {
     SignedTombstone tombstone = codec.tombstone(identity.keys(), id, clock.getAsLong());
     store.delete(id, tombstone);
     index.remove(id);
+    ReplicationHooks r = replication;
+    if (r != null) {
+      r.deleted(id, tombstone);
+    }
     return Optional.of(FragmentState.DELETED);
   }
 

@@ -173,14 +173,41 @@ public final class ApiRoutes {
     }
   }
 
+  /** Most holders a put may wait for: more than any sensible replication factor. */
+  static final int MAX_REPLICAS = 16;
+
   private ApiResponse put(String route, byte[] body) {
-    FragmentService.PutRequest request = parser.put(RequestParser.parse(body), "");
-    PutResult r = backend.fragments().put(request);
+    JsonNode tree = RequestParser.parse(body);
+    int w = 0;
+    if (tree instanceof ObjectNode obj && obj.has("replicas")) {
+      JsonNode rep = obj.remove("replicas");
+      if (!rep.isIntegralNumber() || rep.asLong() < 0 || rep.asLong() > MAX_REPLICAS) {
+        throw ApiException.invalid("replicas", "replicas must be a whole number from 0 to "
+            + MAX_REPLICAS + " (holders to wait for), got " + rep);
+      }
+      w = rep.asInt();
+    }
+    FragmentService.PutRequest request = parser.put(tree, "");
+    FragmentService fragments = backend.fragments();
+    if (w > 0 && !fragments.replicating()) {
+      throw new ApiException(503, "unavailable", "this node runs no replication, so no holder "
+          + "can confirm \"replicas\": " + w + "; nothing was stored (replication needs "
+          + "mycelium.peer.enabled = true)", "replicas");
+    }
+    PutResult r = fragments.put(request);
     ObjectNode n = F.objectNode();
     n.put("id", r.id().toString());
     n.put("state", r.state().name());
     n.put("created_at", r.createdAtMillis());
     n.put("embedded", r.embedded());
+    if (w > 0 && r.state() == FragmentState.PRESENT) {
+      java.util.Set<dev.mycelium.wire.NodeId> confirmed = fragments.awaitReplicas(r.id(), w);
+      ObjectNode rep = n.putObject("replicas");
+      rep.put("wanted", w);
+      ArrayNode ids = rep.putArray("confirmed");
+      confirmed.stream().map(Object::toString).sorted().forEach(ids::add);
+      rep.put("met", confirmed.size() >= w);
+    }
     return json(route, 201, n);
   }
 
