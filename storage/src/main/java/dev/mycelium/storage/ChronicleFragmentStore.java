@@ -461,6 +461,14 @@ public final class ChronicleFragmentStore implements FragmentStore {
   }
 
   @Override
+  public Optional<SignedTombstone> tombstone(FragmentId id) {
+    byte[] raw = read(id.toBytes());
+    StoredRecord rec = raw == null ? null : decode(raw);
+    return rec != null && stateOf(rec) == FragmentState.DELETED && rec.hasTombstone()
+        ? Optional.of(rec.getTombstone()) : Optional.empty();
+  }
+
+  @Override
   public void delete(FragmentId id, SignedTombstone tombstone) {
     NodeId signer = codec.verifyTombstoneFor(id, tombstone);
     byte[] key = id.toBytes();

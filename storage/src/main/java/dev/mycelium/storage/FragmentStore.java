@@ -54,6 +54,15 @@ public interface FragmentStore extends AutoCloseable {
    */
   FragmentState check(FragmentId id);
 
+  /**
+   * The tombstone kept for a deleted fragment, so that replication can hand it on to holders
+   * that were away when the delete happened. Empty when the ID is not DELETED here, or when the
+   * store does not keep tombstones readable (then deletes reach only the holders that were up).
+   */
+  default java.util.Optional<SignedTombstone> tombstone(FragmentId id) {
+    return java.util.Optional.empty();
+  }
+
   /** Visits every ID in the store, in no particular order. Writes may run meanwhile. */
   void forEachId(Consumer<FragmentId> visitor);
 

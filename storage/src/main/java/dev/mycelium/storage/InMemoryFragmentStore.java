@@ -152,6 +152,13 @@ public final class InMemoryFragmentStore implements FragmentStore {
   }
 
   @Override
+  public Optional<SignedTombstone> tombstone(FragmentId id) {
+    Rec rec = map.get(id);
+    return rec != null && rec.state == FragmentState.DELETED
+        ? Optional.ofNullable(rec.tombstone) : Optional.empty();
+  }
+
+  @Override
   public FragmentState check(FragmentId id) {
     return load(id, true).map(StoredFragment::state).orElse(null);
   }

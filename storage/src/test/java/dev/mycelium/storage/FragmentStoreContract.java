@@ -74,7 +74,10 @@ abstract class FragmentStoreContract {
   void deletedStaysDeletedWhenPutAgain() {
     Fragment f = Fixtures.fragment(4);
     store.put(f);
-    store.delete(f.id(), tombstone(Fixtures.ALICE, f.id()));
+    assertThat(store.tombstone(f.id())).isEmpty();
+    var t = tombstone(Fixtures.ALICE, f.id());
+    store.delete(f.id(), t);
+    assertThat(store.tombstone(f.id())).contains(t);
     StoredFragment got = store.get(f.id()).orElseThrow();
     assertThat(got.state()).isEqualTo(FragmentState.DELETED);
     assertThat(got.fragment()).isEmpty();

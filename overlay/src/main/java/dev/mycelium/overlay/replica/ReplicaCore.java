@@ -1,0 +1,1408 @@
+package dev.mycelium.overlay.replica;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.PeerScores;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentLimits;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.InvalidFragmentException;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.storage.ReplicaCodec;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.DigestIds;
+import dev.mycelium.wire.proto.DigestNodes;
+import dev.mycelium.wire.proto.DigestRoots;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.ManifestUpdate;
+import dev.mycelium.wire.proto.OwnerRoot;
+import dev.mycelium.wire.proto.ReplicaAck;
+import dev.mycelium.wire.proto.ReplicaDelete;
+import dev.mycelium.wire.proto.ReplicaFetch;
+import dev.mycelium.wire.proto.ReplicaFetchReply;
+import dev.mycelium.wire.proto.ReplicaHolder;
+import dev.mycelium.wire.proto.ReplicaPut;
+import dev.mycelium.wire.proto.RestoreOffer;
+import dev.mycelium.wire.proto.RestoreQuery;
+import dev.mycelium.wire.proto.SignedManifest;
+import dev.mycelium.wire.proto.SignedReplica;
+import dev.mycelium.wire.proto.SignedTombstone;
+import dev.mycelium.wire.proto.TombstoneBody;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+/**
+ * One node's replication: the owner role (place its fragments on R holders under a signed
+ * manifest, replace a holder that dies or leaves and stream it everything, push deletes as
+ * tombstones, restore everything after a wipe) and the holder role (keep verified replicas for
+ * other owners, acknowledge, serve fetches, scrub), joined by anti-entropy between everyone who
+ * keeps an owner's digest and by a throttled, backed-off repair queue.
+ *
+ * <p>The mechanisms are those of DESIGN.md, "Fragments, replication and repair": placement by
+ * weighted rendezvous hashing ({@link Placement}), per-owner XOR digests compared top-down
+ * ({@link OwnerDigest}), repair with exponential back-off and jitter ({@link RepairScheduler}).
+ *
+ * <p>Like every core it is pure: it never reads a clock, starts a thread or opens a socket. Each
+ * call takes {@code now} and returns the {@link ReplicaEffect}s to carry out, in order; local data
+ * is reached only through the {@link OwnFragments} and {@link HeldReplicas} ports. The daemon
+ * and the simulator drive the same code. Not thread-safe: one driver thread per node.
+ */
+public final class ReplicaCore {
+  /** The overlay broadcast topic of restore queries; the driver subscribes every node to it. */
+  public static final String RESTORE_TOPIC = "mycelium.replica.restore";
+  /** Broadcast priority of restore queries (they are rare and matter). */
+  public static final int RESTORE_PRIORITY = 8;
+
+  private static final int MAX_REPLY_BYTES = 2 * 1024 * 1024;
+  private static final int MAX_IDS_PER_MESSAGE = 4096;
+  private static final int MAX_PARENTS_PER_MESSAGE = 1024;
+  private static final int MAX_CONFIRMATIONS = 4096;
+  private static final FragmentCodec TOMBSTONES = new FragmentCodec(FragmentLimits.DEFAULTS);
+
+  private final ReplicaConfig config;
+  private final OwnerKeys keys;
+  private final PeerAddress self;
+  private final NodeId selfId;
+  private final OwnFragments own;
+  private final HeldReplicas held;
+  private final RandomGenerator random;
+  private final RepairScheduler repairs;
+
+  private Manifest ownManifest;
+  private final Map<NodeId, Manifest> heldManifests = new HashMap<>();
+  private final Map<NodeId, OwnerDigest> digests = new HashMap<>();
+  private final Map<NodeId, PeerAddress> addresses = new HashMap<>();
+  private final Map<NodeId, Candidate> candidates = new LinkedHashMap<>();
+  private final Map<NodeId, Long> awaySince = new HashMap<>();
+  private final Set<NodeId> departed = new HashSet<>();
+  private final Set<NodeId> restorePartners = new LinkedHashSet<>();
+  private final Map<Long, Fetch> fetches = new HashMap<>();
+  private final Map<Long, Put> puts = new HashMap<>();
+  private final Map<FragmentId, Long> fetchNow = new HashMap<>();
+  private final LinkedHashMap<FragmentId, Set<NodeId>> confirmations =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<FragmentId, Set<NodeId>> e) {
+          return size() > MAX_CONFIRMATIONS;
+        }
+      };
+  private final Map<NodeId, Stream> streams = new LinkedHashMap<>();
+  private final PriorityQueue<Expiry> expiries =
+      new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
+  private final ArrayDeque<FragmentId> scrubQueue = new ArrayDeque<>();
+
+  private long nextRequest = 1;
+  private long nextAntiEntropy;
+  private boolean idle;
+  private long restoreStartedAt = -1;
+  private boolean restoreBroadcast;
+  private boolean restoreOffered;
+  private long replicatedBytes;
+  private long forgedReplicas;
+  private long scrubFailures;
+
+  private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {}
+
+  private record Put(List<FragmentId> ids, boolean report) {}
+
+  private record Expiry(long at, NodeId owner, FragmentId id) {}
+
+  private static final class Stream {
+    final ArrayDeque<FragmentId> replicas = new ArrayDeque<>();
+    final ArrayDeque<FragmentId> tombstones = new ArrayDeque<>();
+  }
+
+  /** The effects of one call, in order. */
+  private static final class Out {
+    final List<ReplicaEffect> effects = new ArrayList<>();
+
+    void report(ReplicaEvent e) {
+      effects.add(new ReplicaEffect.Report(e));
+    }
+  }
+
+  /**
+   * A core for one node, loading what the ports already hold (digests, manifests, BLANK own
+   * fragments to repair).
+   *
+   * @param keys this node's identity: it signs manifests; its node ID is the owner ID
+   * @param self this node's advertised address (sent in manifests and restore queries)
+   */
+  public ReplicaCore(ReplicaConfig config, OwnerKeys keys, PeerAddress self, OwnFragments own,
+      HeldReplicas held, RandomGenerator random, long now) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.keys = Objects.requireNonNull(keys, "keys");
+    this.self = Objects.requireNonNull(self, "self address");
+    this.selfId = keys.nodeId();
+    if (!self.id().equals(selfId)) {
+      throw new IllegalArgumentException("the self address names node " + self.id().shortString()
+          + " but the keys belong to " + selfId.shortString());
+    }
+    this.own = Objects.requireNonNull(own, "own fragments port");
+    this.held = Objects.requireNonNull(held, "held replicas port");
+    this.random = Objects.requireNonNull(random, "random generator");
+    this.repairs = new RepairScheduler(config, random);
+    this.nextAntiEntropy = now + (long) (random.nextDouble() * config.antiEntropyIntervalMillis());
+    load(now);
+  }
+
+  private void load(long now) {
+    held.manifest(selfId).ifPresent(s -> {
+      try {
+        Manifest m = Manifest.verify(s);
+        if (m.owner().equals(selfId)) {
+          ownManifest = m;
+          m.holders().forEach(h -> addresses.put(h.id(), h));
+        }
+      } catch (IllegalArgumentException e) {
+        // A damaged own manifest is rebuilt by placement or restore.
+      }
+    });
+    OwnerDigest mine = digest(selfId);
+    List<FragmentId> blank = new ArrayList<>();
+    own.forEach((id, state) -> {
+      switch (state) {
+        case PRESENT -> mine.put(id, false);
+        case DELETED -> own.tombstone(id).ifPresent(t -> keepTombstone(now, selfId, id, t, mine));
+        case BLANK, LOST -> blank.add(id);
+        default -> { }
+      }
+    });
+    for (FragmentId id : blank) {
+      repairs.enqueue(now, id, selfId, true, ownSources());
+    }
+    for (NodeId owner : held.owners()) {
+      if (owner.equals(selfId)) {
+        continue;
+      }
+      Optional<SignedManifest> s = held.manifest(owner);
+      if (s.isPresent()) {
+        try {
+          Manifest m = Manifest.verify(s.get());
+          heldManifests.put(owner, m);
+          m.holders().forEach(h -> addresses.putIfAbsent(h.id(), h));
+        } catch (IllegalArgumentException e) {
+          // Kept without a manifest: anti-entropy with the owner brings a good one.
+        }
+      }
+      OwnerDigest d = digest(owner);
+      held.forEach(owner, (id, deleted) -> {
+        if (deleted) {
+          held.tombstone(id).ifPresent(t -> keepTombstone(now, owner, id, t, d));
+        } else {
+          d.put(id, false);
+        }
+      });
+    }
+  }
+
+  // ---- inputs from the driver ----
+
+  /**
+   * The owner's placement candidates changed (its active view, capacities, scores). Places
+   * fragments on first call, and tops the holders up to R when candidates appear.
+   */
+  public List<ReplicaEffect> updatePeers(long now, Collection<Candidate> peers) {
+    candidates.clear();
+    for (Candidate c : peers) {
+      if (!c.id().equals(selfId)) {
+        candidates.put(c.id(), c);
+        addresses.put(c.id(), c.address());
+        awaySince.remove(c.id());
+      }
+    }
+    Out out = new Out();
+    ensurePlacement(now, out);
+    return out.effects;
+  }
+
+  /** Overlay events: a holder that is Dead or Left is replaced at once, after PeerDown after a grace. */
+  public List<ReplicaEffect> onOverlayEvent(long now, OverlayEvent event) {
+    Out out = new Out();
+    if (event instanceof OverlayEvent.Dead d) {
+      holderGone(now, d.peer(), out);
+    } else if (event instanceof OverlayEvent.Left l) {
+      holderGone(now, l.peer(), out);
+    } else if (event instanceof OverlayEvent.Banned b) {
+      holderGone(now, b.peer(), out);
+    } else if (event instanceof OverlayEvent.PeerDown down) {
+      awaySince.putIfAbsent(down.peer(), now);
+    } else if (event instanceof OverlayEvent.PeerUp up) {
+      awaySince.remove(up.peer());
+      departed.remove(up.peer());
+    } else if (event instanceof OverlayEvent.Delivered del && RESTORE_TOPIC.equals(del.topic())) {
+      try {
+        onRestoreQuery(now, del.origin(), RestoreQuery.parseFrom(del.payload()), out);
+      } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+        out.effects.add(new ReplicaEffect.Penalize(del.origin(), PeerScores.MALFORMED,
+            "malformed restore query"));
+      }
+    }
+    return out.effects;
+  }
+
+  /** The node reports whether it is idle: repairs run faster while it is. */
+  public void setIdle(boolean idle) {
+    this.idle = idle;
+  }
+
+  /**
+   * A new own fragment is durable in the local store: replicate it to the holders. Each holder's
+   * confirmation comes back as {@link ReplicaEvent.WriteAcked}.
+   */
+  public List<ReplicaEffect> put(long now, FragmentId id) {
+    Out out = new Out();
+    FragmentState s = own.state(id);
+    if (s != FragmentState.PRESENT) {
+      throw new IllegalArgumentException("fragment " + id + " is not PRESENT in the own store ("
+          + s + "): store it before replicating it");
+    }
+    digest(selfId).put(id, false);
+    repairs.cancel(now, id);
+    if (ownManifest == null) {
+      return out.effects;
+    }
+    Optional<SignedReplica> r = own.replica(id);
+    if (r.isEmpty()) {
+      return out.effects;
+    }
+    for (PeerAddress h : ownManifest.holders()) {
+      long req = nextRequest++;
+      puts.put(req, new Put(List.of(id), true));
+      ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
+          .addReplicas(r.get()).setRequestId(req).build();
+      replicatedBytes += r.get().getSerializedSize();
+      send(out, h.id(), Envelope.newBuilder().setReplicaPut(put).build());
+    }
+    return out.effects;
+  }
+
+  /**
+   * An own fragment was deleted locally (the store holds the tombstone): push the tombstone to
+   * every holder. Holders keep it for {@code tombstoneRetentionMillis} so that none that was away
+   * brings the fragment back.
+   */
+  public List<ReplicaEffect> delete(long now, FragmentId id, SignedTombstone tombstone) {
+    NodeId signer = TOMBSTONES.verifyTombstoneFor(id, tombstone);
+    if (!signer.equals(selfId)) {
+      throw new IllegalArgumentException("the tombstone for " + id + " is signed by "
+          + signer.shortString() + ", not by this node");
+    }
+    Out out = new Out();
+    keepTombstone(now, selfId, id, tombstone, digest(selfId));
+    repairs.cancel(now, id);
+    if (ownManifest != null) {
+      Envelope env = Envelope.newBuilder().setReplicaDelete(
+          ReplicaDelete.newBuilder().addTombstones(tombstone)).build();
+      for (PeerAddress h : ownManifest.holders()) {
+        send(out, h.id(), env);
+      }
+    }
+    return out.effects;
+  }
+
+  /**
+   * An own fragment failed its check (a read or the scrubber turned it BLANK): queue its repair.
+   */
+  public List<ReplicaEffect> onBlank(long now, FragmentId id) {
+    Out out = new Out();
+    if (!digest(selfId).containsTombstone(id)) {
+      digest(selfId).remove(id);
+      repairs.enqueue(now, id, selfId, true, ownSources());
+    }
+    return out.effects;
+  }
+
+  /**
+   * A read hit a BLANK own fragment: ask one holder at once, outside the repair throttle. The
+   * outcome is {@link ReplicaEvent.Repaired} for that ID, or {@link ReplicaEvent.FetchTimedOut}
+   * once {@code deadline} has passed (the fragment then stays in the repair queue).
+   */
+  public List<ReplicaEffect> fetchNow(long now, FragmentId id, long deadline) {
+    Out out = new Out();
+    if (!repairs.contains(id)) {
+      repairs.enqueue(now, id, selfId, true, ownSources());
+    }
+    fetchNow.put(id, deadline);
+    RepairScheduler.Work w = repairs.claim(id);
+    if (w == null) {
+      return out.effects;
+    }
+    long req = nextRequest++;
+    fetches.put(req, new Fetch(w.source(), w.owner(), Set.of(id), Math.min(deadline,
+        now + config.fetchTimeoutMillis())));
+    send(out, w.source(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+        .setRequestId(req).setOwnerId(bytes(w.owner())).setIds(ByteString.copyFrom(id.toBytes())))
+        .build());
+    return out.effects;
+  }
+
+  /**
+   * This node starts with its identity and an empty store: ask the neighbours who holds its
+   * fragments, and the whole network by broadcast if none answers within
+   * {@code restoreBroadcastDelayMillis}. Holders answer with the manifest; anti-entropy against
+   * an empty digest then pulls everything back. Placement waits meanwhile, so that the old
+   * holders are found before new ones are chosen.
+   */
+  public List<ReplicaEffect> restore(long now) {
+    Out out = new Out();
+    restoreStartedAt = now;
+    restoreBroadcast = false;
+    restoreOffered = false;
+    Envelope q = Envelope.newBuilder().setRestoreQuery(restoreQuery()).build();
+    Set<NodeId> asked = new LinkedHashSet<>(candidates.keySet());
+    if (ownManifest != null) {
+      asked.addAll(ownManifest.holderIds());
+    }
+    for (NodeId n : asked) {
+      send(out, n, q);
+    }
+    out.report(new ReplicaEvent.RestoreStarted(asked.size()));
+    return out.effects;
+  }
+
+  /** Periodic work; call every overlay tick (100 ms to 1 s). */
+  public List<ReplicaEffect> tick(long now) {
+    Out out = new Out();
+    expireFetches(now, out);
+    expireTombstones(now);
+    restoreTick(now, out);
+    ensurePlacement(now, out);
+    streamTick(out);
+    repairTick(now, out);
+    scrubTick(now, out);
+    if (now >= nextAntiEntropy) {
+      nextAntiEntropy = now + config.antiEntropyIntervalMillis();
+      antiEntropy(out);
+    }
+    return out.effects;
+  }
+
+  /** Runs an anti-entropy round with every partner now (tests, and {@code repair run}). */
+  public List<ReplicaEffect> antiEntropyNow(long now) {
+    Out out = new Out();
+    nextAntiEntropy = now + config.antiEntropyIntervalMillis();
+    antiEntropy(out);
+    return out.effects;
+  }
+
+  /** One replication message (Envelope fields 30-49) from an authenticated, admitted peer. */
+  public List<ReplicaEffect> onMessage(long now, NodeId from, Envelope env) {
+    Out out = new Out();
+    if (from.equals(selfId)) {
+      return out.effects;
+    }
+    try {
+      switch (env.getBodyCase()) {
+        case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
+        case REPLICA_ACK -> onAck(from, env.getReplicaAck(), out);
+        case REPLICA_DELETE -> {
+          for (SignedTombstone t : env.getReplicaDelete().getTombstonesList()) {
+            onTombstone(now, from, t, out);
+          }
+        }
+        case MANIFEST_UPDATE -> learnManifest(now, Manifest.verify(
+            env.getManifestUpdate().getManifest()), out);
+        case REPLICA_FETCH -> onFetch(now, from, env.getReplicaFetch(), out);
+        case REPLICA_FETCH_REPLY -> onFetchReply(now, from, env.getReplicaFetchReply(), out);
+        case DIGEST_ROOTS -> onRoots(from, env.getDigestRoots(), out);
+        case DIGEST_NODES -> onNodes(from, env.getDigestNodes(), out);
+        case DIGEST_IDS -> onIds(now, from, env.getDigestIds(), out);
+        case RESTORE_QUERY -> onRestoreQuery(now, from, env.getRestoreQuery(), out);
+        case RESTORE_OFFER -> onRestoreOffer(now, from, env.getRestoreOffer(), out);
+        default -> throw new IllegalArgumentException(
+            "not a replication message: " + env.getBodyCase());
+      }
+    } catch (IllegalArgumentException | InvalidFragmentException e) {
+      out.effects.add(new ReplicaEffect.Penalize(from, PeerScores.MALFORMED,
+          "malformed " + env.getBodyCase() + ": " + e.getMessage()));
+    }
+    return out.effects;
+  }
+
+  // ---- state for the driver ----
+
+  /** The snapshot behind {@code GET /v1/repair}. */
+  public ReplicaStatus status() {
+    RepairScheduler.Stats s = repairs.stats();
+    long heldEntries = 0;
+    int heldOwners = 0;
+    for (Map.Entry<NodeId, OwnerDigest> e : digests.entrySet()) {
+      if (!e.getKey().equals(selfId) && e.getValue().size() > 0) {
+        heldOwners++;
+        heldEntries += e.getValue().size();
+      }
+    }
+    long backlog = 0;
+    for (Stream st : streams.values()) {
+      backlog += st.replicas.size() + st.tombstones.size();
+    }
+    return new ReplicaStatus(s.queued(), s.inFlight(), s.lost(), s.repairsDone(),
+        s.repairsFailed(), s.bytesMoved(), s.lastCycle(), s.currentCycle(), holders(),
+        ownManifest == null ? 0 : ownManifest.version(), digest(selfId).size(), heldOwners,
+        heldEntries, backlog, replicatedBytes, forgedReplicas, scrubFailures,
+        restoreStartedAt >= 0);
+  }
+
+  /** This node's holders, in manifest order (empty before placement). */
+  public List<NodeId> holders() {
+    return ownManifest == null ? List.of() : ownManifest.holderIds();
+  }
+
+  /** This node's current manifest, if it has placed anything. */
+  public Optional<Manifest> manifest() {
+    return Optional.ofNullable(ownManifest);
+  }
+
+  /** The manifest this node keeps for another owner, if it holds for it. */
+  public Optional<Manifest> manifestOf(NodeId owner) {
+    return Optional.ofNullable(owner.equals(selfId) ? ownManifest : heldManifests.get(owner));
+  }
+
+  /** The holders that confirmed a recent put (the last 4096 puts are remembered). */
+  public Set<NodeId> confirmations(FragmentId id) {
+    Set<NodeId> s = confirmations.get(id);
+    return s == null ? Set.of() : Set.copyOf(s);
+  }
+
+  /** Where a fragment's repair stands here, or null when it is not queued. */
+  public RepairScheduler.Phase repairPhase(FragmentId id) {
+    return repairs.phase(id);
+  }
+
+  /** The digest this node keeps for an owner (its own under its own node ID). */
+  public OwnerDigest digest(NodeId owner) {
+    return digests.computeIfAbsent(owner, k -> new OwnerDigest(config.digestLeafBits()));
+  }
+
+  public NodeId id() {
+    return selfId;
+  }
+
+  public ReplicaConfig config() {
+    return config;
+  }
+
+  // ---- placement ----
+
+  private List<NodeId> ownSources() {
+    Set<NodeId> s = new LinkedHashSet<>();
+    if (ownManifest != null) {
+      s.addAll(ownManifest.holderIds());
+    }
+    s.addAll(restorePartners);
+    return new ArrayList<>(s);
+  }
+
+  private void holderGone(long now, NodeId peer, Out out) {
+    if (ownManifest != null && ownManifest.names(peer)) {
+      departed.add(peer);
+      ensurePlacement(now, out);
+    }
+  }
+
+  private boolean restoreHoldsPlacement(long now) {
+    return restoreStartedAt >= 0 && !restoreOffered
+        && now < restoreStartedAt + 2 * config.restoreBroadcastDelayMillis()
+            + config.fetchTimeoutMillis();
+  }
+
+  private void ensurePlacement(long now, Out out) {
+    if (restoreHoldsPlacement(now) || candidates.isEmpty() && ownManifest == null) {
+      return;
+    }
+    List<NodeId> current = holders();
+    List<NodeId> keep = new ArrayList<>();
+    for (NodeId h : current) {
+      Long away = awaySince.get(h);
+      boolean gone = departed.contains(h)
+          || away != null && now - away >= config.holderGraceMillis();
+      if (!gone) {
+        keep.add(h);
+      }
+    }
+    int r = config.replicationFactor();
+    if (keep.size() == current.size() && (current.size() >= r
+        || candidates.keySet().stream().allMatch(current::contains))) {
+      return;
+    }
+    List<Candidate> pool = new ArrayList<>();
+    for (Candidate c : candidates.values()) {
+      if (!departed.contains(c.id())) {
+        pool.add(c);
+      }
+    }
+    List<NodeId> next = Placement.refill(selfId, keep, pool, r);
+    if (next.equals(current)) {
+      return;
+    }
+    List<PeerAddress> addrs = new ArrayList<>();
+    for (NodeId n : next) {
+      PeerAddress a = addresses.get(n);
+      if (a == null) {
+        return; // cannot name a holder we cannot reach; wait for its address
+      }
+      addrs.add(a);
+    }
+    long version = Math.max(ownManifest == null ? 1 : ownManifest.version() + 1, now);
+    Manifest m = Manifest.sign(keys, version, addrs, r);
+    List<NodeId> added = new ArrayList<>(next);
+    added.removeAll(current);
+    List<NodeId> removed = new ArrayList<>(current);
+    removed.removeAll(next);
+    ownManifest = m;
+    held.putManifest(selfId, m.signed());
+    departed.removeAll(removed);
+    Envelope update = Envelope.newBuilder().setManifestUpdate(
+        ManifestUpdate.newBuilder().setManifest(m.signed())).build();
+    Set<NodeId> tell = new LinkedHashSet<>(current);
+    tell.addAll(next);
+    for (NodeId n : tell) {
+      send(out, n, update);
+    }
+    for (NodeId n : removed) {
+      streams.remove(n);
+    }
+    for (NodeId n : added) {
+      startStream(n);
+    }
+    repairs.addSources(now, selfId, ownSources());
+    out.report(new ReplicaEvent.HoldersChanged(version, next, added, removed));
+  }
+
+  private void startStream(NodeId holder) {
+    Stream st = new Stream();
+    own.forEach((id, state) -> {
+      if (state == FragmentState.PRESENT) {
+        st.replicas.add(id);
+      } else if (state == FragmentState.DELETED && digest(selfId).containsTombstone(id)) {
+        st.tombstones.add(id);
+      }
+    });
+    if (!st.replicas.isEmpty() || !st.tombstones.isEmpty()) {
+      streams.put(holder, st);
+    }
+  }
+
+  private void streamTick(Out out) {
+    if (ownManifest == null) {
+      streams.clear();
+      return;
+    }
+    int budget = config.streamPerTick();
+    for (Iterator<Map.Entry<NodeId, Stream>> it = streams.entrySet().iterator();
+        it.hasNext() && budget > 0; ) {
+      Map.Entry<NodeId, Stream> e = it.next();
+      Stream st = e.getValue();
+      while (budget > 0 && !st.replicas.isEmpty()) {
+        ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(ownManifest.signed());
+        List<FragmentId> ids = new ArrayList<>();
+        int size = 0;
+        while (budget > 0 && !st.replicas.isEmpty() && ids.size() < config.fetchBatch()
+            && size < MAX_REPLY_BYTES / 2) {
+          FragmentId id = st.replicas.poll();
+          budget--;
+          Optional<SignedReplica> r = own.replica(id);
+          if (r.isPresent()) {
+            put.addReplicas(r.get());
+            ids.add(id);
+            size += r.get().getSerializedSize();
+          }
+        }
+        if (!ids.isEmpty()) {
+          long req = nextRequest++;
+          puts.put(req, new Put(ids, false));
+          replicatedBytes += size;
+          send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
+              .build());
+        }
+      }
+      ReplicaDelete.Builder del = ReplicaDelete.newBuilder();
+      while (budget > 0 && !st.tombstones.isEmpty() && del.getTombstonesCount() < 256) {
+        FragmentId id = st.tombstones.poll();
+        budget--;
+        own.tombstone(id).ifPresent(del::addTombstones);
+      }
+      if (del.getTombstonesCount() > 0) {
+        send(out, e.getKey(), Envelope.newBuilder().setReplicaDelete(del).build());
+      }
+      if (st.replicas.isEmpty() && st.tombstones.isEmpty()) {
+        it.remove();
+      }
+    }
+  }
+
+  // ---- holder role ----
+
+  private void onPut(long now, NodeId from, ReplicaPut put, Out out) {
+    Manifest m = Manifest.verify(put.getManifest());
+    if (!m.owner().equals(from)) {
+      throw new IllegalArgumentException("only an owner may push its replicas");
+    }
+    learnManifest(now, m, out);
+    boolean holder = m.names(selfId) && isCurrent(m);
+    ReplicaAck.Builder ack = ReplicaAck.newBuilder().setRequestId(put.getRequestId());
+    ByteArrayOutputStream stored = new ByteArrayOutputStream();
+    ByteArrayOutputStream refused = new ByteArrayOutputStream();
+    for (SignedReplica r : put.getReplicasList()) {
+      ReplicaCodec.Verified v;
+      try {
+        v = ReplicaCodec.verify(r);
+      } catch (InvalidFragmentException e) {
+        forged(from, null, e.getMessage(), out);
+        continue;
+      }
+      byte[] idBytes = v.id().toBytes();
+      if (!holder || !v.owner().equals(from)) {
+        refused.writeBytes(idBytes);
+        continue;
+      }
+      OwnerDigest d = digest(from);
+      if (d.containsTombstone(v.id()) || d.containsLive(v.id())
+          || held.putReplica(from, v.id(), r)) {
+        if (!d.containsTombstone(v.id())) {
+          d.put(v.id(), false);
+        }
+        repairs.cancel(now, v.id());
+        stored.writeBytes(idBytes);
+      } else {
+        refused.writeBytes(idBytes);
+      }
+    }
+    ack.setStored(ByteString.copyFrom(stored.toByteArray()))
+        .setRefused(ByteString.copyFrom(refused.toByteArray()));
+    send(out, from, Envelope.newBuilder().setReplicaAck(ack).build());
+  }
+
+  private boolean isCurrent(Manifest m) {
+    Manifest known = heldManifests.get(m.owner());
+    return known == null || known.version() <= m.version();
+  }
+
+  private void onAck(NodeId from, ReplicaAck ack, Out out) {
+    Put p = puts.remove(ack.getRequestId());
+    if (p == null) {
+      return;
+    }
+    for (FragmentId id : ids(ack.getStored())) {
+      if (p.report && p.ids.contains(id)) {
+        Set<NodeId> c = confirmations.computeIfAbsent(id, k -> new LinkedHashSet<>());
+        c.add(from);
+        out.report(new ReplicaEvent.WriteAcked(id, from, Set.copyOf(c)));
+      }
+    }
+    for (FragmentId id : ids(ack.getRefused())) {
+      if (p.ids.contains(id)) {
+        out.report(new ReplicaEvent.WriteRefused(id, from));
+      }
+    }
+  }
+
+  private void onTombstone(long now, NodeId from, SignedTombstone t, Out out) {
+    TombstoneBody body = TOMBSTONES.verifyTombstone(t);
+    FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
+    NodeId owner = NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
+    boolean expired = body.getDeletedAtMillis() + config.tombstoneRetentionMillis() <= now;
+    if (owner.equals(selfId)) {
+      if (own.state(id) != FragmentState.DELETED) {
+        own.applyTombstone(id, t);
+        out.report(new ReplicaEvent.TombstoneApplied(id, owner, from));
+      }
+      if (!expired) {
+        keepTombstone(now, owner, id, t, digest(selfId));
+      } else {
+        digest(selfId).remove(id);
+      }
+      repairs.cancel(now, id);
+      return;
+    }
+    Manifest m = heldManifests.get(owner);
+    if (m == null || !m.names(selfId)) {
+      return; // not a holder for this owner: nothing to keep out
+    }
+    OwnerDigest d = digest(owner);
+    if (d.containsTombstone(id)) {
+      return;
+    }
+    if (expired) {
+      if (d.remove(id)) {
+        held.remove(id);
+      }
+    } else {
+      held.putTombstone(owner, id, t);
+      keepTombstone(now, owner, id, t, d);
+    }
+    boolean wasQueued = repairs.contains(id);
+    repairs.succeeded(now, id, 0);
+    if (wasQueued || !from.equals(owner)) {
+      out.report(new ReplicaEvent.TombstoneApplied(id, owner, from));
+    }
+  }
+
+  private void keepTombstone(long now, NodeId owner, FragmentId id, SignedTombstone t,
+      OwnerDigest d) {
+    long deletedAt;
+    try {
+      deletedAt = TombstoneBody.parseFrom(t.getBody()).getDeletedAtMillis();
+    } catch (InvalidProtocolBufferException e) {
+      return;
+    }
+    long expiry = deletedAt + config.tombstoneRetentionMillis();
+    if (expiry <= now) {
+      d.remove(id);
+      return;
+    }
+    d.put(id, true);
+    expiries.add(new Expiry(expiry, owner, id));
+  }
+
+  private void expireTombstones(long now) {
+    while (!expiries.isEmpty() && expiries.peek().at <= now) {
+      Expiry e = expiries.poll();
+      OwnerDigest d = digests.get(e.owner);
+      if (d != null && d.containsTombstone(e.id) && d.remove(e.id) && !e.owner.equals(selfId)) {
+        held.remove(e.id);
+      }
+    }
+  }
+
+  private void learnManifest(long now, Manifest m, Out out) {
+    if (m.owner().equals(selfId)) {
+      adoptOwnManifest(now, m);
+      return;
+    }
+    Manifest known = heldManifests.get(m.owner());
+    if (known != null && known.version() >= m.version()) {
+      return;
+    }
+    if (m.names(selfId)) {
+      heldManifests.put(m.owner(), m);
+      held.putManifest(m.owner(), m.signed());
+      for (PeerAddress h : m.holders()) {
+        if (!h.id().equals(selfId)) {
+          addresses.put(h.id(), h);
+        }
+      }
+      repairs.addSources(now, m.owner(), heldSources(m.owner()));
+    } else if (known != null) {
+      heldManifests.remove(m.owner());
+      held.dropOwner(m.owner());
+      digests.remove(m.owner());
+      repairs.cancelOwner(now, m.owner());
+      out.report(new ReplicaEvent.Released(m.owner(), m.version()));
+    }
+  }
+
+  private void adoptOwnManifest(long now, Manifest m) {
+    if (ownManifest != null && ownManifest.version() >= m.version()) {
+      return;
+    }
+    ownManifest = m;
+    held.putManifest(selfId, m.signed());
+    for (PeerAddress h : m.holders()) {
+      addresses.putIfAbsent(h.id(), h);
+    }
+    repairs.addSources(now, selfId, ownSources());
+  }
+
+  /** Participants of an owner's digest other than this node, holders first, the owner last. */
+  private List<NodeId> heldSources(NodeId owner) {
+    List<NodeId> out = new ArrayList<>();
+    Manifest m = heldManifests.get(owner);
+    if (m != null) {
+      for (NodeId h : m.holderIds()) {
+        if (!h.equals(selfId)) {
+          out.add(h);
+        }
+      }
+    }
+    out.add(owner);
+    return out;
+  }
+
+  private void scrubTick(long now, Out out) {
+    if (scrubQueue.isEmpty()) {
+      for (Map.Entry<NodeId, OwnerDigest> e : digests.entrySet()) {
+        if (!e.getKey().equals(selfId)) {
+          e.getValue().forEach((id, deleted) -> {
+            if (!deleted) {
+              scrubQueue.add(id);
+            }
+          });
+        }
+      }
+    }
+    for (int i = 0; i < config.scrubPerTick() && !scrubQueue.isEmpty(); i++) {
+      FragmentId id = scrubQueue.poll();
+      Optional<NodeId> owner = held.ownerOf(id);
+      Optional<SignedReplica> r = held.replica(id);
+      if (owner.isEmpty() || r.isEmpty()) {
+        continue;
+      }
+      String bad = check(id, owner.get(), r.get());
+      if (bad != null) {
+        dropBadCopy(now, owner.get(), id, bad, out);
+      }
+    }
+  }
+
+  private static String check(FragmentId id, NodeId owner, SignedReplica r) {
+    try {
+      ReplicaCodec.Verified v = ReplicaCodec.verify(id, r);
+      return v.owner().equals(owner) ? null : "replica belongs to another owner";
+    } catch (InvalidFragmentException e) {
+      return e.getMessage();
+    }
+  }
+
+  private void dropBadCopy(long now, NodeId owner, FragmentId id, String why, Out out) {
+    held.remove(id);
+    digest(owner).remove(id);
+    scrubFailures++;
+    out.report(new ReplicaEvent.ScrubFailed(id, owner, why));
+    repairs.enqueue(now, id, owner, false, heldSources(owner));
+  }
+
+  // ---- fetches and repair ----
+
+  private void onFetch(long now, NodeId from, ReplicaFetch f, Out out) {
+    NodeId owner = NodeId.of(f.getOwnerId().toByteArray());
+    List<FragmentId> ids = ids(f.getIds());
+    if (ids.size() > MAX_IDS_PER_MESSAGE) {
+      throw new IllegalArgumentException("a fetch asks for at most " + MAX_IDS_PER_MESSAGE
+          + " IDs, got " + ids.size());
+    }
+    ReplicaFetchReply.Builder reply = ReplicaFetchReply.newBuilder().setRequestId(f.getRequestId());
+    ByteArrayOutputStream missing = new ByteArrayOutputStream();
+    int size = 0;
+    boolean mine = owner.equals(selfId);
+    for (FragmentId id : ids) {
+      if (size >= MAX_REPLY_BYTES) {
+        break; // the rest is left unanswered; the asker asks again
+      }
+      Optional<SignedTombstone> t = mine ? own.tombstone(id) : heldTombstone(owner, id);
+      if (t.isPresent()) {
+        reply.addTombstones(t.get());
+        size += t.get().getSerializedSize();
+        continue;
+      }
+      Optional<SignedReplica> r = mine ? own.replica(id) : heldReplica(now, owner, id, out);
+      if (r.isPresent()) {
+        reply.addReplicas(r.get());
+        size += r.get().getSerializedSize();
+      } else {
+        missing.writeBytes(id.toBytes());
+      }
+    }
+    reply.setMissing(ByteString.copyFrom(missing.toByteArray()));
+    Manifest m = mine ? ownManifest : heldManifests.get(owner);
+    if (m != null) {
+      reply.setManifest(m.signed());
+    }
+    send(out, from, Envelope.newBuilder().setReplicaFetchReply(reply).build());
+  }
+
+  private Optional<SignedTombstone> heldTombstone(NodeId owner, FragmentId id) {
+    return digest(owner).containsTombstone(id) ? held.tombstone(id) : Optional.empty();
+  }
+
+  /** A held replica, checked before it is served: a bad one is dropped and queued for repair. */
+  private Optional<SignedReplica> heldReplica(long now, NodeId owner, FragmentId id, Out out) {
+    if (!digest(owner).containsLive(id)) {
+      return Optional.empty();
+    }
+    Optional<SignedReplica> r = held.replica(id);
+    if (r.isEmpty()) {
+      digest(owner).remove(id);
+      return r;
+    }
+    String bad = check(id, owner, r.get());
+    if (bad != null) {
+      dropBadCopy(now, owner, id, bad, out);
+      return Optional.empty();
+    }
+    return r;
+  }
+
+  private void onFetchReply(long now, NodeId from, ReplicaFetchReply reply, Out out) {
+    Fetch f = fetches.get(reply.getRequestId());
+    if (f == null || !f.peer.equals(from)) {
+      return; // late (already timed out) or not ours
+    }
+    fetches.remove(reply.getRequestId());
+    if (reply.hasManifest()) {
+      try {
+        Manifest m = Manifest.verify(reply.getManifest());
+        if (m.owner().equals(f.owner)) {
+          learnManifest(now, m, out);
+        }
+      } catch (IllegalArgumentException e) {
+        out.effects.add(new ReplicaEffect.Penalize(from, PeerScores.BAD_SIGNATURE,
+            "forged manifest: " + e.getMessage()));
+      }
+    }
+    Set<FragmentId> answered = new HashSet<>();
+    for (SignedTombstone t : reply.getTombstonesList()) {
+      TombstoneBody body = TOMBSTONES.verifyTombstone(t);
+      FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
+      if (f.ids.contains(id) && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray())
+          .equals(f.owner)) {
+        answered.add(id);
+        onTombstone(now, from, t, out);
+        repairs.succeeded(now, id, 0);
+        fetchNow.remove(id);
+      }
+    }
+    for (SignedReplica r : reply.getReplicasList()) {
+      ReplicaCodec.Verified v;
+      try {
+        v = ReplicaCodec.verify(r);
+        if (!f.ids.contains(v.id())) {
+          throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
+        }
+        if (!v.owner().equals(f.owner)) {
+          throw new InvalidFragmentException("owner", "replica belongs to another owner");
+        }
+      } catch (InvalidFragmentException e) {
+        FragmentId guess = guessId(r, f.ids);
+        forged(from, guess, e.getMessage(), out);
+        if (guess != null) {
+          answered.add(guess);
+          failAttempt(now, guess, from, "forged: " + e.getMessage(), out);
+        }
+        continue;
+      }
+      answered.add(v.id());
+      storeRepaired(now, from, v, out);
+    }
+    for (FragmentId id : ids(reply.getMissing())) {
+      if (f.ids.contains(id) && answered.add(id)) {
+        failAttempt(now, id, from, "not held there", out);
+      }
+    }
+    for (FragmentId id : f.ids) {
+      if (!answered.contains(id)) {
+        repairs.deferred(now, id);
+      }
+    }
+  }
+
+  /** The asked-for ID a bad replica claims to be, if its body parses that far. */
+  private static FragmentId guessId(SignedReplica r, Set<FragmentId> asked) {
+    try {
+      byte[] id = dev.mycelium.wire.proto.ReplicaBody.parseFrom(r.getBody()).getFragmentId()
+          .toByteArray();
+      if (id.length == FragmentId.LENGTH && asked.contains(FragmentId.of(id))) {
+        return FragmentId.of(id);
+      }
+    } catch (InvalidProtocolBufferException e) {
+      // Unparseable: the attempt times out and is retried elsewhere.
+    }
+    return asked.size() == 1 ? asked.iterator().next() : null;
+  }
+
+  private void storeRepaired(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
+    FragmentId id = v.id();
+    boolean mine = v.owner().equals(selfId);
+    if (mine) {
+      OwnerDigest d = digest(selfId);
+      if (d.containsTombstone(id)) {
+        repairs.cancel(now, id);
+        return;
+      }
+      if (!own.restore(v)) {
+        failAttempt(now, id, from, "the replica could not be opened or stored", out);
+        return;
+      }
+      d.put(id, false);
+    } else {
+      Manifest m = heldManifests.get(v.owner());
+      OwnerDigest d = digest(v.owner());
+      if (m == null || !m.names(selfId) || d.containsTombstone(id)) {
+        repairs.cancel(now, id);
+        return;
+      }
+      if (!d.containsLive(id)) {
+        if (!held.putReplica(v.owner(), id, v.replica())) {
+          failAttempt(now, id, from, "no room for the replica", out);
+          return;
+        }
+        d.put(id, false);
+      }
+    }
+    boolean queued = repairs.contains(id);
+    repairs.succeeded(now, id, v.size());
+    fetchNow.remove(id);
+    if (queued) {
+      out.report(new ReplicaEvent.Repaired(id, v.owner(), mine, from, v.size()));
+    }
+  }
+
+  private void failAttempt(long now, FragmentId id, NodeId from, String why, Out out) {
+    if (!repairs.contains(id)) {
+      return;
+    }
+    boolean lost = repairs.failed(now, id, from);
+    out.report(new ReplicaEvent.RepairFailed(id, from, why, attempts(id)));
+    if (lost) {
+      out.report(new ReplicaEvent.Lost(id, ownerOfRepair(id)));
+    }
+  }
+
+  private int attempts(FragmentId id) {
+    return repairs.attempts(id);
+  }
+
+  private NodeId ownerOfRepair(FragmentId id) {
+    return repairs.owner(id);
+  }
+
+  private void forged(NodeId from, FragmentId id, String why, Out out) {
+    forgedReplicas++;
+    out.effects.add(new ReplicaEffect.Penalize(from, PeerScores.BAD_SIGNATURE,
+        "forged or altered replica: " + why));
+    out.report(new ReplicaEvent.ForgedReplica(id, from, why));
+  }
+
+  private void expireFetches(long now, Out out) {
+    for (Iterator<Map.Entry<Long, Fetch>> it = fetches.entrySet().iterator(); it.hasNext(); ) {
+      Fetch f = it.next().getValue();
+      if (f.deadline <= now) {
+        it.remove();
+        for (FragmentId id : f.ids) {
+          failAttempt(now, id, f.peer, "timed out", out);
+        }
+      }
+    }
+    for (Iterator<Map.Entry<FragmentId, Long>> it = fetchNow.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<FragmentId, Long> e = it.next();
+      if (e.getValue() <= now) {
+        it.remove();
+        out.report(new ReplicaEvent.FetchTimedOut(e.getKey()));
+      }
+    }
+  }
+
+  private void repairTick(long now, Out out) {
+    List<RepairScheduler.Work> due = repairs.due(now, idle);
+    Map<NodeId, Map<NodeId, List<FragmentId>>> bySource = new LinkedHashMap<>();
+    for (RepairScheduler.Work w : due) {
+      bySource.computeIfAbsent(w.source(), k -> new LinkedHashMap<>())
+          .computeIfAbsent(w.owner(), k -> new ArrayList<>()).add(w.id());
+    }
+    for (Map.Entry<NodeId, Map<NodeId, List<FragmentId>>> e : bySource.entrySet()) {
+      for (Map.Entry<NodeId, List<FragmentId>> byOwner : e.getValue().entrySet()) {
+        List<FragmentId> list = byOwner.getValue();
+        for (int i = 0; i < list.size(); i += config.fetchBatch()) {
+          List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
+          long req = nextRequest++;
+          fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
+              now + config.fetchTimeoutMillis()));
+          send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+              .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
+              .build());
+        }
+      }
+    }
+  }
+
+  // ---- anti-entropy ----
+
+  /** For every partner, the owners whose digests both keep. */
+  private Map<NodeId, List<NodeId>> partners() {
+    Map<NodeId, List<NodeId>> out = new LinkedHashMap<>();
+    if (ownManifest != null) {
+      for (NodeId h : ownManifest.holderIds()) {
+        out.computeIfAbsent(h, k -> new ArrayList<>()).add(selfId);
+      }
+    }
+    for (NodeId p : restorePartners) {
+      List<NodeId> l = out.computeIfAbsent(p, k -> new ArrayList<>());
+      if (!l.contains(selfId)) {
+        l.add(selfId);
+      }
+    }
+    for (Manifest m : heldManifests.values()) {
+      if (!m.names(selfId)) {
+        continue;
+      }
+      for (NodeId p : m.participants()) {
+        if (!p.equals(selfId)) {
+          out.computeIfAbsent(p, k -> new ArrayList<>()).add(m.owner());
+        }
+      }
+    }
+    return out;
+  }
+
+  private void antiEntropy(Out out) {
+    for (Map.Entry<NodeId, List<NodeId>> e : partners().entrySet()) {
+      send(out, e.getKey(), rootsFor(e.getValue()));
+    }
+  }
+
+  /** The DigestRoots message for these owners (public for the bench and tests). */
+  public Envelope rootsFor(Collection<NodeId> owners) {
+    DigestRoots.Builder b = DigestRoots.newBuilder();
+    for (NodeId o : owners) {
+      b.addRoots(OwnerRoot.newBuilder().setOwnerId(bytes(o))
+          .setRoot(ByteString.copyFrom(digest(o).root())));
+    }
+    return Envelope.newBuilder().setDigestRoots(b).build();
+  }
+
+  /**
+   * Whether this node keeps the owner's digest for an exchange with {@code peer}: it is the
+   * owner, or a holder by the manifest, or the owner itself is asking (a holder that lost
+   * everything, manifest included, still answers its owner).
+   */
+  private boolean participates(NodeId owner, NodeId peer, Out out) {
+    if (owner.equals(selfId)) {
+      return true;
+    }
+    Manifest m = heldManifests.get(owner);
+    if (m != null && m.names(selfId)) {
+      if (!peer.equals(owner) && !m.names(peer)) {
+        // The peer works from an older manifest: tell it.
+        send(out, peer, Envelope.newBuilder().setManifestUpdate(
+            ManifestUpdate.newBuilder().setManifest(m.signed())).build());
+        return false;
+      }
+      return true;
+    }
+    return peer.equals(owner);
+  }
+
+  private void onRoots(NodeId from, DigestRoots roots, Out out) {
+    for (OwnerRoot r : roots.getRootsList()) {
+      NodeId owner = NodeId.of(r.getOwnerId().toByteArray());
+      if (!participates(owner, from, out)) {
+        continue;
+      }
+      OwnerDigest d = digest(owner);
+      if (!Arrays.equals(d.root(), r.getRoot().toByteArray())) {
+        send(out, from, Envelope.newBuilder().setDigestNodes(DigestNodes.newBuilder()
+            .setOwnerId(r.getOwnerId()).setLevel(1).addParents(0)
+            .setValues(ByteString.copyFrom(d.children(1, 0)))).build());
+      }
+    }
+  }
+
+  private void onNodes(NodeId from, DigestNodes n, Out out) {
+    NodeId owner = NodeId.of(n.getOwnerId().toByteArray());
+    if (!participates(owner, from, out)) {
+      return;
+    }
+    OwnerDigest d = digest(owner);
+    int level = n.getLevel();
+    int chunk = OwnerDigest.FANOUT * OwnerDigest.VALUE_BYTES;
+    if (level < 1 || level > d.levels()) {
+      throw new IllegalArgumentException("digest level " + level + " is outside 1.."
+          + d.levels() + " (digest-leaf-bits must match across the network)");
+    }
+    if (n.getValues().size() != n.getParentsCount() * chunk) {
+      throw new IllegalArgumentException("digest nodes carry " + n.getValues().size()
+          + " bytes for " + n.getParentsCount() + " parents");
+    }
+    byte[] values = n.getValues().toByteArray();
+    List<Integer> differing = new ArrayList<>();
+    for (int i = 0; i < n.getParentsCount(); i++) {
+      differing.addAll(d.differingChildren(level, n.getParents(i), values, i * chunk));
+    }
+    if (differing.isEmpty()) {
+      return;
+    }
+    if (level < d.levels()) {
+      for (int i = 0; i < differing.size(); i += MAX_PARENTS_PER_MESSAGE) {
+        DigestNodes.Builder b = DigestNodes.newBuilder().setOwnerId(n.getOwnerId())
+            .setLevel(level + 1);
+        ByteArrayOutputStream v = new ByteArrayOutputStream();
+        for (int p : differing.subList(i, Math.min(differing.size(), i + MAX_PARENTS_PER_MESSAGE))) {
+          b.addParents(p);
+          v.writeBytes(d.children(level + 1, p));
+        }
+        send(out, from, Envelope.newBuilder().setDigestNodes(
+            b.setValues(ByteString.copyFrom(v.toByteArray()))).build());
+      }
+    } else {
+      sendIds(from, owner, d, differing, true, out);
+    }
+  }
+
+  private void sendIds(NodeId to, NodeId owner, OwnerDigest d, List<Integer> buckets,
+      boolean reply, Out out) {
+    DigestIds.Builder b = DigestIds.newBuilder().setOwnerId(bytes(owner)).setReply(reply);
+    ByteArrayOutputStream live = new ByteArrayOutputStream();
+    ByteArrayOutputStream dead = new ByteArrayOutputStream();
+    int[] count = {0};
+    for (int bucket : buckets) {
+      List<FragmentId> liveIds = new ArrayList<>();
+      List<FragmentId> deadIds = new ArrayList<>();
+      d.forEachIn(bucket, (id, deleted) -> (deleted ? deadIds : liveIds).add(id));
+      for (List<FragmentId> list : List.of(liveIds, deadIds)) {
+        for (FragmentId id : list) {
+          if (count[0] >= MAX_IDS_PER_MESSAGE) {
+            send(out, to, Envelope.newBuilder().setDigestIds(b
+                .setLiveIds(ByteString.copyFrom(live.toByteArray()))
+                .setDeletedIds(ByteString.copyFrom(dead.toByteArray()))).build());
+            b = DigestIds.newBuilder().setOwnerId(bytes(owner)).setReply(reply);
+            live.reset();
+            dead.reset();
+            count[0] = 0;
+          }
+          (list == liveIds ? live : dead).writeBytes(id.toBytes());
+          count[0]++;
+        }
+      }
+      b.addBuckets(bucket);
+    }
+    send(out, to, Envelope.newBuilder().setDigestIds(b
+        .setLiveIds(ByteString.copyFrom(live.toByteArray()))
+        .setDeletedIds(ByteString.copyFrom(dead.toByteArray()))).build());
+  }
+
+  private void onIds(long now, NodeId from, DigestIds m, Out out) {
+    NodeId owner = NodeId.of(m.getOwnerId().toByteArray());
+    if (!participates(owner, from, out)) {
+      return;
+    }
+    OwnerDigest d = digest(owner);
+    boolean mine = owner.equals(selfId);
+    List<NodeId> sources = new ArrayList<>();
+    sources.add(from);
+    for (NodeId s : mine ? ownSources() : heldSources(owner)) {
+      if (!sources.contains(s)) {
+        sources.add(s);
+      }
+    }
+    for (FragmentId id : ids(m.getLiveIds())) {
+      if (d.kind(id) == null) {
+        if (mine) {
+          own.markBlank(id);
+        }
+        repairs.enqueue(now, id, owner, mine, sources);
+      }
+    }
+    for (FragmentId id : ids(m.getDeletedIds())) {
+      if (!d.containsTombstone(id)) {
+        repairs.enqueue(now, id, owner, mine, sources);
+      }
+    }
+    if (m.getReply() && m.getBucketsCount() > 0) {
+      for (int bucket : m.getBucketsList()) {
+        if (bucket < 0 || bucket >= (1 << d.leafBits())) {
+          throw new IllegalArgumentException("bucket " + bucket + " is outside the digest");
+        }
+      }
+      sendIds(from, owner, d, m.getBucketsList(), false, out);
+    }
+  }
+
+  // ---- restore ----
+
+  private RestoreQuery restoreQuery() {
+    return RestoreQuery.newBuilder().setOwnerId(bytes(selfId)).setReplyTo(
+        ReplicaHolder.newBuilder().setNodeId(bytes(selfId)).setHost(self.host())
+            .setPort(self.port())).build();
+  }
+
+  private void restoreTick(long now, Out out) {
+    if (restoreStartedAt < 0) {
+      return;
+    }
+    if (!restoreOffered && !restoreBroadcast
+        && now >= restoreStartedAt + config.restoreBroadcastDelayMillis()) {
+      restoreBroadcast = true;
+      out.effects.add(new ReplicaEffect.Broadcast(RESTORE_TOPIC, restoreQuery().toByteString(),
+          RESTORE_PRIORITY));
+    }
+    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0 && restoreOffered) {
+      restoreStartedAt = -1;
+    }
+  }
+
+  private void onRestoreQuery(long now, NodeId from, RestoreQuery q, Out out) {
+    NodeId owner = NodeId.of(q.getOwnerId().toByteArray());
+    if (!owner.equals(from) || owner.equals(selfId)) {
+      return; // only an owner asks for its own fragments
+    }
+    if (q.hasReplyTo()) {
+      addresses.put(owner, new PeerAddress(owner, q.getReplyTo().getHost(),
+          q.getReplyTo().getPort()));
+    }
+    Manifest m = heldManifests.get(owner);
+    if (m == null || !m.names(selfId)) {
+      return;
+    }
+    send(out, owner, Envelope.newBuilder().setRestoreOffer(RestoreOffer.newBuilder()
+        .setManifest(m.signed()).setHeld(digest(owner).size())).build());
+  }
+
+  private void onRestoreOffer(long now, NodeId from, RestoreOffer offer, Out out) {
+    Manifest m = Manifest.verify(offer.getManifest());
+    if (!m.owner().equals(selfId)) {
+      throw new IllegalArgumentException("a restore offer carries another owner's manifest");
+    }
+    if (!m.names(from)) {
+      return; // the offerer was dropped from that manifest
+    }
+    adoptOwnManifest(now, m);
+    restoreOffered = true;
+    restorePartners.add(from);
+    repairs.addSources(now, selfId, ownSources());
+    out.report(new ReplicaEvent.RestoreOffered(from, offer.getHeld(), m.version()));
+    send(out, from, rootsFor(List.of(selfId)));
+  }
+
+  // ---- helpers ----
+
+  private void send(Out out, NodeId to, Envelope env) {
+    out.effects.add(new ReplicaEffect.Send(to, addresses.get(to), env));
+  }
+
+  private static ByteString bytes(NodeId id) {
+    return ByteString.copyFrom(id.toBytes());
+  }
+
+  private static ByteString concat(Collection<FragmentId> ids) {
+    byte[] out = new byte[ids.size() * FragmentId.LENGTH];
+    int i = 0;
+    for (FragmentId id : ids) {
+      System.arraycopy(id.toBytes(), 0, out, i, FragmentId.LENGTH);
+      i += FragmentId.LENGTH;
+    }
+    return ByteString.copyFrom(out);
+  }
+
+  private static List<FragmentId> ids(ByteString packed) {
+    if (packed.size() % FragmentId.LENGTH != 0) {
+      throw new IllegalArgumentException("packed IDs are " + packed.size()
+          + " bytes, not a multiple of " + FragmentId.LENGTH);
+    }
+    List<FragmentId> out = new ArrayList<>(packed.size() / FragmentId.LENGTH);
+    byte[] b = packed.toByteArray();
+    for (int i = 0; i < b.length; i += FragmentId.LENGTH) {
+      out.add(FragmentId.of(Arrays.copyOfRange(b, i, i + FragmentId.LENGTH)));
+    }
+    return out;
+  }
+}

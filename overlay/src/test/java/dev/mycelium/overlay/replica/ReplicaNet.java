@@ -1,0 +1,199 @@
+package dev.mycelium.overlay.replica;
+
+import dev.mycelium.overlay.Capacity;
+import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentLimits;
+import dev.mycelium.storage.InMemoryFragmentStore;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.storage.Visibility;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.function.BiFunction;
+
+/**
+ * A tiny deterministic network for replication tests: every node runs a {@link ReplicaCore} over
+ * in-memory ports, messages arrive after a seeded random latency on a virtual clock, and the
+ * overlay is a full mesh (each node's placement candidates are all other live nodes). Nothing
+ * here reads the wall clock, so a run replays exactly from its seed.
+ */
+final class ReplicaNet {
+  static final FragmentCodec CODEC = new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(4));
+  static final long TICK = 100;
+
+  final class Node {
+    final OwnerKeys keys;
+    final PeerAddress address;
+    InMemoryFragmentStore store;
+    InMemoryHeldReplicas held;
+    ReplicaCore core;
+    boolean up = true;
+    /** Rewrites what this node sends (a forging holder); null passes everything. */
+    BiFunction<NodeId, Envelope, Envelope> tamper;
+    final List<ReplicaEvent> events = new ArrayList<>();
+
+    Node(int n) {
+      byte[] seed = new byte[32];
+      seed[0] = (byte) n;
+      seed[1] = (byte) (n >> 8);
+      seed[31] = 42;
+      keys = OwnerKeys.fromSeed(seed);
+      address = new PeerAddress(keys.nodeId(), "10.0.0." + n, 7000);
+      fresh();
+    }
+
+    /** Starts the node over empty stores with the same identity (a wiped disk). */
+    void fresh() {
+      store = new InMemoryFragmentStore(CODEC, Long.MAX_VALUE, () -> now);
+      held = new InMemoryHeldReplicas();
+      core = new ReplicaCore(config, keys, address,
+          new StoreOwnFragments(store, CODEC, keys.nodeId(), ReplicaSealer.sharedOnly(keys)),
+          held, new SplittableRandom(seed ^ address.hashCode()), now);
+    }
+
+    NodeId id() {
+      return keys.nodeId();
+    }
+
+    /** Stores a new shared fragment locally and replicates it. */
+    Fragment write(int n) {
+      Fragment f = CODEC.create(keys, 1_700_000_000_000L + n, "note " + n + " of " + address.host(),
+          new float[] {n, 1, 2, 3}, Map.of("n", Integer.toString(n)), Visibility.SHARED);
+      store.put(f);
+      apply(this, core.put(now, f.id()));
+      return f;
+    }
+
+    <T extends ReplicaEvent> List<T> events(Class<T> type) {
+      return events.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+  }
+
+  private record Delivery(long at, long seq, NodeId from, NodeId to, Envelope env) {}
+
+  final ReplicaConfig config;
+  final long seed;
+  final SplittableRandom random;
+  final Map<NodeId, Node> nodes = new LinkedHashMap<>();
+  final List<ReplicaEffect.Penalize> penalties = new ArrayList<>();
+  private final PriorityQueue<Delivery> queue = new PriorityQueue<>(
+      (a, b) -> a.at != b.at ? Long.compare(a.at, b.at) : Long.compare(a.seq, b.seq));
+  long now = 1_700_000_000_000L;
+  private long seq;
+  long messages;
+  long bytes;
+
+  ReplicaNet(ReplicaConfig config, long seed, int size) {
+    this.config = config;
+    this.seed = seed;
+    this.random = new SplittableRandom(seed);
+    for (int i = 1; i <= size; i++) {
+      Node n = new Node(i);
+      nodes.put(n.id(), n);
+    }
+    refreshViews();
+  }
+
+  List<Node> list() {
+    return new ArrayList<>(nodes.values());
+  }
+
+  Node node(NodeId id) {
+    return nodes.get(id);
+  }
+
+  /** Every live node sees every other live node as a candidate. */
+  void refreshViews() {
+    for (Node n : nodes.values()) {
+      if (!n.up) {
+        continue;
+      }
+      List<Candidate> c = new ArrayList<>();
+      for (Node m : nodes.values()) {
+        if (m != n && m.up) {
+          c.add(new Candidate(m.address, new Capacity(100_000, 0.2f), 0));
+        }
+      }
+      apply(n, n.core.updatePeers(now, c));
+    }
+  }
+
+  /** The node crashes: the others' failure detectors declare it dead. */
+  void kill(Node dead) {
+    dead.up = false;
+    for (Node n : nodes.values()) {
+      if (n.up) {
+        apply(n, n.core.onOverlayEvent(now, new OverlayEvent.Dead(dead.id(), 1)));
+      }
+    }
+    refreshViews();
+  }
+
+  /** Messages to and from the node are dropped, and nobody is told (a partition). */
+  void partition(Node n) {
+    n.up = false;
+  }
+
+  void heal(Node n) {
+    n.up = true;
+  }
+
+  void apply(Node from, List<ReplicaEffect> effects) {
+    for (ReplicaEffect e : effects) {
+      if (e instanceof ReplicaEffect.Send s) {
+        Envelope env = from.tamper == null ? s.envelope() : from.tamper.apply(s.to(), s.envelope());
+        messages++;
+        bytes += env.getSerializedSize();
+        queue.add(new Delivery(now + 2 + random.nextInt(20), seq++, from.id(), s.to(), env));
+      } else if (e instanceof ReplicaEffect.Broadcast b) {
+        for (Node n : nodes.values()) {
+          if (n != from && n.up && from.up) {
+            apply(n, n.core.onOverlayEvent(now, new OverlayEvent.Delivered(
+                com.google.protobuf.ByteString.copyFrom(new byte[32]), from.id(), b.topic(),
+                b.priority(), b.payload())));
+          }
+        }
+      } else if (e instanceof ReplicaEffect.Penalize p) {
+        penalties.add(p);
+      } else if (e instanceof ReplicaEffect.Report r) {
+        from.events.add(r.event());
+      }
+    }
+  }
+
+  /** Runs the clock forward, ticking every live node every {@link #TICK} ms. */
+  void run(long millis) {
+    long end = now + millis;
+    long nextTick = now + TICK;
+    while (now < end) {
+      long nextAt = queue.isEmpty() ? Long.MAX_VALUE : queue.peek().at;
+      if (nextAt <= nextTick && nextAt <= end) {
+        Delivery d = queue.poll();
+        now = d.at;
+        Node from = nodes.get(d.from);
+        Node to = nodes.get(d.to);
+        if (to != null && to.up && from.up) {
+          apply(to, to.core.onMessage(now, d.from, d.env));
+        }
+      } else {
+        now = Math.min(nextTick, end);
+        if (now == nextTick) {
+          for (Node n : nodes.values()) {
+            if (n.up) {
+              apply(n, n.core.tick(now));
+            }
+          }
+          nextTick += TICK;
+        }
+      }
+    }
+  }
+}
