@@ -10,6 +10,15 @@ import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.replica.AeadReplicaSealer;
+import dev.mycelium.node.replica.RepairControl;
+import dev.mycelium.node.replica.RepairLedger;
+import dev.mycelium.node.replica.ReplicaService;
+import dev.mycelium.node.replica.StoreHeldReplicas;
+import dev.mycelium.overlay.replica.StoreOwnFragments;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.StoredFragment;
+import dev.mycelium.storage.replica.OwnerManifests;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -86,6 +95,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile ReplicaStore replicaStore;
   private volatile Scrubber replicaScrubber;
   private volatile NodePeers peers;
+  private volatile ReplicaService replication;
+  private final RepairLedger ledger = new RepairLedger();
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -183,9 +194,47 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      replication = startReplication(codec, dataDir);
     }
+    RepairLedger.registerMetrics(metrics.registry(), () -> {
+      ReplicaService r = replication;
+      return r == null || stopping ? null : r.status();
+    });
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
+  }
+
+  /**
+   * Starts replication over the peer service: the node's own fragments go to holders (private
+   * ones sealed first), replicas of other owners are kept in the replica store, and reads,
+   * puts, deletes and the scrubber's findings are wired to the replication core. A node that
+   * starts with an empty store and no manifest of its own asks its neighbours for its
+   * fragments.
+   */
+  private ReplicaService startReplication(FragmentCodec codec, Path dataDir) {
+    OwnerManifests manifests;
+    try {
+      manifests = OwnerManifests.open(dataDir.resolve(OwnerManifests.DIR_NAME));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the manifests in " + dataDir, e);
+    }
+    NodeId self = identity.nodeId();
+    boolean restore = store.stats().entries() == 0 && manifests.get(self).isEmpty();
+    AeadReplicaSealer sealer = new AeadReplicaSealer(identity.keys(),
+        dev.mycelium.storage.seal.ReplicaSealer.withSecureRandom());
+    FragmentService s = service;
+    FragmentStore st = store;
+    ReplicaService r = ReplicaService.start(new ReplicaService.Parts(
+        config.replication().core(), identity.keys(), peers.service(),
+        new StoreOwnFragments(st, codec, self, sealer),
+        new StoreHeldReplicas(replicaStore, manifests),
+        st::stats, replicaStore::stats,
+        id -> st.get(id).flatMap(StoredFragment::fragment).map(Fragment::signed),
+        s::restored, s::forgotten, config.replication().tick(), restore), ledger);
+    s.replication(r, config.replication().writeTimeout());
+    s.readThrough(r, config.replication().readTimeout(), ledger);
+    scrubber.onFailure(r::blank);
+    return r;
   }
 
   private void startThread(String name, Runnable body) {
@@ -300,6 +349,9 @@ public final class Node implements AutoCloseable, ApiBackend {
       Thread.currentThread().interrupt();
     }
     LOG.info("background work stopped");
+    if (replication != null) {
+      closeQuietly("replication", replication);
+    }
     if (peers != null) {
       closeQuietly("peer service", peers);
     }
@@ -370,6 +422,11 @@ public final class Node implements AutoCloseable, ApiBackend {
   /** The file that holds the API key. */
   public Path apiKeyFile() {
     return config.node().dataDir().resolve(ApiKey.FILE_NAME);
+  }
+
+  /** The replicas held for other owners, for tests in this package. */
+  ReplicaStore replicaStore() {
+    return replicaStore;
   }
 
   /** The open store, for tests in this package that damage it on purpose. */
@@ -453,6 +510,16 @@ public final class Node implements AutoCloseable, ApiBackend {
   public List<Map<String, Object>> peers() {
     NodePeers p = peers;
     return p == null ? List.of() : p.peers();
+  }
+
+  @Override
+  public Optional<RepairControl> repair() {
+    return Optional.ofNullable(replication);
+  }
+
+  /** The replication service, when the peer service runs. */
+  public Optional<ReplicaService> replication() {
+    return Optional.ofNullable(replication);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */

@@ -39,7 +39,7 @@ class BlankReadThroughTest {
   private final AtomicLong clock = new AtomicLong(1_000);
   private final InMemoryFragmentStore store = new InMemoryFragmentStore(codec, 100, clock::get);
   private final ExactVectorIndex index = new ExactVectorIndex(DIM);
-  private final RepairLedger ledger = new RepairLedger(clock::get);
+  private final RepairLedger ledger = new RepairLedger();
   private final FragmentService service = new FragmentService(me, codec, store, index,
       new HashEmbedder(DIM), 4, 10, new NodeMetrics(() -> null), clock::get);
   private final List<Optional<NodeId>> asked = new CopyOnWriteArrayList<>();

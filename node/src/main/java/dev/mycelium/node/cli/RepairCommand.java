@@ -82,9 +82,20 @@ public final class RepairCommand implements Runnable {
     kv.add(new String[] {"Last cycle", c.isObject()
         ? Instant.ofEpochMilli(c.path("finished_at").asLong()) + " (" + c.path("trigger").asText()
             + ", " + c.path("duration_ms").asLong() + " ms): " + c.path("repaired").asLong()
-            + " repaired, " + c.path("failed").asLong() + " failed, "
-            + bytes(c.path("bytes").asLong())
+            + " repaired, " + c.path("failed").asLong() + " failed"
         : "none yet"});
+    List<String> holders = new ArrayList<>();
+    s.path("holders").forEach(h -> holders.add(h.asText()));
+    kv.add(new String[] {"Holders", holders.isEmpty() ? "none yet"
+        : String.join(", ", holders) + " (manifest version "
+            + s.path("manifest_version").asLong() + ")"});
+    if (s.path("stream_backlog").asLong() > 0) {
+      kv.add(new String[] {"Streaming", s.path("stream_backlog").asLong()
+          + " replicas to new holders"});
+    }
+    if (s.path("restoring").asBoolean()) {
+      kv.add(new String[] {"Restore", "under way"});
+    }
     StringBuilder sb = new StringBuilder(Table.keyValues(kv)).append('\n');
     Table t = new Table("WHAT", ">PRESENT", ">BLANK", ">LOST", ">DELETED");
     for (String part : new String[] {"fragments", "held"}) {

@@ -3,6 +3,7 @@ package dev.mycelium.node.config;
 import com.typesafe.config.Config;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.storage.FragmentLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,10 +134,38 @@ public record NodeConfig(
   /**
    * Replicas kept on neighbours, replicas held for them, and repair.
    *
+   * @param factor holders per owner (R)
    * @param capacityEntries replicas (and their tombstones) this node holds for other owners
+   * @param tick how often the replication core runs its periodic work
+   * @param antiEntropyInterval how often digests are compared with each partner
+   * @param repairsPerTick fetches started per tick while the node is busy
+   * @param idleRepairsPerTick fetches started per tick while the node is idle
+   * @param streamPerTick replicas streamed to new holders per tick
+   * @param maxAttempts failed fetches after which a fragment is LOST
+   * @param backoffBase first retry delay after a failed fetch
+   * @param backoffMax longest retry delay
+   * @param lostRetry how often a LOST fragment is tried again
+   * @param holderGrace how long a holder may be away before it is replaced
+   * @param tombstoneRetention how long tombstones are kept
    * @param readTimeout how long a read of a BLANK fragment waits for one holder
+   * @param writeTimeout how long a put with "replicas": w waits for holders
    */
-  public record Replication(long capacityEntries, Duration readTimeout) {}
+  public record Replication(int factor, long capacityEntries, Duration tick,
+      Duration antiEntropyInterval, int repairsPerTick, int idleRepairsPerTick,
+      int streamPerTick, int maxAttempts, Duration backoffBase, Duration backoffMax,
+      Duration lostRetry, Duration holderGrace, Duration tombstoneRetention,
+      Duration readTimeout, Duration writeTimeout) {
+
+    /** The replication core's settings; those not configurable keep the core's defaults. */
+    public ReplicaConfig core() {
+      ReplicaConfig d = ReplicaConfig.DEFAULTS;
+      return new ReplicaConfig(factor, d.digestLeafBits(), antiEntropyInterval.toMillis(),
+          repairsPerTick, idleRepairsPerTick, d.fetchBatch(), d.fetchTimeoutMillis(),
+          backoffBase.toMillis(), backoffMax.toMillis(), maxAttempts, lostRetry.toMillis(),
+          streamPerTick, holderGrace.toMillis(), tombstoneRetention.toMillis(),
+          d.scrubPerTick(), d.restoreBroadcastDelayMillis());
+    }
+  }
 
   /**
    * Reads and checks every key of a merged configuration.
@@ -192,11 +221,7 @@ public record NodeConfig(
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
-    Replication replication =
-        new Replication(
-            r.longIn("mycelium.replication.capacity-entries", 1, 2_000_000_000L),
-            r.durationIn("mycelium.replication.read-timeout", Duration.ofMillis(1),
-                Duration.ofMinutes(1)));
+    Replication replication = replication(r);
     if (index.beamWidth() < index.maxDegree()) {
       throw new ConfigException(
           "mycelium.index.beam-width",
@@ -210,6 +235,44 @@ public record NodeConfig(
               + "to 384 or use mycelium.embedder.name = hash");
     }
     return new NodeConfig(node, api, peer, storage, index, embedder, log, replication);
+  }
+
+  private static Replication replication(ConfigReader r) {
+    String k = "mycelium.replication.";
+    Duration ms = Duration.ofMillis(1);
+    Replication rep = new Replication(
+        r.intIn(k + "factor", 1, 16),
+        r.longIn(k + "capacity-entries", 1, 2_000_000_000L),
+        r.durationIn(k + "tick", Duration.ofMillis(10), Duration.ofSeconds(10)),
+        r.durationIn(k + "anti-entropy-interval", Duration.ofMillis(100), Duration.ofDays(1)),
+        r.intIn(k + "repairs-per-tick", 1, 1_000_000),
+        r.intIn(k + "idle-repairs-per-tick", 1, 1_000_000),
+        r.intIn(k + "stream-per-tick", 1, 1_000_000),
+        r.intIn(k + "max-attempts", 1, 1_000),
+        r.durationIn(k + "backoff-base", ms, Duration.ofDays(1)),
+        r.durationIn(k + "backoff-max", ms, Duration.ofDays(7)),
+        r.durationIn(k + "lost-retry", ms, Duration.ofDays(7)),
+        r.durationIn(k + "holder-grace", Duration.ZERO, Duration.ofDays(7)),
+        r.durationIn(k + "tombstone-retention", ms, Duration.ofDays(3650)),
+        r.durationIn(k + "read-timeout", ms, Duration.ofMinutes(1)),
+        r.durationIn(k + "write-timeout", ms, Duration.ofMinutes(10)));
+    if (rep.idleRepairsPerTick() < rep.repairsPerTick()) {
+      throw new ConfigException(k + "idle-repairs-per-tick", rep.idleRepairsPerTick()
+          + " is below " + k + "repairs-per-tick (" + rep.repairsPerTick()
+          + "); an idle node repairs at least as fast as a busy one");
+    }
+    if (rep.backoffMax().compareTo(rep.backoffBase()) < 0) {
+      throw new ConfigException(k + "backoff-max", rep.backoffMax() + " is below "
+          + k + "backoff-base (" + rep.backoffBase() + ")");
+    }
+    Duration longest = (rep.backoffMax().compareTo(rep.lostRetry()) > 0
+        ? rep.backoffMax() : rep.lostRetry()).multipliedBy(2);
+    if (rep.tombstoneRetention().compareTo(longest) < 0) {
+      throw new ConfigException(k + "tombstone-retention", rep.tombstoneRetention()
+          + " does not outlive the longest repair cycle; it must be at least twice the larger "
+          + "of backoff-max and lost-retry (" + longest + ")");
+    }
+    return rep;
   }
 
   private static Optional<byte[]> networkKey(String base64) {

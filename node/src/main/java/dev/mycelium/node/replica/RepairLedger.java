@@ -9,7 +9,6 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,24 +25,17 @@ import org.slf4j.LoggerFactory;
 public final class RepairLedger {
   private static final Logger LOG = LoggerFactory.getLogger("dev.mycelium.node.repair");
 
-  private final LongSupplier clockMillis;
   private long repairsDone;
   private long repairsFailed;
   private long losses;
   private long bytesMoved;
   private long cycles;
   private long queue;
+  private boolean running;
   private Optional<RepairStatus.Cycle> lastCycle = Optional.empty();
-  private String cycleTrigger;
-  private long cycleStart;
-  private long cycleRepaired;
-  private long cycleFailed;
-  private long cycleBytes;
 
-  /** A ledger stamping cycles with the given clock. */
-  public RepairLedger(LongSupplier clockMillis) {
-    this.clockMillis = clockMillis;
-  }
+  /** An empty ledger. */
+  public RepairLedger() {}
 
   /**
    * A fragment (own, {@code held} false) or a replica held for another owner ({@code held}
@@ -52,10 +44,6 @@ public final class RepairLedger {
   public synchronized void repaired(FragmentId id, NodeId source, long bytes, boolean held) {
     repairsDone++;
     bytesMoved += bytes;
-    if (cycleTrigger != null) {
-      cycleRepaired++;
-      cycleBytes += bytes;
-    }
     LOG.info("repaired {} {} from {} ({} bytes)", held ? "held replica" : "fragment", id,
         source, bytes);
   }
@@ -63,9 +51,6 @@ public final class RepairLedger {
   /** A repair attempt for {@code id} found no good copy at {@code source} (null: no holder). */
   public synchronized void failed(FragmentId id, NodeId source, String why) {
     repairsFailed++;
-    if (cycleTrigger != null) {
-      cycleFailed++;
-    }
     LOG.warn("repair of fragment {} failed at {}: {}", id,
         source == null ? "no holder" : source.toString(), why);
   }
@@ -80,9 +65,6 @@ public final class RepairLedger {
   /** Bytes sent to a holder (re-replication to a new holder, or serving another's repair). */
   public synchronized void sent(FragmentId id, NodeId to, long bytes) {
     bytesMoved += bytes;
-    if (cycleTrigger != null) {
-      cycleBytes += bytes;
-    }
     LOG.debug("sent fragment {} to {} ({} bytes)", id, to, bytes);
   }
 
@@ -91,49 +73,31 @@ public final class RepairLedger {
     this.queue = length;
   }
 
-  /**
-   * A cycle starts. A start while one runs is ignored (the running one covers it).
-   *
-   * @return true when a new cycle started
-   */
-  public synchronized boolean cycleStarted(String trigger) {
-    if (cycleTrigger != null) {
-      return false;
-    }
-    cycleTrigger = trigger;
-    cycleStart = clockMillis.getAsLong();
-    cycleRepaired = 0;
-    cycleFailed = 0;
-    cycleBytes = 0;
-    return true;
-  }
-
-  /** The running cycle ends; logged when it did any work. */
-  public synchronized void cycleFinished() {
-    if (cycleTrigger == null) {
-      return;
-    }
-    RepairStatus.Cycle c = new RepairStatus.Cycle(cycleTrigger, cycleStart,
-        clockMillis.getAsLong(), cycleRepaired, cycleFailed, cycleBytes);
-    lastCycle = Optional.of(c);
-    cycles++;
-    cycleTrigger = null;
-    if (c.repaired() > 0 || c.failed() > 0 || c.trigger().equals("manual")) {
-      LOG.info("repair cycle ({}) done in {} ms: {} repaired, {} failed, {} bytes, {} waiting",
-          c.trigger(), c.durationMillis(), c.repaired(), c.failed(), c.bytes(), queue);
-    }
+  /** Whether a repair cycle is under way, as the replication core last reported it. */
+  public synchronized void running(boolean running) {
+    this.running = running;
   }
 
   /** Whether a cycle is running. */
   public synchronized boolean running() {
-    return cycleTrigger != null;
+    return running;
+  }
+
+  /** A repair cycle finished; logged when it did any work or was asked for. */
+  public synchronized void cycleFinished(RepairStatus.Cycle c) {
+    lastCycle = Optional.of(c);
+    cycles++;
+    if (c.repaired() > 0 || c.failed() > 0 || !c.trigger().equals("schedule")) {
+      LOG.info("repair cycle ({}) done in {} ms: {} repaired, {} failed, {} waiting",
+          c.trigger(), c.durationMillis(), c.repaired(), c.failed(), queue);
+    }
   }
 
   /** A snapshot of the ledger with the given store counts. */
   public synchronized RepairStatus status(StoreStats own, StoreStats held) {
     return new RepairStatus(
-        counts(own), counts(held), queue, cycleTrigger != null, repairsDone, repairsFailed,
-        losses, bytesMoved, cycles, lastCycle);
+        counts(own), counts(held), queue, running, repairsDone, repairsFailed,
+        losses, bytesMoved, cycles, lastCycle, java.util.List.of(), 0, 0, false);
   }
 
   private static Map<FragmentState, Long> counts(StoreStats s) {

@@ -21,6 +21,10 @@ import java.util.Optional;
  *     re-replication since start
  * @param cycles repair cycles finished since start
  * @param lastCycle the last finished cycle, if any
+ * @param holders this node's holders, in manifest order (empty before placement)
+ * @param manifestVersion the version of this node's manifest (0 before placement)
+ * @param streamBacklog replicas still to stream to new holders
+ * @param restoring whether a restore after an empty start is under way
  */
 public record RepairStatus(
     Map<FragmentState, Long> fragments,
@@ -32,7 +36,19 @@ public record RepairStatus(
     long losses,
     long bytesMoved,
     long cycles,
-    Optional<Cycle> lastCycle) {
+    Optional<Cycle> lastCycle,
+    java.util.List<String> holders,
+    long manifestVersion,
+    long streamBacklog,
+    boolean restoring) {
+
+  /** The same snapshot with the owner's view of its placement. */
+  public RepairStatus withPlacement(java.util.List<String> holders, long manifestVersion,
+      long streamBacklog, boolean restoring) {
+    return new RepairStatus(fragments, held, queue, running, repairsDone, repairsFailed, losses,
+        bytesMoved, cycles, lastCycle, java.util.List.copyOf(holders), manifestVersion,
+        streamBacklog, restoring);
+  }
 
   /**
    * One repair cycle.
@@ -42,10 +58,9 @@ public record RepairStatus(
    * @param finishedAtMillis when it finished
    * @param repaired fragments and replicas restored in it
    * @param failed attempts in it that found no good copy
-   * @param bytes bytes moved in it
    */
   public record Cycle(String trigger, long startedAtMillis, long finishedAtMillis, long repaired,
-      long failed, long bytes) {
+      long failed) {
 
     /** Length of the cycle, milliseconds. */
     public long durationMillis() {
@@ -65,6 +80,10 @@ public record RepairStatus(
     out.put("losses", losses);
     out.put("bytes_moved", bytesMoved);
     out.put("cycles", cycles);
+    out.put("holders", holders);
+    out.put("manifest_version", manifestVersion);
+    out.put("stream_backlog", streamBacklog);
+    out.put("restoring", restoring);
     if (lastCycle.isPresent()) {
       Cycle c = lastCycle.get();
       Map<String, Object> m = new LinkedHashMap<>();
@@ -74,7 +93,6 @@ public record RepairStatus(
       m.put("duration_ms", c.durationMillis());
       m.put("repaired", c.repaired());
       m.put("failed", c.failed());
-      m.put("bytes", c.bytes());
       out.put("last_cycle", m);
     } else {
       out.put("last_cycle", null);

@@ -16,7 +16,8 @@ class RepairCommandTest {
       + "\"queue\":4,\"running\":false,\"repairs_done\":12,\"repairs_failed\":2,\"losses\":1,"
       + "\"bytes_moved\":1536000,\"cycles\":7,\"last_cycle\":{\"trigger\":\"manual\","
       + "\"started_at\":1763773200000,\"finished_at\":1763773201250,\"duration_ms\":1250,"
-      + "\"repaired\":5,\"failed\":1,\"bytes\":2048}}";
+      + "\"repaired\":5,\"failed\":1},\"holders\":[\"AAAA\",\"BBBB\"],"
+      + "\"manifest_version\":3,\"stream_backlog\":0,\"restoring\":false}";
 
   @TempDir Path tmp;
   FakeApi api;
@@ -41,7 +42,8 @@ class RepairCommandTest {
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).contains("12 done, 2 failed, 1 lost")
         .contains("1.5 MiB")
-        .contains("2025-11-22T01:00:01.250Z (manual, 1250 ms): 5 repaired, 1 failed, 2.0 KiB");
+        .contains("2025-11-22T01:00:01.250Z (manual, 1250 ms): 5 repaired, 1 failed")
+        .contains("AAAA, BBBB (manifest version 3)");
     assertThat(r.out()).containsPattern("Queue\\s+4");
     assertThat(r.out()).containsPattern("own fragments\\s+90\\s+3\\s+1\\s+2");
     assertThat(r.out()).containsPattern("held for others\\s+250\\s+0\\s+0\\s+4");

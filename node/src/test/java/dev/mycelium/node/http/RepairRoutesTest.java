@@ -15,15 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** {@code GET /v1/repair} and {@code POST /v1/repair/run}. */
 class RepairRoutesTest {
   private static final String AUTH = "Bearer k";
   private final NodeMetrics metrics = new NodeMetrics(() -> null);
-  private final AtomicLong clock = new AtomicLong(1_000);
-  private final RepairLedger ledger = new RepairLedger(clock::get);
+  private final RepairLedger ledger = new RepairLedger();
   private final AtomicInteger runs = new AtomicInteger();
   private final RepairControl control = new RepairControl() {
     @Override
@@ -36,7 +34,9 @@ class RepairRoutesTest {
     @Override
     public boolean runNow() {
       runs.incrementAndGet();
-      return ledger.cycleStarted("manual");
+      boolean wasRunning = ledger.running();
+      ledger.running(true);
+      return !wasRunning;
     }
   };
 
@@ -75,10 +75,8 @@ class RepairRoutesTest {
 
   @Test
   void statusReportsCountsQueueAndLastCycle() throws Exception {
-    ledger.cycleStarted("schedule");
     ledger.failed(dev.mycelium.storage.FragmentId.of(new byte[32]), null, "no holder");
-    clock.addAndGet(20);
-    ledger.cycleFinished();
+    ledger.cycleFinished(new RepairStatus.Cycle("schedule", 1_000, 1_020, 0, 1));
     ledger.queue(2);
     ApiResponse r = routes(Optional.of(control)).handle("GET", "/v1/repair", AUTH, new byte[0]);
     assertThat(r.status()).isEqualTo(200);

@@ -9,12 +9,10 @@ import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class RepairLedgerTest {
-  private final AtomicLong clock = new AtomicLong(10_000);
-  private final RepairLedger ledger = new RepairLedger(clock::get);
+  private final RepairLedger ledger = new RepairLedger();
   private final FragmentId a = FragmentId.of(new byte[32]);
   private final NodeId peer = NodeId.fromPublicKey(new byte[32]);
   private final StoreStats own = new StoreStats(
@@ -25,16 +23,15 @@ class RepairLedgerTest {
   @SuppressWarnings("unchecked")
   void countsRepairsFailuresLossesAndBytesAcrossCycles() {
     ledger.repaired(a, peer, 100, false);
-    assertThat(ledger.cycleStarted("manual")).isTrue();
-    assertThat(ledger.cycleStarted("schedule")).as("one cycle at a time").isFalse();
+    ledger.running(true);
     assertThat(ledger.running()).isTrue();
     ledger.repaired(a, peer, 50, true);
     ledger.failed(a, null, "no holder");
     ledger.sent(a, peer, 25);
     ledger.lost(a, 8);
     ledger.queue(3);
-    clock.addAndGet(1_500);
-    ledger.cycleFinished();
+    ledger.cycleFinished(new RepairStatus.Cycle("manual", 10_000, 11_500, 1, 1));
+    ledger.running(false);
     RepairStatus s = ledger.status(own, held);
     assertThat(s.repairsDone()).isEqualTo(2);
     assertThat(s.repairsFailed()).isEqualTo(1);
@@ -46,15 +43,15 @@ class RepairLedgerTest {
     RepairStatus.Cycle c = s.lastCycle().orElseThrow();
     assertThat(c.trigger()).isEqualTo("manual");
     assertThat(c.durationMillis()).isEqualTo(1_500);
-    assertThat(c.repaired()).isEqualTo(1);
-    assertThat(c.failed()).isEqualTo(1);
-    assertThat(c.bytes()).isEqualTo(75);
-    Map<String, Object> json = s.toJson();
-    assertThat(json).containsEntry("repairs_done", 2L).containsEntry("bytes_moved", 175L);
+    Map<String, Object> json = s.withPlacement(java.util.List.of("H1"), 4, 2, true).toJson();
+    assertThat(json).containsEntry("repairs_done", 2L).containsEntry("bytes_moved", 175L)
+        .containsEntry("manifest_version", 4L).containsEntry("stream_backlog", 2L)
+        .containsEntry("restoring", true).containsEntry("holders", java.util.List.of("H1"));
     assertThat((Map<Object, Object>) json.get("fragments")).containsEntry("BLANK", 1L)
         .containsEntry("LOST", 0L);
     assertThat((Map<Object, Object>) json.get("held")).containsEntry("PRESENT", 7L);
-    assertThat((Map<Object, Object>) json.get("last_cycle")).containsEntry("duration_ms", 1_500L);
+    assertThat((Map<Object, Object>) json.get("last_cycle")).containsEntry("duration_ms", 1_500L)
+        .containsEntry("repaired", 1L).containsEntry("failed", 1L);
   }
 
   @Test
@@ -62,8 +59,7 @@ class RepairLedgerTest {
     RepairStatus s = ledger.status(own, held);
     assertThat(s.lastCycle()).isEmpty();
     assertThat(s.toJson()).containsEntry("last_cycle", null);
-    ledger.cycleFinished();
-    assertThat(ledger.status(own, held).cycles()).isZero();
+    assertThat(s.cycles()).isZero();
   }
 
   @Test
