@@ -51,7 +51,9 @@ public final class RepairLedger {
   /** A repair attempt for {@code id} found no good copy at {@code source} (null: no holder). */
   public synchronized void failed(FragmentId id, NodeId source, String why) {
     repairsFailed++;
-    LOG.warn("repair of fragment {} failed at {}: {}", id,
+    // One line per attempt would flood the log while a holder is away; the attempts are
+    // counted, and a loss (all attempts failed) is logged as an error.
+    LOG.debug("repair of fragment {} failed at {}: {}", id,
         source == null ? "no holder" : source.toString(), why);
   }
 

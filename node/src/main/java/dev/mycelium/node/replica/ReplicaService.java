@@ -83,8 +83,11 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private final PeerService peers;
   private final RepairLedger ledger;
   private final ScheduledExecutorService loop;
+  private final ScheduledExecutorService peerWatch;
   private final NodeId self;
   private volatile boolean closed;
+  /** The active view as last read; refreshed off the loop, since reading it waits for I/O. */
+  private volatile List<Candidate> candidates = List.of();
 
   // Touched only on the loop.
   private ReplicaCore core;
@@ -110,6 +113,13 @@ public final class ReplicaService implements PeerService.Application, RepairCont
       t.setDaemon(true);
       return t;
     });
+    // The peer service answers on its network thread, which is busy while replicas stream:
+    // the replication thread must never wait for it, so another thread reads the view.
+    this.peerWatch = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "mycelium-replica-peers");
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /**
@@ -128,6 +138,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     parts.peers().register(s);
     parts.peers().subscribe(ReplicaCore.RESTORE_TOPIC, payload -> { });
     long tick = Math.max(1, parts.tick().toMillis());
+    s.refreshCandidates();
+    s.peerWatch.scheduleWithFixedDelay(s::refreshCandidates, tick, tick,
+        TimeUnit.MILLISECONDS);
     s.loop.scheduleWithFixedDelay(s::tick, tick, tick, TimeUnit.MILLISECONDS);
     ReplicaStatus st = s.coreStatus();
     LOG.info("replication running: factor {}, {} own entries, {} held for {} owners{}",
@@ -148,7 +161,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     }
     try {
       long now = now();
-      List<Candidate> candidates = candidates();
+      List<Candidate> candidates = this.candidates;
       apply(core.updatePeers(now, candidates));
       if (restorePending && !candidates.isEmpty()) {
         restorePending = false;
@@ -190,12 +203,19 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     }
   }
 
-  private List<Candidate> candidates() {
-    List<Candidate> out = new ArrayList<>();
-    for (PeerService.ActivePeer p : peers.activePeers()) {
-      out.add(new Candidate(p.address(), p.capacity(), p.score()));
+  private void refreshCandidates() {
+    if (closed) {
+      return;
     }
-    return out;
+    try {
+      List<Candidate> out = new ArrayList<>();
+      for (PeerService.ActivePeer p : peers.activePeers()) {
+        out.add(new Candidate(p.address(), p.capacity(), p.score()));
+      }
+      candidates = List.copyOf(out);
+    } catch (RuntimeException e) {
+      LOG.debug("could not read the active view: {}", e.toString());
+    }
   }
 
   @Override
@@ -415,6 +435,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   @Override
   public void close() {
     closed = true;
+    peerWatch.shutdownNow();
     loop.shutdown();
     try {
       if (!loop.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -79,8 +79,14 @@ public final class OwnerManifests {
     return b == null ? Optional.empty() : Optional.of(b.clone());
   }
 
-  /** Keeps an owner's manifest, replacing the previous one durably. */
+  /**
+   * Keeps an owner's manifest, replacing the previous one durably. The same manifest again
+   * (every replica an owner sends carries it) costs nothing: no write, no sync.
+   */
   public void put(NodeId owner, byte[] manifest) {
+    if (java.util.Arrays.equals(manifests.get(owner), manifest)) {
+      return;
+    }
     byte[] copy = manifest.clone();
     if (dir != null) {
       Path file = dir.resolve(HEX.formatHex(owner.toBytes()) + SUFFIX);
