@@ -18,10 +18,16 @@ import dev.mycelium.storage.StoredFragment;
 import dev.mycelium.storage.VectorHit;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.storage.Visibility;
+import dev.mycelium.storage.index.Vectors;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -31,8 +37,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -76,16 +84,37 @@ public final class FragmentService {
       boolean embedded) {}
 
   /**
-   * One search hit. A {@link FragmentState#BLANK} hit carries no fragment: its bytes are gone or
-   * corrupt, and the hit says so instead of failing the search.
+   * One search hit. A {@link FragmentState#BLANK} or {@link FragmentState#LOST} hit carries no
+   * fragment: its bytes are gone or corrupt, and the hit says so instead of failing the search.
+   * A substitute stands in for such a hit when no copy of it can be had: it is a surviving
+   * fragment near the lost one, never the original, and says which hit it replaces.
    *
    * @param id the fragment
-   * @param score cosine similarity, higher is closer
-   * @param state its state at this node
+   * @param score cosine similarity to the query, higher is closer
+   * @param state its state at the node that answered
    * @param fragment the verified fragment when PRESENT
+   * @param substituteFor the unavailable hit this one stands in for, or empty for a real hit
+   * @param node the node that answered with this hit
    */
   public record SearchHit(FragmentId id, float score, FragmentState state,
-      Optional<Fragment> fragment) {}
+      Optional<Fragment> fragment, Optional<FragmentId> substituteFor, NodeId node) {
+
+    /** Whether this hit stands in for an unavailable one. */
+    public boolean isSubstitute() {
+      return substituteFor.isPresent();
+    }
+  }
+
+  /**
+   * Says whether a copy of a fragment that is not PRESENT here can be had right now (from a
+   * holder, by the repair path). A search shows substitutes only for hits with no reachable
+   * copy: a BLANK fragment that repair can fetch is only flagged. Replication installs one; until
+   * then no copy is known, so every BLANK or LOST hit gets substitutes.
+   */
+  @FunctionalInterface
+  public interface CopyLocator {
+    boolean copyReachable(FragmentId id);
+  }
 
   /**
    * Search hits, best first.
@@ -119,6 +148,11 @@ public final class FragmentService {
 
   /** The BLANK read-through, when replication is running. */
   private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
+  private final AtomicLong sharedIngested = new AtomicLong();
+  private volatile int substitutesPerHit = 2;
+  private volatile CopyLocator copies = id -> false;
+  private final List<Consumer<Fragment>> putListeners =
+      new CopyOnWriteArrayList<>();
 
   FragmentService(
       Identity identity,
@@ -167,6 +201,13 @@ public final class FragmentService {
       ReplicationHooks r = replication;
       if (r != null) {
         r.stored(f.id());
+      }
+      for (Consumer<Fragment> l : putListeners) {
+        try {
+          l.accept(f);
+        } catch (RuntimeException e) {
+          LOG.warn("put listener failed on fragment {}: {}", f.id(), e.toString());
+        }
       }
     }
     return new PutResult(f.id(), state, f.createdAtMillis(), f.hasVector());
@@ -349,7 +390,11 @@ public final class FragmentService {
   }
 
   /**
-   * The {@code k} fragments nearest to the query that pass the filter, best first.
+   * The {@code k} fragments nearest to the query that pass the filter, best first. Fragments
+   * that are BLANK or LOST here come back flagged (no text), never as errors; when no copy of
+   * such a hit can be had (see {@link CopyLocator}), up to {@link #substitutesPerHit()} of its
+   * surviving nearest neighbours follow it, marked as substitutes for it. Substitutes are
+   * extra: the result may hold more than {@code k} entries, but at most {@code k} real hits.
    *
    * @param text the query text (embedded here), or {@code null} when a vector is given
    * @param vector the query vector, or {@code null}
@@ -357,6 +402,18 @@ public final class FragmentService {
    */
   public SearchResult search(String text, float[] vector, int k, SearchFilter filter) {
     long start = System.nanoTime();
+    float[] query = queryVector(text, vector);
+    List<SearchHit> hits = nearest(query, k, filter, false);
+    return new SearchResult(withSubstitutes(query, hits, filter),
+        (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /**
+   * The query vector of a search: the client's, or the text embedded here.
+   *
+   * @throws InvalidFragmentException when the vector has the wrong dimension
+   */
+  public float[] queryVector(String text, float[] vector) {
     float[] query = vector != null ? vector : embedder.embed(text);
     if (query.length != codec.limits().dimension()) {
       throw new InvalidFragmentException(
@@ -364,18 +421,32 @@ public final class FragmentService {
           "the query vector has " + query.length + " dimensions; this store uses "
               + codec.limits().dimension() + " (storage.dimension)");
     }
-    boolean unfiltered = filter.equals(SearchFilter.NONE);
+    return query;
+  }
+
+  /**
+   * What this node answers to another node's search: only PRESENT fragments whose owner made
+   * them shared, so that private fragments (and flagged placeholders) never leave the node.
+   *
+   * @throws InvalidFragmentException when the vector has the wrong dimension
+   */
+  public List<SearchHit> searchShared(float[] vector, int k, SearchFilter filter) {
+    return nearest(queryVector(null, vector), k, filter, true);
+  }
+
+  private List<SearchHit> nearest(float[] query, int k, SearchFilter filter, boolean sharedOnly) {
+    boolean unfiltered = filter.equals(SearchFilter.NONE) && !sharedOnly;
     Map<FragmentId, StoredFragment> seen = new ConcurrentHashMap<>();
     // Without a filter every indexed ID is a candidate and only the returned ones are looked
-    // up; with one, each candidate is read and checked (a read verifies the signature, so this
-    // is reserved for filtered searches).
+    // up; with one, each candidate is read and checked (a read verifies the hash, so this is
+    // reserved for filtered searches).
     Predicate<FragmentId> accept =
         unfiltered
             ? id -> true
             : id -> {
                 Optional<StoredFragment> sf = store.get(id);
                 sf.ifPresent(s -> seen.put(id, s));
-                return sf.isPresent() && passes(sf.get(), filter);
+                return sf.isPresent() && passes(sf.get(), filter, sharedOnly);
               };
     int want = (int) Math.min((long) k * overfetch, Math.max(k, 10_000));
     List<VectorHit> candidates = index.search(query, want, accept);
@@ -392,21 +463,159 @@ public final class FragmentService {
         }
         sf = read.get();
       }
-      if (!passes(sf, filter)) {
+      if (!passes(sf, filter, sharedOnly)) {
         continue;
       }
-      hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment()));
+      hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment(), Optional.empty(),
+          identity.nodeId()));
     }
-    return new SearchResult(hits, (System.nanoTime() - start) / 1_000_000);
+    return hits;
   }
 
-  private static boolean passes(StoredFragment sf, SearchFilter filter) {
+  /**
+   * Puts the surviving nearest neighbours of every unavailable hit right after it. The lost
+   * fragment's vector is still in the index, so "near the lost one" is measured from what it
+   * meant, not from the query; each substitute is scored against the query like any hit.
+   */
+  private List<SearchHit> withSubstitutes(float[] query, List<SearchHit> hits,
+      SearchFilter filter) {
+    int per = substitutesPerHit;
+    if (per == 0 || hits.stream().allMatch(h -> h.state() == FragmentState.PRESENT)) {
+      return hits;
+    }
+    Set<FragmentId> used = new HashSet<>();
+    hits.forEach(h -> used.add(h.id()));
+    List<SearchHit> out = new ArrayList<>(hits.size() + per);
+    for (SearchHit h : hits) {
+      out.add(h);
+      if (h.state() == FragmentState.PRESENT || copyReachable(h.id())) {
+        continue;
+      }
+      Optional<float[]> lost = index.vector(h.id());
+      if (lost.isEmpty()) {
+        continue;
+      }
+      Map<FragmentId, StoredFragment> read = new HashMap<>();
+      Predicate<FragmentId> survivor = id -> {
+        if (used.contains(id)) {
+          return false;
+        }
+        Optional<StoredFragment> sf = store.get(id);
+        if (sf.isEmpty() || sf.get().state() != FragmentState.PRESENT
+            || !passes(sf.get(), filter, false)) {
+          return false;
+        }
+        read.put(id, sf.get());
+        return true;
+      };
+      for (VectorHit n : index.search(lost.get(), per, survivor)) {
+        StoredFragment sf = read.get(n.id());
+        if (sf == null || !used.add(n.id())) {
+          continue;
+        }
+        float score = index.vector(n.id()).map(v -> Vectors.cosine(query, v)).orElse(0f);
+        out.add(new SearchHit(n.id(), score, FragmentState.PRESENT, sf.fragment(),
+            Optional.of(h.id()), identity.nodeId()));
+      }
+    }
+    return out;
+  }
+
+  private boolean copyReachable(FragmentId id) {
+    try {
+      return copies.copyReachable(id);
+    } catch (RuntimeException e) {
+      LOG.debug("copy locator failed for {}: {}", id, e.toString());
+      return false;
+    }
+  }
+
+  /** Installs the repair path's answer to "can a copy of this fragment be had now?". */
+  public void setCopyLocator(CopyLocator locator) {
+    this.copies = Objects.requireNonNull(locator, "copy locator");
+  }
+
+  /** Substitutes shown per unavailable hit (0 turns the semantic fallback off). */
+  public int substitutesPerHit() {
+    return substitutesPerHit;
+  }
+
+  /** Sets the substitutes shown per unavailable hit, 0 to 10. */
+  public void setSubstitutesPerHit(int n) {
+    if (n < 0 || n > 10) {
+      throw new IllegalArgumentException("substitutes per hit must be from 0 to 10, got " + n);
+    }
+    this.substitutesPerHit = n;
+  }
+
+  /**
+   * Stores and indexes another owner's shared fragment that arrived over the network, after
+   * checking its hash, canonical form, limits and owner signature.
+   *
+   * @return the fragment's state here afterwards (DELETED when a tombstone stands for it)
+   * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
+   * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   */
+  public FragmentState ingestShared(SignedFragment signed) {
+    Fragment f = verifyShared(signed);
+    Optional<StoredFragment> before = store.get(f.id());
+    if (before.isPresent() && before.get().state() == FragmentState.PRESENT) {
+      return FragmentState.PRESENT;
+    }
+    FragmentState state = store.put(f);
+    if (state == FragmentState.PRESENT) {
+      sharedIngested.incrementAndGet();
+      if (f.hasVector()) {
+        index.add(f.id(), f.vector());
+      } else {
+        queueForEmbedding(f.id());
+      }
+    }
+    return state;
+  }
+
+  /**
+   * Checks a shared fragment from another node (hash, canonical form, limits, owner signature)
+   * without storing it, as a network search does with the hits it receives.
+   *
+   * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
+   */
+  public Fragment verifyShared(SignedFragment signed) {
+    Fragment f = codec.verify(signed);
+    if (f.visibility() != Visibility.SHARED) {
+      throw new InvalidFragmentException("visibility",
+          "fragment " + f.id() + " is private; only shared fragments travel in the clear");
+    }
+    return f;
+  }
+
+  /**
+   * Calls {@code listener} after every put by this node's own client that stored a new
+   * fragment (state PRESENT), on the calling thread: publishing shared fragments and placing
+   * replicas start from here. A listener that throws is logged; the put still succeeds.
+   */
+  public void addPutListener(Consumer<Fragment> listener) {
+    putListeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  /** Shared fragments of other nodes stored here since start. */
+  public long sharedIngested() {
+    return sharedIngested.get();
+  }
+
+  private static boolean passes(StoredFragment sf, SearchFilter filter, boolean sharedOnly) {
+    if (sharedOnly) {
+      return sf.state() == FragmentState.PRESENT
+          && sf.fragment().orElseThrow().visibility() == Visibility.SHARED
+          && filter.test(sf.fragment().orElseThrow());
+    }
     switch (sf.state()) {
       case PRESENT:
         return filter.test(sf.fragment().orElseThrow());
       case BLANK:
-        // Only the owner is known of a blank fragment: it passes a filter on the owner alone,
-        // flagged, so the caller learns that a match may be missing its text.
+      case LOST:
+        // Only the owner is known of a fragment without bytes: it passes a filter on the owner
+        // alone, flagged, so the caller learns that a match may be missing its text.
         return filter.metadata().isEmpty()
             && filter.fromMillis().isEmpty()
             && filter.toMillis().isEmpty()

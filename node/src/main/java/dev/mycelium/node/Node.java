@@ -19,6 +19,9 @@ import dev.mycelium.overlay.replica.StoreOwnFragments;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.StoredFragment;
 import dev.mycelium.storage.replica.OwnerManifests;
+import dev.mycelium.node.search.NetworkSearcher;
+import dev.mycelium.node.search.SearchNetwork;
+import dev.mycelium.node.search.SharedKnowledge;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentState;
@@ -97,6 +100,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile NodePeers peers;
   private volatile ReplicaService replication;
   private final RepairLedger ledger = new RepairLedger();
+  private volatile SearchNetwork searchNetwork;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -171,6 +175,7 @@ public final class Node implements AutoCloseable, ApiBackend {
             config.embedder().queueCapacity(),
             metrics,
             System::currentTimeMillis);
+    service.setSubstitutesPerHit(config.search().substitutes());
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
@@ -195,6 +200,8 @@ public final class Node implements AutoCloseable, ApiBackend {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
       replication = startReplication(codec, dataDir);
+      peers.scheduleSaves(scheduler);
+      searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
     }
     RepairLedger.registerMetrics(metrics.registry(), () -> {
       ReplicaService r = replication;
@@ -233,6 +240,7 @@ public final class Node implements AutoCloseable, ApiBackend {
         s::restored, s::forgotten, config.replication().tick(), restore), ledger);
     s.replication(r, config.replication().writeTimeout());
     s.readThrough(r, config.replication().readTimeout(), ledger);
+    s.setCopyLocator(r::copyReachable);
     scrubber.onFailure(r::blank);
     return r;
   }
@@ -351,6 +359,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     LOG.info("background work stopped");
     if (replication != null) {
       closeQuietly("replication", replication);
+    }
+    if (searchNetwork != null) {
+      closeQuietly("shared knowledge and network search", searchNetwork);
     }
     if (peers != null) {
       closeQuietly("peer service", peers);
@@ -503,6 +514,17 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (p != null) {
       p.addStatus(out);
     }
+    SearchNetwork sn = searchNetwork;
+    if (sn != null) {
+      SharedKnowledge.Stats ss = sn.shared().stats();
+      Map<String, Object> shared = new LinkedHashMap<>();
+      shared.put("topics", sn.shared().topics());
+      shared.put("published", ss.published());
+      shared.put("received", ss.received());
+      shared.put("stored", ss.stored());
+      shared.put("rejected", ss.rejected());
+      out.put("shared", shared);
+    }
     return out;
   }
 
@@ -520,6 +542,29 @@ public final class Node implements AutoCloseable, ApiBackend {
   /** The replication service, when the peer service runs. */
   public Optional<ReplicaService> replication() {
     return Optional.ofNullable(replication);
+  }
+
+  @Override
+  public Optional<NetworkSearcher> networkSearch() {
+    SearchNetwork n = searchNetwork;
+    return n == null ? Optional.empty() : Optional.of(n.searcher());
+  }
+
+  /** Shared knowledge and network search, when the peer service runs. */
+  public Optional<SearchNetwork> searchNetwork() {
+    return Optional.ofNullable(searchNetwork);
+  }
+
+  @Override
+  public Map<String, Object> keyring() {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.keyring();
+  }
+
+  @Override
+  public Map<String, Object> changeKeyring(String action, byte[] key) {
+    NodePeers p = peers;
+    return p == null ? ApiBackend.super.keyring() : p.changeKeyring(action, key);
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */

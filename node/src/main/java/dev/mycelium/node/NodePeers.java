@@ -4,8 +4,10 @@ import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.peer.LanDiscovery;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.peer.PeerTransport;
 import dev.mycelium.overlay.PeerAddress;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -14,11 +16,14 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,10 +38,17 @@ final class NodePeers implements AutoCloseable {
 
   private final PeerService service;
   private final Path peersFile;
+  private final Path keysFile;
+  private final Duration saveInterval;
+  private final LanDiscovery lan;
 
-  private NodePeers(PeerService service, Path peersFile) {
+  private NodePeers(PeerService service, Path peersFile, Path keysFile, Duration saveInterval,
+      LanDiscovery lan) {
     this.service = service;
     this.peersFile = peersFile;
+    this.keysFile = keysFile;
+    this.saveInterval = saveInterval;
+    this.lan = lan;
   }
 
   /**
@@ -62,16 +74,146 @@ final class NodePeers implements AutoCloseable {
           "must be set when mycelium.peer.listen-host is " + config.listenHost()
               + " (all interfaces): give the address other nodes dial to reach this one");
     }
-    Optional<NetworkKeyring> keyring = config.networkKey().map(NetworkKeyring::of);
+    LanDiscovery.Settings lanSettings = lanSettings(config);
+    Path keysFile = dataDir.resolve(NetworkKeysFile.FILE_NAME);
+    Optional<NetworkKeyring> keyring = NetworkKeysFile.load(keysFile, config.networkKey());
     Path file = dataDir.resolve(KnownPeersFile.FILE_NAME);
     List<PeerAddress> known = KnownPeersFile.read(file);
+    PeerTransport.Limits limits = PeerTransport.Limits.defaults()
+        .withMaxConnectionsPerIp(config.maxConnectionsPerIp());
     PeerService service = PeerService.start(identity.keys(), listen, advertised, seeds,
-        config.overlay(), keyring, new SecureRandom().nextLong());
+        config.overlay(), keyring, new SecureRandom().nextLong(), limits);
     if (!known.isEmpty()) {
       LOG.info("rejoining through {} peer(s) known from {}", known.size(), file);
       service.join(known);
     }
-    return new NodePeers(service, file);
+    LanDiscovery lan = null;
+    if (lanSettings != null) {
+      try {
+        lan = LanDiscovery.start(service, lanSettings);
+      } catch (IllegalStateException e) {
+        service.close();
+        throw new ConfigException("mycelium.peer.lan-discovery.enabled", e.getMessage()
+            + "; fix the lan-discovery settings or set enabled = false", e);
+      }
+    }
+    return new NodePeers(service, file, keysFile, config.saveInterval(), lan);
+  }
+
+  /** The discovery settings, or null when LAN discovery is off. */
+  private static LanDiscovery.Settings lanSettings(NodeConfig.Peer config) {
+    NodeConfig.LanDiscovery c = config.lanDiscovery();
+    if (!c.enabled()) {
+      return null;
+    }
+    String key = "mycelium.peer.lan-discovery.bind-host";
+    String host = c.bindHost().isEmpty() ? config.listenHost() : c.bindHost();
+    InetAddress bind;
+    try {
+      bind = InetAddress.getByName(host);
+    } catch (UnknownHostException e) {
+      throw new ConfigException(key, "\"" + host + "\" is not a known host or address of this "
+          + "machine");
+    }
+    if (bind.isAnyLocalAddress()) {
+      throw new ConfigException(key, "must be set when mycelium.peer.listen-host is " + host
+          + " (all interfaces): give the address of the LAN interface to discover peers on");
+    }
+    try {
+      return new LanDiscovery.Settings(c.cluster(), bind,
+          InetAddress.getByName(c.multicastAddress()), c.multicastPort());
+    } catch (UnknownHostException | IllegalArgumentException e) {
+      throw new ConfigException("mycelium.peer.lan-discovery.multicast-address", e.getMessage());
+    }
+  }
+
+  /**
+   * Rewrites {@code peers.json} every {@code peer.save-interval} on the node's scheduler, so
+   * that a node that crashed (no clean stop to save them) also rejoins without its seeds.
+   */
+  void scheduleSaves(ScheduledExecutorService scheduler) {
+    long every = saveInterval.toMillis();
+    scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        saveKnownPeers();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("could not save known peers to {}: {}", peersFile, e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Writes the known peers to {@code peers.json} (a temporary file renamed over the old one).
+   * An empty view leaves the file alone: a node cut off for a while still remembers whom it
+   * knew.
+   *
+   * @return how many peers were saved
+   */
+  int saveKnownPeers() throws IOException {
+    List<PeerAddress> known = service.knownPeers();
+    if (!known.isEmpty()) {
+      KnownPeersFile.write(peersFile, known);
+    }
+    return known.size();
+  }
+
+  // ---- the network keyring (mycelium keyring, /v1/keyring) ----
+
+  /**
+   * The body of {@code GET /v1/keyring}: whether the network is open, and the network ID of
+   * every accepted key with the one in use marked. Keys themselves are never shown.
+   */
+  Map<String, Object> keyring() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    Optional<NetworkKeyring> ring = service.keyring();
+    out.put("open", ring.isEmpty());
+    List<Map<String, Object>> keys = new ArrayList<>();
+    ring.ifPresent(r -> {
+      String inUse = NetworkKeyring.networkId(r.keyInUse());
+      for (byte[] k : r.keys()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String id = NetworkKeyring.networkId(k);
+        m.put("network_id", id);
+        m.put("in_use", id.equals(inUse));
+        keys.add(m);
+      }
+    });
+    out.put("keys", keys);
+    return out;
+  }
+
+  /**
+   * Installs, uses or removes a network key on the running node and saves the keyring to
+   * {@code network.keys}. New links see the change at once; open links stay up.
+   *
+   * @throws IllegalArgumentException for a malformed key or an unknown action
+   * @throws IllegalStateException on an open network, or when removing the key in use
+   */
+  synchronized Map<String, Object> changeKeyring(String action, byte[] key) {
+    NetworkKeyring ring = service.keyring().orElseThrow(() -> new IllegalStateException(
+        "this node runs an open network (no network key); set mycelium.peer.network-key "
+            + "and restart before rotating keys"));
+    String id = NetworkKeyring.networkId(key);
+    switch (action) {
+      case "install" -> ring.install(key);
+      case "use" -> ring.use(key);
+      case "remove" -> {
+        if (!ring.accepts(id)) {
+          throw new IllegalArgumentException("no installed key has network ID " + id);
+        }
+        ring.remove(key);
+      }
+      default -> throw new IllegalArgumentException("action must be install, use or remove, "
+          + "got \"" + action + "\"");
+    }
+    try {
+      NetworkKeysFile.write(keysFile, ring);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("the keyring changed but could not be saved to "
+          + keysFile + "; it reverts at restart", e);
+    }
+    LOG.info("network keyring: {} key {}; {} key(s) accepted", action, id, ring.size());
+    return keyring();
   }
 
   private static List<InetSocketAddress> seeds(List<String> hostPorts) {
@@ -171,6 +313,8 @@ final class NodePeers implements AutoCloseable {
       m.put("view", p.view().name());
       m.put("score", p.score());
       m.put("connected", p.connected());
+      m.put("rtt_ms", p.rttMillis() == null ? null
+          : Math.round(p.rttMillis() * 100) / 100.0);
       out.add(m);
     }
     return out;
@@ -180,13 +324,15 @@ final class NodePeers implements AutoCloseable {
   @Override
   public void close() {
     try {
-      List<PeerAddress> known = service.knownPeers();
-      if (!known.isEmpty()) {
-        KnownPeersFile.write(peersFile, known);
-        LOG.info("saved {} known peer(s) to {}", known.size(), peersFile);
+      int saved = saveKnownPeers();
+      if (saved > 0) {
+        LOG.info("saved {} known peer(s) to {}", saved, peersFile);
       }
     } catch (IOException | RuntimeException e) {
       LOG.warn("could not save known peers to {}: {}", peersFile, e.toString());
+    }
+    if (lan != null) {
+      lan.close();
     }
     service.close();
   }

@@ -8,7 +8,16 @@ import dev.mycelium.node.FragmentService.PutResult;
 import dev.mycelium.node.FragmentService.SearchHit;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentStore;
+import dev.mycelium.storage.StoreStats;
+import dev.mycelium.storage.StoredFragment;
+import dev.mycelium.wire.proto.SignedTombstone;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import dev.mycelium.storage.FragmentLimits;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.InMemoryFragmentStore;
@@ -107,6 +116,224 @@ class FragmentServiceTest {
     SearchFilter byMetadata =
         new SearchFilter(Optional.empty(), Map.of("k", "v"), Optional.empty(), Optional.empty());
     assertThat(s.search(null, v, 5, byMetadata).hits()).isEmpty();
+  }
+
+  private static float[] vec(float... head) {
+    float[] v = new float[DIM];
+    System.arraycopy(head, 0, v, 0, head.length);
+    return v;
+  }
+
+  /** The in-memory store, with some IDs answered as LOST (repair gave up on them). */
+  private static final class LosingStore implements FragmentStore {
+    final InMemoryFragmentStore inner;
+    final Set<FragmentId> lost = ConcurrentHashMap.newKeySet();
+
+    LosingStore(InMemoryFragmentStore inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public FragmentState put(Fragment fragment) {
+      return inner.put(fragment);
+    }
+
+    @Override
+    public Optional<StoredFragment> get(FragmentId id) {
+      if (lost.contains(id)) {
+        Optional<StoredFragment> sf = inner.get(id);
+        return Optional.of(new StoredFragment(id, FragmentState.LOST,
+            sf.flatMap(StoredFragment::owner), Optional.empty()));
+      }
+      return inner.get(id);
+    }
+
+    @Override
+    public void delete(FragmentId id, SignedTombstone tombstone) {
+      inner.delete(id, tombstone);
+    }
+
+    @Override
+    public void markBlank(FragmentId id) {
+      inner.markBlank(id);
+    }
+
+    @Override
+    public FragmentState check(FragmentId id) {
+      return inner.check(id);
+    }
+
+    @Override
+    public void forEachId(Consumer<FragmentId> visitor) {
+      inner.forEachId(visitor);
+    }
+
+    @Override
+    public StoreStats stats() {
+      return inner.stats();
+    }
+
+    @Override
+    public void close() {
+      inner.close();
+    }
+  }
+
+  @Test
+  void unavailableHitIsFlaggedAndFollowedByTheSurvivingNeighboursOfTheLostVector() {
+    LosingStore losing = new LosingStore(store);
+    FragmentService s = new FragmentService(me, codec, losing, index, embedder, 4, 10,
+        new NodeMetrics(() -> null), clock::get);
+    // The query points along x; the lost fragment between x and y. Its nearest survivors lean
+    // towards y, away from the query, so they are the lost one's neighbours, not the query's.
+    PutResult lostOne = s.put(new PutRequest("lost", vec(1, 1), Map.of(), Visibility.PRIVATE));
+    PutResult nearLost = s.put(new PutRequest("near lost", vec(1, 0.9f), Map.of(),
+        Visibility.PRIVATE));
+    PutResult yish = s.put(new PutRequest("y-ish", vec(0.2f, 1), Map.of(), Visibility.PRIVATE));
+    s.put(new PutRequest("far away", vec(0, 0, 1), Map.of(), Visibility.PRIVATE));
+    losing.lost.add(lostOne.id());
+
+    List<SearchHit> hits = s.search(null, vec(1, 1.01f), 1, SearchFilter.NONE).hits();
+
+    assertThat(hits).hasSize(3);
+    assertThat(hits.get(0).id()).isEqualTo(lostOne.id());
+    assertThat(hits.get(0).state()).isEqualTo(FragmentState.LOST);
+    assertThat(hits.get(0).fragment()).isEmpty();
+    assertThat(hits.get(0).isSubstitute()).isFalse();
+    assertThat(hits.subList(1, 3)).extracting(SearchHit::id)
+        .containsExactly(nearLost.id(), yish.id());
+    assertThat(hits.subList(1, 3)).allSatisfy(h -> {
+      assertThat(h.substituteFor()).contains(lostOne.id());
+      assertThat(h.state()).isEqualTo(FragmentState.PRESENT);
+      assertThat(h.fragment()).isPresent();
+      assertThat(h.node()).isEqualTo(me.nodeId());
+    });
+    // Scored against the query like any hit, not against the lost vector.
+    assertThat(hits.get(1).score()).isCloseTo(
+        dev.mycelium.storage.index.Vectors.cosine(vec(1, 1.01f), vec(1, 0.9f)),
+        org.assertj.core.data.Offset.offset(1e-5f));
+  }
+
+  @Test
+  void blankHitWithAReachableCopyIsOnlyFlaggedAndSubstitutesCanBeTurnedOff() {
+    FragmentService s = service(10);
+    PutResult gone = s.put(new PutRequest("gone", vec(1, 0), Map.of(), Visibility.PRIVATE));
+    s.put(new PutRequest("other", vec(1, 0.5f), Map.of(), Visibility.PRIVATE));
+    store.markBlank(gone.id());
+    assertThat(s.search(null, vec(1, 0), 1, SearchFilter.NONE).hits())
+        .as("no copy known: a substitute follows")
+        .extracting(SearchHit::isSubstitute).containsExactly(false, true);
+    s.setCopyLocator(id -> id.equals(gone.id()));
+    assertThat(s.search(null, vec(1, 0), 1, SearchFilter.NONE).hits())
+        .singleElement().satisfies(h -> assertThat(h.state()).isEqualTo(FragmentState.BLANK));
+    s.setCopyLocator(id -> false);
+    s.setSubstitutesPerHit(0);
+    assertThat(s.search(null, vec(1, 0), 1, SearchFilter.NONE).hits()).hasSize(1);
+    assertThatThrownBy(() -> s.setSubstitutesPerHit(11))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void substitutesPassTheSearchFilterAndNeverRepeatAHit() {
+    FragmentService s = service(10);
+    OwnerKeys other = OwnerKeys.generate(new SecureRandom());
+    PutResult gone = s.put(new PutRequest("gone", vec(1, 0), Map.of(), Visibility.PRIVATE));
+    PutResult mineNear = s.put(new PutRequest("mine", vec(1, 0.3f), Map.of(),
+        Visibility.PRIVATE));
+    var theirs = codec.create(other, 5, "theirs", vec(1, 0.01f), Map.of(), Visibility.SHARED);
+    store.put(theirs);
+    index.add(theirs.id(), theirs.vector());
+    store.markBlank(gone.id());
+    SearchFilter mineOnly = new SearchFilter(Optional.of(me.nodeId()), Map.of(),
+        Optional.empty(), Optional.empty());
+    List<SearchHit> hits = s.search(null, vec(1, 0), 2, mineOnly).hits();
+    assertThat(hits).extracting(SearchHit::id).containsExactly(gone.id(), mineNear.id());
+    assertThat(hits).noneMatch(SearchHit::isSubstitute);
+  }
+
+  @Test
+  void aSearchDuringLossNeverFails() {
+    FragmentService s = service(10);
+    java.util.Random rnd = new java.util.Random(7);
+    List<FragmentId> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      float[] v = new float[DIM];
+      for (int d = 0; d < DIM; d++) {
+        v[d] = (float) rnd.nextGaussian();
+      }
+      ids.add(s.put(new PutRequest("f" + i, v, Map.of(), Visibility.PRIVATE)).id());
+    }
+    for (int i = 0; i < 6; i++) {
+      store.markBlank(ids.get(i * 10));
+    }
+    int flagged = 0;
+    for (int q = 0; q < 200; q++) {
+      float[] v = new float[DIM];
+      for (int d = 0; d < DIM; d++) {
+        v[d] = (float) rnd.nextGaussian();
+      }
+      List<SearchHit> hits = s.search(null, v, 5, SearchFilter.NONE).hits();
+      assertThat(hits.stream().filter(h -> !h.isSubstitute())).hasSize(5);
+      for (SearchHit h : hits) {
+        if (h.state() == FragmentState.BLANK) {
+          flagged++;
+          assertThat(h.fragment()).isEmpty();
+        } else {
+          assertThat(h.state()).isEqualTo(FragmentState.PRESENT);
+          assertThat(h.fragment()).isPresent();
+        }
+      }
+    }
+    assertThat(flagged).as("blank fragments showed up, flagged").isPositive();
+  }
+
+  @Test
+  void othersSeeOnlySharedPresentFragments() {
+    FragmentService s = service(10);
+    PutResult shared = s.put(new PutRequest("shared", vec(1, 0), Map.of(), Visibility.SHARED));
+    s.put(new PutRequest("private", vec(1, 0.01f), Map.of(), Visibility.PRIVATE));
+    PutResult blankShared = s.put(new PutRequest("shared, then blank", vec(1, 0.02f), Map.of(),
+        Visibility.SHARED));
+    store.markBlank(blankShared.id());
+    assertThat(s.searchShared(vec(1, 0), 10, SearchFilter.NONE))
+        .extracting(SearchHit::id).containsExactly(shared.id());
+  }
+
+  @Test
+  void sharedFragmentsOfOthersAreCheckedStoredAndIndexed() {
+    FragmentService s = service(10);
+    OwnerKeys other = OwnerKeys.generate(new SecureRandom());
+    var theirs = codec.create(other, 5, "their note", vec(0, 1), Map.of("topic", "garden"),
+        Visibility.SHARED);
+    assertThat(s.ingestShared(theirs.signed())).isEqualTo(FragmentState.PRESENT);
+    assertThat(s.ingestShared(theirs.signed())).isEqualTo(FragmentState.PRESENT);
+    assertThat(s.sharedIngested()).isEqualTo(1);
+    assertThat(s.search(null, vec(0, 1), 1, SearchFilter.NONE).hits())
+        .singleElement().satisfies(h -> assertThat(h.id()).isEqualTo(theirs.id()));
+
+    var secret = codec.create(other, 6, "private", vec(0, 1), Map.of(), Visibility.PRIVATE);
+    assertThatThrownBy(() -> s.ingestShared(secret.signed()))
+        .isInstanceOf(InvalidFragmentException.class).hasMessageContaining("private");
+    var forged = theirs.signed().toBuilder()
+        .setSignature(com.google.protobuf.ByteString.copyFrom(new byte[64])).build();
+    var altered = codec.create(other, 7, "x", vec(0, 1), Map.of(), Visibility.SHARED).signed();
+    var swapped = altered.toBuilder().setSignature(theirs.signed().getSignature()).build();
+    assertThatThrownBy(() -> s.ingestShared(forged)).isInstanceOf(InvalidFragmentException.class);
+    assertThatThrownBy(() -> s.ingestShared(swapped)).isInstanceOf(InvalidFragmentException.class);
+    assertThat(s.sharedIngested()).isEqualTo(1);
+  }
+
+  @Test
+  void ownPutsReachPutListenersAndAFailingListenerDoesNotFailThePut() {
+    FragmentService s = service(10);
+    List<FragmentId> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    s.addPutListener(f -> {
+      throw new IllegalStateException("boom");
+    });
+    s.addPutListener(f -> seen.add(f.id()));
+    PutResult r = s.put(new PutRequest("note", vec(1), Map.of(), Visibility.SHARED));
+    assertThat(r.state()).isEqualTo(FragmentState.PRESENT);
+    assertThat(seen).containsExactly(r.id());
   }
 
   @Test

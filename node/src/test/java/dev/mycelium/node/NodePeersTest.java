@@ -32,6 +32,17 @@ class NodePeersTest {
   }
 
   @Test
+  void lanDiscoveryOnAllInterfacesWithoutABindHostNamesTheKey() {
+    Identity id = Identity.loadOrCreate(dir);
+    NodeConfig.Peer config = new NodeConfig.Peer(true, "0.0.0.0", "127.0.0.1", 0, List.of(),
+        Optional.empty(), "test", java.time.Duration.ofSeconds(30), 32,
+        new NodeConfig.LanDiscovery(true, "mycelium", "", "228.8.8.8", 45588));
+    assertThatThrownBy(() -> NodePeers.start(config, id, dir))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("mycelium.peer.lan-discovery.bind-host");
+  }
+
+  @Test
   void unresolvableSeedNamesTheKey() {
     Identity id = Identity.loadOrCreate(dir);
     assertThatThrownBy(() -> NodePeers.start(

@@ -38,6 +38,12 @@ import java.util.random.RandomGenerator;
  * other watched peers, which count them as confirmations only for peers they watch themselves.
  * A Dead heard from a neighbour is treated as a confirmation, never applied blindly, so a
  * mistaken node cannot kill a peer that others still hear.
+ *
+ * <p>Round-trip times come free with the probes: the time from a direct Ping to its Ack, both
+ * taken from the {@code now} the driver passes in, is smoothed per peer as TCP smooths its
+ * retransmission timer (RFC 6298: SRTT and RTTVAR with gains 1/8 and 1/4). As in Karn's
+ * algorithm, an Ack after the probe was retried (fallback ping, indirect probe) is not
+ * sampled, since it cannot say which Ping it answers.
  */
 public final class FailureDetector {
   private enum Phase { IDLE, DIRECT, INDIRECT }
@@ -57,11 +63,23 @@ public final class FailureDetector {
     int nacksExpected;
     int nacksReceived;
     long nextSuspectResend;
+    double srtt = Double.NaN;
+    double rttvar;
 
     Member(PeerAddress address) {
       this.address = address;
     }
   }
+
+  /** RFC 6298 gains: SRTT moves by 1/8 of each new sample, RTTVAR by 1/4. */
+  private static final double RTT_ALPHA = 1.0 / 8;
+  private static final double RTT_BETA = 1.0 / 4;
+
+  /**
+   * A peer's smoothed round-trip time and its mean deviation (RFC 6298's SRTT and RTTVAR),
+   * in milliseconds.
+   */
+  public record Rtt(double smoothedMillis, double deviationMillis) {}
 
   private record Relay(NodeId requester, int requesterSeq, long deadline) {}
 
@@ -148,8 +166,22 @@ public final class FailureDetector {
       return;
     }
     awareness.apply(-1);
+    if (m.phase == Phase.DIRECT && from.equals(target)) {
+      sampleRtt(m, Math.max(0, now - m.sentAt));
+    }
     m.phase = Phase.IDLE;
     m.nextProbeAt = Math.max(now, m.sentAt + awareness.scale(config.probeIntervalMillis()));
+  }
+
+  /** RFC 6298, section 2: the first sample sets SRTT, later ones move it by 1/8. */
+  private static void sampleRtt(Member m, long sample) {
+    if (Double.isNaN(m.srtt)) {
+      m.srtt = sample;
+      m.rttvar = sample / 2.0;
+    } else {
+      m.rttvar = (1 - RTT_BETA) * m.rttvar + RTT_BETA * Math.abs(m.srtt - sample);
+      m.srtt = (1 - RTT_ALPHA) * m.srtt + RTT_ALPHA * sample;
+    }
   }
 
   public void onNack(NodeId from, Nack nack) {
@@ -425,6 +457,15 @@ public final class FailureDetector {
   public MemberState state(NodeId peer) {
     Member m = members.get(peer);
     return m == null ? null : m.state;
+  }
+
+  /**
+   * The smoothed round-trip time to a watched peer, or null before its first direct Ack (or
+   * once it is no longer watched: RTT is kept only for the active view).
+   */
+  public Rtt rtt(NodeId peer) {
+    Member m = members.get(peer);
+    return m == null || Double.isNaN(m.srtt) ? null : new Rtt(m.srtt, m.rttvar);
   }
 
   public long suspicions() {

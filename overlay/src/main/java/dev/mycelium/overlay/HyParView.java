@@ -158,11 +158,14 @@ public final class HyParView {
     addActive(now, joiner, Capacity.fromProto(join.getCapacity()), out);
     out.send(from, Envelope.newBuilder().setNeighborReply(NeighborReply.newBuilder()
         .setAccepted(true).setCapacity(ownCapacity.toProto())).build());
-    for (NodeId peer : new ArrayList<>(active.keySet())) {
-      if (!peer.equals(from)) {
-        out.send(peer, Envelope.newBuilder().setForwardJoin(ForwardJoin.newBuilder()
-            .setJoiner(join.getJoiner()).setTtl(config.activeRandomWalkLength())).build());
-      }
+    // One walk per link the joiner should end up with (the contact is the first). A random
+    // walk ends at a node with probability proportional to its degree, so each walk is one
+    // preferential-attachment choice (Barabasi and Albert, Science 286, 1999).
+    List<NodeId> others = new ArrayList<>(active.keySet());
+    others.remove(from);
+    for (NodeId peer : sample(others, config.activeViewTarget() - 1)) {
+      out.send(peer, Envelope.newBuilder().setForwardJoin(ForwardJoin.newBuilder()
+          .setJoiner(join.getJoiner()).setTtl(config.activeRandomWalkLength())).build());
     }
   }
 
@@ -427,11 +430,13 @@ public final class HyParView {
     if (!started) {
       return;
     }
-    int wanted = config.activeViewSize() - active.size() - pending.size();
+    // Fill to the target, not the cap: the links above the target come only from joins, which
+    // is what lets well-connected nodes become hubs.
+    int wanted = config.activeViewTarget() - active.size() - pending.size();
     if (wanted <= 0) {
       return;
     }
-    boolean high = active.size() < config.activeViewSize() / 2;
+    boolean high = active.size() < Math.max(1, config.activeViewTarget() / 2);
     for (Repair r : repair.values()) {
       if (wanted <= 0) {
         return;

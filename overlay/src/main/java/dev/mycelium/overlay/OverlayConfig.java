@@ -7,6 +7,12 @@ package dev.mycelium.overlay;
  * nowhere else.
  *
  * @param activeViewSize HyParView active view cap (the degree cap)
+ * @param activeViewTarget the degree a node fills its active view to on its own, from its
+ *     passive view; joins and neighbour requests are still accepted up to the cap. Below the
+ *     cap, the join walks (which end at a node with probability proportional to its degree)
+ *     give popular nodes more links than the target: preferential attachment as in
+ *     Barab&aacute;si and Albert (Science 286, 1999), truncated at the cap. Equal to the cap,
+ *     every node fills to the cap and the degrees are nearly regular (HyParView as published).
  * @param passiveViewSize HyParView passive view cap
  * @param activeRandomWalkLength ARWL: hops a ForwardJoin walks
  * @param passiveRandomWalkLength PRWL: the hop count at which the walk also adds the joiner
@@ -42,6 +48,7 @@ package dev.mycelium.overlay;
  */
 public record OverlayConfig(
     int activeViewSize,
+    int activeViewTarget,
     int passiveViewSize,
     int activeRandomWalkLength,
     int passiveRandomWalkLength,
@@ -75,6 +82,10 @@ public record OverlayConfig(
 
   public OverlayConfig {
     positive("activeViewSize", activeViewSize);
+    if (activeViewTarget < 1 || activeViewTarget > activeViewSize) {
+      throw new IllegalArgumentException("activeViewTarget must be in 1..activeViewSize ("
+          + activeViewSize + "), got " + activeViewTarget);
+    }
     positive("passiveViewSize", passiveViewSize);
     positive("activeRandomWalkLength", activeRandomWalkLength);
     if (passiveRandomWalkLength < 0 || passiveRandomWalkLength > activeRandomWalkLength) {
@@ -123,7 +134,7 @@ public record OverlayConfig(
 
   /** Defaults for a LAN: 1 s probes, 500 ms probe timeout (memberlist's LAN timings). */
   public static OverlayConfig lan() {
-    return new OverlayConfig(6, 30, 6, 3, 3, 4, 10_000, 2_000, 5_000, 10_000, 32,
+    return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 10_000, 2_000, 5_000, 10_000, 32,
         1_000, 500, 3, 8, 4, 6, 3,
         250, 200, 32, 10_000, 60_000, 10_000, 2_000,
         100, 200, 400, -50, 600_000, 1);
@@ -131,7 +142,7 @@ public record OverlayConfig(
 
   /** One machine: shorter probe timeout and suspicion (memberlist's local config). */
   public static OverlayConfig local() {
-    return new OverlayConfig(6, 30, 6, 3, 3, 4, 5_000, 1_000, 2_000, 5_000, 32,
+    return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 5_000, 1_000, 2_000, 5_000, 32,
         1_000, 200, 3, 8, 3, 6, 3,
         100, 100, 32, 10_000, 60_000, 10_000, 2_000,
         50, 400, 800, -50, 600_000, 1);
@@ -139,7 +150,7 @@ public record OverlayConfig(
 
   /** Across the internet: 5 s probes, 3 s timeout, longer suspicion (memberlist's WAN). */
   public static OverlayConfig wan() {
-    return new OverlayConfig(6, 30, 6, 3, 3, 4, 30_000, 5_000, 15_000, 30_000, 32,
+    return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 30_000, 5_000, 15_000, 30_000, 32,
         5_000, 3_000, 3, 8, 6, 6, 3,
         1_000, 600, 32, 10_000, 120_000, 10_000, 1_000,
         200, 100, 200, -50, 1_800_000, 0.5);
@@ -147,15 +158,24 @@ public record OverlayConfig(
 
   /** Small views and quick timings for tests on a handful of simulated nodes. */
   public static OverlayConfig test() {
-    return new OverlayConfig(4, 12, 4, 2, 2, 3, 2_000, 1_000, 1_000, 2_000, 16,
+    return new OverlayConfig(4, 4, 12, 4, 2, 2, 3, 2_000, 1_000, 1_000, 2_000, 16,
         500, 200, 2, 8, 3, 4, 2,
         150, 100, 16, 1_000, 20_000, 1_000, 1_000,
         50, 200, 400, -50, 60_000, 1);
   }
 
-  /** A copy with other view sizes. */
+  /** A copy with other view sizes; the target degree becomes the new cap. */
   public OverlayConfig withViews(int active, int passive) {
-    return new OverlayConfig(active, passive, activeRandomWalkLength, passiveRandomWalkLength,
+    return withViews(active, active, passive);
+  }
+
+  /**
+   * A copy with other view sizes and a target degree below the cap, which lets hubs form by
+   * preferential attachment (see {@code activeViewTarget}).
+   */
+  public OverlayConfig withViews(int active, int target, int passive) {
+    return new OverlayConfig(active, target, passive, activeRandomWalkLength,
+        passiveRandomWalkLength,
         shuffleActive, shufflePassive, shuffleIntervalMillis, neighborTimeoutMillis,
         joinRetryMillis, reconnectIntervalMillis, failedPeersKept, probeIntervalMillis,
         probeTimeoutMillis, indirectProbes, awarenessMax, suspicionMult, suspicionMaxMult,
@@ -167,7 +187,8 @@ public record OverlayConfig(
 
   /** A copy with another outbound queue size and send rate. */
   public OverlayConfig withOutbound(int capacity, double sendsPerSecond) {
-    return new OverlayConfig(activeViewSize, passiveViewSize, activeRandomWalkLength,
+    return new OverlayConfig(activeViewSize, activeViewTarget, passiveViewSize,
+        activeRandomWalkLength,
         passiveRandomWalkLength, shuffleActive, shufflePassive, shuffleIntervalMillis,
         neighborTimeoutMillis, joinRetryMillis, reconnectIntervalMillis, failedPeersKept,
         probeIntervalMillis, probeTimeoutMillis, indirectProbes, awarenessMax, suspicionMult,

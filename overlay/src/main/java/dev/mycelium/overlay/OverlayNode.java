@@ -91,6 +91,16 @@ public final class OverlayNode {
     return wire(now, out, 0);
   }
 
+  /** Broadcasts a payload that travels at most {@code ttl} hops. */
+  public List<Effect> broadcast(long now, String topic, ByteString payload, int priority,
+      int ttl) {
+    Objects.requireNonNull(topic, "topic");
+    Objects.requireNonNull(payload, "payload");
+    Outbox out = new Outbox();
+    broadcast.broadcast(now, topic, payload, priority, ttl, out);
+    return wire(now, out, 0);
+  }
+
   public void subscribe(String topic) {
     broadcast.subscribe(topic);
   }

@@ -159,16 +159,28 @@ public final class Plumtree {
     return b.array();
   }
 
-  /** Starts a broadcast from this node; returns its ID. */
+  /** Starts a broadcast from this node with the configured TTL; returns its ID. */
   public ByteString broadcast(long now, String topic, ByteString payload, int priority,
+      Outbox out) {
+    return broadcast(now, topic, payload, priority, config.broadcastTtl(), out);
+  }
+
+  /**
+   * Starts a broadcast from this node that travels at most {@code ttl} hops; returns its ID.
+   * A smaller TTL keeps a message near its origin (shared knowledge of local interest).
+   */
+  public ByteString broadcast(long now, String topic, ByteString payload, int priority, int ttl,
       Outbox out) {
     if (priority < 0) {
       throw new IllegalArgumentException("priority must be >= 0, got " + priority);
     }
+    if (ttl < 0) {
+      throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
+    }
     ByteString id = newId();
     byte[] signature = signer.sign(signedBytes(id, priority, topic, payload));
     Gossip g = Gossip.newBuilder().setId(id).setOrigin(selfBytes)
-        .setSignature(ByteString.copyFrom(signature)).setTtl(config.broadcastTtl())
+        .setSignature(ByteString.copyFrom(signature)).setTtl(ttl)
         .setPriority(priority).setTopic(topic).setPayload(payload).build();
     remember(now, g);
     if (topics.contains(topic)) {

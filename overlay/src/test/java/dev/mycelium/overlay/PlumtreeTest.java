@@ -37,6 +37,21 @@ class PlumtreeTest {
   }
 
   @Test
+  void explicitTtlIsCarriedAndAMessageAtTtlZeroIsDeliveredButNotRelayed() {
+    Plumtree pa = tree(a, b);
+    Plumtree pb = tree(b, a, c);
+    pb.subscribe("t");
+    Outbox out = new Outbox();
+    pa.broadcast(0, "t", ByteString.copyFromUtf8("near"), 1, 0, out);
+    Gossip g = gossipTo(out, b);
+    assertThat(g.getTtl()).isZero();
+    Outbox outB = new Outbox();
+    assertThat(pb.onGossip(10, a, g, outB)).isEqualTo(Plumtree.Outcome.DELIVERED);
+    pb.tick(20, outB);
+    assertThat(sends(outB)).noneMatch(s -> s.envelope().hasGossip() || s.envelope().hasIhave());
+  }
+
+  @Test
   void duplicateFromAnEagerPeerPrunesIt() {
     Plumtree pa = tree(a, b, c);
     Plumtree pb = tree(b, a, c);

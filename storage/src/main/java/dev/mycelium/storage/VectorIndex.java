@@ -23,6 +23,16 @@ public interface VectorIndex extends AutoCloseable {
    */
   List<VectorHit> search(float[] query, int k, Predicate<FragmentId> accept);
 
+  /**
+   * The vector kept for a fragment (unit length), if the index holds one. It outlives the
+   * fragment's bytes: a fragment that turned BLANK or LOST keeps its place in the index, and
+   * this is what lets a search stand its nearest surviving neighbours in for it (semantic
+   * fallback, DESIGN.md).
+   */
+  default java.util.Optional<float[]> vector(FragmentId id) {
+    return java.util.Optional.empty();
+  }
+
   /** Vectors in the index, pending included. */
   long size();
 

@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
       RunCommand.class,
       ClusterCommand.class,
       KeygenCommand.class,
+      KeyringCommand.class,
       PutCommand.class,
       GetCommand.class,
       DeleteCommand.class,

@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
  */
 @Command(
     name = "peers",
-    description = "List the node's known peers: node ID, address, state, view, score and"
-        + " whether a link is open.",
+    description = "List the node's known peers: node ID, address, state, view, round-trip"
+        + " time, score and whether a link is open.",
     mixinStandardHelpOptions = true)
 public final class PeersCommand extends ApiCommand {
   /** Characters of a node ID shown in the table (as {@code NodeId.shortString()}). */
@@ -30,7 +30,7 @@ public final class PeersCommand extends ApiCommand {
       print("No known peers.\n");
       return ExitCodes.OK;
     }
-    Table t = new Table("NODE ID", "ADDRESS", "STATE", "VIEW", ">SCORE", "CONNECTED");
+    Table t = new Table("NODE ID", "ADDRESS", "STATE", "VIEW", ">RTT", ">SCORE", "CONNECTED");
     for (JsonNode p : peers) {
       String id = p.path("node_id").asText();
       t.row(
@@ -39,6 +39,8 @@ public final class PeersCommand extends ApiCommand {
           p.path("state").isNull() || p.path("state").isMissingNode() ? null
               : p.path("state").asText(),
           p.path("view").asText(),
+          p.path("rtt_ms").isNumber()
+              ? String.format(Locale.ROOT, "%.1f ms", p.path("rtt_ms").asDouble()) : null,
           String.format(Locale.ROOT, "%.2f", p.path("score").asDouble()),
           p.path("connected").asBoolean() ? "yes" : "no");
     }

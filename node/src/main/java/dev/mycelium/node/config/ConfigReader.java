@@ -146,6 +146,30 @@ final class ConfigReader {
     return List.copyOf(out);
   }
 
+  /**
+   * A list of names made of letters, digits and {@code - _ . /}, each 1 to 64 characters (the
+   * shape of a topic), without duplicates.
+   */
+  List<String> names(String key) {
+    need(key);
+    List<String> out = new ArrayList<>();
+    try {
+      for (String s : config.getStringList(key)) {
+        String v = s.trim();
+        if (!v.matches("[A-Za-z0-9._/-]{1,64}")) {
+          throw new ConfigException(key, "\"" + v + "\" is not a valid name: use 1 to 64 "
+              + "letters, digits, '.', '_', '-' or '/'");
+        }
+        if (!out.contains(v)) {
+          out.add(v);
+        }
+      }
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(key, "must be a list of strings, got " + render(key), e);
+    }
+    return List.copyOf(out);
+  }
+
   private String render(String key) {
     return config.getValue(key).render(
         com.typesafe.config.ConfigRenderOptions.concise());

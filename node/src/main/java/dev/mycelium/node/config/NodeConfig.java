@@ -24,6 +24,8 @@ import java.util.Optional;
  * @param embedder the built-in embedder
  * @param log log format and level
  * @param replication replicas on neighbours and their repair
+ * @param search searches during loss and across the network
+ * @param shared shared knowledge: what this node publishes and subscribes to
  */
 public record NodeConfig(
     NodeSection node,
@@ -33,7 +35,29 @@ public record NodeConfig(
     Index index,
     Embedder embedder,
     Log log,
+    Search search,
+    Shared shared,
     Replication replication) {
+
+  /**
+   * Searches during loss and across the network.
+   *
+   * @param substitutes surviving neighbours shown per hit whose fragment cannot be had
+   * @param maxHops the most hops a network search travels (asked or forwarded)
+   * @param networkTimeout the longest a network search waits for other nodes
+   */
+  public record Search(int substitutes, int maxHops, Duration networkTimeout) {}
+
+  /**
+   * Shared knowledge.
+   *
+   * @param topics topics whose shared fragments this node receives, stores and indexes
+   * @param defaultTopic the topic of a shared fragment without a "topic" metadata entry
+   * @param broadcastTtl hops a published shared fragment travels
+   * @param priority broadcast priority of published shared fragments
+   */
+  public record Shared(List<String> topics, String defaultTopic, int broadcastTtl,
+      int priority) {}
 
   /**
    * Where the node keeps its files, and how long a stop may take.
@@ -63,9 +87,21 @@ public record NodeConfig(
    * @param seeds "host:port" of peers to join through
    * @param networkKey the 32-byte shared network key, empty for an open network
    * @param profile overlay preset: "local", "lan", "wan" or "test"
+   * @param saveInterval how often the known peers are written to {@code peers.json} while
+   *     the node runs (so a node that crashed rejoins without seeds too)
+   * @param maxConnectionsPerIp inbound peer links one remote IP address may hold open
+   * @param lanDiscovery finding peers on the local network through JGroups
    */
   public record Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
-      List<String> seeds, Optional<byte[]> networkKey, String profile) {
+      List<String> seeds, Optional<byte[]> networkKey, String profile, Duration saveInterval,
+      int maxConnectionsPerIp, LanDiscovery lanDiscovery) {
+
+    /** The settings above with the defaults of the newer keys (for tests and tools). */
+    public Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
+        List<String> seeds, Optional<byte[]> networkKey, String profile) {
+      this(enabled, listenHost, advertiseHost, listenPort, seeds, networkKey, profile,
+          Duration.ofSeconds(30), 32, LanDiscovery.OFF);
+    }
 
     /** The overlay timings and sizes {@link #profile()} names. */
     public OverlayConfig overlay() {
@@ -76,6 +112,23 @@ public record NodeConfig(
         default -> OverlayConfig.lan();
       };
     }
+  }
+
+  /**
+   * LAN discovery through JGroups: nodes on one network segment find each other by UDP
+   * multicast and then connect over the normal peer transport.
+   *
+   * @param enabled whether the node takes part in discovery
+   * @param cluster JGroups cluster name; only nodes with the same name find each other
+   * @param bindHost interface for discovery traffic; empty for {@code peer.listen-host}
+   * @param multicastAddress IPv4 multicast group of the discovery traffic
+   * @param multicastPort UDP port of the multicast group
+   */
+  public record LanDiscovery(boolean enabled, String cluster, String bindHost,
+      String multicastAddress, int multicastPort) {
+    /** Discovery switched off (the default). */
+    public static final LanDiscovery OFF =
+        new LanDiscovery(false, "mycelium", "", "228.8.8.8", 45588);
   }
 
   /**
@@ -197,7 +250,16 @@ public record NodeConfig(
             r.intIn("mycelium.peer.listen-port", 0, 65535),
             r.hostPorts("mycelium.peer.seeds"),
             networkKey(r.optionalString("mycelium.peer.network-key")),
-            r.oneOf("mycelium.peer.profile", false, "local", "lan", "wan", "test"));
+            r.oneOf("mycelium.peer.profile", false, "local", "lan", "wan", "test"),
+            r.durationIn("mycelium.peer.save-interval", Duration.ofSeconds(1),
+                Duration.ofHours(24)),
+            r.intIn("mycelium.peer.max-connections-per-ip", 1, 65535),
+            new LanDiscovery(
+                r.bool("mycelium.peer.lan-discovery.enabled"),
+                r.string("mycelium.peer.lan-discovery.cluster"),
+                r.optionalString("mycelium.peer.lan-discovery.bind-host"),
+                multicastGroup(r.string("mycelium.peer.lan-discovery.multicast-address")),
+                r.intIn("mycelium.peer.lan-discovery.multicast-port", 1, 65535)));
     Storage storage =
         new Storage(
             r.longIn("mycelium.storage.capacity-entries", 1, 2_000_000_000L),
@@ -222,6 +284,22 @@ public record NodeConfig(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
     Replication replication = replication(r);
+    Search search =
+        new Search(
+            r.intIn("mycelium.search.substitutes", 0, 10),
+            r.intIn("mycelium.search.max-hops", 1, 5),
+            r.durationIn("mycelium.search.network-timeout", Duration.ofMillis(50),
+                Duration.ofSeconds(30)));
+    Shared shared =
+        new Shared(
+            r.names("mycelium.shared.topics"),
+            r.string("mycelium.shared.default-topic"),
+            r.intIn("mycelium.shared.broadcast-ttl", 0, 64),
+            r.intIn("mycelium.shared.priority", 0, 100));
+    if (!shared.defaultTopic().matches("[A-Za-z0-9._/-]{1,64}")) {
+      throw new ConfigException("mycelium.shared.default-topic", "\"" + shared.defaultTopic()
+          + "\" is not a valid topic: use 1 to 64 letters, digits, '.', '_', '-' or '/'");
+    }
     if (index.beamWidth() < index.maxDegree()) {
       throw new ConfigException(
           "mycelium.index.beam-width",
@@ -234,7 +312,8 @@ public record NodeConfig(
           storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
-    return new NodeConfig(node, api, peer, storage, index, embedder, log, replication);
+    return new NodeConfig(node, api, peer, storage, index, embedder, log, search, shared,
+        replication);
   }
 
   private static Replication replication(ConfigReader r) {
@@ -273,6 +352,23 @@ public record NodeConfig(
           + "of backoff-max and lost-retry (" + longest + ")");
     }
     return rep;
+  }
+
+  private static String multicastGroup(String address) {
+    String key = "mycelium.peer.lan-discovery.multicast-address";
+    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      throw new ConfigException(key, "\"" + address + "\" is not an IPv4 address; use a "
+          + "multicast group such as 228.8.8.8");
+    }
+    try {
+      if (!java.net.InetAddress.getByName(address).isMulticastAddress()) {
+        throw new ConfigException(key, address + " is not a multicast group (224.0.0.0 to "
+            + "239.255.255.255); use one such as 228.8.8.8");
+      }
+    } catch (java.net.UnknownHostException e) {
+      throw new ConfigException(key, "\"" + address + "\" is not an IPv4 address", e);
+    }
+    return address;
   }
 
   private static Optional<byte[]> networkKey(String base64) {

@@ -39,6 +39,37 @@ public interface ApiBackend {
     return java.util.Optional.empty();
   }
 
+  /**
+   * Search beyond this node, for {@code "scope": "network"}; empty when the node has no peer
+   * service (a network search then answers from this node alone).
+   */
+  default java.util.Optional<dev.mycelium.node.search.NetworkSearcher> networkSearch() {
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * The body of {@code GET /v1/keyring}: {@code open} (no network key) and {@code keys}, one
+   * map per accepted key (network_id, in_use).
+   *
+   * @throws IllegalStateException when the node has no peer service
+   */
+  default Map<String, Object> keyring() {
+    throw new IllegalStateException("the peer service is disabled (mycelium.peer.enabled = "
+        + "false), so there is no network keyring");
+  }
+
+  /**
+   * Installs, uses or removes a network key on the running node (and saves the keyring).
+   *
+   * @param action "install", "use" or "remove"
+   * @throws IllegalArgumentException for an unknown action or a key that is not installed
+   * @throws IllegalStateException when the change is not possible now (an open network, the
+   *     key in use, no peer service)
+   */
+  default Map<String, Object> changeKeyring(String action, byte[] key) {
+    return keyring();
+  }
+
   /** The node's metrics. */
   NodeMetrics metrics();
 }

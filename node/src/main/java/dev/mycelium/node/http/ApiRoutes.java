@@ -13,6 +13,8 @@ import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
 import dev.mycelium.node.replica.RepairControl;
+import dev.mycelium.node.search.NetworkSearcher;
+import dev.mycelium.node.search.SearchMerge;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
@@ -148,6 +150,8 @@ public final class ApiRoutes {
           n.set("status", RequestParser.JSON.valueToTree(control.status().toJson()));
           return json(route, 202, n);
         }
+      case "/v1/keyring":
+        return keyring(method, route, body);
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
     }
@@ -159,11 +163,55 @@ public final class ApiRoutes {
             + "service (mycelium.peer.enabled = true)", null));
   }
 
+  /** GET lists the network keyring; POST {"action", "key"} changes it. */
+  private ApiResponse keyring(String method, String route, byte[] body) {
+    try {
+      if (method.equals("GET")) {
+        return json(route, 200, RequestParser.JSON.valueToTree(backend.keyring()));
+      }
+      if (!method.equals("POST")) {
+        throw notAllowed(method, "GET, POST");
+      }
+      JsonNode req;
+      try {
+        req = RequestParser.JSON.readTree(body);
+      } catch (java.io.IOException e) {
+        throw ApiException.badRequest(null, "the body is not JSON: " + e.getMessage());
+      }
+      if (req == null || !req.isObject()) {
+        throw ApiException.badRequest(null, "send {\"action\": \"install\"|\"use\"|\"remove\", "
+            + "\"key\": \"<base64 network key>\"}");
+      }
+      JsonNode action = req.get("action");
+      if (action == null || !action.isTextual()
+          || !List.of("install", "use", "remove").contains(action.asText())) {
+        throw ApiException.invalid("action", "action must be \"install\", \"use\" or "
+            + "\"remove\"");
+      }
+      JsonNode key = req.get("key");
+      if (key == null || !key.isTextual()) {
+        throw ApiException.badRequest("key", "key must be a string: the base64 network key");
+      }
+      byte[] raw;
+      try {
+        raw = dev.mycelium.node.peer.NetworkKeyring.parse(key.asText());
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("key", e.getMessage());
+      }
+      return json(route, 200, RequestParser.JSON.valueToTree(
+          backend.changeKeyring(action.asText(), raw)));
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid("key", e.getMessage());
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, "conflict", e.getMessage(), null);
+    }
+  }
+
   /** The route template of a path, for metrics labels. */
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers", "/v1/repair", "/v1/repair/run":
+          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run":
         return path;
       default:
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {
@@ -273,15 +321,57 @@ public final class ApiRoutes {
 
   private ApiResponse search(String route, byte[] body) {
     SearchRequest req = parser.search(RequestParser.parse(body));
-    SearchResult result =
-        backend.fragments().search(req.text(), req.vector(), req.k(), req.filter());
+    FragmentService fragments = backend.fragments();
     ObjectNode out = F.objectNode();
-    ArrayNode hits = out.putArray("hits");
-    for (SearchHit h : result.hits()) {
-      ObjectNode n = hits.addObject();
+    List<SearchHit> hits;
+    long tookMillis;
+    if (!req.network()) {
+      SearchResult result = fragments.search(req.text(), req.vector(), req.k(), req.filter());
+      hits = result.hits();
+      tookMillis = result.tookMillis();
+    } else {
+      long start = System.nanoTime();
+      Optional<NetworkSearcher> network = backend.networkSearch();
+      int maxHops = network.map(NetworkSearcher::maxHops).orElse(RequestParser.MAX_HOPS);
+      if (req.hops() > maxHops) {
+        throw ApiException.invalid("hops", "hops must be from 1 to " + maxHops
+            + " on this node (search.max-hops), got " + req.hops());
+      }
+      float[] query = fragments.queryVector(req.text(), req.vector());
+      SearchResult local = fragments.search(null, query, req.k(), req.filter());
+      NetworkSearcher.Result remote = NetworkSearcher.Result.NONE;
+      if (network.isPresent()) {
+        try {
+          remote = network.get().search(query, req.k(), req.filter(), req.hops());
+        } catch (RuntimeException e) {
+          // The network part of a search is best effort: the local hits still answer.
+          LOG.warn("network search failed, answering with local hits: {}", e.toString());
+          remote = new NetworkSearcher.Result(List.of(), List.of(), List.of(), false);
+        }
+      }
+      hits = SearchMerge.merge(local.hits(), remote.hits(), req.k());
+      tookMillis = (System.nanoTime() - start) / 1_000_000;
+      out.put("scope", "network");
+      out.put("hops", req.hops());
+      out.put("asked", remote.asked().size());
+      ArrayNode unanswered = out.putArray("unanswered");
+      remote.unanswered().forEach(n -> unanswered.add(n.toString()));
+      out.put("partial", !remote.complete());
+      if (network.isEmpty()) {
+        out.put("note", "this node runs without a peer service (peer.enabled = false): "
+            + "local hits only");
+      }
+    }
+    ArrayNode hitsNode = out.putArray("hits");
+    for (SearchHit h : hits) {
+      ObjectNode n = hitsNode.addObject();
       n.put("id", h.id().toString());
       n.put("score", h.score());
       n.put("state", h.state().name());
+      n.put("node", h.node().toString());
+      if (h.substituteFor().isPresent()) {
+        n.put("substitute_for", h.substituteFor().get().toString());
+      }
       if (h.fragment().isPresent()) {
         Fragment f = h.fragment().get();
         n.put("text", f.text());
@@ -294,7 +384,7 @@ public final class ApiRoutes {
         n.putNull("created_at");
       }
     }
-    out.put("took_ms", result.tookMillis());
+    out.put("took_ms", tookMillis);
     return json(route, 200, out);
   }
 

@@ -32,6 +32,9 @@ final class RequestParser {
   /** Largest k of a search. */
   static final int MAX_K = 1000;
 
+  /** Most hops any network search may ask for; the node's own limit may be lower. */
+  static final int MAX_HOPS = 5;
+
   static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -40,7 +43,8 @@ final class RequestParser {
 
   private static final Set<String> PUT_FIELDS = Set.of("text", "vector", "metadata",
       "visibility");
-  private static final Set<String> SEARCH_FIELDS = Set.of("text", "vector", "k", "filter");
+  private static final Set<String> SEARCH_FIELDS = Set.of("text", "vector", "k", "filter", "scope",
+      "hops");
   private static final Set<String> FILTER_FIELDS = Set.of("owner", "metadata", "from", "to");
 
   /**
@@ -50,8 +54,11 @@ final class RequestParser {
    * @param vector query vector, or null
    * @param k hits wanted
    * @param filter restrictions
+   * @param network whether other nodes are asked too ("scope": "network")
+   * @param hops how far a network search travels
    */
-  record SearchRequest(String text, float[] vector, int k, SearchFilter filter) {}
+  record SearchRequest(String text, float[] vector, int k, SearchFilter filter, boolean network,
+      int hops) {}
 
   private final int dimension;
 
@@ -155,7 +162,35 @@ final class RequestParser {
       }
       k = kNode.asInt();
     }
-    return new SearchRequest(text, vector, k, filter(body.get("filter")));
+    boolean network = false;
+    JsonNode scope = body.get("scope");
+    if (scope != null && !scope.isNull()) {
+      if (!scope.isTextual()) {
+        throw ApiException.badRequest("scope", "scope must be the string \"local\" or \"network\"");
+      }
+      switch (scope.asText()) {
+        case "local" -> network = false;
+        case "network" -> network = true;
+        default -> throw ApiException.invalid("scope",
+            "scope must be \"local\" or \"network\", got \"" + scope.asText() + "\"");
+      }
+    }
+    int hops = 1;
+    JsonNode hopsNode = body.get("hops");
+    if (hopsNode != null && !hopsNode.isNull()) {
+      if (!network) {
+        throw ApiException.invalid("hops", "hops applies to \"scope\": \"network\" only");
+      }
+      if (!hopsNode.isIntegralNumber()) {
+        throw ApiException.badRequest("hops", "hops must be a whole number from 1 to " + MAX_HOPS);
+      }
+      if (!hopsNode.canConvertToInt() || hopsNode.asInt() < 1 || hopsNode.asInt() > MAX_HOPS) {
+        throw ApiException.invalid("hops", "hops must be from 1 to " + MAX_HOPS + ", got "
+            + hopsNode);
+      }
+      hops = hopsNode.asInt();
+    }
+    return new SearchRequest(text, vector, k, filter(body.get("filter")), network, hops);
   }
 
   private SearchFilter filter(JsonNode f) {

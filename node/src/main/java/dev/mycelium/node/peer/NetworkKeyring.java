@@ -127,6 +127,20 @@ public final class NetworkKeyring {
     return false;
   }
 
+  /** Every accepted key (copies), in the order they were installed. */
+  public synchronized List<byte[]> keys() {
+    List<byte[]> out = new ArrayList<>(installed.size());
+    for (byte[] k : installed) {
+      out.add(k.clone());
+    }
+    return out;
+  }
+
+  /** The key this node presents (a copy). */
+  public synchronized byte[] keyInUse() {
+    return inUse.clone();
+  }
+
   /** How many keys are accepted. */
   public synchronized int size() {
     return installed.size();

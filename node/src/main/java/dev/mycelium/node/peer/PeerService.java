@@ -2,6 +2,7 @@ package dev.mycelium.node.peer;
 
 import com.google.protobuf.ByteString;
 import dev.mycelium.overlay.Effect;
+import dev.mycelium.overlay.FailureDetector;
 import dev.mycelium.overlay.MemberState;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayEvent;
@@ -27,13 +28,17 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,9 +78,11 @@ public final class PeerService implements AutoCloseable {
    * @param state failure detector state, or null for a passive peer the detector never watched
    * @param score the defence score (0 neutral, negative worse)
    * @param connected whether a link is open right now
+   * @param rttMillis smoothed round-trip time of direct probes (RFC 6298 SRTT), or null when
+   *     not measured (a passive peer, or an active one not yet probed)
    */
   public record PeerInfo(NodeId nodeId, PeerAddress address, MemberState state, View view,
-      double score, boolean connected) {}
+      double score, boolean connected, Double rttMillis) {}
 
   /** Counters since start, for status pages, metrics and tests. */
   public record Stats(int activePeers, int passivePeers, long peerUps, long peerDowns,
@@ -89,6 +96,7 @@ public final class PeerService implements AutoCloseable {
   private final EventLoop loop;
   private final PeerTransport transport;
   private final List<InetSocketAddress> seeds;
+  private final Optional<NetworkKeyring> keyring;
   private final long randomSeed;
   private OverlayNode overlay;
   private ScheduledFuture<?> ticker;
@@ -102,6 +110,7 @@ public final class PeerService implements AutoCloseable {
   private final Map<NodeId, ArrayDeque<Envelope>> pending = new HashMap<>();
   private final Set<InetSocketAddress> unresolvedSeeds = new LinkedHashSet<>();
   private final Set<InetSocketAddress> dialingSeeds = new HashSet<>();
+  private final Set<NodeId> partitioned = new HashSet<>();
   private long nextSeedRetry;
 
   private final Map<String, List<Consumer<byte[]>>> subscribers = new ConcurrentHashMap<>();
@@ -126,6 +135,7 @@ public final class PeerService implements AutoCloseable {
     this.keys = keys;
     this.config = config;
     this.seeds = List.copyOf(seeds);
+    this.keyring = keyring;
     this.randomSeed = randomSeed;
     this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     this.loop = group.next();
@@ -230,13 +240,15 @@ public final class PeerService implements AutoCloseable {
       List<PeerInfo> out = new ArrayList<>();
       for (NodeId id : overlay.activeView()) {
         PeerAddress a = overlay.views().active().get(id).address();
+        FailureDetector.Rtt rtt = overlay.detector().rtt(id);
         out.add(new PeerInfo(id, a, overlay.detector().state(id), View.ACTIVE,
-            overlay.scores().score(now, id), links.containsKey(id)));
+            overlay.scores().score(now, id), links.containsKey(id),
+            rtt == null ? null : rtt.smoothedMillis()));
       }
       for (Map.Entry<NodeId, PeerAddress> e : overlay.views().passive().entrySet()) {
         NodeId id = e.getKey();
         out.add(new PeerInfo(id, e.getValue(), overlay.detector().state(id), View.PASSIVE,
-            overlay.scores().score(now, id), links.containsKey(id)));
+            overlay.scores().score(now, id), links.containsKey(id), null));
       }
       return out;
     });
@@ -300,6 +312,23 @@ public final class PeerService implements AutoCloseable {
     }
     ByteString bytes = ByteString.copyFrom(payload);
     run(() -> apply(overlay.broadcast(now(), topic, bytes, priority)));
+  }
+
+  /**
+   * Broadcasts a payload to every node subscribed to the topic within {@code ttl} hops of this
+   * one (the overlay's own TTL is used by the other overloads).
+   */
+  public void broadcast(String topic, byte[] payload, int priority, int ttl) {
+    Objects.requireNonNull(topic, "topic");
+    Objects.requireNonNull(payload, "payload");
+    if (priority < 0) {
+      throw new IllegalArgumentException("priority must be >= 0, got " + priority);
+    }
+    if (ttl < 0) {
+      throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
+    }
+    ByteString bytes = ByteString.copyFrom(payload);
+    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority, ttl)));
   }
 
   /**
@@ -413,6 +442,16 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
+  /**
+   * The network keys this node accepts and presents, or empty for an open network. The keyring
+   * may be changed while the node runs (it is thread-safe); the change applies to links opened
+   * afterwards. Links already open stay up: cutting every link that was opened with a key just
+   * removed would drop most of the overlay at the last step of a rotation.
+   */
+  public Optional<NetworkKeyring> keyring() {
+    return keyring;
+  }
+
   public Stats stats() {
     int[] views = call(() -> new int[] {overlay.activeView().size(),
         overlay.passiveView().size()});
@@ -475,6 +514,60 @@ public final class PeerService implements AutoCloseable {
     transport.close();
     group.shutdownGracefully(quietMillis, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     LOG.info("peer service of {} stopped", keys.nodeId().shortString());
+  }
+
+  // ---- fault injectors, for integration tests only ----
+
+  /**
+   * Fault injector for tests: holds this node's network thread for {@code pause}, as a long GC
+   * pause or a SIGSTOP would. Nothing is read, ticked or sent meanwhile; the kernel buffers
+   * what peers send. Returns once the pause has begun; the future completes when it ends.
+   */
+  CompletableFuture<Void> freeze(Duration pause) {
+    CountDownLatch begun = new CountDownLatch(1);
+    CompletableFuture<Void> over = new CompletableFuture<>();
+    loop.execute(() -> {
+      begun.countDown();
+      long end = System.nanoTime() + pause.toNanos();
+      for (long left = pause.toNanos(); left > 0; left = end - System.nanoTime()) {
+        LockSupport.parkNanos(left);
+      }
+      over.complete(null);
+    });
+    try {
+      if (!begun.await(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the network thread did not start the pause");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return over;
+  }
+
+  /**
+   * Fault injector for tests: cuts this node off from these peers, as a network partition
+   * would. Open links to them are lost (the overlay is told, as of a broken TCP link), sends
+   * and dials to them go nowhere, and links they open are dropped once authenticated. Only
+   * this side is cut; a test cuts both. An empty set heals the partition; the overlay then
+   * finds its way back on its own (reconnects to failed peers, passive peers, seeds).
+   */
+  void partition(Set<NodeId> peers) {
+    Set<NodeId> copy = Set.copyOf(peers);
+    call(() -> {
+      partitioned.clear();
+      partitioned.addAll(copy);
+      long now = now();
+      for (NodeId p : copy) {
+        pending.remove(p);
+        PeerLink l = links.remove(p);
+        if (l != null) {
+          l.abort();
+          apply(overlay.onLinkLost(now, p));
+        }
+      }
+      return null;
+    });
   }
 
   // ---- the loop ----
@@ -567,6 +660,10 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void send(NodeId to, Envelope env) {
+    if (partitioned.contains(to)) {
+      sendsDropped.incrementAndGet();
+      return;
+    }
     PeerLink l = links.get(to);
     if (l != null && l.isOpen()) {
       if (!l.send(env)) {
@@ -585,7 +682,7 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void dial(NodeId id) {
-    if (links.containsKey(id) || dialing.contains(id)) {
+    if (links.containsKey(id) || dialing.contains(id) || partitioned.contains(id)) {
       return;
     }
     PeerAddress a = addresses.get(id);
@@ -673,6 +770,11 @@ public final class PeerService implements AutoCloseable {
         bannedRefused.incrementAndGet();
         dialing.remove(peer);
         LOG.debug("refusing link from banned peer {}", peer.shortString());
+        link.abort();
+        return;
+      }
+      if (partitioned.contains(peer)) {
+        dialing.remove(peer);
         link.abort();
         return;
       }

@@ -34,11 +34,13 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -86,21 +88,39 @@ public final class PeerTransport implements AutoCloseable {
    * @param maxPendingFrames unsent frames per link before the link is dropped
    * @param maxPendingBytes unsent bytes per link before the link is dropped
    * @param connectTimeoutMillis TCP connect timeout for dials
+   * @param maxConnectionsPerIp inbound links one remote IP address may hold open; further
+   *     ones are refused before the TLS handshake, so that one host cannot take every slot
    */
   public record Limits(int maxConnections, long idleMillis, int maxPendingFrames,
-      long maxPendingBytes, int connectTimeoutMillis) {
+      long maxPendingBytes, int connectTimeoutMillis, int maxConnectionsPerIp) {
     public Limits {
       if (maxConnections < 1 || idleMillis < 1 || maxPendingFrames < 1 || maxPendingBytes < 1
-          || connectTimeoutMillis < 1) {
+          || connectTimeoutMillis < 1 || maxConnectionsPerIp < 1) {
         throw new IllegalArgumentException("transport limits must all be >= 1, got "
             + maxConnections + ", " + idleMillis + ", " + maxPendingFrames + ", "
-            + maxPendingBytes + ", " + connectTimeoutMillis);
+            + maxPendingBytes + ", " + connectTimeoutMillis + ", " + maxConnectionsPerIp);
       }
     }
 
-    /** 256 links, 30 s idle, 1,024 frames or 16 MiB queued per link, 5 s connect timeout. */
+    /** As the canonical constructor, with the default of 32 inbound links per IP address. */
+    public Limits(int maxConnections, long idleMillis, int maxPendingFrames,
+        long maxPendingBytes, int connectTimeoutMillis) {
+      this(maxConnections, idleMillis, maxPendingFrames, maxPendingBytes, connectTimeoutMillis,
+          32);
+    }
+
+    /**
+     * 256 links, 30 s idle, 1,024 frames or 16 MiB queued per link, 5 s connect timeout, 32
+     * inbound links per IP address.
+     */
     public static Limits defaults() {
-      return new Limits(256, 30_000, 1_024, 16L << 20, 5_000);
+      return new Limits(256, 30_000, 1_024, 16L << 20, 5_000, 32);
+    }
+
+    /** A copy with another per-IP cap. */
+    public Limits withMaxConnectionsPerIp(int perIp) {
+      return new Limits(maxConnections, idleMillis, maxPendingFrames, maxPendingBytes,
+          connectTimeoutMillis, perIp);
     }
   }
 
@@ -125,7 +145,7 @@ public final class PeerTransport implements AutoCloseable {
   public record Stats(long linksOpened, long refusedOverCap, long handshakeFailures,
       long certificateMismatches, long networkMismatches, long versionMismatches,
       long malformedFrames, long slowPeersDropped, long idleClosed, long framesIn,
-      long framesOut, int openChannels) {}
+      long framesOut, int openChannels, long refusedOverIpCap) {}
 
   private final OwnerKeys keys;
   private volatile PeerAddress advertised;
@@ -136,10 +156,12 @@ public final class PeerTransport implements AutoCloseable {
   private final SslContext serverContext;
   private final SslContext clientContext;
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+  private final Map<InetAddress, Integer> inboundPerIp = new ConcurrentHashMap<>();
   private Channel serverChannel;
 
   private final AtomicLong linksOpened = new AtomicLong();
   private final AtomicLong refusedOverCap = new AtomicLong();
+  private final AtomicLong refusedOverIpCap = new AtomicLong();
   private final AtomicLong handshakeFailures = new AtomicLong();
   private final AtomicLong certificateMismatches = new AtomicLong();
   private final AtomicLong networkMismatches = new AtomicLong();
@@ -212,7 +234,7 @@ public final class PeerTransport implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            if (!admit(ch)) {
+            if (!admitFromIp(ch) || !admit(ch)) {
               return;
             }
             setUp(ch, false, null, null);
@@ -245,6 +267,30 @@ public final class PeerTransport implements AutoCloseable {
         listener.onDialFailed(address, expected, String.valueOf(f.cause().getMessage()));
       }
     });
+  }
+
+  /**
+   * Counts an inbound link against its remote IP address, refusing it over the per-IP cap.
+   * Only inbound links count: links this node dialed are its own choice.
+   */
+  private boolean admitFromIp(SocketChannel ch) {
+    InetSocketAddress remote = ch.remoteAddress();
+    if (remote == null || remote.getAddress() == null) {
+      return true;
+    }
+    InetAddress ip = remote.getAddress();
+    int now = inboundPerIp.merge(ip, 1, Integer::sum);
+    if (now > limits.maxConnectionsPerIp()) {
+      inboundPerIp.computeIfPresent(ip, (k, v) -> v <= 1 ? null : v - 1);
+      refusedOverIpCap.incrementAndGet();
+      LOG.warn("refusing link from {}: {} links from that address already, the per-IP cap",
+          remote, limits.maxConnectionsPerIp());
+      ch.close();
+      return false;
+    }
+    ch.closeFuture().addListener(f ->
+        inboundPerIp.computeIfPresent(ip, (k, v) -> v <= 1 ? null : v - 1));
+    return true;
   }
 
   private boolean admit(Channel ch) {
@@ -467,7 +513,7 @@ public final class PeerTransport implements AutoCloseable {
     return new Stats(linksOpened.get(), refusedOverCap.get(), handshakeFailures.get(),
         certificateMismatches.get(), networkMismatches.get(), versionMismatches.get(),
         malformedFrames.get(), slowPeersDropped.get(), idleClosed.get(), framesIn.get(),
-        framesOut.get(), channels.size());
+        framesOut.get(), channels.size(), refusedOverIpCap.get());
   }
 
   /** Closes the listener and every link at once (no goodbye: callers leave first). */

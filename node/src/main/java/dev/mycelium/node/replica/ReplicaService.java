@@ -86,6 +86,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private final ScheduledExecutorService peerWatch;
   private final NodeId self;
   private volatile boolean closed;
+  /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
+  private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile int holderCount;
   /** The active view as last read; refreshed off the loop, since reading it waits for I/O. */
   private volatile List<Candidate> candidates = List.of();
 
@@ -181,6 +184,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private void observeCycles() {
     ReplicaStatus st = core.status();
     ledger.queue(st.queueLength());
+    holderCount = st.holders().size();
     RepairScheduler.Cycle last = st.lastCycle();
     if (last != null && !last.equals(lastSeenCycle)) {
       lastSeenCycle = last;
@@ -278,6 +282,15 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     return f;
   }
 
+  /**
+   * Whether a copy of a fragment missing here can be had now: it is one of this node's own, it
+   * has holders, and its repair has not given up (LOST). For searches, which show substitutes
+   * only for hits whose copy cannot be had; answered without waiting for the loop.
+   */
+  public boolean copyReachable(FragmentId id) {
+    return holderCount > 0 && !lost.contains(id) && parts.own().state(id) != null;
+  }
+
   @Override
   public boolean runNow() {
     return call(() -> {
@@ -339,6 +352,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     } else if (ev instanceof ReplicaEvent.Repaired r) {
       ledger.repaired(r.id(), r.from(), r.bytes(), !r.own());
       if (r.own()) {
+        lost.remove(r.id());
         parts.restored().accept(r.id());
         completeReads(r.id(), r.from());
       }
@@ -346,6 +360,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
       ledger.failed(f.id(), f.from(), f.reason() + " (attempt " + f.attempts() + ")");
     } else if (ev instanceof ReplicaEvent.Lost l) {
       ledger.lost(l.id(), core.config().maxAttempts());
+      if (l.owner().equals(self)) {
+        lost.add(l.id());
+      }
       completeReads(l.id(), null);
     } else if (ev instanceof ReplicaEvent.FetchTimedOut t) {
       completeReads(t.id(), null);

@@ -184,6 +184,40 @@ class ClientCommandsTest {
   }
 
   @Test
+  void networkSearchSendsScopeAndHopsAndShowsNodesSubstitutesAndWhoDidNotAnswer()
+      throws IOException {
+    String other = "B".repeat(64);
+    api.on("POST /v1/search", 200, "{\"scope\":\"network\",\"hops\":2,\"asked\":2,"
+        + "\"unanswered\":[\"SLOWNODE1234\"],\"partial\":true,\"hits\":["
+        + "{\"id\":\"" + ID + "\",\"score\":0.9,\"state\":\"LOST\",\"node\":\"HEREHERE99\","
+        + "\"text\":null,\"metadata\":null,\"created_at\":null},"
+        + "{\"id\":\"" + other + "\",\"score\":0.5,\"state\":\"PRESENT\",\"node\":\"HEREHERE99\","
+        + "\"substitute_for\":\"" + ID + "\",\"text\":\"stand-in\",\"metadata\":{},\"created_at\":1},"
+        + "{\"id\":\"" + other.replace('B', 'C') + "\",\"score\":0.4,\"state\":\"PRESENT\","
+        + "\"node\":\"THERE777\",\"text\":\"from afar\",\"metadata\":{},\"created_at\":1}],"
+        + "\"took_ms\":12}");
+    CliRun r = CliRun.of("search", "--data", data.toString(), "--scope", "network", "--hops",
+        "2", "cats");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode body = JSON.readTree(api.requests.get(0).body());
+    assertThat(body.get("scope").asText()).isEqualTo("network");
+    assertThat(body.get("hops").asInt()).isEqualTo(2);
+    assertThat(r.out()).contains("NODE").contains("THERE777").contains("SUBST")
+        .contains("(for " + ID.substring(0, 12) + ") stand-in").contains("LOST")
+        .contains("2 hits in 12 ms, 2 neighbour(s) asked; no answer from SLOWNODE");
+  }
+
+  @Test
+  void hopsWithoutNetworkScopeIsAUsageError() {
+    CliRun r = CliRun.of("search", "--data", data.toString(), "--hops", "2", "x");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("--scope network");
+    CliRun bad = CliRun.of("search", "--data", data.toString(), "--scope", "world", "x");
+    assertThat(bad.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(bad.err()).contains("local or network");
+  }
+
+  @Test
   void badTimeIsAUsageError() {
     CliRun r = CliRun.of("search", "--data", data.toString(), "--from", "yesterday", "x");
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
@@ -212,15 +246,17 @@ class ClientCommandsTest {
   void peersPrintsOneRowPerPeerOrTheJson() {
     api.on("GET /v1/peers", 200, "{\"peers\":[{\"node_id\":\"ABCDEFGHIJKLMNOP\","
         + "\"address\":\"127.0.0.1:7946\",\"state\":\"ALIVE\",\"view\":\"ACTIVE\","
-        + "\"score\":-1.5,\"connected\":true},{\"node_id\":\"QRSTUVWXYZ234567\","
+        + "\"score\":-1.5,\"connected\":true,\"rtt_ms\":0.42},{\"node_id\":\"QRSTUVWXYZ234567\","
         + "\"address\":\"10.0.0.2:7946\",\"state\":null,\"view\":\"PASSIVE\","
-        + "\"score\":0.0,\"connected\":false}]}");
+        + "\"score\":0.0,\"connected\":false,\"rtt_ms\":null}]}");
     CliRun r = CliRun.of("peers", "--data", data.toString());
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).containsPattern(
-        "NODE ID\\s+ADDRESS\\s+STATE\\s+VIEW\\s+SCORE\\s+CONNECTED");
-    assertThat(r.out()).containsPattern("ABCDEFGH\\s+127.0.0.1:7946\\s+ALIVE\\s+ACTIVE\\s+-1.50\\s+yes");
-    assertThat(r.out()).containsPattern("QRSTUVWX\\s+10.0.0.2:7946\\s+-\\s+PASSIVE\\s+0.00\\s+no");
+        "NODE ID\\s+ADDRESS\\s+STATE\\s+VIEW\\s+RTT\\s+SCORE\\s+CONNECTED");
+    assertThat(r.out()).containsPattern(
+        "ABCDEFGH\\s+127.0.0.1:7946\\s+ALIVE\\s+ACTIVE\\s+0.4 ms\\s+-1.50\\s+yes");
+    assertThat(r.out()).containsPattern(
+        "QRSTUVWX\\s+10.0.0.2:7946\\s+-\\s+PASSIVE\\s+-\\s+0.00\\s+no");
     assertThat(r.out()).doesNotContain("ABCDEFGHI");
     CliRun j = CliRun.of("peers", "--format", "json", "--data", data.toString());
     assertThat(j.exit()).isZero();

@@ -76,7 +76,7 @@ class PeerServiceIT {
   }
 
   /** Every node has an active peer, and the union of active views connects them all. */
-  private static boolean converged(List<PeerService> group) {
+  static boolean converged(List<PeerService> group) {
     Map<NodeId, List<NodeId>> edges = new ConcurrentHashMap<>();
     for (PeerService s : group) {
       List<NodeId> active = s.activeView();
@@ -108,7 +108,7 @@ class PeerServiceIT {
   }
 
   /** Subscribes every node to a fresh topic, broadcasts from one, and waits for all. */
-  private static void broadcastReachesAll(List<PeerService> group, PeerService from,
+  static void broadcastReachesAll(List<PeerService> group, PeerService from,
       String topic) {
     Set<NodeId> got = ConcurrentHashMap.newKeySet();
     byte[] payload = ("hello from " + from.nodeId().shortString()).getBytes();

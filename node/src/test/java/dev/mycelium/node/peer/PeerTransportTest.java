@@ -166,6 +166,35 @@ class PeerTransportTest {
   }
 
   @Test
+  void inboundLinksFromOneAddressOverItsCapAreRefusedAndTheSlotComesBack() throws Exception {
+    Started a = start(Optional.empty(),
+        PeerTransport.Limits.defaults().withMaxConnectionsPerIp(2));
+    Started b = start(Optional.empty());
+    Started c = start(Optional.empty());
+    Started d = start(Optional.empty());
+    b.transport().dial(a.bound(), a.keys().nodeId());
+    c.transport().dial(a.bound(), a.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 2);
+    // All three dial from 127.0.0.1: the third is over the cap of 2.
+    d.transport().dial(a.bound(), a.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> d.recorder().dialFailures.size() == 1);
+    assertThat(a.transport().stats().refusedOverIpCap()).isEqualTo(1);
+    assertThat(a.transport().stats().refusedOverCap()).isZero();
+    assertThat(a.recorder().ready).hasSize(2);
+
+    // Links this node dials itself do not count against the peer's address.
+    a.transport().dial(d.bound(), d.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> d.recorder().ready.size() == 1);
+
+    // A closed link frees its slot.
+    b.transport().close();
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().closed.size() == 1);
+    d.transport().dial(a.bound(), a.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 4);
+    assertThat(a.transport().stats().refusedOverIpCap()).isEqualTo(1);
+  }
+
+  @Test
   void silentLinksAreClosedWhenIdle() throws Exception {
     PeerTransport.Limits quick = new PeerTransport.Limits(16, 2_000, 64, 1 << 20, 5_000);
     Started a = start(Optional.empty(), quick);

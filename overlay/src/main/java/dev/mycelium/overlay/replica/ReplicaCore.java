@@ -488,8 +488,17 @@ public final class ReplicaCore {
     return repairs.phase(id);
   }
 
-  /** The digest this node keeps for an owner (its own under its own node ID). */
-  public OwnerDigest digest(NodeId owner) {
+  /**
+   * The digest this node keeps for an owner (its own under its own node ID); an empty one, not
+   * kept, when it keeps none.
+   */
+  public OwnerDigest digestOf(NodeId owner) {
+    OwnerDigest d = digests.get(owner);
+    return d != null ? d : new OwnerDigest(config.digestLeafBits());
+  }
+
+  /** The digest for an owner, made when first needed (only for owners this node keeps). */
+  private OwnerDigest digest(NodeId owner) {
     return digests.computeIfAbsent(owner, k -> new OwnerDigest(config.digestLeafBits()));
   }
 
@@ -921,12 +930,12 @@ public final class ReplicaCore {
   }
 
   private Optional<SignedTombstone> heldTombstone(NodeId owner, FragmentId id) {
-    return digest(owner).containsTombstone(id) ? held.tombstone(id) : Optional.empty();
+    return digestOf(owner).containsTombstone(id) ? held.tombstone(id) : Optional.empty();
   }
 
   /** A held replica, checked before it is served: a bad one is dropped and queued for repair. */
   private Optional<SignedReplica> heldReplica(long now, NodeId owner, FragmentId id, Out out) {
-    if (!digest(owner).containsLive(id)) {
+    if (!digestOf(owner).containsLive(id)) {
       return Optional.empty();
     }
     Optional<SignedReplica> r = held.replica(id);
@@ -1165,7 +1174,7 @@ public final class ReplicaCore {
     DigestRoots.Builder b = DigestRoots.newBuilder();
     for (NodeId o : owners) {
       b.addRoots(OwnerRoot.newBuilder().setOwnerId(bytes(o))
-          .setRoot(ByteString.copyFrom(digest(o).root())));
+          .setRoot(ByteString.copyFrom(digestOf(o).root())));
     }
     return Envelope.newBuilder().setDigestRoots(b).build();
   }
@@ -1198,7 +1207,7 @@ public final class ReplicaCore {
       if (!participates(owner, from, out)) {
         continue;
       }
-      OwnerDigest d = digest(owner);
+      OwnerDigest d = digestOf(owner);
       if (!Arrays.equals(d.root(), r.getRoot().toByteArray())) {
         send(out, from, Envelope.newBuilder().setDigestNodes(DigestNodes.newBuilder()
             .setOwnerId(r.getOwnerId()).setLevel(1).addParents(0)
@@ -1212,7 +1221,7 @@ public final class ReplicaCore {
     if (!participates(owner, from, out)) {
       return;
     }
-    OwnerDigest d = digest(owner);
+    OwnerDigest d = digestOf(owner);
     int level = n.getLevel();
     int chunk = OwnerDigest.FANOUT * OwnerDigest.VALUE_BYTES;
     if (level < 1 || level > d.levels()) {
@@ -1250,6 +1259,11 @@ public final class ReplicaCore {
 
   private void sendIds(NodeId to, NodeId owner, OwnerDigest d, List<Integer> buckets,
       boolean reply, Out out) {
+    sendIds(to, owner, d, buckets, reply, (id, deleted) -> true, out);
+  }
+
+  private void sendIds(NodeId to, NodeId owner, OwnerDigest d, List<Integer> buckets,
+      boolean reply, java.util.function.BiPredicate<FragmentId, Boolean> include, Out out) {
     DigestIds.Builder b = DigestIds.newBuilder().setOwnerId(bytes(owner)).setReply(reply);
     ByteArrayOutputStream live = new ByteArrayOutputStream();
     ByteArrayOutputStream dead = new ByteArrayOutputStream();
@@ -1257,7 +1271,11 @@ public final class ReplicaCore {
     for (int bucket : buckets) {
       List<FragmentId> liveIds = new ArrayList<>();
       List<FragmentId> deadIds = new ArrayList<>();
-      d.forEachIn(bucket, (id, deleted) -> (deleted ? deadIds : liveIds).add(id));
+      d.forEachIn(bucket, (id, deleted) -> {
+        if (include.test(id, deleted)) {
+          (deleted ? deadIds : liveIds).add(id);
+        }
+      });
       for (List<FragmentId> list : List.of(liveIds, deadIds)) {
         for (FragmentId id : list) {
           if (count[0] >= MAX_IDS_PER_MESSAGE) {
@@ -1285,7 +1303,7 @@ public final class ReplicaCore {
     if (!participates(owner, from, out)) {
       return;
     }
-    OwnerDigest d = digest(owner);
+    OwnerDigest d = digestOf(owner);
     boolean mine = owner.equals(selfId);
     List<NodeId> sources = new ArrayList<>();
     sources.add(from);
@@ -1294,15 +1312,18 @@ public final class ReplicaCore {
         sources.add(s);
       }
     }
-    for (FragmentId id : ids(m.getLiveIds())) {
-      if (d.kind(id) == null) {
+    List<FragmentId> theirLive = ids(m.getLiveIds());
+    List<FragmentId> theirDead = ids(m.getDeletedIds());
+    for (FragmentId id : theirLive) {
+      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
+      if (d.kind(id) == null && !(mine && own.state(id) == FragmentState.DELETED)) {
         if (mine) {
           own.markBlank(id);
         }
         repairs.enqueue(now, id, owner, mine, sources);
       }
     }
-    for (FragmentId id : ids(m.getDeletedIds())) {
+    for (FragmentId id : theirDead) {
       if (!d.containsTombstone(id)) {
         repairs.enqueue(now, id, owner, mine, sources);
       }
@@ -1313,7 +1334,12 @@ public final class ReplicaCore {
           throw new IllegalArgumentException("bucket " + bucket + " is outside the digest");
         }
       }
-      sendIds(from, owner, d, m.getBucketsList(), false, out);
+      // The listed buckets are complete in this message: answer with only what they lack.
+      Map<FragmentId, Boolean> theirs = new HashMap<>();
+      theirLive.forEach(id -> theirs.put(id, false));
+      theirDead.forEach(id -> theirs.put(id, true));
+      sendIds(from, owner, d, m.getBucketsList(), false,
+          (id, deleted) -> !Boolean.valueOf(deleted).equals(theirs.get(id)), out);
     }
   }
 
@@ -1335,8 +1361,8 @@ public final class ReplicaCore {
       out.effects.add(new ReplicaEffect.Broadcast(RESTORE_TOPIC, restoreQuery().toByteString(),
           RESTORE_PRIORITY));
     }
-    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0 && restoreOffered) {
-      restoreStartedAt = -1;
+    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0) {
+      restoreStartedAt = -1; // done, or nobody held anything (offers arriving later still count)
     }
   }
 
@@ -1354,7 +1380,7 @@ public final class ReplicaCore {
       return;
     }
     send(out, owner, Envelope.newBuilder().setRestoreOffer(RestoreOffer.newBuilder()
-        .setManifest(m.signed()).setHeld(digest(owner).size())).build());
+        .setManifest(m.signed()).setHeld(digestOf(owner).size())).build());
   }
 
   private void onRestoreOffer(long now, NodeId from, RestoreOffer offer, Out out) {

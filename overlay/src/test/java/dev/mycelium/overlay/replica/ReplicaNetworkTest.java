@@ -248,7 +248,7 @@ class ReplicaNetworkTest {
     assertThat(a.store.get(f.id()).orElseThrow().state()).isEqualTo(FragmentState.DELETED);
     // Everyone agrees after the next rounds: the digests match.
     for (NodeId h : a.core.holders()) {
-      assertThat(net.node(h).core.digest(a.id()).root()).isEqualTo(a.core.digest(a.id()).root());
+      assertThat(net.node(h).core.digestOf(a.id()).root()).isEqualTo(a.core.digestOf(a.id()).root());
     }
   }
 

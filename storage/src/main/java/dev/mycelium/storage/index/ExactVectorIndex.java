@@ -60,6 +60,12 @@ public final class ExactVectorIndex implements VectorIndex {
   }
 
   @Override
+  public java.util.Optional<float[]> vector(FragmentId id) {
+    float[] v = vectors.get(id);
+    return v == null ? java.util.Optional.empty() : java.util.Optional.of(v.clone());
+  }
+
+  @Override
   public long size() {
     return vectors.size();
   }

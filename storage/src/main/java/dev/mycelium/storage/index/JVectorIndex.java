@@ -475,6 +475,20 @@ public final class JVectorIndex implements VectorIndex {
   }
 
   @Override
+  public java.util.Optional<float[]> vector(FragmentId id) {
+    Integer ordinal = ordinals.get(id);
+    VectorFloat<?> v = ordinal == null ? null : vectors.get(ordinal);
+    if (v == null) {
+      return java.util.Optional.empty();
+    }
+    float[] out = new float[dimension];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = v.get(i);
+    }
+    return java.util.Optional.of(out);
+  }
+
+  @Override
   public long size() {
     return ordinals.size();
   }

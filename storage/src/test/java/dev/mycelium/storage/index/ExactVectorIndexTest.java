@@ -10,6 +10,17 @@ import org.junit.jupiter.api.Test;
 
 class ExactVectorIndexTest {
   @Test
+  void keptVectorIsTheUnitVectorUntilRemoved() {
+    ExactVectorIndex index = new ExactVectorIndex(2);
+    index.add(id(1), new float[] {3, 4});
+    assertThat(index.vector(id(1))).hasValueSatisfying(v ->
+        assertThat(v).containsExactly(new float[] {0.6f, 0.8f}, org.assertj.core.data.Offset.offset(1e-6f)));
+    assertThat(index.vector(id(2))).isEmpty();
+    index.remove(id(1));
+    assertThat(index.vector(id(1))).isEmpty();
+  }
+
+  @Test
   void ranksByCosineAndScoresAreCosines() {
     ExactVectorIndex index = new ExactVectorIndex(2);
     index.add(id(1), new float[] {1, 0});

@@ -52,6 +52,18 @@ class JVectorIndexTest {
   }
 
   @Test
+  void keptVectorIsTheUnitVectorUntilRemoved() {
+    try (JVectorIndex index = JVectorIndex.create(dir, 2, OPTIONS, null, 0)) {
+      index.add(id(1), new float[] {3, 4});
+      assertThat(index.vector(id(1))).hasValueSatisfying(v -> assertThat(v)
+          .containsExactly(new float[] {0.6f, 0.8f}, org.assertj.core.data.Offset.offset(1e-6f)));
+      assertThat(index.vector(id(2))).isEmpty();
+      index.remove(id(1));
+      assertThat(index.vector(id(1))).isEmpty();
+    }
+  }
+
+  @Test
   void recallAtTenAgainstExactSearch() {
     float[][] data = TestData.clustered(7, 2000, DIM);
     ExactVectorIndex exact = new ExactVectorIndex(DIM);

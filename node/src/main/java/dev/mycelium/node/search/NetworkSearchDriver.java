@@ -1,0 +1,393 @@
+package dev.mycelium.node.search;
+
+import com.google.protobuf.ByteString;
+import dev.mycelium.node.FragmentService;
+import dev.mycelium.node.FragmentService.SearchHit;
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.overlay.search.NetworkSearch;
+import dev.mycelium.overlay.search.NetworkSearch.Action;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.InvalidFragmentException;
+import dev.mycelium.storage.SearchFilter;
+import dev.mycelium.storage.index.Vectors;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.MetadataEntry;
+import dev.mycelium.wire.proto.NetworkSearchFilter;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives the {@link NetworkSearch} core for a running node: network search requests and
+ * answers arrive through the {@link PeerService} (Envelope numbers 50-59), the core runs on one
+ * thread of its own with the clock read there, and the local searches it asks for run on a
+ * small pool, off the network thread and off the core's.
+ *
+ * <p>Trust: every hit received is checked here (hash, canonical form, owner signature, shared)
+ * and scored again against the query from its own vector, so a peer can neither forge content
+ * nor inflate a rank; a peer that sends a forged hit loses score. Only shared fragments are
+ * ever sent in an answer ({@link FragmentService#searchShared}).
+ */
+public final class NetworkSearchDriver implements NetworkSearcher, PeerService.Application,
+    AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NetworkSearchDriver.class);
+
+  /** Score points a peer loses for a hit that does not check. */
+  static final double FORGED_HIT_PENALTY = 10.0;
+
+  /** How often the core's deadlines are checked. */
+  private static final long TICK_MILLIS = 20;
+
+  /** Counters since start, for metrics and tests. */
+  public record Stats(long searches, long partial, long requestsServed, long duplicates,
+      long forwarded, long hitsReceived, long hitsRejected, long malformed) {}
+
+  private final PeerService peers;
+  private final FragmentService fragments;
+  private final NodeId self;
+  private final ByteString selfBytes;
+  private final int maxHops;
+  private final long timeoutMillis;
+  private final NetworkSearch core;
+  private final ScheduledExecutorService loop;
+  private final ThreadPoolExecutor localSearches;
+  private final Map<ByteString, CompletableFuture<NetworkSearch.Outcome>> waiting =
+      new ConcurrentHashMap<>();
+  private final AtomicLong searches = new AtomicLong();
+  private final AtomicLong partial = new AtomicLong();
+  private final AtomicLong hitsReceived = new AtomicLong();
+  private final AtomicLong hitsRejected = new AtomicLong();
+  private volatile boolean closed;
+
+  /**
+   * Starts the driver and registers it with the peer service.
+   *
+   * @param maxHops the most hops a search travels (asked or forwarded)
+   * @param timeout the longest a search waits for other nodes
+   */
+  public NetworkSearchDriver(PeerService peers, FragmentService fragments, int maxHops,
+      Duration timeout) {
+    this.peers = peers;
+    this.fragments = fragments;
+    this.self = peers.nodeId();
+    this.selfBytes = ByteString.copyFrom(self.toBytes());
+    this.maxHops = maxHops;
+    this.timeoutMillis = timeout.toMillis();
+    this.core = new NetworkSearch(self, NetworkSearch.Limits.defaults(maxHops), new SplittableRandom(new SecureRandom().nextLong()));
+    this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "mycelium-netsearch");
+      t.setDaemon(true);
+      return t;
+    });
+    // Bounded: a flood of requests is shed here (the askers time out) instead of queuing
+    // searches without end.
+    this.localSearches = new ThreadPoolExecutor(1, 2, 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(256), r -> {
+          Thread t = new Thread(r, "mycelium-netsearch-local");
+          t.setDaemon(true);
+          return t;
+        }, new ThreadPoolExecutor.DiscardPolicy());
+    loop.scheduleWithFixedDelay(() -> onLoop(() -> core.tick(now())), TICK_MILLIS, TICK_MILLIS,
+        TimeUnit.MILLISECONDS);
+    peers.register(this);
+  }
+
+  @Override
+  public int maxHops() {
+    return maxHops;
+  }
+
+  @Override
+  public Result search(float[] query, int k, SearchFilter filter, int hops) {
+    if (hops < 1 || hops > maxHops) {
+      throw new IllegalArgumentException("hops must be from 1 to " + maxHops + ", got " + hops);
+    }
+    if (closed) {
+      return new Result(List.of(), List.of(), List.of(), false);
+    }
+    searches.incrementAndGet();
+    NetworkSearchRequest.Builder q = NetworkSearchRequest.newBuilder().setK(k)
+        .setFilter(toProto(filter));
+    for (float f : query) {
+      q.addVector(f);
+    }
+    NetworkSearchRequest request = q.build();
+    List<NodeId> neighbours;
+    try {
+      neighbours = peers.activeView();
+    } catch (IllegalStateException e) {
+      return new Result(List.of(), List.of(), List.of(), false);
+    }
+    CompletableFuture<NetworkSearch.Outcome> done = new CompletableFuture<>();
+    loop.execute(() -> {
+      NetworkSearch.Started s = core.start(now(), request, hops, timeoutMillis, neighbours);
+      waiting.put(s.requestId(), done);
+      apply(s.actions());
+    });
+    NetworkSearch.Outcome outcome;
+    try {
+      // The core ends the search at the deadline; the extra second only guards against a
+      // stopped loop.
+      outcome = done.get(timeoutMillis + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      partial.incrementAndGet();
+      return new Result(List.of(), neighbours, neighbours, false);
+    } catch (ExecutionException | TimeoutException e) {
+      partial.incrementAndGet();
+      return new Result(List.of(), neighbours, neighbours, false);
+    }
+    if (!outcome.complete()) {
+      partial.incrementAndGet();
+    }
+    return new Result(checked(query, filter, outcome.hits()), outcome.asked(),
+        outcome.unanswered(), outcome.complete());
+  }
+
+  /** Verifies and rescores received hits; a forged one costs the neighbour it came through. */
+  private List<SearchHit> checked(float[] query, SearchFilter filter,
+      List<NetworkSearch.Hit> hits) {
+    Map<FragmentId, SearchHit> out = new LinkedHashMap<>();
+    for (NetworkSearch.Hit h : hits) {
+      hitsReceived.incrementAndGet();
+      Fragment f;
+      try {
+        f = fragments.verifyShared(h.hit().getFragment());
+      } catch (InvalidFragmentException e) {
+        hitsRejected.incrementAndGet();
+        LOG.warn("network search hit from {} rejected: {}", h.via().shortString(),
+            e.getMessage());
+        penalize(h.via(), "forged search hit: " + e.getMessage());
+        continue;
+      }
+      if (!filter.test(f)) {
+        hitsRejected.incrementAndGet();
+        continue;
+      }
+      float score = f.hasVector() && f.vector().length == query.length
+          ? Vectors.cosine(query, f.vector()) : h.hit().getScore();
+      out.putIfAbsent(f.id(), new SearchHit(f.id(), score, FragmentState.PRESENT,
+          Optional.of(f), Optional.empty(), NodeId.of(h.hit().getNode().toByteArray())));
+    }
+    List<SearchHit> ranked = new ArrayList<>(out.values());
+    ranked.sort(Comparator.comparingDouble((SearchHit s) -> -s.score()));
+    return ranked;
+  }
+
+  private void penalize(NodeId peer, String why) {
+    try {
+      peers.penalize(peer, FORGED_HIT_PENALTY, why);
+    } catch (IllegalStateException e) {
+      LOG.debug("peer service closed; {} not penalised", peer.shortString());
+    }
+  }
+
+  // ---- PeerService.Application (network thread: hand everything to the loop) ----
+
+  @Override
+  public void onEnvelope(NodeId from, Envelope envelope) {
+    switch (envelope.getBodyCase()) {
+      case SEARCH_REQUEST -> {
+        NetworkSearchRequest req = envelope.getSearchRequest();
+        onLoop(() -> core.onRequest(now(), from, req, neighbours()));
+      }
+      case SEARCH_RESPONSE -> {
+        // Checked here, at every hop, so that a forged hit costs the peer that sent it rather
+        // than an honest relay further along; off the network thread (signature checks).
+        try {
+          localSearches.execute(() -> {
+            NetworkSearchResponse clean = verified(from, envelope.getSearchResponse());
+            onLoop(() -> core.onResponse(now(), from, clean));
+          });
+        } catch (RejectedExecutionException e) {
+          // Stopping.
+        }
+      }
+      default -> {
+        // Another application's message (replication).
+      }
+    }
+  }
+
+  /** The response without the hits that do not check; each bad one costs the sender. */
+  private NetworkSearchResponse verified(NodeId from, NetworkSearchResponse resp) {
+    NetworkSearchResponse.Builder out = resp.toBuilder().clearHits();
+    for (NetworkSearchHit h : resp.getHitsList()) {
+      try {
+        fragments.verifyShared(h.getFragment());
+        out.addHits(h);
+      } catch (InvalidFragmentException e) {
+        hitsRejected.incrementAndGet();
+        LOG.warn("network search hit from {} rejected: {}", from.shortString(), e.getMessage());
+        penalize(from, "forged search hit: " + e.getMessage());
+      }
+    }
+    return out.build();
+  }
+
+  private List<NodeId> neighbours() {
+    try {
+      return peers.activeView();
+    } catch (IllegalStateException e) {
+      return List.of();
+    }
+  }
+
+  private void onLoop(Supplier<List<Action>> step) {
+    if (closed) {
+      return;
+    }
+    try {
+      loop.execute(() -> {
+        try {
+          apply(step.get());
+        } catch (RuntimeException e) {
+          LOG.error("network search step failed", e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // Stopping.
+    }
+  }
+
+  /** Carries out the core's actions; runs on the loop. */
+  private void apply(List<Action> actions) {
+    for (Action a : actions) {
+      if (a instanceof Action.Send s) {
+        try {
+          peers.sendApplication(s.to(), s.envelope());
+        } catch (IllegalStateException e) {
+          LOG.debug("peer service closed; search message to {} dropped", s.to().shortString());
+        }
+      } else if (a instanceof Action.SearchLocally l) {
+        localSearches.execute(() -> {
+          List<NetworkSearchHit> hits = localShared(l.request());
+          onLoop(() -> core.onLocalResult(now(), l.requestId(), hits));
+        });
+      } else if (a instanceof Action.Completed c) {
+        CompletableFuture<NetworkSearch.Outcome> f = waiting.remove(c.requestId());
+        if (f != null) {
+          f.complete(c.outcome());
+        }
+      } else if (a instanceof Action.Penalize p) {
+        LOG.debug("penalising {}: {}", p.peer().shortString(), p.why());
+        try {
+          peers.penalize(p.peer(), p.points(), p.why());
+        } catch (IllegalStateException e) {
+          LOG.debug("peer service closed; {} not penalised", p.peer().shortString());
+        }
+      }
+    }
+  }
+
+  /** This node's shared hits for a peer's request; nothing when it cannot be searched. */
+  private List<NetworkSearchHit> localShared(NetworkSearchRequest req) {
+    try {
+      float[] v = new float[req.getVectorCount()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = req.getVector(i);
+      }
+      List<NetworkSearchHit> out = new ArrayList<>();
+      for (SearchHit h : fragments.searchShared(v, req.getK(), fromProto(req.getFilter()))) {
+        out.add(NetworkSearchHit.newBuilder().setFragment(h.fragment().orElseThrow().signed())
+            .setScore(h.score()).setNode(selfBytes).build());
+      }
+      return out;
+    } catch (RuntimeException e) {
+      // A query of another dimension, a bad filter, or a store that is stopping: this node
+      // simply has nothing to offer.
+      LOG.debug("cannot answer a network search: {}", e.toString());
+      return List.of();
+    }
+  }
+
+  static NetworkSearchFilter toProto(SearchFilter f) {
+    NetworkSearchFilter.Builder b = NetworkSearchFilter.newBuilder();
+    f.owner().ifPresent(o -> b.setOwner(ByteString.copyFrom(o.toBytes())));
+    new TreeMap<>(f.metadata()).forEach((k, v) ->
+        b.addMetadata(MetadataEntry.newBuilder().setKey(k).setValue(v)));
+    f.fromMillis().ifPresent(b::setFromMillis);
+    f.toMillis().ifPresent(b::setToMillis);
+    return b.build();
+  }
+
+  /**
+   * The filter of a peer's request.
+   *
+   * @throws IllegalArgumentException when the owner is not a node ID
+   */
+  static SearchFilter fromProto(NetworkSearchFilter f) {
+    Optional<NodeId> owner = f.getOwner().isEmpty()
+        ? Optional.empty() : Optional.of(NodeId.of(f.getOwner().toByteArray()));
+    Map<String, String> md = new LinkedHashMap<>();
+    for (MetadataEntry e : f.getMetadataList()) {
+      md.put(e.getKey(), e.getValue());
+    }
+    return new SearchFilter(owner, Map.copyOf(md),
+        f.hasFromMillis() ? Optional.of(f.getFromMillis()) : Optional.empty(),
+        f.hasToMillis() ? Optional.of(f.getToMillis()) : Optional.empty());
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+
+  /** Counters since start. */
+  public Stats stats() {
+    long[] c = new long[4];
+    try {
+      loop.submit(() -> {
+        c[0] = core.requestsServed();
+        c[1] = core.duplicates();
+        c[2] = core.forwarded();
+        c[3] = core.malformed();
+      }).get(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException
+        | RejectedExecutionException e) {
+      // Stopping: report what is known without the core's counters.
+    }
+    return new Stats(searches.get(), partial.get(), c[0], c[1], c[2], hitsReceived.get(),
+        hitsRejected.get(), c[3]);
+  }
+
+  /** Stops; searches still waiting end at once with what they have (nothing). */
+  @Override
+  public void close() {
+    closed = true;
+    loop.shutdownNow();
+    localSearches.shutdownNow();
+    for (CompletableFuture<NetworkSearch.Outcome> f : waiting.values()) {
+      f.completeExceptionally(new IllegalStateException("the node is stopping"));
+    }
+    waiting.clear();
+  }
+}

@@ -1,0 +1,90 @@
+package dev.mycelium.node.search;
+
+import dev.mycelium.node.FragmentService;
+import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.peer.PeerService;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The node's share of the network beyond replication: shared knowledge and network search,
+ * started together over the node's peer service and stopped before it. One object so that the
+ * node's start and stop order needs one line each.
+ */
+public final class SearchNetwork implements AutoCloseable {
+  private final SharedKnowledge shared;
+  private final NetworkSearchDriver search;
+
+  private SearchNetwork(SharedKnowledge shared, NetworkSearchDriver search) {
+    this.shared = shared;
+    this.search = search;
+  }
+
+  /** Starts both over a running peer service and registers their metrics. */
+  public static SearchNetwork start(NodeConfig config, FragmentService fragments,
+      PeerService peers, PrometheusRegistry registry) {
+    SharedKnowledge shared = new SharedKnowledge(peers, fragments, config.shared());
+    NetworkSearchDriver search = new NetworkSearchDriver(peers, fragments,
+        config.search().maxHops(), config.search().networkTimeout());
+    SearchNetwork n = new SearchNetwork(shared, search);
+    n.registerMetrics(registry);
+    return n;
+  }
+
+  public SharedKnowledge shared() {
+    return shared;
+  }
+
+  public NetworkSearcher searcher() {
+    return search;
+  }
+
+  public NetworkSearchDriver driver() {
+    return search;
+  }
+
+  private void registerMetrics(PrometheusRegistry r) {
+    Supplier<SharedKnowledge.Stats> s = shared::stats;
+    counter(r, "mycelium_shared_published_total", "Shared fragments this node broadcast", s,
+        SharedKnowledge.Stats::published);
+    counter(r, "mycelium_shared_received_total", "Shared fragments received on subscribed topics",
+        s, SharedKnowledge.Stats::received);
+    counter(r, "mycelium_shared_stored_total", "Received shared fragments stored and indexed", s,
+        SharedKnowledge.Stats::stored);
+    counter(r, "mycelium_shared_rejected_total",
+        "Received shared fragments dropped because they did not check", s,
+        SharedKnowledge.Stats::rejected);
+    Supplier<NetworkSearchDriver.Stats> n = this::searchStats;
+    counter(r, "mycelium_search_network_total", "Network searches this node started", n,
+        NetworkSearchDriver.Stats::searches);
+    counter(r, "mycelium_search_network_partial_total",
+        "Network searches that ended at the deadline with nodes missing", n,
+        NetworkSearchDriver.Stats::partial);
+    counter(r, "mycelium_search_network_served_total", "Other nodes' searches answered", n,
+        NetworkSearchDriver.Stats::requestsServed);
+    counter(r, "mycelium_search_network_hits_rejected_total",
+        "Hits from other nodes dropped because they did not check", n,
+        NetworkSearchDriver.Stats::hitsRejected);
+  }
+
+  private NetworkSearchDriver.Stats searchStats() {
+    try {
+      return search.stats();
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static <T> void counter(PrometheusRegistry r, String name, String help,
+      Supplier<T> source, ToDoubleFunction<T> value) {
+    NodeMetrics.counter(r, name, help, source, value);
+  }
+
+  @Override
+  public void close() {
+    search.close();
+    shared.close();
+  }
+}

@@ -1,0 +1,221 @@
+package dev.mycelium.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import dev.mycelium.node.config.ConfigLoader;
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.wire.Canonical;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import dev.mycelium.node.search.SharedKnowledge;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.storage.Visibility;
+import dev.mycelium.wire.proto.SignedFragment;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three whole nodes on loopback: a shared fragment put on A reaches B, which subscribes to its
+ * topic, and B finds it locally; a network search from C finds a shared fragment that only A
+ * holds, and never A's private ones; a forged shared fragment is dropped and its origin is no
+ * longer trusted.
+ */
+class SharedKnowledgeIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final List<Node> running = new ArrayList<>();
+
+  @TempDir Path tmp;
+
+  @AfterEach
+  void stopAll() {
+    for (Node n : running) {
+      n.close();
+    }
+  }
+
+  private Node start(String name, String seed, String topics) {
+    ConfigLoader loader = new ConfigLoader()
+        .preset("test")
+        .flag("mycelium.node.data-dir", tmp.resolve(name).toString())
+        .flag("mycelium.search.network-timeout", "3s");
+    if (seed != null) {
+      loader.flag("mycelium.peer.seeds", seed);
+    }
+    if (topics != null) {
+      loader.flag("mycelium.shared.topics", topics);
+    }
+    Node node = Node.start(loader.load(), NodeBackendsForTests.backends());
+    running.add(node);
+    return node;
+  }
+
+  private HttpResponse<String> send(Node node, String method, String path, String body)
+      throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
+        .header("Authorization", "Bearer " + node.apiKey().value())
+        .header("Content-Type", "application/json");
+    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
+        : b.method(method, HttpRequest.BodyPublishers.ofString(body));
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private JsonNode call(Node node, String method, String path, String body, int status)
+      throws Exception {
+    HttpResponse<String> r = send(node, method, path, body);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+    return JSON.readTree(r.body());
+  }
+
+  private String put(Node node, String text, String visibility, String topic) throws Exception {
+    String meta = topic == null ? "{}" : "{\"topic\":\"" + topic + "\"}";
+    return call(node, "POST", "/v1/fragments", "{\"text\":\"" + text + "\",\"visibility\":\""
+        + visibility + "\",\"metadata\":" + meta + "}", 201).get("id").asText();
+  }
+
+  private static List<String> ids(JsonNode searchResult) {
+    return searchResult.get("hits").findValuesAsText("id");
+  }
+
+  @Test
+  void sharedFragmentsReachSubscribersAndNetworkSearchFindsWhatOnlyAnotherNodeHolds()
+      throws Exception {
+    Node a = start("a", null, null);
+    String seed = call(a, "GET", "/v1/status", null, 200).get("peer").asText();
+    Node b = start("b", seed, "garden");
+    Node c = start("c", seed, null);
+    for (Node n : List.of(a, b, c)) {
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
+          .until(() -> n.peerService().orElseThrow().activeView().size() >= 1);
+    }
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
+        .until(() -> a.peerService().orElseThrow().activeView().size() == 2);
+
+    // Shared knowledge: A's garden note reaches B, which stores, indexes and finds it.
+    String garden = put(a, "tomatoes want water at dawn", "shared", "garden");
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() ->
+        send(b, "GET", "/v1/fragments/" + garden, null).statusCode() == 200);
+    JsonNode atB = call(b, "GET", "/v1/fragments/" + garden, null, 200);
+    assertThat(atB.get("state").asText()).isEqualTo("PRESENT");
+    assertThat(atB.get("owner").asText()).isEqualTo(a.nodeId().toString());
+    assertThat(atB.get("visibility").asText()).isEqualTo("shared");
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+        assertThat(ids(call(b, "POST", "/v1/search",
+            "{\"text\":\"tomatoes want water at dawn\",\"k\":3}", 200))).contains(garden));
+    assertThat(send(c, "GET", "/v1/fragments/" + garden, null).statusCode())
+        .as("C subscribes to nothing").isEqualTo(404);
+    assertThat(b.searchNetwork().orElseThrow().shared().stats().stored()).isEqualTo(1);
+    JsonNode statusB = call(b, "GET", "/v1/status", null, 200);
+    assertThat(statusB.at("/shared/topics/0").asText()).isEqualTo("garden");
+    assertThat(statusB.at("/shared/stored").asLong()).isEqualTo(1);
+    assertThat(call(a, "GET", "/v1/status", null, 200).at("/shared/published").asLong())
+        .isEqualTo(1);
+
+    // Network search: a shared fragment on a topic nobody subscribes to stays on A alone.
+    String kitchen = put(a, "bread rises overnight in the cold", "shared", "kitchen");
+    String secret = put(a, "bread rises overnight in the cold, my secret", "private", null);
+    String query = "{\"text\":\"bread rises overnight in the cold\",\"k\":5}";
+    assertThat(ids(call(c, "POST", "/v1/search", query, 200))).doesNotContain(kitchen);
+    String networkQuery = "{\"text\":\"bread rises overnight in the cold\",\"k\":5,"
+        + "\"scope\":\"network\",\"hops\":2}";
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      JsonNode r = call(c, "POST", "/v1/search", networkQuery, 200);
+      assertThat(r.get("scope").asText()).isEqualTo("network");
+      assertThat(r.get("asked").asInt()).isPositive();
+      JsonNode first = r.get("hits").get(0);
+      assertThat(first.get("id").asText()).isEqualTo(kitchen);
+      assertThat(first.get("node").asText()).isEqualTo(a.nodeId().toString());
+      assertThat(first.get("text").asText()).isEqualTo("bread rises overnight in the cold");
+      assertThat(first.get("score").asDouble()).isGreaterThan(0.99);
+      assertThat(ids(r)).doesNotContain(secret).doesNotHaveDuplicates();
+    });
+    assertThat(a.searchNetwork().orElseThrow().driver().stats().requestsServed()).isPositive();
+
+    // A forged shared fragment from C is dropped by B, counted, and C is no longer trusted.
+    FragmentCodec codec = new FragmentCodec(a.config().storage().limits());
+    SignedFragment genuine = codec.create(OwnerKeys.generate(new SecureRandom()), 1,
+        "forged", new float[0], Map.of("topic", "garden"), Visibility.SHARED).signed();
+    SignedFragment forged = genuine.toBuilder()
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    c.peerService().orElseThrow().broadcast(SharedKnowledge.TOPIC_PREFIX + "garden",
+        forged.toByteArray());
+    SharedKnowledge atBShared = b.searchNetwork().orElseThrow().shared();
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+        .until(() -> atBShared.stats().rejected() == 1);
+    assertThat(atBShared.distrusts(c.nodeId())).isTrue();
+    assertThat(b.peerService().orElseThrow().score(c.nodeId())).isNegative();
+    assertThat(atBShared.stats().stored()).isEqualTo(1);
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
+        URI.create(b.apiUrl() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(metrics.body()).containsPattern("mycelium_shared_rejected_total 1(\\.0)?\\s")
+        .containsPattern("mycelium_shared_stored_total 1(\\.0)?\\s");
+  }
+
+  @Test
+  void forgedNetworkSearchHitsAreDroppedAndCostTheSender() throws Exception {
+    Node a = start("a", null, null);
+    String seedText = call(a, "GET", "/v1/status", null, 200).get("peer").asText();
+    String[] hp = seedText.split(":");
+    InetSocketAddress seed = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
+    // A bare overlay node that answers every search with a fragment whose signature is forged.
+    FragmentCodec codec = new FragmentCodec(a.config().storage().limits());
+    SignedFragment genuine = codec.create(OwnerKeys.generate(new SecureRandom()), 1,
+        "too good to be true", new float[0], Map.of(), Visibility.SHARED).signed();
+    SignedFragment forged = genuine.toBuilder()
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    OwnerKeys rogueKeys = OwnerKeys.generate(new SecureRandom());
+    PeerService rogue = PeerService.start(rogueKeys, new InetSocketAddress("127.0.0.1", 0), null,
+        List.of(seed), OverlayConfig.test(), Optional.empty(), 7);
+    try {
+      rogue.register(new PeerService.Application() {
+        @Override
+        public void onEnvelope(NodeId from, Envelope env) {
+          if (env.hasSearchRequest()) {
+            rogue.sendApplication(from, Envelope.newBuilder().setSearchResponse(
+                NetworkSearchResponse.newBuilder()
+                    .setRequestId(env.getSearchRequest().getRequestId())
+                    .addHits(NetworkSearchHit.newBuilder().setFragment(forged).setScore(1f)
+                        .setNode(ByteString.copyFrom(rogueKeys.nodeId().toBytes()))))
+                .build());
+          }
+        }
+      });
+      await().atMost(WAIT).pollInterval(Duration.ofMillis(200))
+          .until(() -> a.peerService().orElseThrow().activeView().contains(rogue.nodeId()));
+      String mine = put(a, "too good to be true", "shared", null);
+      JsonNode r = call(a, "POST", "/v1/search",
+          "{\"text\":\"too good to be true\",\"k\":5,\"scope\":\"network\"}", 200);
+      String forgedId = FragmentId.of(Canonical.sha256(genuine.getBody().toByteArray()))
+          .toString();
+      assertThat(ids(r)).containsExactly(mine).doesNotContain(forgedId);
+      assertThat(r.get("partial").asBoolean()).isFalse();
+      assertThat(a.searchNetwork().orElseThrow().driver().stats().hitsRejected()).isEqualTo(1);
+      assertThat(a.peerService().orElseThrow().score(rogue.nodeId())).isNegative();
+    } finally {
+      rogue.close();
+    }
+  }
+}
