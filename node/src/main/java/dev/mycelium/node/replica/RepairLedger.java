@@ -29,6 +29,7 @@ public final class RepairLedger {
   private long repairsFailed;
   private long losses;
   private long bytesMoved;
+  private long replicatedBytes;
   private long cycles;
   private long queue;
   private boolean running;
@@ -64,10 +65,12 @@ public final class RepairLedger {
         id, tries);
   }
 
-  /** Bytes sent to a holder (re-replication to a new holder, or serving another's repair). */
-  public synchronized void sent(FragmentId id, NodeId to, long bytes) {
-    bytesMoved += bytes;
-    LOG.debug("sent fragment {} to {} ({} bytes)", id, to, bytes);
+  /**
+   * Replica bytes this node has sent to its holders since start (puts and streams to new
+   * holders), as the replication core counts them; part of the bytes moved.
+   */
+  public synchronized void replicated(long totalBytes) {
+    this.replicatedBytes = totalBytes;
   }
 
   /** The number of repairs waiting, as the replication core last reported it. */
@@ -99,7 +102,8 @@ public final class RepairLedger {
   public synchronized RepairStatus status(StoreStats own, StoreStats held) {
     return new RepairStatus(
         counts(own), counts(held), queue, running, repairsDone, repairsFailed,
-        losses, bytesMoved, cycles, lastCycle, java.util.List.of(), 0, 0, false);
+        losses, bytesMoved + replicatedBytes, cycles, lastCycle, java.util.List.of(), 0, 0,
+        false);
   }
 
   private static Map<FragmentState, Long> counts(StoreStats s) {

@@ -185,6 +185,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     ReplicaStatus st = core.status();
     ledger.queue(st.queueLength());
     holderCount = st.holders().size();
+    ledger.replicated(st.replicatedBytes());
     RepairScheduler.Cycle last = st.lastCycle();
     if (last != null && !last.equals(lastSeenCycle)) {
       lastSeenCycle = last;

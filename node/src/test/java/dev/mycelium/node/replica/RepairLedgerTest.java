@@ -27,7 +27,7 @@ class RepairLedgerTest {
     assertThat(ledger.running()).isTrue();
     ledger.repaired(a, peer, 50, true);
     ledger.failed(a, null, "no holder");
-    ledger.sent(a, peer, 25);
+    ledger.replicated(25);
     ledger.lost(a, 8);
     ledger.queue(3);
     ledger.cycleFinished(new RepairStatus.Cycle("manual", 10_000, 11_500, 1, 1));
