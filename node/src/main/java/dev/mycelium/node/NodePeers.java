@@ -1,5 +1,6 @@
 package dev.mycelium.node;
 
+import dev.mycelium.node.audit.AuditLog;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.identity.Identity;
@@ -213,6 +214,7 @@ final class NodePeers implements AutoCloseable {
           + keysFile + "; it reverts at restart", e);
     }
     LOG.info("network keyring: {} key {}; {} key(s) accepted", action, id, ring.size());
+    AuditLog.networkKey(action, id);
     return keyring();
   }
 

@@ -1,5 +1,6 @@
 package dev.mycelium.node.cli;
 
+import dev.mycelium.node.config.HostDefaults;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -13,10 +14,10 @@ public final class ApiTarget {
   @Option(
       names = "--data",
       paramLabel = "DIR",
-      defaultValue = "data",
       description = "The node's data directory; the CLI reads api.json and api.key there."
-          + " Default: ${DEFAULT-VALUE}.")
-  Path dataDir = Path.of("data");
+          + " Default: $MYCELIUM_NODE_DATA_DIR, else $STATE_DIRECTORY, else ./data if it"
+          + " exists, else /var/lib/mycelium if a node runs there, else ./data.")
+  Path dataDir;
 
   @Option(
       names = "--api",
@@ -31,7 +32,7 @@ public final class ApiTarget {
       description = "The API key, instead of <data>/api.key (also from $MYCELIUM_API_KEY).")
   String apiKey;
 
-  /** Empty target: data dir {@code ./data}, no explicit address or key. */
+  /** Empty target: the default data directory, no explicit address or key. */
   public ApiTarget() {}
 
   /** A target given in code (tests, benchmarks). */
@@ -43,7 +44,7 @@ public final class ApiTarget {
 
   /** The data directory. */
   public Path dataDir() {
-    return dataDir;
+    return dataDir != null ? dataDir : HostDefaults.clientDataDir();
   }
 
   /** The explicit API address, or null. */

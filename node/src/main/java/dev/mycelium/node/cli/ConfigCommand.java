@@ -7,7 +7,6 @@ import dev.mycelium.node.config.ConfigLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -85,9 +84,12 @@ public final class ConfigCommand implements Runnable {
   @Command(
       name = "show",
       description = {
-        "Print every setting with its effective value: the shipped defaults, then --preset,"
-            + " then --config FILE, then MYCELIUM_* environment variables.",
-        "With --resolved, also show which of those layers set each value."
+        "Print every setting with its effective value: the shipped defaults, then the"
+            + " service's directory ($STATE_DIRECTORY), then --preset, then --config FILE"
+            + " (else $MYCELIUM_CONFIG, else $CONFIGURATION_DIRECTORY/mycelium.conf), then"
+            + " MYCELIUM_* environment variables, then the flags of `mycelium run`.",
+        "With --resolved, also show which of those layers set each value (default, service,"
+            + " preset, file, env, flag)."
       })
   static final class Show extends ClientCommand {
     @Option(names = "--resolved", description = "Show the origin of each value.")
@@ -100,12 +102,15 @@ public final class ConfigCommand implements Runnable {
         description = "A preset (local, lan, wan, test).")
     String preset;
 
+    @picocli.CommandLine.Mixin NodeFlags flags = new NodeFlags();
+
     @Override
     protected int run() {
       List<ConfigLoader.ResolvedSetting> settings;
       try {
-        // The same layers as `mycelium run`, so both see the same values.
-        ConfigLoader loader = RunCommand.loader(preset, file, System.getenv(), Map.of());
+        // The same layers as `mycelium run`, flags included, so both see the same values.
+        ConfigLoader loader =
+            RunCommand.loader(preset, file, System.getenv(), flags.flagKeys());
         settings = loader.resolvedWithOrigins();
       } catch (ConfigException e) {
         throw new CliException(ExitCodes.USAGE, e.getMessage());

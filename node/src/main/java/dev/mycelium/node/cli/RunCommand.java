@@ -6,15 +6,16 @@ import dev.mycelium.node.NodeBackends;
 import dev.mycelium.node.StandardBackends;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.ConfigLoader;
+import dev.mycelium.node.config.HostDefaults;
 import dev.mycelium.node.config.NodeConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,21 +31,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Start a node and serve until stopped (SIGTERM or Ctrl-C).")
 public final class RunCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "DIR", description = "Data directory (node.data-dir).")
-  Path data;
-
-  @Option(names = "--api", paramLabel = "HOST:PORT",
-      description = "Where the HTTP API listens (api.host, api.port); port 0 picks a free one.")
-  String api;
-
-  @Option(names = "--listen", paramLabel = "HOST:PORT",
-      description = "Where peers connect (peer.listen-host, peer.listen-port).")
-  String listen;
-
-  @Option(names = "--seeds", paramLabel = "HOST:PORT[,HOST:PORT...]",
-      description = "Peers to join through, comma separated (peer.seeds). Not needed after "
-          + "the first run: the node rejoins through the peers it knew (peers.json).")
-  String seeds;
+  @Mixin NodeFlags flags = new NodeFlags();
 
   @Option(names = "--config", paramLabel = "FILE", description = "A HOCON config file.")
   Path configFile;
@@ -52,9 +39,6 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--preset", paramLabel = "NAME",
       description = "A shipped preset: local, lan, wan or test.")
   String preset;
-
-  @Option(names = "--log-format", paramLabel = "text|json", description = "Log line format.")
-  String logFormat;
 
   @Spec CommandSpec spec;
 
@@ -70,8 +54,11 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * The configuration layers of a run: reference &lt; preset &lt; file &lt; environment &lt;
-   * flags. Shared with {@code config show --resolved}, so both see the same values.
+   * The configuration layers of a run: reference &lt; the service's data directory
+   * ({@code $STATE_DIRECTORY}) &lt; preset &lt; file ({@code --config}, else
+   * {@code $MYCELIUM_CONFIG}, else {@code mycelium.conf} in {@code $CONFIGURATION_DIRECTORY})
+   * &lt; environment &lt; flags. Shared with {@code config show --resolved}, so both see the
+   * same values.
    *
    * @param flags full key paths to values, as {@link #flagKeys()} makes them
    * @throws ConfigException naming the key at fault
@@ -79,11 +66,14 @@ public final class RunCommand implements Callable<Integer> {
   public static ConfigLoader loader(
       String preset, Path configFile, Map<String, String> env, Map<String, String> flags) {
     ConfigLoader loader = new ConfigLoader();
+    // Under systemd the unit names the directories (HostDefaults); explicit settings win.
+    HostDefaults.serviceDataDir(env).ifPresent(loader::serviceDataDir);
     if (preset != null) {
       loader.preset(preset);
     }
-    if (configFile != null) {
-      loader.file(configFile);
+    Path file = configFile != null ? configFile : HostDefaults.configFile(env).orElse(null);
+    if (file != null) {
+      loader.file(file);
     }
     loader.env(env);
     flags.forEach(loader::flag);
@@ -92,39 +82,7 @@ public final class RunCommand implements Callable<Integer> {
 
   /** This command's flags as config keys. */
   Map<String, String> flagKeys() {
-    Map<String, String> flags = new LinkedHashMap<>();
-    if (data != null) {
-      flags.put("mycelium.node.data-dir", data.toString());
-    }
-    if (api != null) {
-      String[] hp = hostPort("--api", api);
-      flags.put("mycelium.api.host", hp[0]);
-      flags.put("mycelium.api.port", hp[1]);
-    }
-    if (listen != null) {
-      String[] hp = hostPort("--listen", listen);
-      flags.put("mycelium.peer.listen-host", hp[0]);
-      flags.put("mycelium.peer.listen-port", hp[1]);
-    }
-    if (seeds != null) {
-      flags.put("mycelium.peer.seeds", seeds);
-    }
-    if (logFormat != null) {
-      flags.put("mycelium.log.format", logFormat);
-    }
-    return flags;
-  }
-
-  private static String[] hostPort(String flag, String value) {
-    int colon = value.lastIndexOf(':');
-    if (colon <= 0 || colon == value.length() - 1) {
-      throw new ConfigException(flag, "\"" + value + "\" is not HOST:PORT, e.g. 127.0.0.1:7947");
-    }
-    String host = value.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    return new String[] {host, value.substring(colon + 1)};
+    return flags.flagKeys();
   }
 
   @Override
@@ -139,7 +97,8 @@ public final class RunCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    LogSetup.apply(config.log().format(), config.log().level());
+    LogSetup.apply(config.log().format(), config.log().level(),
+        HostDefaults.auditLog(System.getenv(), config.node().dataDir()));
     Node node;
     try {
       node = Node.start(config, backends.apply(config));

@@ -47,8 +47,9 @@ public final class ConfigLoader {
    *
    * @param key full path, e.g. {@code mycelium.api.port}
    * @param value the value as HOCON (strings quoted)
-   * @param origin where it came from: {@code default}, {@code preset}, {@code file},
-   *     {@code env} or {@code flag}
+   * @param origin where it came from: {@code default}, {@code service} (the data directory
+   *     systemd made, {@code $STATE_DIRECTORY}), {@code preset}, {@code file}, {@code env} or
+   *     {@code flag}
    */
   public record ResolvedSetting(String key, String value, String origin) {}
 
@@ -65,6 +66,16 @@ public final class ConfigLoader {
   /** The reference configuration alone, with its comments (for documentation checks). */
   public Config reference() {
     return reference;
+  }
+
+  /**
+   * Adds the data directory that systemd made for the service ({@code $STATE_DIRECTORY}, see
+   * {@link HostDefaults}). It sits just above the shipped default, so that a preset, a file,
+   * the environment or a flag that names a data directory still wins.
+   */
+  public ConfigLoader serviceDataDir(Path dir) {
+    return add("service", "service directory (STATE_DIRECTORY)",
+        ConfigFactory.parseMap(Map.of("mycelium.node.data-dir", dir.toString()), "service"));
   }
 
   /**

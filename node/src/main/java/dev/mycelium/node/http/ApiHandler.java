@@ -1,5 +1,6 @@
 package dev.mycelium.node.http;
 
+import dev.mycelium.node.audit.AuditLog;
 import dev.mycelium.node.metrics.NodeMetrics;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -60,7 +61,14 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     try {
       workers.execute(
-          () -> write(ctx, routes.handle(method, uri, auth, body), keepAlive, start));
+          () -> {
+            ApiResponse r = routes.handle(method, uri, auth, body);
+            if (r.status() == 401) {
+              AuditLog.apiKeyRefused(String.valueOf(ctx.channel().remoteAddress()), method,
+                  r.route());
+            }
+            write(ctx, r, keepAlive, start);
+          });
     } catch (RejectedExecutionException e) {
       write(ctx, ApiRoutes.error("other", 503, "unavailable", "the node is stopping", null),
           false, start);

@@ -103,6 +103,12 @@ public final class ApiRoutes {
       default:
         break;
     }
+    if (Dashboard.owns(path)) {
+      // The dashboard's files hold no data; its API calls carry the key like any client's.
+      requireMethod(method, "GET");
+      return Dashboard.serve(path).orElseThrow(() ->
+          new ApiException(404, "not_found", "no such dashboard file: " + path, null));
+    }
     if (!apiKey.matchesHeader(authorization)) {
       throw new ApiException(401, "unauthorized",
           "send the API key as \"Authorization: Bearer <key>\"; it is in the node's "
@@ -214,6 +220,9 @@ public final class ApiRoutes {
           "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run":
         return path;
       default:
+        if (Dashboard.owns(path)) {
+          return Dashboard.ROUTE;
+        }
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {
           return FRAGMENTS + "/{id}";
         }

@@ -18,7 +18,10 @@ import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
- * A node's Prometheus metrics, named {@code mycelium_<area>_<thing>_<unit>}. Each node has its
+ * A node's Prometheus metrics, named {@code mycelium_<area>_<thing>_<unit>}: a gauge ends in
+ * what it counts or measures ({@code _vectors}, {@code _ratio}, {@code _seconds}), a counter
+ * in {@code _total}, and what varies goes in labels, so that one dashboard query covers a
+ * family (MetricNamesTest holds the rule). Each node has its
  * own registry rather than the process-wide default, so that several nodes in one JVM (tests,
  * the local cluster launcher) report separately. Values that the store and the index already
  * count are read through callbacks at scrape time instead of being copied on every write.
@@ -121,11 +124,11 @@ public final class NodeMetrics {
         sources, s -> (double) s.storeStats().entries());
     gauge(registry, "mycelium_store_fill_ratio", "Share of the store's capacity in use, 0 to 1",
         sources, s -> s.storeStats().fillRatio());
-    gauge(registry, "mycelium_index_size", "Vectors in the index, pending included",
+    gauge(registry, "mycelium_index_vectors", "Vectors in the index, pending included",
         sources, s -> (double) s.indexSize());
-    gauge(registry, "mycelium_index_pending", "Vectors added but not yet in the index graph",
+    gauge(registry, "mycelium_index_pending_vectors", "Vectors added but not yet in the index graph",
         sources, s -> (double) s.indexPending());
-    gauge(registry, "mycelium_embedder_queue", "Text-only fragments waiting for the embedder",
+    gauge(registry, "mycelium_embedder_queued_fragments", "Text-only fragments waiting for the embedder",
         sources, s -> (double) s.embedQueue());
   }
 

@@ -1,5 +1,6 @@
 package dev.mycelium.node.peer;
 
+import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
 import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.FailureDetector;
@@ -735,6 +736,7 @@ public final class PeerService implements AutoCloseable {
       addresses.remove(b.peer());
       LOG.info("peer banned {} for {} ms: {}", b.peer().shortString(),
           b.untilMillis() - now(), b.reason());
+      AuditLog.peerBanned(b.peer().toString(), b.untilMillis() - now(), b.reason());
     } else if (ev instanceof OverlayEvent.BroadcastDropped) {
       broadcastsDropped.incrementAndGet();
     } else if (ev instanceof OverlayEvent.Delivered d) {

@@ -1,5 +1,6 @@
 package dev.mycelium.node.peer;
 
+import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.overlay.PeerAddress;
@@ -346,6 +347,11 @@ public final class PeerTransport implements AutoCloseable {
       ssl.handshakeFuture().addListener(f -> {
         if (!f.isSuccess()) {
           handshakeFailures.incrementAndGet();
+          if (!outbound) {
+            // Our own failed dials are dial failures; a stranger's failed TLS is audited.
+            AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()), "unknown",
+                "TLS handshake failed: " + f.cause().getMessage());
+          }
           fail(ctx, "TLS handshake failed: " + f.cause().getMessage());
           return;
         }
@@ -406,6 +412,8 @@ public final class PeerTransport implements AutoCloseable {
       }
       if (hello.getProtocolVersion() != Protocol.VERSION) {
         versionMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "protocol version " + hello.getProtocolVersion());
         malformed(ctx, "protocol version " + hello.getProtocolVersion() + ", this node speaks "
             + Protocol.VERSION);
         return;
@@ -414,6 +422,8 @@ public final class PeerTransport implements AutoCloseable {
       if (claimed.length != NodeId.LENGTH || !NodeId.of(claimed).equals(certId)
           || !address.id().equals(certId)) {
         certificateMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "certificate does not match claimed node id");
         LOG.warn("dropping link with {}: certificate does not match claimed node id "
             + "(certificate {})", ctx.channel().remoteAddress(), certId.shortString());
         malformed(ctx, "certificate does not match claimed node id");
@@ -421,6 +431,8 @@ public final class PeerTransport implements AutoCloseable {
       }
       if (!NetworkKeyring.accepts(keyring, hello.getNetworkId())) {
         networkMismatches.incrementAndGet();
+        AuditLog.handshakeRefused(String.valueOf(ctx.channel().remoteAddress()),
+            certId.toString(), "not on this network");
         fail(ctx, "peer " + certId.shortString() + " is not on this network (network ID '"
             + hello.getNetworkId() + "')");
         return;

@@ -149,8 +149,11 @@ class CrashAndCorruptionIT {
           .asText();
       ObjectNode q = ApiClient.mapper().createObjectNode().put("text", "written after the rot")
           .put("k", 5);
-      JsonNode hits = c.post("/v1/search", q).get("hits");
-      assertThat(hits.findValuesAsText("id")).contains(fresh);
+      // A text-only put is searchable once the background embedder has given it a vector.
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(() -> assertThat(c.post("/v1/search", q).get("hits")
+              .findValuesAsText("id")).contains(fresh));
     }
   }
 

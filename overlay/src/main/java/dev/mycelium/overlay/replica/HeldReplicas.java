@@ -36,7 +36,8 @@ public interface HeldReplicas {
    * Keeps a verified replica (replacing nothing if a tombstone is kept for the ID: the core
    * checks that first).
    *
-   * @return false when there is no room; the owner is told and places it elsewhere
+   * @return false when there is no room; the owner is told ({@link ReplicaEvent.WriteRefused})
+   *     and places its fragments on another holder
    */
   boolean putReplica(NodeId owner, FragmentId id, SignedReplica replica);
 

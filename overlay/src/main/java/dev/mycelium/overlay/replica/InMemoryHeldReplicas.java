@@ -24,7 +24,7 @@ public final class InMemoryHeldReplicas implements HeldReplicas {
   private final Map<FragmentId, Entry> entries = new HashMap<>();
   private final Map<NodeId, Map<FragmentId, Boolean>> byOwner = new LinkedHashMap<>();
   private final Map<NodeId, SignedManifest> manifests = new HashMap<>();
-  private final long capacity;
+  private long capacity;
 
   /** An unbounded store. */
   public InMemoryHeldReplicas() {
@@ -117,6 +117,14 @@ public final class InMemoryHeldReplicas implements HeldReplicas {
   @Override
   public void putManifest(NodeId owner, SignedManifest manifest) {
     manifests.put(owner, manifest);
+  }
+
+  /** Changes the entry limit (a disk filling up, in a simulation); what is kept stays. */
+  public void setCapacity(long entries) {
+    if (entries < 1) {
+      throw new IllegalArgumentException("capacity must be at least 1 entry, got " + entries);
+    }
+    this.capacity = entries;
   }
 
   /** Replicas and tombstones kept, all owners together. */

@@ -53,7 +53,6 @@ public final class RepairScheduler {
     final boolean own;
     final LinkedHashSet<NodeId> sources = new LinkedHashSet<>();
     int attempts;
-    long nextAt;
     long stamp;
     Phase phase = Phase.QUEUED;
 
@@ -304,7 +303,6 @@ public final class RepairScheduler {
 
   private void schedule(Item it, long at) {
     it.stamp++;
-    it.nextAt = at;
     timeline.add(new Due(at, seq++, it.stamp, it.id));
   }
 

@@ -92,6 +92,8 @@ public final class ReplicaCore {
   private final Map<NodeId, PeerAddress> addresses = new HashMap<>();
   private final Map<NodeId, Candidate> candidates = new LinkedHashMap<>();
   private final Map<NodeId, Long> awaySince = new HashMap<>();
+  private final Map<NodeId, Long> lastHeard = new HashMap<>();
+  private final long startedAt;
   private final Set<NodeId> departed = new HashSet<>();
   private final Set<NodeId> restorePartners = new LinkedHashSet<>();
   private final Map<Long, Fetch> fetches = new HashMap<>();
@@ -121,7 +123,7 @@ public final class ReplicaCore {
 
   private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {}
 
-  private record Put(List<FragmentId> ids, boolean report) {}
+  private record Put(List<FragmentId> ids, boolean report, long deadline) {}
 
   private record Expiry(long at, NodeId owner, FragmentId id) {}
 
@@ -161,6 +163,7 @@ public final class ReplicaCore {
     this.random = Objects.requireNonNull(random, "random generator");
     this.repairs = new RepairScheduler(config, random);
     this.nextAntiEntropy = now + (long) (random.nextDouble() * config.antiEntropyIntervalMillis());
+    this.startedAt = now;
     load(now);
   }
 
@@ -275,18 +278,18 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("fragment " + id + " is not PRESENT in the own store ("
           + s + "): store it before replicating it");
     }
-    digest(selfId).put(id, false);
     repairs.cancel(now, id);
-    if (ownManifest == null) {
-      return out.effects;
-    }
     Optional<SignedReplica> r = own.replica(id);
     if (r.isEmpty()) {
+      return out.effects; // cannot leave the owner (private, no sealing): not advertised either
+    }
+    digest(selfId).put(id, false);
+    if (ownManifest == null) {
       return out.effects;
     }
     for (PeerAddress h : ownManifest.holders()) {
       long req = nextRequest++;
-      puts.put(req, new Put(List.of(id), true));
+      puts.put(req, new Put(List.of(id), true, now + 3 * config.fetchTimeoutMillis()));
       ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
           .addReplicas(r.get()).setRequestId(req).build();
       replicatedBytes += r.get().getSerializedSize();
@@ -386,7 +389,7 @@ public final class ReplicaCore {
     expireTombstones(now);
     restoreTick(now, out);
     ensurePlacement(now, out);
-    streamTick(out);
+    streamTick(now, out);
     repairTick(now, out);
     scrubTick(now, out);
     if (now >= nextAntiEntropy) {
@@ -410,10 +413,11 @@ public final class ReplicaCore {
     if (from.equals(selfId)) {
       return out.effects;
     }
+    lastHeard.put(from, now);
     try {
       switch (env.getBodyCase()) {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
-        case REPLICA_ACK -> onAck(from, env.getReplicaAck(), out);
+        case REPLICA_ACK -> onAck(now, from, env.getReplicaAck(), out);
         case REPLICA_DELETE -> {
           for (SignedTombstone t : env.getReplicaDelete().getTombstonesList()) {
             onTombstone(now, from, t, out);
@@ -528,6 +532,19 @@ public final class ReplicaCore {
     }
   }
 
+  /**
+   * A holder that is not a neighbour and has sent nothing for the grace plus three anti-entropy
+   * intervals (holders send their roots every interval) is gone: it died while this node was
+   * down, so no failure detector ever reported it.
+   */
+  private boolean silent(long now, NodeId holder) {
+    if (candidates.containsKey(holder)) {
+      return false;
+    }
+    long heard = Math.max(startedAt, lastHeard.getOrDefault(holder, startedAt));
+    return now - heard > config.holderGraceMillis() + 3 * config.antiEntropyIntervalMillis();
+  }
+
   private boolean restoreHoldsPlacement(long now) {
     return restoreStartedAt >= 0 && !restoreOffered
         && now < restoreStartedAt + 2 * config.restoreBroadcastDelayMillis()
@@ -543,7 +560,8 @@ public final class ReplicaCore {
     for (NodeId h : current) {
       Long away = awaySince.get(h);
       boolean gone = departed.contains(h)
-          || away != null && now - away >= config.holderGraceMillis();
+          || away != null && now - away >= config.holderGraceMillis()
+          || silent(now, h);
       if (!gone) {
         keep.add(h);
       }
@@ -591,6 +609,7 @@ public final class ReplicaCore {
       streams.remove(n);
     }
     for (NodeId n : added) {
+      lastHeard.put(n, now);
       startStream(n);
     }
     repairs.addSources(now, selfId, ownSources());
@@ -611,7 +630,7 @@ public final class ReplicaCore {
     }
   }
 
-  private void streamTick(Out out) {
+  private void streamTick(long now, Out out) {
     if (ownManifest == null) {
       streams.clear();
       return;
@@ -638,7 +657,7 @@ public final class ReplicaCore {
         }
         if (!ids.isEmpty()) {
           long req = nextRequest++;
-          puts.put(req, new Put(ids, false));
+          puts.put(req, new Put(ids, false, now + 3 * config.fetchTimeoutMillis()));
           replicatedBytes += size;
           send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
               .build());
@@ -667,7 +686,13 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("only an owner may push its replicas");
     }
     learnManifest(now, m, out);
-    boolean holder = m.names(selfId) && isCurrent(m);
+    Manifest current = heldManifests.get(from);
+    boolean holder = current != null && current.names(selfId);
+    if (current != null && current.version() > m.version()) {
+      // The owner lost its newest manifest (a restore from an older copy): hand it back.
+      send(out, from, Envelope.newBuilder().setManifestUpdate(
+          ManifestUpdate.newBuilder().setManifest(current.signed())).build());
+    }
     ReplicaAck.Builder ack = ReplicaAck.newBuilder().setRequestId(put.getRequestId());
     ByteArrayOutputStream stored = new ByteArrayOutputStream();
     ByteArrayOutputStream refused = new ByteArrayOutputStream();
@@ -701,12 +726,7 @@ public final class ReplicaCore {
     send(out, from, Envelope.newBuilder().setReplicaAck(ack).build());
   }
 
-  private boolean isCurrent(Manifest m) {
-    Manifest known = heldManifests.get(m.owner());
-    return known == null || known.version() <= m.version();
-  }
-
-  private void onAck(NodeId from, ReplicaAck ack, Out out) {
+  private void onAck(long now, NodeId from, ReplicaAck ack, Out out) {
     Put p = puts.remove(ack.getRequestId());
     if (p == null) {
       return;
@@ -718,10 +738,17 @@ public final class ReplicaCore {
         out.report(new ReplicaEvent.WriteAcked(id, from, Set.copyOf(c)));
       }
     }
+    boolean refused = false;
     for (FragmentId id : ids(ack.getRefused())) {
       if (p.ids.contains(id)) {
+        refused = true;
         out.report(new ReplicaEvent.WriteRefused(id, from));
       }
+    }
+    // A holder without room is replaced like one that left; the new manifest releases it.
+    if (refused && ownManifest != null && ownManifest.names(from)) {
+      departed.add(from);
+      ensurePlacement(now, out);
     }
   }
 
@@ -1101,6 +1128,8 @@ public final class ReplicaCore {
         }
       }
     }
+    // Acks that never came (a holder died with the put in flight): anti-entropy covers them.
+    puts.values().removeIf(p -> p.deadline <= now);
     for (Iterator<Map.Entry<FragmentId, Long>> it = fetchNow.entrySet().iterator();
         it.hasNext(); ) {
       Map.Entry<FragmentId, Long> e = it.next();

@@ -23,6 +23,14 @@ public interface ReplicaSealer {
   Optional<SignedFragment> open(ReplicaCodec.Verified replica);
 
   /**
+   * Whether fragments of this visibility can leave the owner at all. Those that cannot are kept
+   * out of the owner's digest, so holders do not chase fragments nobody will ever send them.
+   */
+  default boolean seals(Visibility visibility) {
+    return true;
+  }
+
+  /**
    * Replicates shared fragments only: private ones stay on the owner until a sealing sealer is
    * installed, because a private fragment must never leave the owner in the clear.
    */
@@ -35,6 +43,11 @@ public interface ReplicaSealer {
           return Optional.empty();
         }
         return Optional.of(ReplicaCodec.shared(keys, fragment.signed()));
+      }
+
+      @Override
+      public boolean seals(Visibility visibility) {
+        return visibility == Visibility.SHARED;
       }
 
       @Override

@@ -37,13 +37,27 @@ public final class StoreOwnFragments implements OwnFragments {
     this.sealer = Objects.requireNonNull(sealer, "sealer");
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>PRESENT fragments that the sealer cannot replicate (private ones without sealing) are left
+   * out: they stay on the owner, and no digest advertises them.
+   */
   @Override
   public void forEach(BiConsumer<FragmentId, FragmentState> visitor) {
     store.forEachId(id -> {
-      FragmentState s = state(id);
-      if (s != null) {
-        visitor.accept(id, s);
+      Optional<StoredFragment> got = store.get(id);
+      if (got.isEmpty()) {
+        return;
       }
+      StoredFragment f = got.get();
+      if (f.owner().isPresent() && !f.owner().get().equals(self)) {
+        return;
+      }
+      if (f.fragment().isPresent() && !sealer.seals(f.fragment().get().visibility())) {
+        return;
+      }
+      visitor.accept(id, f.state());
     });
   }
 

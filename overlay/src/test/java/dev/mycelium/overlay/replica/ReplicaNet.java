@@ -36,6 +36,8 @@ final class ReplicaNet {
     InMemoryHeldReplicas held;
     ReplicaCore core;
     boolean up = true;
+    /** How this node seals its own fragments; shared-only unless a test installs another. */
+    ReplicaSealer sealer;
     /** Rewrites what this node sends (a forging holder); null passes everything. */
     BiFunction<NodeId, Envelope, Envelope> tamper;
     final List<ReplicaEvent> events = new ArrayList<>();
@@ -47,6 +49,7 @@ final class ReplicaNet {
       seed[31] = 42;
       keys = OwnerKeys.fromSeed(seed);
       address = new PeerAddress(keys.nodeId(), "10.0.0." + n, 7000);
+      sealer = ReplicaSealer.sharedOnly(keys);
       fresh();
     }
 
@@ -55,8 +58,15 @@ final class ReplicaNet {
       store = new InMemoryFragmentStore(CODEC, Long.MAX_VALUE, () -> now);
       held = new InMemoryHeldReplicas();
       core = new ReplicaCore(config, keys, address,
-          new StoreOwnFragments(store, CODEC, keys.nodeId(), ReplicaSealer.sharedOnly(keys)),
+          new StoreOwnFragments(store, CODEC, keys.nodeId(), sealer),
           held, new SplittableRandom(seed ^ address.hashCode()), now);
+    }
+
+    /** Restarts the node over the stores it has (a process restart, disk intact). */
+    void restart() {
+      core = new ReplicaCore(config, keys, address,
+          new StoreOwnFragments(store, CODEC, keys.nodeId(), sealer),
+          held, new SplittableRandom(seed ^ address.hashCode() ^ now), now);
     }
 
     NodeId id() {
@@ -65,8 +75,12 @@ final class ReplicaNet {
 
     /** Stores a new shared fragment locally and replicates it. */
     Fragment write(int n) {
+      return write(n, Visibility.SHARED);
+    }
+
+    Fragment write(int n, Visibility visibility) {
       Fragment f = CODEC.create(keys, 1_700_000_000_000L + n, "note " + n + " of " + address.host(),
-          new float[] {n, 1, 2, 3}, Map.of("n", Integer.toString(n)), Visibility.SHARED);
+          new float[] {n, 1, 2, 3}, Map.of("n", Integer.toString(n)), visibility);
       store.put(f);
       apply(this, core.put(now, f.id()));
       return f;

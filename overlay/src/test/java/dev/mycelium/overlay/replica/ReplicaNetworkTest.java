@@ -366,4 +366,32 @@ class ReplicaNetworkTest {
     net.run(4_000);
     return new long[] {net.messages, net.bytes, net.now};
   }
+
+  @Test
+  void underChurnEveryOwnerKeepsRWholeCopies() {
+    ReplicaNet net = new ReplicaNet(FAST, 13, 10);
+    List<ReplicaNet.Node> owners = net.list().subList(0, 2);
+    java.util.Map<ReplicaNet.Node, List<Fragment>> written = new java.util.HashMap<>();
+    owners.forEach(o -> written.put(o, new ArrayList<>()));
+    List<ReplicaNet.Node> killable = new ArrayList<>(net.list().subList(2, 10));
+    int n = 0;
+    for (int round = 0; round < 4; round++) {
+      for (int i = 0; i < 15; i++, n++) {
+        for (ReplicaNet.Node o : owners) {
+          written.get(o).add(o.write(n));
+        }
+        net.run(100);
+      }
+      // A holder of one owner or the other crashes.
+      ReplicaNet.Node victim = net.node(owners.get(round % 2).core.holders().get(0));
+      assertThat(killable).contains(victim);
+      killable.remove(victim);
+      net.kill(victim);
+      net.run(2_000);
+    }
+    net.run(8_000);
+    for (ReplicaNet.Node o : owners) {
+      assertFullyReplicated(net, o, written.get(o));
+    }
+  }
 }
