@@ -58,11 +58,20 @@ public final class RepairLedger {
         source == null ? "no holder" : source.toString(), why);
   }
 
-  /** A fragment turned LOST after {@code tries} attempts; it is still retried, slowly. */
-  public synchronized void lost(FragmentId id, int tries) {
+  /**
+   * A fragment turned LOST after {@code tries} attempts; it is still retried, slowly. For a
+   * replica held for another owner ({@code held}), the owner still has it and anti-entropy
+   * brings it back, so that is a warning; an own fragment with no copy anywhere is an error.
+   */
+  public synchronized void lost(FragmentId id, int tries, boolean held) {
     losses++;
-    LOG.error("fragment {} is LOST: no good copy found in {} tries; still retried with back-off",
-        id, tries);
+    if (held) {
+      LOG.warn("held replica {} is LOST here: no good copy found in {} tries; still retried "
+          + "with back-off, and the owner's anti-entropy sends it again", id, tries);
+    } else {
+      LOG.error("fragment {} is LOST: no good copy found in {} tries; still retried with "
+          + "back-off", id, tries);
+    }
   }
 
   /**

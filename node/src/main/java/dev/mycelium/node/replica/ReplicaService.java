@@ -360,7 +360,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     } else if (ev instanceof ReplicaEvent.RepairFailed f) {
       ledger.failed(f.id(), f.from(), f.reason() + " (attempt " + f.attempts() + ")");
     } else if (ev instanceof ReplicaEvent.Lost l) {
-      ledger.lost(l.id(), core.config().maxAttempts());
+      ledger.lost(l.id(), core.config().maxAttempts(), !l.owner().equals(self));
       if (l.owner().equals(self)) {
         lost.add(l.id());
       }

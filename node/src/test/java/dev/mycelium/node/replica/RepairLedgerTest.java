@@ -28,14 +28,15 @@ class RepairLedgerTest {
     ledger.repaired(a, peer, 50, true);
     ledger.failed(a, null, "no holder");
     ledger.replicated(25);
-    ledger.lost(a, 8);
+    ledger.lost(a, 8, false);
+    ledger.lost(a, 8, true);
     ledger.queue(3);
     ledger.cycleFinished(new RepairStatus.Cycle("manual", 10_000, 11_500, 1, 1));
     ledger.running(false);
     RepairStatus s = ledger.status(own, held);
     assertThat(s.repairsDone()).isEqualTo(2);
     assertThat(s.repairsFailed()).isEqualTo(1);
-    assertThat(s.losses()).isEqualTo(1);
+    assertThat(s.losses()).isEqualTo(2);
     assertThat(s.bytesMoved()).isEqualTo(175);
     assertThat(s.queue()).isEqualTo(3);
     assertThat(s.running()).isFalse();
