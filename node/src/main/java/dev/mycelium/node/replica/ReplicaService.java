@@ -89,6 +89,19 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
   private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int holderCount;
+  /** Holders that confirmed recent puts, readable from request threads without waiting. */
+  private final Map<FragmentId, Set<NodeId>> recentConfirmed =
+      new java.util.LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<FragmentId, Set<NodeId>> e) {
+          return size() > 4096;
+        }
+      };
+  /**
+   * The core's snapshot as of the last tick, so that status pages, metrics and benches never
+   * wait behind a long queue of replication work.
+   */
+  private volatile ReplicaStatus snapshot;
   /** The active view as last read; refreshed off the loop, since reading it waits for I/O. */
   private volatile List<Candidate> candidates = List.of();
 
@@ -136,6 +149,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
       s.core = new ReplicaCore(parts.config(), parts.keys(), parts.peers().self(), parts.own(),
           parts.held(), new SplittableRandom(), now);
       s.restorePending = parts.restore();
+      s.snapshot = s.core.status();
       return null;
     });
     parts.peers().register(s);
@@ -183,6 +197,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   /** Mirrors the core's repair cycles into the ledger, so the surfaces report them. */
   private void observeCycles() {
     ReplicaStatus st = core.status();
+    snapshot = st;
     ledger.queue(st.queueLength());
     holderCount = st.holders().size();
     ledger.replicated(st.replicatedBytes());
@@ -254,7 +269,10 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   @Override
   public Set<NodeId> confirmed(FragmentId id) {
-    return call(() -> core.confirmations(id));
+    synchronized (recentConfirmed) {
+      Set<NodeId> s = recentConfirmed.get(id);
+      return s == null ? Set.of() : s;
+    }
   }
 
   @Override
@@ -294,15 +312,15 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   @Override
   public boolean runNow() {
-    return call(() -> {
-      boolean running = core.status().currentCycle() != null;
+    boolean running = snapshot.currentCycle() != null;
+    submit(() -> {
       manualRequested = true;
       long now = now();
       apply(core.antiEntropyNow(now));
       apply(core.tick(now));
       observeCycles();
-      return !running;
     });
+    return !running;
   }
 
   @Override
@@ -314,9 +332,12 @@ public final class ReplicaService implements PeerService.Application, RepairCont
         .withPlacement(holders, st.manifestVersion(), st.streamBacklog(), st.restoring());
   }
 
-  /** The core's own snapshot (holders, manifest version, stream backlog, counters). */
+  /**
+   * The core's own snapshot (holders, manifest version, stream backlog, counters) as of the
+   * last tick: at most one tick old, and never waiting for the replication thread.
+   */
   public ReplicaStatus coreStatus() {
-    return call(() -> core.status());
+    return snapshot;
   }
 
   // ---- effects ----
@@ -342,6 +363,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   private void report(ReplicaEvent ev) {
     if (ev instanceof ReplicaEvent.WriteAcked a) {
+      synchronized (recentConfirmed) {
+        recentConfirmed.put(a.id(), Set.copyOf(a.confirmed()));
+      }
       List<Waiter> ws = writes.get(a.id());
       if (ws != null) {
         ws.removeIf(w -> a.confirmed().size() >= w.w() && w.done().complete(
