@@ -138,10 +138,10 @@ public final class RepairLedger {
         s -> (double) s.bytesMoved());
     NodeMetrics.counter(registry, "mycelium_repair_cycles_total", "Repair cycles finished",
         status, s -> (double) s.cycles());
-    NodeMetrics.gauge(registry, "mycelium_repair_queue", "Repairs waiting", status,
-        s -> (double) s.queue());
-    NodeMetrics.gauge(registry, "mycelium_repair_running",
-        "1 while a repair cycle runs, else 0", status, s -> s.running() ? 1 : 0);
+    NodeMetrics.gauge(registry, "mycelium_repair_queue_fragments",
+        "Fragments waiting for repair", status, s -> (double) s.queue());
+    NodeMetrics.gauge(registry, "mycelium_repair_running_tasks",
+        "Repair cycles running now: 1 or 0", status, s -> s.running() ? 1 : 0);
     NodeMetrics.gauge(registry, "mycelium_repair_last_cycle_seconds",
         "Length of the last finished repair cycle", status,
         s -> s.lastCycle().map(c -> c.durationMillis() / 1000.0).orElse(0.0));

@@ -72,11 +72,11 @@ class RepairLedgerTest {
     String text = new String(metrics.scrape(), StandardCharsets.UTF_8);
     assertThat(text).contains("mycelium_repair_repaired_total 1.0")
         .contains("mycelium_repair_moved_bytes_total 42.0")
-        .contains("mycelium_repair_queue 9.0")
+        .contains("mycelium_repair_queue_fragments 9.0")
         .contains("mycelium_repair_held_replicas{state=\"PRESENT\"} 7.0");
     NodeMetrics silent = new NodeMetrics(() -> null);
     RepairLedger.registerMetrics(silent.registry(), () -> null);
     assertThat(new String(silent.scrape(), StandardCharsets.UTF_8))
-        .doesNotContain("mycelium_repair_queue 0");
+        .doesNotContain("mycelium_repair_queue_fragments 0");
   }
 }
