@@ -2,6 +2,10 @@ package dev.mycelium.node;
 
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.replica.BlankReadHook;
+import dev.mycelium.node.replica.RepairLedger;
+import dev.mycelium.node.replica.ReplicationHooks;
+import dev.mycelium.wire.NodeId;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
@@ -28,7 +32,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -134,6 +142,12 @@ public final class FragmentService {
   private final AtomicBoolean indexLoaded = new AtomicBoolean();
   private final AtomicBoolean queueFullLogged = new AtomicBoolean();
   private final AtomicLong embedFailures = new AtomicLong();
+  private volatile ReadThrough readThrough;
+  private volatile ReplicationHooks replication;
+  private volatile java.time.Duration writeTimeout = java.time.Duration.ofSeconds(10);
+
+  /** The BLANK read-through, when replication is running. */
+  private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
   private final AtomicLong sharedIngested = new AtomicLong();
   private volatile int substitutesPerHit = 2;
   private volatile CopyLocator copies = id -> false;
@@ -184,6 +198,10 @@ public final class FragmentService {
       } else {
         queueForEmbedding(f.id());
       }
+      ReplicationHooks r = replication;
+      if (r != null) {
+        r.stored(f.id());
+      }
       for (Consumer<Fragment> l : putListeners) {
         try {
           l.accept(f);
@@ -205,9 +223,140 @@ public final class FragmentService {
     }
   }
 
-  /** Reads one fragment; unknown IDs answer empty. */
+  /**
+   * Makes reads of BLANK or LOST fragments ask one holder through {@code hook} first, waiting at
+   * most {@code timeout}; what the holder sends is checked here before it is stored, and the
+   * outcome is reported to {@code ledger}. Set by the replication service once it runs.
+   */
+  public void readThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {
+    this.readThrough = new ReadThrough(hook, timeout, ledger);
+  }
+
+  /**
+   * Reads one fragment; unknown IDs answer empty. A BLANK or LOST fragment is first asked of one
+   * holder (when replication runs), so the read answers PRESENT when that holder has a good copy
+   * within the read timeout, and the state otherwise.
+   */
   public Optional<StoredFragment> get(FragmentId id) {
-    return store.get(id);
+    Optional<StoredFragment> sf = store.get(id);
+    if (sf.isEmpty()) {
+      return sf;
+    }
+    FragmentState state = sf.get().state();
+    if (state != FragmentState.BLANK && state != FragmentState.LOST) {
+      return sf;
+    }
+    ReplicationHooks r = replication;
+    if (r != null && state == FragmentState.BLANK) {
+      r.blank(id);
+    }
+    ReadThrough rt = readThrough;
+    return rt == null ? sf : Optional.of(readThrough(rt, sf.get()));
+  }
+
+  /**
+   * Connects replication: every durable put and delete of an own fragment, and every BLANK
+   * read, is passed on from now on.
+   */
+  public void replication(ReplicationHooks hooks, java.time.Duration writeTimeout) {
+    this.writeTimeout = writeTimeout;
+    this.replication = hooks;
+  }
+
+  /**
+   * Waits up to the write timeout ({@code mycelium.replication.write-timeout}) for {@code w}
+   * holders to confirm a fragment just put.
+   *
+   * @return the holders that confirmed (fewer than {@code w} when the timeout passed first)
+   * @throws NotReadyException when the node runs no replication
+   */
+  public Set<NodeId> awaitReplicas(FragmentId id, int w) {
+    java.time.Duration timeout = writeTimeout;
+    ReplicationHooks r = replication;
+    if (r == null) {
+      throw new NotReadyException("this node runs no replication, so no holder can confirm "
+          + "\"replicas\": " + w + "; replication needs mycelium.peer.enabled = true");
+    }
+    try {
+      return r.awaitConfirmed(id, w).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      return r.confirmed(id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return r.confirmed(id);
+    } catch (ExecutionException e) {
+      return r.confirmed(id);
+    }
+  }
+
+  /** Whether replication is connected (so a put may wait for holders). */
+  public boolean replicating() {
+    return replication != null;
+  }
+
+  /**
+   * A fragment was restored into the store behind the service's back (by repair): put it in
+   * the index, as a put would.
+   */
+  public void restored(FragmentId id) {
+    Optional<StoredFragment> sf = store.get(id);
+    if (sf.isEmpty() || sf.get().fragment().isEmpty()) {
+      return;
+    }
+    Fragment f = sf.get().fragment().get();
+    if (f.hasVector()) {
+      index.add(id, f.vector());
+    } else {
+      queueForEmbedding(id);
+    }
+  }
+
+  /** A fragment's tombstone was applied behind the service's back: drop it from the index. */
+  public void forgotten(FragmentId id) {
+    index.remove(id);
+  }
+
+  private StoredFragment readThrough(ReadThrough rt, StoredFragment missing) {
+    FragmentId id = missing.id();
+    CompletableFuture<Optional<BlankReadHook.Fetched>> asked;
+    Optional<BlankReadHook.Fetched> got;
+    try {
+      asked = rt.hook().fetchOne(id, missing.owner());
+      got = asked.get(rt.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      rt.ledger().failed(id, null, "no holder answered within " + rt.timeout().toMillis()
+          + " ms (replication.read-timeout); answering " + missing.state());
+      return missing;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return missing;
+    } catch (ExecutionException | RuntimeException e) {
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      rt.ledger().failed(id, null, "asking a holder failed: " + cause);
+      return missing;
+    }
+    if (got.isEmpty()) {
+      rt.ledger().failed(id, null, "no holder had a good copy");
+      return missing;
+    }
+    Fragment f;
+    try {
+      f = codec.verify(id, got.get().fragment());
+    } catch (InvalidFragmentException e) {
+      rt.ledger().failed(id, got.get().source(), "the copy does not check: " + e.getMessage());
+      return missing;
+    }
+    FragmentState after = store.put(f);
+    if (after != FragmentState.PRESENT) {
+      return store.get(id).orElse(missing);
+    }
+    if (f.hasVector()) {
+      index.add(id, f.vector());
+    } else {
+      queueForEmbedding(id);
+    }
+    rt.ledger().repaired(id, got.get().source(), f.signed().getSerializedSize(), false);
+    return StoredFragment.present(f);
   }
 
   /**
@@ -233,6 +382,10 @@ public final class FragmentService {
     SignedTombstone tombstone = codec.tombstone(identity.keys(), id, clock.getAsLong());
     store.delete(id, tombstone);
     index.remove(id);
+    ReplicationHooks r = replication;
+    if (r != null) {
+      r.deleted(id, tombstone);
+    }
     return Optional.of(FragmentState.DELETED);
   }
 

@@ -10,6 +10,15 @@ import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.replica.AeadReplicaSealer;
+import dev.mycelium.node.replica.RepairControl;
+import dev.mycelium.node.replica.RepairLedger;
+import dev.mycelium.node.replica.ReplicaService;
+import dev.mycelium.node.replica.StoreHeldReplicas;
+import dev.mycelium.overlay.replica.StoreOwnFragments;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.StoredFragment;
+import dev.mycelium.storage.replica.OwnerManifests;
 import dev.mycelium.node.search.NetworkSearcher;
 import dev.mycelium.node.search.SearchNetwork;
 import dev.mycelium.node.search.SharedKnowledge;
@@ -20,6 +29,7 @@ import dev.mycelium.storage.FragmentStore;
 import dev.mycelium.storage.Scrubber;
 import dev.mycelium.storage.StoreStats;
 import dev.mycelium.storage.VectorIndex;
+import dev.mycelium.storage.replica.ReplicaStore;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -85,7 +95,11 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile FragmentStore store;
   private volatile VectorIndex index;
   private volatile Scrubber scrubber;
+  private volatile ReplicaStore replicaStore;
+  private volatile Scrubber replicaScrubber;
   private volatile NodePeers peers;
+  private volatile ReplicaService replication;
+  private final RepairLedger ledger = new RepairLedger();
   private volatile SearchNetwork searchNetwork;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
@@ -147,6 +161,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     store = backends.openStore(config, codec);
     storeOpening = false;
     LOG.info("fragment store open: {}", store.stats());
+    replicaStore = backends.openReplicaStore(config, codec);
     index = backends.openIndex(config);
     LOG.info("vector index open: {} vectors", index.size());
     service =
@@ -164,6 +179,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
+    replicaScrubber = new Scrubber(replicaStore, rate, Math.max(1, rate / 5));
     startThread("mycelium-embedder", service::embedLoop);
     startThread(
         "mycelium-index-loader",
@@ -183,11 +199,50 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      replication = startReplication(codec, dataDir);
       peers.scheduleSaves(scheduler);
       searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
     }
+    RepairLedger.registerMetrics(metrics.registry(), () -> {
+      ReplicaService r = replication;
+      return r == null || stopping ? null : r.status();
+    });
     writeApiFile();
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
+  }
+
+  /**
+   * Starts replication over the peer service: the node's own fragments go to holders (private
+   * ones sealed first), replicas of other owners are kept in the replica store, and reads,
+   * puts, deletes and the scrubber's findings are wired to the replication core. A node that
+   * starts with an empty store and no manifest of its own asks its neighbours for its
+   * fragments.
+   */
+  private ReplicaService startReplication(FragmentCodec codec, Path dataDir) {
+    OwnerManifests manifests;
+    try {
+      manifests = OwnerManifests.open(dataDir.resolve(OwnerManifests.DIR_NAME));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the manifests in " + dataDir, e);
+    }
+    NodeId self = identity.nodeId();
+    boolean restore = store.stats().entries() == 0 && manifests.get(self).isEmpty();
+    AeadReplicaSealer sealer = new AeadReplicaSealer(identity.keys(),
+        dev.mycelium.storage.seal.ReplicaSealer.withSecureRandom());
+    FragmentService s = service;
+    FragmentStore st = store;
+    ReplicaService r = ReplicaService.start(new ReplicaService.Parts(
+        config.replication().core(), identity.keys(), peers.service(),
+        new StoreOwnFragments(st, codec, self, sealer),
+        new StoreHeldReplicas(replicaStore, manifests),
+        st::stats, replicaStore::stats,
+        id -> st.get(id).flatMap(StoredFragment::fragment).map(Fragment::signed),
+        s::restored, s::forgotten, config.replication().tick(), restore), ledger);
+    s.replication(r, config.replication().writeTimeout());
+    s.readThrough(r, config.replication().readTimeout(), ledger);
+    s.setCopyLocator(r::copyReachable);
+    scrubber.onFailure(r::blank);
+    return r;
   }
 
   private void startThread(String name, Runnable body) {
@@ -208,6 +263,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   }
 
   private void scrubStep() {
+    replicaScrubber.step(System.nanoTime());
     scrubber.step(System.nanoTime());
     long failures = scrubber.failures();
     if (failures > lastScrubFailures) {
@@ -301,6 +357,9 @@ public final class Node implements AutoCloseable, ApiBackend {
       Thread.currentThread().interrupt();
     }
     LOG.info("background work stopped");
+    if (replication != null) {
+      closeQuietly("replication", replication);
+    }
     if (searchNetwork != null) {
       closeQuietly("shared knowledge and network search", searchNetwork);
     }
@@ -309,6 +368,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     }
     if (index != null) {
       closeQuietly("vector index", index);
+    }
+    if (replicaStore != null) {
+      closeQuietly("replica store", replicaStore);
     }
     if (store != null) {
       closeQuietly("fragment store", store);
@@ -371,6 +433,11 @@ public final class Node implements AutoCloseable, ApiBackend {
   /** The file that holds the API key. */
   public Path apiKeyFile() {
     return config.node().dataDir().resolve(ApiKey.FILE_NAME);
+  }
+
+  /** The replicas held for other owners, for tests in this package. */
+  ReplicaStore replicaStore() {
+    return replicaStore;
   }
 
   /** The open store, for tests in this package that damage it on purpose. */
@@ -465,6 +532,16 @@ public final class Node implements AutoCloseable, ApiBackend {
   public List<Map<String, Object>> peers() {
     NodePeers p = peers;
     return p == null ? List.of() : p.peers();
+  }
+
+  @Override
+  public Optional<RepairControl> repair() {
+    return Optional.ofNullable(replication);
+  }
+
+  /** The replication service, when the peer service runs. */
+  public Optional<ReplicaService> replication() {
+    return Optional.ofNullable(replication);
   }
 
   @Override

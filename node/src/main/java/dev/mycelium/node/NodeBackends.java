@@ -18,6 +18,16 @@ public interface NodeBackends {
   /** Opens the vector index, loading a saved one when there is one. */
   VectorIndex openIndex(NodeConfig config);
 
+  /**
+   * Opens the store of replicas held for other owners. In memory unless overridden: the daemon's
+   * backends keep it in the data directory.
+   */
+  default dev.mycelium.storage.replica.ReplicaStore openReplicaStore(
+      NodeConfig config, FragmentCodec codec) {
+    return new dev.mycelium.storage.replica.InMemoryReplicaStore(
+        codec, config.replication().capacityEntries(), System::currentTimeMillis);
+  }
+
   /** The embedder named by {@code embedder.name}. */
   Embedder embedder(NodeConfig config);
 }

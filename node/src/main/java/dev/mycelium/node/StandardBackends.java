@@ -5,6 +5,8 @@ import dev.mycelium.storage.ChronicleFragmentStore;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentStore;
+import dev.mycelium.storage.replica.ChronicleReplicaStore;
+import dev.mycelium.storage.replica.ReplicaStore;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.storage.embed.Embedders;
 import dev.mycelium.storage.index.JVectorIndex;
@@ -37,6 +39,19 @@ public final class StandardBackends implements NodeBackends {
           dir, config.storage().capacityEntries(), config.storage().averageValueBytes(), codec);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the fragment store in " + dir + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public ReplicaStore openReplicaStore(NodeConfig config, FragmentCodec codec) {
+    Path dir = config.node().dataDir();
+    try {
+      // A replica carries its fragment plus the envelope, seal and signature.
+      return ChronicleReplicaStore.open(dir, config.replication().capacityEntries(),
+          config.storage().averageValueBytes() + 256, codec, System::currentTimeMillis);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the replica store in " + dir + ": "
           + e.getMessage(), e);
     }
   }

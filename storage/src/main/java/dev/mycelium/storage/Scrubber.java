@@ -18,7 +18,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * arrive meanwhile are checked on the next pass.
  */
 public final class Scrubber {
-  private final FragmentStore store;
+  /**
+   * What a scrubber walks: anything that lists its IDs and checks one fully. The node's own
+   * {@link FragmentStore} is one; the holder's store of other owners' replicas is another.
+   */
+  public interface Target {
+    /** Checks one ID fully; a failure marks it BLANK. Null when the ID is unknown. */
+    FragmentState check(FragmentId id);
+
+    /** Visits every ID. */
+    void forEachId(java.util.function.Consumer<FragmentId> visitor);
+  }
+
+  private final Target store;
   private final double perNano;
   private final int maxPerStep;
 
@@ -29,6 +41,7 @@ public final class Scrubber {
   private int size;
   private int cursor;
 
+  private volatile java.util.function.Consumer<FragmentId> onFailure = id -> {};
   private final AtomicLong checked = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong passes = new AtomicLong();
@@ -40,6 +53,29 @@ public final class Scrubber {
    * @param maxPerStep most checks one {@link #step} does, however late it is called
    */
   public Scrubber(FragmentStore store, double fragmentsPerSecond, int maxPerStep) {
+    this(
+        new Target() {
+          @Override
+          public FragmentState check(FragmentId id) {
+            return store.check(id);
+          }
+
+          @Override
+          public void forEachId(java.util.function.Consumer<FragmentId> visitor) {
+            store.forEachId(visitor);
+          }
+        },
+        fragmentsPerSecond,
+        maxPerStep);
+  }
+
+  /**
+   * A scrubber over any {@link Target}, such as the store of replicas held for other owners.
+   *
+   * @param fragmentsPerSecond checks per second on average
+   * @param maxPerStep most checks one {@link #step} does, however late it is called
+   */
+  public Scrubber(Target store, double fragmentsPerSecond, int maxPerStep) {
     if (!(fragmentsPerSecond > 0) || Double.isInfinite(fragmentsPerSecond)) {
       throw new IllegalArgumentException(
           "the scrub rate must be a positive number of fragments per second, got "
@@ -97,6 +133,7 @@ public final class Scrubber {
         checked.incrementAndGet();
         if (state == FragmentState.BLANK) {
           failures.incrementAndGet();
+          onFailure.accept(id);
         }
       }
       if (cursor == size) {
@@ -105,6 +142,14 @@ public final class Scrubber {
     }
     credit = Math.max(0, credit - done);
     return done;
+  }
+
+  /**
+   * Sets the one listener told of every check that found no good bytes (on the stepping
+   * thread), so that repair can be queued for exactly that fragment.
+   */
+  public void onFailure(java.util.function.Consumer<FragmentId> listener) {
+    this.onFailure = listener == null ? id -> {} : listener;
   }
 
   /** Fragments checked since start (IDs that vanished mid-pass are not counted). */

@@ -8,7 +8,8 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "bench",
     description = "Measure the store (bench store) and the vector index (bench search).",
-    subcommands = {BenchStoreCommand.class, BenchSearchCommand.class})
+    subcommands = {BenchStoreCommand.class, BenchSearchCommand.class,
+        BenchReplicationCommand.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 

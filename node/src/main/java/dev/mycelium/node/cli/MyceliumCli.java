@@ -40,6 +40,7 @@ import picocli.CommandLine.Spec;
       SearchCommand.class,
       StatusCommand.class,
       PeersCommand.class,
+      RepairCommand.class,
       IdentityCommand.class,
       ConfigCommand.class,
       BenchCommand.class

@@ -3,6 +3,7 @@ package dev.mycelium.node.config;
 import com.typesafe.config.Config;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.storage.FragmentLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import java.util.Optional;
  * @param index vector index tuning
  * @param embedder the built-in embedder
  * @param log log format and level
+ * @param replication replicas on neighbours and their repair
  * @param search searches during loss and across the network
  * @param shared shared knowledge: what this node publishes and subscribes to
  */
@@ -34,7 +36,8 @@ public record NodeConfig(
     Embedder embedder,
     Log log,
     Search search,
-    Shared shared) {
+    Shared shared,
+    Replication replication) {
 
   /**
    * Searches during loss and across the network.
@@ -182,6 +185,42 @@ public record NodeConfig(
   public record Log(String format, String level) {}
 
   /**
+   * Replicas kept on neighbours, replicas held for them, and repair.
+   *
+   * @param factor holders per owner (R)
+   * @param capacityEntries replicas (and their tombstones) this node holds for other owners
+   * @param tick how often the replication core runs its periodic work
+   * @param antiEntropyInterval how often digests are compared with each partner
+   * @param repairsPerTick fetches started per tick while the node is busy
+   * @param idleRepairsPerTick fetches started per tick while the node is idle
+   * @param streamPerTick replicas streamed to new holders per tick
+   * @param maxAttempts failed fetches after which a fragment is LOST
+   * @param backoffBase first retry delay after a failed fetch
+   * @param backoffMax longest retry delay
+   * @param lostRetry how often a LOST fragment is tried again
+   * @param holderGrace how long a holder may be away before it is replaced
+   * @param tombstoneRetention how long tombstones are kept
+   * @param readTimeout how long a read of a BLANK fragment waits for one holder
+   * @param writeTimeout how long a put with "replicas": w waits for holders
+   */
+  public record Replication(int factor, long capacityEntries, Duration tick,
+      Duration antiEntropyInterval, int repairsPerTick, int idleRepairsPerTick,
+      int streamPerTick, int maxAttempts, Duration backoffBase, Duration backoffMax,
+      Duration lostRetry, Duration holderGrace, Duration tombstoneRetention,
+      Duration readTimeout, Duration writeTimeout) {
+
+    /** The replication core's settings; those not configurable keep the core's defaults. */
+    public ReplicaConfig core() {
+      ReplicaConfig d = ReplicaConfig.DEFAULTS;
+      return new ReplicaConfig(factor, d.digestLeafBits(), antiEntropyInterval.toMillis(),
+          repairsPerTick, idleRepairsPerTick, d.fetchBatch(), d.fetchTimeoutMillis(),
+          backoffBase.toMillis(), backoffMax.toMillis(), maxAttempts, lostRetry.toMillis(),
+          streamPerTick, holderGrace.toMillis(), tombstoneRetention.toMillis(),
+          d.scrubPerTick(), d.restoreBroadcastDelayMillis());
+    }
+  }
+
+  /**
    * Reads and checks every key of a merged configuration.
    *
    * @throws ConfigException naming the first key that is missing, of the wrong type or out of
@@ -244,6 +283,7 @@ public record NodeConfig(
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),
             r.oneOf("mycelium.log.level", true, "TRACE", "DEBUG", "INFO", "WARN", "ERROR"));
+    Replication replication = replication(r);
     Search search =
         new Search(
             r.intIn("mycelium.search.substitutes", 0, 10),
@@ -272,7 +312,46 @@ public record NodeConfig(
           storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
-    return new NodeConfig(node, api, peer, storage, index, embedder, log, search, shared);
+    return new NodeConfig(node, api, peer, storage, index, embedder, log, search, shared,
+        replication);
+  }
+
+  private static Replication replication(ConfigReader r) {
+    String k = "mycelium.replication.";
+    Duration ms = Duration.ofMillis(1);
+    Replication rep = new Replication(
+        r.intIn(k + "factor", 1, 16),
+        r.longIn(k + "capacity-entries", 1, 2_000_000_000L),
+        r.durationIn(k + "tick", Duration.ofMillis(10), Duration.ofSeconds(10)),
+        r.durationIn(k + "anti-entropy-interval", Duration.ofMillis(100), Duration.ofDays(1)),
+        r.intIn(k + "repairs-per-tick", 1, 1_000_000),
+        r.intIn(k + "idle-repairs-per-tick", 1, 1_000_000),
+        r.intIn(k + "stream-per-tick", 1, 1_000_000),
+        r.intIn(k + "max-attempts", 1, 1_000),
+        r.durationIn(k + "backoff-base", ms, Duration.ofDays(1)),
+        r.durationIn(k + "backoff-max", ms, Duration.ofDays(7)),
+        r.durationIn(k + "lost-retry", ms, Duration.ofDays(7)),
+        r.durationIn(k + "holder-grace", Duration.ZERO, Duration.ofDays(7)),
+        r.durationIn(k + "tombstone-retention", ms, Duration.ofDays(3650)),
+        r.durationIn(k + "read-timeout", ms, Duration.ofMinutes(1)),
+        r.durationIn(k + "write-timeout", ms, Duration.ofMinutes(10)));
+    if (rep.idleRepairsPerTick() < rep.repairsPerTick()) {
+      throw new ConfigException(k + "idle-repairs-per-tick", rep.idleRepairsPerTick()
+          + " is below " + k + "repairs-per-tick (" + rep.repairsPerTick()
+          + "); an idle node repairs at least as fast as a busy one");
+    }
+    if (rep.backoffMax().compareTo(rep.backoffBase()) < 0) {
+      throw new ConfigException(k + "backoff-max", rep.backoffMax() + " is below "
+          + k + "backoff-base (" + rep.backoffBase() + ")");
+    }
+    Duration longest = (rep.backoffMax().compareTo(rep.lostRetry()) > 0
+        ? rep.backoffMax() : rep.lostRetry()).multipliedBy(2);
+    if (rep.tombstoneRetention().compareTo(longest) < 0) {
+      throw new ConfigException(k + "tombstone-retention", rep.tombstoneRetention()
+          + " does not outlive the longest repair cycle; it must be at least twice the larger "
+          + "of backoff-max and lost-retry (" + longest + ")");
+    }
+    return rep;
   }
 
   private static String multicastGroup(String address) {

@@ -32,6 +32,14 @@ public interface ApiBackend {
   }
 
   /**
+   * What {@code /v1/repair} reports and starts; empty on a node that runs no replication (no
+   * peer service), which the API answers with 503.
+   */
+  default java.util.Optional<dev.mycelium.node.replica.RepairControl> repair() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Search beyond this node, for {@code "scope": "network"}; empty when the node has no peer
    * service (a network search then answers from this node alone).
    */

@@ -12,6 +12,7 @@ import dev.mycelium.node.FragmentService.SearchResult;
 import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
+import dev.mycelium.node.replica.RepairControl;
 import dev.mycelium.node.search.NetworkSearcher;
 import dev.mycelium.node.search.SearchMerge;
 import dev.mycelium.storage.Fragment;
@@ -140,11 +141,32 @@ public final class ApiRoutes {
       case "/v1/peers":
         requireMethod(method, "GET");
         return json(route, 200, RequestParser.JSON.valueToTree(Map.of("peers", backend.peers())));
+      case "/v1/repair":
+        requireMethod(method, "GET");
+        return json(route, 200, RequestParser.JSON.valueToTree(repairControl().status().toJson()));
+      case "/v1/repair/run":
+        {
+          requireMethod(method, "POST");
+          RepairControl control = repairControl();
+          boolean started = control.runNow();
+          ObjectNode n = F.objectNode().put("started", started);
+          if (!started) {
+            n.put("message", "a repair cycle is already running; it covers this request");
+          }
+          n.set("status", RequestParser.JSON.valueToTree(control.status().toJson()));
+          return json(route, 202, n);
+        }
       case "/v1/keyring":
         return keyring(method, route, body);
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
     }
+  }
+
+  private RepairControl repairControl() {
+    return backend.repair().orElseThrow(() -> new ApiException(503, "unavailable",
+        "this node runs no replication, so it repairs nothing; replication needs the peer "
+            + "service (mycelium.peer.enabled = true)", null));
   }
 
   /** GET lists the network keyring; POST {"action", "key"} changes it. */
@@ -195,7 +217,7 @@ public final class ApiRoutes {
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers", "/v1/keyring":
+          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run":
         return path;
       default:
         if (Dashboard.owns(path)) {
@@ -208,14 +230,41 @@ public final class ApiRoutes {
     }
   }
 
+  /** Most holders a put may wait for: more than any sensible replication factor. */
+  static final int MAX_REPLICAS = 16;
+
   private ApiResponse put(String route, byte[] body) {
-    FragmentService.PutRequest request = parser.put(RequestParser.parse(body), "");
-    PutResult r = backend.fragments().put(request);
+    JsonNode tree = RequestParser.parse(body);
+    int w = 0;
+    if (tree instanceof ObjectNode obj && obj.has("replicas")) {
+      JsonNode rep = obj.remove("replicas");
+      if (!rep.isIntegralNumber() || rep.asLong() < 0 || rep.asLong() > MAX_REPLICAS) {
+        throw ApiException.invalid("replicas", "replicas must be a whole number from 0 to "
+            + MAX_REPLICAS + " (holders to wait for), got " + rep);
+      }
+      w = rep.asInt();
+    }
+    FragmentService.PutRequest request = parser.put(tree, "");
+    FragmentService fragments = backend.fragments();
+    if (w > 0 && !fragments.replicating()) {
+      throw new ApiException(503, "unavailable", "this node runs no replication, so no holder "
+          + "can confirm \"replicas\": " + w + "; nothing was stored (replication needs "
+          + "mycelium.peer.enabled = true)", "replicas");
+    }
+    PutResult r = fragments.put(request);
     ObjectNode n = F.objectNode();
     n.put("id", r.id().toString());
     n.put("state", r.state().name());
     n.put("created_at", r.createdAtMillis());
     n.put("embedded", r.embedded());
+    if (w > 0 && r.state() == FragmentState.PRESENT) {
+      java.util.Set<dev.mycelium.wire.NodeId> confirmed = fragments.awaitReplicas(r.id(), w);
+      ObjectNode rep = n.putObject("replicas");
+      rep.put("wanted", w);
+      ArrayNode ids = rep.putArray("confirmed");
+      confirmed.stream().map(Object::toString).sorted().forEach(ids::add);
+      rep.put("met", confirmed.size() >= w);
+    }
     return json(route, 201, n);
   }
 

@@ -379,6 +379,47 @@ public final class PeerService implements AutoCloseable {
     });
   }
 
+  /**
+   * Sends an application message to a peer that may not be a neighbour, at the address given
+   * (a holder named in a manifest): the address is remembered so the peer can be dialed.
+   */
+  public void sendApplication(PeerAddress to, Envelope envelope) {
+    Objects.requireNonNull(to, "to");
+    run(() -> {
+      if (!to.id().equals(keys.nodeId())) {
+        addresses.putIfAbsent(to.id(), to);
+      }
+    });
+    sendApplication(to.id(), envelope);
+  }
+
+  /**
+   * One active neighbour as placement sees it.
+   *
+   * @param address where it listens
+   * @param capacity what it advertised (unknown until it does)
+   * @param score its defence score (0 neutral, negative worse)
+   */
+  public record ActivePeer(PeerAddress address, dev.mycelium.overlay.Capacity capacity,
+      double score) {}
+
+  /** The active view with advertised capacities and scores, for replica placement. */
+  public List<ActivePeer> activePeers() {
+    return call(() -> {
+      long now = now();
+      List<ActivePeer> out = new ArrayList<>();
+      overlay.views().active().forEach((id, p) -> out.add(
+          new ActivePeer(p.address(), p.capacity(), overlay.scores().score(now, id))));
+      return out;
+    });
+  }
+
+  /** Advertises this node's free room for replicas (and its load) to its neighbours. */
+  public void setCapacity(dev.mycelium.overlay.Capacity capacity) {
+    Objects.requireNonNull(capacity, "capacity");
+    run(() -> apply(overlay.setCapacity(now(), capacity)));
+  }
+
   /** Lowers a peer's score for a bad application message (a forged replica). */
   public void penalize(NodeId peer, double points, String why) {
     run(() -> apply(overlay.penalize(now(), peer, points, why)));

@@ -37,6 +37,16 @@ class BenchCommandsTest {
   }
 
   @Test
+  void replicationBenchNeedsRoomToReplaceAHolder() {
+    CliRun r = CliRun.of("bench", "replication", "--nodes", "4", "--factor", "3");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("--nodes must be at least --factor + 2 (5)");
+    CliRun p = CliRun.of("bench", "replication", "--private-share", "2");
+    assertThat(p.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(p.err()).contains("--private-share must be from 0 to 1");
+  }
+
+  @Test
   void searchBenchReportsRecallOnGeneratedData() throws IOException {
     CliRun r = CliRun.of("bench", "search", "--n", "500", "--dim", "16", "--queries-count",
         "20", "-k", "5", "--format", "json");

@@ -1,0 +1,491 @@
+package dev.mycelium.node.replica;
+
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.overlay.Capacity;
+import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.overlay.replica.Candidate;
+import dev.mycelium.overlay.replica.HeldReplicas;
+import dev.mycelium.overlay.replica.OwnFragments;
+import dev.mycelium.overlay.replica.RepairScheduler;
+import dev.mycelium.overlay.replica.ReplicaConfig;
+import dev.mycelium.overlay.replica.ReplicaCore;
+import dev.mycelium.overlay.replica.ReplicaEffect;
+import dev.mycelium.overlay.replica.ReplicaEvent;
+import dev.mycelium.overlay.replica.ReplicaStatus;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.storage.StoreStats;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.SignedFragment;
+import dev.mycelium.wire.proto.SignedTombstone;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives the replication core ({@link ReplicaCore}) in the daemon, as {@link PeerService} drives
+ * the overlay core: every core call runs on one thread ({@code mycelium-replica}) with the time
+ * passed in, on a fixed tick and on each message, event, put, delete and BLANK finding; the
+ * core's effects are carried out here: sends, broadcasts and penalties through the peer
+ * service, reports to the {@link RepairLedger} (which logs every repair and loss), to writes
+ * waiting for holders and to reads waiting for a copy.
+ *
+ * <p>Why one thread: the core is a plain state machine, not thread-safe by design, so that the
+ * simulator and the daemon run exactly the same code (DESIGN.md, "The one rule").
+ */
+public final class ReplicaService implements PeerService.Application, RepairControl,
+    BlankReadHook, ReplicationHooks, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicaService.class);
+  /** Ticks between two capacity adverts to the neighbours. */
+  private static final int CAPACITY_EVERY = 20;
+
+  /**
+   * What the service needs to start.
+   *
+   * @param config the core's settings
+   * @param keys this node's identity
+   * @param peers the running peer service
+   * @param own the core's port to this node's fragments
+   * @param held the core's port to the replicas held for others
+   * @param ownStats counts of the node's own store
+   * @param heldStats counts of the replica store
+   * @param ownCopy reads an own fragment back from the store (to answer a waiting read)
+   * @param restored told of every own fragment a repair put back (to index it)
+   * @param deleted told of every own fragment a tombstone from a holder deleted
+   * @param tick how often the core ticks
+   * @param restore whether to run a restore (the node starts with an empty store)
+   */
+  public record Parts(ReplicaConfig config, OwnerKeys keys, PeerService peers, OwnFragments own,
+      HeldReplicas held, Supplier<StoreStats> ownStats, Supplier<StoreStats> heldStats,
+      Function<FragmentId, Optional<SignedFragment>> ownCopy, Consumer<FragmentId> restored,
+      Consumer<FragmentId> deleted, Duration tick, boolean restore) {}
+
+  private final Parts parts;
+  private final PeerService peers;
+  private final RepairLedger ledger;
+  private final ScheduledExecutorService loop;
+  private final ScheduledExecutorService peerWatch;
+  private final NodeId self;
+  private volatile boolean closed;
+  /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
+  private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile int holderCount;
+  /** Holders that confirmed recent puts, readable from request threads without waiting. */
+  private final Map<FragmentId, Set<NodeId>> recentConfirmed =
+      new java.util.LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<FragmentId, Set<NodeId>> e) {
+          return size() > 4096;
+        }
+      };
+  /**
+   * The core's snapshot as of the last tick, so that status pages, metrics and benches never
+   * wait behind a long queue of replication work.
+   */
+  private volatile ReplicaStatus snapshot;
+  /** The active view as last read; refreshed off the loop, since reading it waits for I/O. */
+  private volatile List<Candidate> candidates = List.of();
+
+  // Touched only on the loop.
+  private ReplicaCore core;
+  private final Map<FragmentId, List<Waiter>> writes = new HashMap<>();
+  private final Map<FragmentId, List<CompletableFuture<Optional<Fetched>>>> reads =
+      new HashMap<>();
+  private boolean restorePending;
+  private boolean manualRequested;
+  private RepairScheduler.Cycle lastSeenCycle;
+  private long ticks;
+  private Capacity advertised;
+
+  /** A write waiting for {@code w} holders to confirm. */
+  private record Waiter(int w, CompletableFuture<Set<NodeId>> done) {}
+
+  private ReplicaService(Parts parts, RepairLedger ledger) {
+    this.parts = parts;
+    this.peers = parts.peers();
+    this.ledger = ledger;
+    this.self = parts.keys().nodeId();
+    this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "mycelium-replica");
+      t.setDaemon(true);
+      return t;
+    });
+    // The peer service answers on its network thread, which is busy while replicas stream:
+    // the replication thread must never wait for it, so another thread reads the view.
+    this.peerWatch = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "mycelium-replica-peers");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Builds the core on its thread (it loads the digests of what the stores hold), registers
+   * with the peer service and starts ticking.
+   */
+  public static ReplicaService start(Parts parts, RepairLedger ledger) {
+    ReplicaService s = new ReplicaService(parts, ledger);
+    s.call(() -> {
+      long now = now();
+      s.core = new ReplicaCore(parts.config(), parts.keys(), parts.peers().self(), parts.own(),
+          parts.held(), new SplittableRandom(), now);
+      s.restorePending = parts.restore();
+      s.snapshot = s.core.status();
+      return null;
+    });
+    parts.peers().register(s);
+    parts.peers().subscribe(ReplicaCore.RESTORE_TOPIC, payload -> { });
+    long tick = Math.max(1, parts.tick().toMillis());
+    s.refreshCandidates();
+    s.peerWatch.scheduleWithFixedDelay(s::refreshCandidates, tick, tick,
+        TimeUnit.MILLISECONDS);
+    s.loop.scheduleWithFixedDelay(s::tick, tick, tick, TimeUnit.MILLISECONDS);
+    ReplicaStatus st = s.coreStatus();
+    LOG.info("replication running: factor {}, {} own entries, {} held for {} owners{}",
+        parts.config().replicationFactor(), st.ownEntries(), st.heldEntries(), st.heldOwners(),
+        parts.restore() ? "; the store is empty, a restore runs once neighbours are up" : "");
+    return s;
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+
+  // ---- inputs ----
+
+  private void tick() {
+    if (closed) {
+      return;
+    }
+    try {
+      long now = now();
+      List<Candidate> candidates = this.candidates;
+      apply(core.updatePeers(now, candidates));
+      if (restorePending && !candidates.isEmpty()) {
+        restorePending = false;
+        apply(core.restore(now));
+      }
+      apply(core.tick(now));
+      observeCycles();
+      if (ticks++ % CAPACITY_EVERY == 0) {
+        advertiseCapacity();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("replication tick failed: {}", e.toString(), e);
+    }
+  }
+
+  /** Mirrors the core's repair cycles into the ledger, so the surfaces report them. */
+  private void observeCycles() {
+    ReplicaStatus st = core.status();
+    snapshot = st;
+    ledger.queue(st.queueLength());
+    holderCount = st.holders().size();
+    ledger.replicated(st.replicatedBytes());
+    RepairScheduler.Cycle last = st.lastCycle();
+    if (last != null && !last.equals(lastSeenCycle)) {
+      lastSeenCycle = last;
+      String trigger = manualRequested ? "manual" : st.restoring() ? "restore" : "schedule";
+      manualRequested = false;
+      ledger.cycleFinished(new RepairStatus.Cycle(trigger, last.startedAt(), last.endedAt(),
+          last.repaired(), last.failed()));
+    }
+    ledger.running(st.currentCycle() != null);
+  }
+
+  private void advertiseCapacity() {
+    StoreStats held = parts.heldStats().get();
+    long free = Math.max(0, held.capacityEntries() - held.entries());
+    float load = (float) Math.min(1.0, Math.max(0.0, held.fillRatio()));
+    Capacity c = new Capacity(free, load);
+    if (!c.equals(advertised)) {
+      advertised = c;
+      peers.setCapacity(c);
+    }
+  }
+
+  private void refreshCandidates() {
+    if (closed) {
+      return;
+    }
+    try {
+      List<Candidate> out = new ArrayList<>();
+      for (PeerService.ActivePeer p : peers.activePeers()) {
+        out.add(new Candidate(p.address(), p.capacity(), p.score()));
+      }
+      candidates = List.copyOf(out);
+    } catch (RuntimeException e) {
+      LOG.debug("could not read the active view: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void onEnvelope(NodeId from, Envelope envelope) {
+    submit(() -> apply(core.onMessage(now(), from, envelope)));
+  }
+
+  @Override
+  public void onEvent(OverlayEvent event) {
+    submit(() -> apply(core.onOverlayEvent(now(), event)));
+  }
+
+  @Override
+  public void stored(FragmentId id) {
+    submit(() -> apply(core.put(now(), id)));
+  }
+
+  @Override
+  public CompletableFuture<Set<NodeId>> awaitConfirmed(FragmentId id, int w) {
+    CompletableFuture<Set<NodeId>> done = new CompletableFuture<>();
+    submit(() -> {
+      Set<NodeId> already = core.confirmations(id);
+      if (already.size() >= w) {
+        done.complete(already);
+      } else {
+        writes.computeIfAbsent(id, k -> new ArrayList<>()).add(new Waiter(w, done));
+      }
+    });
+    return done;
+  }
+
+  @Override
+  public Set<NodeId> confirmed(FragmentId id) {
+    synchronized (recentConfirmed) {
+      Set<NodeId> s = recentConfirmed.get(id);
+      return s == null ? Set.of() : s;
+    }
+  }
+
+  @Override
+  public void deleted(FragmentId id, SignedTombstone tombstone) {
+    submit(() -> apply(core.delete(now(), id, tombstone)));
+  }
+
+  @Override
+  public void blank(FragmentId id) {
+    submit(() -> apply(core.onBlank(now(), id)));
+  }
+
+  @Override
+  public CompletableFuture<Optional<Fetched>> fetchOne(FragmentId id, Optional<NodeId> owner) {
+    CompletableFuture<Optional<Fetched>> f = new CompletableFuture<>();
+    if (owner.isPresent() && !owner.get().equals(self)) {
+      // Another owner's fragment: this node keeps no holders for it.
+      f.complete(Optional.empty());
+      return f;
+    }
+    submit(() -> {
+      reads.computeIfAbsent(id, k -> new ArrayList<>()).add(f);
+      long now = now();
+      apply(core.fetchNow(now, id, now + core.config().fetchTimeoutMillis()));
+    });
+    return f;
+  }
+
+  /**
+   * Whether a copy of a fragment missing here can be had now: it is one of this node's own, it
+   * has holders, and its repair has not given up (LOST). For searches, which show substitutes
+   * only for hits whose copy cannot be had; answered without waiting for the loop.
+   */
+  public boolean copyReachable(FragmentId id) {
+    return holderCount > 0 && !lost.contains(id) && parts.own().state(id) != null;
+  }
+
+  @Override
+  public boolean runNow() {
+    boolean running = snapshot.currentCycle() != null;
+    submit(() -> {
+      manualRequested = true;
+      long now = now();
+      apply(core.antiEntropyNow(now));
+      apply(core.tick(now));
+      observeCycles();
+    });
+    return !running;
+  }
+
+  @Override
+  public RepairStatus status() {
+    ReplicaStatus st = coreStatus();
+    List<String> holders = new ArrayList<>();
+    st.holders().forEach(h -> holders.add(h.toString()));
+    return ledger.status(parts.ownStats().get(), parts.heldStats().get())
+        .withPlacement(holders, st.manifestVersion(), st.streamBacklog(), st.restoring());
+  }
+
+  /**
+   * The core's own snapshot (holders, manifest version, stream backlog, counters) as of the
+   * last tick: at most one tick old, and never waiting for the replication thread.
+   */
+  public ReplicaStatus coreStatus() {
+    return snapshot;
+  }
+
+  // ---- effects ----
+
+  private void apply(List<ReplicaEffect> effects) {
+    for (ReplicaEffect e : effects) {
+      if (e instanceof ReplicaEffect.Send s) {
+        if (s.address() != null) {
+          peers.sendApplication(s.address(), s.envelope());
+        } else {
+          peers.sendApplication(s.to(), s.envelope());
+        }
+      } else if (e instanceof ReplicaEffect.Broadcast b) {
+        peers.broadcast(b.topic(), b.payload().toByteArray(), b.priority());
+      } else if (e instanceof ReplicaEffect.Penalize p) {
+        LOG.warn("peer {} penalized: {}", p.peer().shortString(), p.reason());
+        peers.penalize(p.peer(), p.points(), p.reason());
+      } else if (e instanceof ReplicaEffect.Report r) {
+        report(r.event());
+      }
+    }
+  }
+
+  private void report(ReplicaEvent ev) {
+    if (ev instanceof ReplicaEvent.WriteAcked a) {
+      synchronized (recentConfirmed) {
+        recentConfirmed.put(a.id(), Set.copyOf(a.confirmed()));
+      }
+      List<Waiter> ws = writes.get(a.id());
+      if (ws != null) {
+        ws.removeIf(w -> a.confirmed().size() >= w.w() && w.done().complete(
+            Set.copyOf(a.confirmed())));
+        if (ws.isEmpty()) {
+          writes.remove(a.id());
+        }
+      }
+    } else if (ev instanceof ReplicaEvent.Repaired r) {
+      ledger.repaired(r.id(), r.from(), r.bytes(), !r.own());
+      if (r.own()) {
+        lost.remove(r.id());
+        parts.restored().accept(r.id());
+        completeReads(r.id(), r.from());
+      }
+    } else if (ev instanceof ReplicaEvent.RepairFailed f) {
+      ledger.failed(f.id(), f.from(), f.reason() + " (attempt " + f.attempts() + ")");
+    } else if (ev instanceof ReplicaEvent.Lost l) {
+      ledger.lost(l.id(), core.config().maxAttempts(), !l.owner().equals(self));
+      if (l.owner().equals(self)) {
+        lost.add(l.id());
+      }
+      completeReads(l.id(), null);
+    } else if (ev instanceof ReplicaEvent.FetchTimedOut t) {
+      completeReads(t.id(), null);
+    } else if (ev instanceof ReplicaEvent.ForgedReplica f) {
+      LOG.warn("rejected a forged or altered replica of {} from {}: {}", f.id(),
+          f.from().shortString(), f.reason());
+    } else if (ev instanceof ReplicaEvent.ScrubFailed f) {
+      LOG.warn("held replica {} of {} failed its scrub ({}); pulling it from another holder",
+          f.id(), f.owner().shortString(), f.reason());
+    } else if (ev instanceof ReplicaEvent.TombstoneApplied t) {
+      if (t.owner().equals(self)) {
+        parts.deleted().accept(t.id());
+      }
+      LOG.info("fragment {} stays deleted: tombstone from {}", t.id(), t.from().shortString());
+    } else if (ev instanceof ReplicaEvent.HoldersChanged h) {
+      LOG.info("holders now {} (manifest version {}; added {}, removed {})",
+          shortIds(h.holders()), h.version(), shortIds(h.added()), shortIds(h.removed()));
+    } else if (ev instanceof ReplicaEvent.Released r) {
+      LOG.info("owner {} no longer places replicas here (manifest version {}); released",
+          r.owner().shortString(), r.version());
+    } else if (ev instanceof ReplicaEvent.RestoreStarted s) {
+      LOG.info("restore started: {} neighbours asked who holds this node's fragments",
+          s.neighboursAsked());
+    } else if (ev instanceof ReplicaEvent.RestoreOffered o) {
+      LOG.info("holder {} offers {} entries for restore (manifest version {})",
+          o.holder().shortString(), o.held(), o.manifestVersion());
+    } else if (ev instanceof ReplicaEvent.WriteRefused w) {
+      LOG.info("holder {} refused a replica of {}", w.holder().shortString(), w.id());
+    }
+  }
+
+  private void completeReads(FragmentId id, NodeId from) {
+    List<CompletableFuture<Optional<Fetched>>> waiting = reads.remove(id);
+    if (waiting == null) {
+      return;
+    }
+    Optional<Fetched> got = from == null
+        ? Optional.empty()
+        : parts.ownCopy().apply(id).map(f -> new Fetched(f, from));
+    for (CompletableFuture<Optional<Fetched>> f : waiting) {
+      f.complete(got);
+    }
+  }
+
+  private static String shortIds(List<NodeId> ids) {
+    List<String> out = new ArrayList<>();
+    ids.forEach(i -> out.add(i.shortString()));
+    return out.toString();
+  }
+
+  // ---- the loop ----
+
+  private void submit(Runnable r) {
+    if (closed) {
+      return;
+    }
+    try {
+      loop.execute(() -> {
+        try {
+          r.run();
+        } catch (RuntimeException e) {
+          LOG.warn("replication step failed: {}", e.toString(), e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // Stopping: the step is dropped, as any work after close is.
+    }
+  }
+
+  private <T> T call(Callable<T> c) {
+    try {
+      return loop.submit(c).get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the replication thread");
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re
+          : new IllegalStateException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the replication thread did not answer within 30 s");
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("replication is stopping");
+    }
+  }
+
+  /** Stops ticking and drops queued work; the stores are closed by the node. */
+  @Override
+  public void close() {
+    closed = true;
+    peerWatch.shutdownNow();
+    loop.shutdown();
+    try {
+      if (!loop.awaitTermination(5, TimeUnit.SECONDS)) {
+        loop.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      loop.shutdownNow();
+    }
+  }
+}

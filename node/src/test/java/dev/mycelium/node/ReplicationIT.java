@@ -1,0 +1,308 @@
+package dev.mycelium.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mycelium.node.config.ConfigLoader;
+import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.replica.ChronicleReplicaStore;
+import dev.mycelium.storage.replica.HeldReplica;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replication and self-healing between whole nodes on loopback (issue 4): a killed holder is
+ * replaced, a wiped node restores, a corrupted holder store is repaired, and a delete made while
+ * a holder was down stays a delete.
+ */
+class ReplicationIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration SETTLE = Duration.ofSeconds(60);
+  private static final int FRAGMENTS = 12;
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final Map<String, Node> running = new LinkedHashMap<>();
+  private final Map<String, Integer> peerPorts = new HashMap<>();
+
+  @TempDir Path tmp;
+
+  @AfterEach
+  void stopAll() {
+    running.values().forEach(Node::close);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Starts (or restarts) a node with a fixed peer port, so that its address survives. */
+  private Node start(String name, String seed) throws IOException {
+    int port = peerPorts.containsKey(name) ? peerPorts.get(name) : freePort();
+    peerPorts.put(name, port);
+    ConfigLoader loader = new ConfigLoader()
+        .preset("test")
+        .flag("mycelium.node.data-dir", tmp.resolve(name).toString())
+        .flag("mycelium.peer.listen-port", Integer.toString(port));
+    if (seed != null) {
+      loader.flag("mycelium.peer.seeds", seed);
+    }
+    NodeConfig config = loader.load();
+    Node node = Node.start(config, NodeBackendsForTests.backends());
+    running.put(name, node);
+    return node;
+  }
+
+  private String seedOf(String name) {
+    return "127.0.0.1:" + peerPorts.get(name);
+  }
+
+  private void stop(String name) {
+    running.remove(name).close();
+  }
+
+  private List<Node> cluster(int n) throws IOException {
+    List<Node> nodes = new ArrayList<>();
+    nodes.add(start("n0", null));
+    for (int i = 1; i < n; i++) {
+      nodes.add(start("n" + i, seedOf("n0")));
+    }
+    return nodes;
+  }
+
+  private JsonNode call(Node node, String method, String path, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
+        .header("Authorization", "Bearer " + node.apiKey().value())
+        .header("Content-Type", "application/json");
+    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
+        : b.method(method, HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 299);
+    return JSON.readTree(r.body());
+  }
+
+  private List<String> holders(Node owner) throws Exception {
+    List<String> out = new ArrayList<>();
+    call(owner, "GET", "/v1/repair", null).path("holders").forEach(h -> out.add(h.asText()));
+    return out;
+  }
+
+  private Node byId(String id) {
+    return running.values().stream().filter(n -> n.nodeId().toString().equals(id)).findFirst()
+        .orElse(null);
+  }
+
+  private String nameOf(String id) {
+    return running.entrySet().stream().filter(e -> e.getValue().nodeId().toString().equals(id))
+        .map(Map.Entry::getKey).findFirst().orElseThrow();
+  }
+
+  /** Puts fragments, half private, half shared; answers their IDs and texts. */
+  private Map<FragmentId, String> putSome(Node owner, String tag) throws Exception {
+    Map<FragmentId, String> out = new LinkedHashMap<>();
+    for (int i = 0; i < FRAGMENTS; i++) {
+      String text = tag + " fragment " + i + " of the replication test";
+      String vis = i % 2 == 0 ? "private" : "shared";
+      JsonNode r = call(owner, "POST", "/v1/fragments",
+          "{\"text\":\"" + text + "\",\"visibility\":\"" + vis + "\"}");
+      out.put(FragmentId.parse(r.get("id").asText()), text);
+    }
+    return out;
+  }
+
+  private static Optional<FragmentState> heldState(Node holder, FragmentId id) {
+    return holder.replicaStore().get(id).map(HeldReplica::state);
+  }
+
+  private static boolean holdsAll(Node holder, Iterable<FragmentId> ids) {
+    for (FragmentId id : ids) {
+      if (heldState(holder, id).orElse(null) != FragmentState.PRESENT) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Waits until the owner has R holders and each holds every given fragment. */
+  private List<String> awaitReplicated(Node owner, Iterable<FragmentId> ids) {
+    List<List<String>> out = new ArrayList<>();
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() -> {
+      List<String> hs = holders(owner);
+      if (hs.size() < 3) {
+        return false;
+      }
+      for (String h : hs) {
+        Node n = byId(h);
+        if (n == null || !holdsAll(n, ids)) {
+          return false;
+        }
+      }
+      out.clear();
+      out.add(hs);
+      return true;
+    });
+    return out.get(0);
+  }
+
+  @Test
+  void privateReplicasAreSealedAndAPutCanWaitForHolders() throws Exception {
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    await().atMost(SETTLE).until(() -> holders(owner).size() == 3);
+    JsonNode r = call(owner, "POST", "/v1/fragments",
+        "{\"text\":\"a secret nobody else may read\",\"replicas\":3}");
+    assertThat(r.path("replicas").path("met").asBoolean()).as(r.toString()).isTrue();
+    assertThat(r.path("replicas").path("confirmed")).hasSize(3);
+    FragmentId id = FragmentId.parse(r.get("id").asText());
+    for (String h : holders(owner)) {
+      Node holder = byId(h);
+      HeldReplica held = holder.replicaStore().get(id).orElseThrow();
+      assertThat(held.owner()).isEqualTo(owner.nodeId());
+      String bytes = held.replica().orElseThrow().toByteString().toString(StandardCharsets.UTF_8);
+      assertThat(bytes).doesNotContain("secret nobody");
+    }
+  }
+
+  @Test
+  void aKilledHolderIsReplacedAndTheFactorIsWholeAgain() throws Exception {
+    List<Node> nodes = cluster(5);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "kill");
+    List<String> before = awaitReplicated(owner, frags.keySet());
+    String victim = before.get(0);
+    stop(nameOf(victim));
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() -> {
+      List<String> hs = holders(owner);
+      return hs.size() == 3 && !hs.contains(victim);
+    });
+    List<String> after = awaitReplicated(owner, frags.keySet());
+    assertThat(after).doesNotContain(victim).hasSize(3);
+  }
+
+  @Test
+  void aWipedNodeRestoresEveryFragmentFromItsHolders() throws Exception {
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "wipe");
+    awaitReplicated(owner, frags.keySet());
+    Path dir = tmp.resolve("n0");
+    stop("n0");
+    try (var files = Files.list(dir)) {
+      for (Path p : files.toList()) {
+        if (!p.getFileName().toString().equals("identity.key")) {
+          deleteTree(p);
+        }
+      }
+    }
+    Node back = start("n0", seedOf("n1"));
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      for (Map.Entry<FragmentId, String> e : frags.entrySet()) {
+        JsonNode f = call(back, "GET", "/v1/fragments/" + e.getKey(), null);
+        assertThat(f.path("state").asText()).as(e.getKey().toString()).isEqualTo("PRESENT");
+        assertThat(f.path("text").asText()).isEqualTo(e.getValue());
+      }
+    });
+    JsonNode hits = call(back, "POST", "/v1/search", "{\"text\":\"wipe fragment 3\",\"k\":3}");
+    assertThat(hits.path("hits").size()).isPositive();
+  }
+
+  @Test
+  void aCorruptedHolderStoreIsScrubbedAndRepaired() throws Exception {
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "rot");
+    List<String> hs = awaitReplicated(owner, frags.keySet());
+    String holderName = nameOf(hs.get(0));
+    stop(holderName);
+    Path file = tmp.resolve(holderName).resolve(ChronicleReplicaStore.FILE_NAME);
+    // Shared fragments travel in the clear, so their text is in the file: damage two of them.
+    byte[] bytes = Files.readAllBytes(file);
+    int damaged = 0;
+    for (String text : List.of(frags.values().toArray(new String[0])[1],
+        frags.values().toArray(new String[0])[3])) {
+      int at = indexOf(bytes, text.getBytes(StandardCharsets.UTF_8));
+      assertThat(at).as("text in " + file).isNotNegative();
+      bytes[at + 2] ^= 0x20;
+      damaged++;
+    }
+    Files.write(file, bytes);
+    assertThat(damaged).isEqualTo(2);
+    Node holder = start(holderName, seedOf("n0"));
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250))
+        .until(() -> holdsAll(holder, frags.keySet()));
+    assertThat(holder.replicaStore().stats().blankDetections()).isGreaterThanOrEqualTo(2);
+    JsonNode repair = call(holder, "GET", "/v1/repair", null);
+    assertThat(repair.path("held").path("PRESENT").asLong()).isEqualTo(FRAGMENTS);
+  }
+
+  @Test
+  void aDeleteMadeWhileAHolderIsDownStaysDeleted() throws Exception {
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "gone");
+    List<String> hs = awaitReplicated(owner, frags.keySet());
+    String holderName = nameOf(hs.get(0));
+    FragmentId doomed = frags.keySet().iterator().next();
+    stop(holderName);
+    call(owner, "DELETE", "/v1/fragments/" + doomed, null);
+    Node holder = start(holderName, seedOf("n0"));
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() ->
+        heldState(holder, doomed).orElse(null) == FragmentState.DELETED);
+    // Several anti-entropy rounds later it is still deleted everywhere.
+    call(owner, "POST", "/v1/repair/run", null);
+    call(holder, "POST", "/v1/repair/run", null);
+    await().pollDelay(Duration.ofSeconds(5)).atMost(SETTLE).untilAsserted(() -> {
+      assertThat(call(owner, "GET", "/v1/fragments/" + doomed, null).path("state").asText())
+          .isEqualTo("DELETED");
+      for (Node n : running.values()) {
+        assertThat(heldState(n, doomed).orElse(FragmentState.DELETED))
+            .as(n.nodeId().shortString()).isEqualTo(FragmentState.DELETED);
+      }
+    });
+  }
+
+  private static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (Files.isDirectory(p)) {
+      try (var s = Files.list(p)) {
+        for (Path c : s.toList()) {
+          deleteTree(c);
+        }
+      }
+    }
+    Files.delete(p);
+  }
+}
