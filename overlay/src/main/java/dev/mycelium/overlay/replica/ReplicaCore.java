@@ -118,6 +118,12 @@ public final class ReplicaCore {
   private boolean restoreBroadcast;
   private boolean restoreOffered;
   private long replicatedBytes;
+  // New own fragments waiting for the next tick: one ReplicaPut per holder carries them all,
+  // so a burst of writes costs each holder one message per tick instead of one per write
+  // (which its flood defence would rightly take for an attack).
+  private final List<FragmentId> outgoingIds = new ArrayList<>();
+  private final List<SignedReplica> outgoing = new ArrayList<>();
+  private int outgoingBytes;
   private long forgedReplicas;
   private long scrubFailures;
 
@@ -287,15 +293,37 @@ public final class ReplicaCore {
     if (ownManifest == null) {
       return out.effects;
     }
-    for (PeerAddress h : ownManifest.holders()) {
-      long req = nextRequest++;
-      puts.put(req, new Put(List.of(id), true, now + 3 * config.fetchTimeoutMillis()));
-      ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
-          .addReplicas(r.get()).setRequestId(req).build();
-      replicatedBytes += r.get().getSerializedSize();
-      send(out, h.id(), Envelope.newBuilder().setReplicaPut(put).build());
+    outgoingIds.add(id);
+    outgoing.add(r.get());
+    outgoingBytes += r.get().getSerializedSize();
+    if (outgoing.size() >= MAX_PUT_BATCH || outgoingBytes >= MAX_PUT_BATCH_BYTES) {
+      flushPuts(now, out);
     }
     return out.effects;
+  }
+
+  /** Most replicas in one ReplicaPut; a batch also leaves early at this many bytes. */
+  static final int MAX_PUT_BATCH = 256;
+  static final int MAX_PUT_BATCH_BYTES = 1 << 20;
+
+  private void flushPuts(long now, Out out) {
+    if (outgoing.isEmpty()) {
+      return;
+    }
+    if (ownManifest != null) {
+      List<FragmentId> ids = List.copyOf(outgoingIds);
+      for (PeerAddress h : ownManifest.holders()) {
+        long req = nextRequest++;
+        puts.put(req, new Put(ids, true, now + 3 * config.fetchTimeoutMillis()));
+        ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
+            .addAllReplicas(outgoing).setRequestId(req).build();
+        replicatedBytes += outgoingBytes;
+        send(out, h.id(), Envelope.newBuilder().setReplicaPut(put).build());
+      }
+    }
+    outgoingIds.clear();
+    outgoing.clear();
+    outgoingBytes = 0;
   }
 
   /**
@@ -310,6 +338,11 @@ public final class ReplicaCore {
           + signer.shortString() + ", not by this node");
     }
     Out out = new Out();
+    int waiting = outgoingIds.indexOf(id);
+    if (waiting >= 0) {
+      outgoingIds.remove(waiting);
+      outgoingBytes -= outgoing.remove(waiting).getSerializedSize();
+    }
     keepTombstone(now, selfId, id, tombstone, digest(selfId));
     repairs.cancel(now, id);
     if (ownManifest != null) {
@@ -385,6 +418,7 @@ public final class ReplicaCore {
   /** Periodic work; call every overlay tick (100 ms to 1 s). */
   public List<ReplicaEffect> tick(long now) {
     Out out = new Out();
+    flushPuts(now, out);
     expireFetches(now, out);
     expireTombstones(now);
     restoreTick(now, out);

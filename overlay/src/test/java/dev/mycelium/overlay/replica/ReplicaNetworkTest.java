@@ -76,6 +76,31 @@ class ReplicaNetworkTest {
   }
 
   @Test
+  void aBurstOfWritesTravelsAsOnePutPerHolderPerTick() {
+    ReplicaNet net = net(9);
+    ReplicaNet.Node a = net.list().get(0);
+    writeAll(net, a, 1);
+    net.run(2_000);
+    List<Integer> batches = new ArrayList<>();
+    a.tamper = (to, env) -> {
+      if (env.hasReplicaPut()) {
+        batches.add(env.getReplicaPut().getReplicasCount());
+      }
+      return env;
+    };
+    List<Fragment> burst = new ArrayList<>();
+    for (int i = 1; i <= 100; i++) {
+      burst.add(a.write(i));
+    }
+    net.run(2_000);
+    assertThat(batches).as("replicas per ReplicaPut sent").containsExactly(100, 100, 100);
+    assertFullyReplicated(net, a, burst);
+    for (Fragment f : burst) {
+      assertThat(a.core.confirmations(f.id())).hasSize(3);
+    }
+  }
+
+  @Test
   void referenceProtocolLosesNothingAndReadsNeverFail() {
     ReplicaNet net = net(2);
     ReplicaNet.Node a = net.list().get(0);
