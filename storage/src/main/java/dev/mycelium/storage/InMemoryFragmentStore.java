@@ -189,6 +189,17 @@ public final class InMemoryFragmentStore implements FragmentStore {
   }
 
   /**
+   * Test hook: the bytes kept for a PRESENT fragment, as they are, without verifying them (so a
+   * corrupt body is returned, not detected and marked BLANK as {@link #get} would). Lets a
+   * simulator watch a store without changing it.
+   */
+  public Optional<SignedFragment> keptBytesForTest(FragmentId id) {
+    Rec rec = map.get(id);
+    return rec != null && rec.state == FragmentState.PRESENT
+        ? Optional.ofNullable(rec.fragment) : Optional.empty();
+  }
+
+  /**
    * Test hook: flips one byte in the middle of the kept body of a PRESENT fragment, leaving its
    * state as it was, as a bad disk sector would.
    *

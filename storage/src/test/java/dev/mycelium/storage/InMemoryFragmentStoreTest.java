@@ -1,5 +1,9 @@
 package dev.mycelium.storage;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
 /** The store contract on the heap store, the oracle. */
 class InMemoryFragmentStoreTest extends FragmentStoreContract {
   @Override
@@ -10,5 +14,19 @@ class InMemoryFragmentStoreTest extends FragmentStoreContract {
   @Override
   protected void corrupt(FragmentStore store, FragmentId id) {
     ((InMemoryFragmentStore) store).corruptForTest(id);
+  }
+
+  @Test
+  void keptBytesAreShownAsTheyAreWithoutChangingTheState() {
+    InMemoryFragmentStore s = new InMemoryFragmentStore(Fixtures.CODEC, 10, () -> 42L);
+    Fragment f = Fixtures.fragment(90);
+    s.put(f);
+    assertThat(s.keptBytesForTest(f.id())).contains(f.signed());
+    s.corruptForTest(f.id());
+    // Looking does not detect: the rotten bytes are returned and the state stays PRESENT.
+    assertThat(s.keptBytesForTest(f.id()).orElseThrow()).isNotEqualTo(f.signed());
+    assertThat(s.stats().byState().get(FragmentState.PRESENT)).isEqualTo(1L);
+    assertThat(s.get(f.id()).orElseThrow().state()).isEqualTo(FragmentState.BLANK);
+    assertThat(s.keptBytesForTest(f.id())).isEmpty();
   }
 }

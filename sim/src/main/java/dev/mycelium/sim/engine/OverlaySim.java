@@ -5,6 +5,20 @@ import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayNode;
 import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.Capacity;
+import dev.mycelium.overlay.replica.Candidate;
+import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
+import dev.mycelium.overlay.replica.ReplicaConfig;
+import dev.mycelium.overlay.replica.ReplicaCore;
+import dev.mycelium.overlay.replica.ReplicaEffect;
+import dev.mycelium.overlay.replica.ReplicaEvent;
+import dev.mycelium.overlay.replica.ReplicaSealer;
+import dev.mycelium.overlay.replica.StoreOwnFragments;
+import dev.mycelium.storage.Fragment;
+import dev.mycelium.storage.FragmentCodec;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.InMemoryFragmentStore;
+import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import java.nio.ByteBuffer;
@@ -16,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Many {@link OverlayNode}s on one {@link Simulator} and one {@link NetworkModel}: the same
@@ -33,6 +48,14 @@ import java.util.function.Consumer;
  * in a queue and each takes a fixed time), and disk wipes and bit flips, which the overlay
  * keeps no disk state for and which are reported to listeners so that simulated stores apply
  * them.
+ *
+ * <p>Replication (optional, {@link #withReplication}): each node also runs a {@link ReplicaCore}
+ * over an in-memory fragment store and replica store, driven exactly as the daemon's peer
+ * service drives it (application envelopes after {@link OverlayNode#admit}, overlay events,
+ * candidates and a tick on every overlay tick, broadcasts through the overlay). Node IDs are
+ * then Ed25519 keys derived from the seed, because a replica core's ID is its owner key. A crash
+ * drops both cores and keeps the stores (the disk survives); a disk wipe empties them, and the
+ * node restores from its holders when it next boots.
  */
 public final class OverlaySim {
   /** What a simulated node is doing. */
@@ -54,6 +77,12 @@ public final class OverlaySim {
     long slowUntil;
     long perMessageMillis;
     long busyUntil;
+    OwnerKeys keys;
+    InMemoryFragmentStore store;
+    InMemoryHeldReplicas held;
+    ReplicaCore replica;
+    boolean needsRestore;
+    long lastReplicaTick = Long.MIN_VALUE / 2;
 
     SimNode(int index, PeerAddress address, SplittableRandom coreStream,
         SplittableRandom linkRandom) {
@@ -77,8 +106,40 @@ public final class OverlaySim {
   private long messagesSent;
   private long bytesSent;
   private int live;
+  private ReplicaConfig replicaConfig;
+  private FragmentCodec codec;
+  private long replicaTickMillis;
+  private long applicationBytes;
+  private long applicationMessages;
 
   public OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network) {
+    this(seed, nodeCount, config, network, false);
+  }
+
+  /**
+   * A simulation whose nodes also run the replication core with {@code replicaConfig}, over
+   * in-memory stores that use {@code codec}; every node subscribes to
+   * {@link ReplicaCore#RESTORE_TOPIC}. The replica cores tick on the first overlay tick at
+   * least {@code replicaTickMillis} after their previous one (the API allows 100 ms to 1 s;
+   * slower ticks cost less simulation time).
+   */
+  public static OverlaySim withReplication(long seed, int nodeCount, OverlayConfig config,
+      NetworkModel network, ReplicaConfig replicaConfig, FragmentCodec codec,
+      long replicaTickMillis) {
+    if (replicaTickMillis < 1) {
+      throw new IllegalArgumentException("replica tick must be >= 1 ms, got "
+          + replicaTickMillis);
+    }
+    OverlaySim sim = new OverlaySim(seed, nodeCount, config, network, true);
+    sim.replicaTickMillis = replicaTickMillis;
+    sim.replicaConfig = replicaConfig;
+    sim.codec = codec;
+    sim.subscribeAll(ReplicaCore.RESTORE_TOPIC);
+    return sim;
+  }
+
+  private OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network,
+      boolean ownerKeys) {
     if (nodeCount < 1) {
       throw new IllegalArgumentException("a simulation needs at least one node, got " + nodeCount);
     }
@@ -87,9 +148,12 @@ public final class OverlaySim {
     this.network = network;
     SplittableRandom root = new SplittableRandom(seed);
     for (int i = 0; i < nodeCount; i++) {
-      NodeId id = NodeId.of(sha256(seed, i));
+      OwnerKeys keys = ownerKeys ? OwnerKeys.fromSeed(sha256(seed, i)) : null;
+      NodeId id = keys != null ? keys.nodeId() : NodeId.of(sha256(seed, i));
       PeerAddress address = new PeerAddress(id, "sim", 10_000 + i % 50_000);
-      nodes.add(new SimNode(i, address, root.split(), root.split()));
+      SimNode n = new SimNode(i, address, root.split(), root.split());
+      n.keys = keys;
+      nodes.add(n);
       indexOf.put(id, i);
     }
   }
@@ -166,8 +230,31 @@ public final class OverlaySim {
     n.status = Status.UP;
     n.deferred.clear();
     n.tickDeferred = false;
+    if (replicaConfig != null) {
+      bootReplica(n);
+    }
     int epoch = n.epoch;
     sim.after(n.coreStream.nextLong(config.tickMillis()), () -> tick(n, epoch));
+  }
+
+  /**
+   * A fresh replica core over the node's stores (kept across crashes; new and empty on the
+   * first boot and after a wipe, in which case the core asks its holders for everything).
+   */
+  private void bootReplica(SimNode n) {
+    long now = sim.now();
+    if (n.store == null) {
+      n.store = new InMemoryFragmentStore(codec, Long.MAX_VALUE, sim::now);
+      n.held = new InMemoryHeldReplicas();
+    }
+    n.replica = new ReplicaCore(replicaConfig, n.keys, n.address,
+        new StoreOwnFragments(n.store, codec, n.keys.nodeId(), ReplicaSealer.sharedOnly(n.keys)),
+        n.held, n.coreStream.split(), now);
+    apply(n, n.core.setCapacity(now, new Capacity(1_000_000, 0.2f)));
+    if (n.needsRestore) {
+      n.needsRestore = false;
+      applyReplica(n, n.replica.restore(now));
+    }
   }
 
   private void tick(SimNode n, int epoch) {
@@ -179,6 +266,13 @@ public final class OverlaySim {
       return;
     }
     apply(n, n.core.tick(sim.now()));
+    if (n.replica != null && n.epoch == epoch && n.status == Status.UP
+        && sim.now() - n.lastReplicaTick >= replicaTickMillis) {
+      long now = sim.now();
+      n.lastReplicaTick = now;
+      applyReplica(n, n.replica.updatePeers(now, Candidate.fromOverlay(n.core, now)));
+      applyReplica(n, n.replica.tick(now));
+    }
     sim.after(config.tickMillis(), () -> tick(n, epoch));
   }
 
@@ -218,6 +312,7 @@ public final class OverlaySim {
     n.status = Status.CRASHED;
     n.epoch++;
     n.core = null;
+    n.replica = null;
     n.deferred.clear();
     live--;
   }
@@ -253,9 +348,26 @@ public final class OverlaySim {
     });
   }
 
-  /** Node i loses its data directory (reported to listeners; the overlay keeps none). */
+  /**
+   * Node i loses its data directory (reported to listeners; the overlay keeps none). With
+   * replication its stores are emptied: a running node restarts its replica core over them at
+   * once and restores; a down node restores when it boots.
+   */
   public void wipeDisk(int i, long at) {
-    sim.at(at, () -> fault(node(i), new NodeFault.DiskWipe()));
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      fault(n, new NodeFault.DiskWipe());
+      if (replicaConfig != null) {
+        n.store = null;
+        n.held = null;
+        n.needsRestore = true;
+        if (n.status == Status.UP) {
+          bootReplica(n);
+        } else {
+          n.replica = null;
+        }
+      }
+    });
   }
 
   /** {@code count} bits of node i's store flip (reported to listeners that hold stores). */
@@ -351,6 +463,32 @@ public final class OverlaySim {
         for (SimListener l : listeners) {
           l.onEvent(now, n.index, r.event());
         }
+        if (n.replica != null && n.core != null) {
+          applyReplica(n, n.replica.onOverlayEvent(now, r.event()));
+        }
+      }
+    }
+  }
+
+  /** Carries out a replica core's effects as the daemon's peer service does. */
+  private void applyReplica(SimNode n, List<ReplicaEffect> effects) {
+    long now = sim.now();
+    for (ReplicaEffect e : effects) {
+      if (n.core == null) {
+        return;
+      }
+      if (e instanceof ReplicaEffect.Send s) {
+        send(n, s.to(), s.envelope());
+      } else if (e instanceof ReplicaEffect.Broadcast b) {
+        apply(n, n.core.broadcast(now, b.topic(), b.payload(), b.priority()));
+      } else if (e instanceof ReplicaEffect.Penalize p) {
+        apply(n, n.core.penalize(now, p.peer(), p.points(), p.reason()));
+      } else if (e instanceof ReplicaEffect.Report r) {
+        ReplicaEvent ev = r.event();
+        trace = trace * 31 + (now ^ n.index) * 11 + ev.getClass().getSimpleName().hashCode();
+        for (SimListener l : listeners) {
+          l.onReplicaEvent(now, n.index, ev);
+        }
       }
     }
   }
@@ -362,6 +500,10 @@ public final class OverlaySim {
     from.messagesSent++;
     messagesSent++;
     bytesSent += size;
+    if (OverlayNode.isApplication(env)) {
+      applicationMessages++;
+      applicationBytes += size;
+    }
     if (to == null) {
       return;
     }
@@ -404,7 +546,83 @@ public final class OverlaySim {
     n.messagesReceived++;
     trace = trace * 31 + sim.now() * 1_000_003L + (long) fromIndex * 8191 + n.index * 131
         + env.getBodyCase().getNumber();
+    if (n.replica != null && OverlayNode.isApplication(env)) {
+      OverlayNode.Admission a = n.core.admit(sim.now(), from);
+      apply(n, a.effects());
+      if (a.accepted() && n.replica != null && n.core != null) {
+        applyReplica(n, n.replica.onMessage(sim.now(), from, env));
+      }
+      return;
+    }
     apply(n, n.core.onMessage(sim.now(), from, env));
+  }
+
+  // ---- replication ----
+
+  /** Whether the nodes run replica cores ({@link #withReplication}). */
+  public boolean replicating() {
+    return replicaConfig != null;
+  }
+
+  /** The codec of the simulated stores, or null without replication. */
+  public FragmentCodec codec() {
+    return codec;
+  }
+
+  /** The replica core of node i, or null if it is down or replication is off. */
+  public ReplicaCore replica(int i) {
+    return node(i).replica;
+  }
+
+  /** Node i's own-fragment store (kept while it is down), or null before its first boot. */
+  public InMemoryFragmentStore store(int i) {
+    return node(i).store;
+  }
+
+  /** Node i's store of replicas held for others, or null before its first boot. */
+  public InMemoryHeldReplicas held(int i) {
+    return node(i).held;
+  }
+
+  /** Node i's owner keys (replication only). */
+  public OwnerKeys keys(int i) {
+    return node(i).keys;
+  }
+
+  /**
+   * Now: node i (up, replicating) stores {@code f} locally and replicates it. Call from an
+   * action scheduled with {@link #at}. Returns false if the node is not up.
+   */
+  public boolean put(int i, Fragment f) {
+    SimNode n = node(i);
+    if (n.replica == null || n.status != Status.UP) {
+      return false;
+    }
+    n.store.put(f);
+    applyReplica(n, n.replica.put(sim.now(), f.id()));
+    return true;
+  }
+
+  /** Now: a read on node i found its own fragment {@code id} BLANK; the core queues a repair. */
+  public void onBlank(int i, FragmentId id) {
+    drive(i, r -> r.onBlank(sim.now(), id));
+  }
+
+  /** Now: runs any call on node i's replica core and carries out its effects (if it is up). */
+  public void drive(int i, Function<ReplicaCore, List<ReplicaEffect>> call) {
+    SimNode n = node(i);
+    if (n.replica != null && n.status == Status.UP) {
+      applyReplica(n, call.apply(n.replica));
+    }
+  }
+
+  /** Bytes of application (replication) envelopes handed to the network. */
+  public long applicationBytesSent() {
+    return applicationBytes;
+  }
+
+  public long applicationMessagesSent() {
+    return applicationMessages;
   }
 
   // ---- running and looking ----

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.typesafe.config.Config;
 import dev.mycelium.node.cli.ProgressBar;
 import dev.mycelium.overlay.OverlayConfig;
+import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.sim.engine.LatencyModel;
 import dev.mycelium.sim.engine.NetworkModel;
 import dev.mycelium.sim.engine.OverlaySim;
@@ -137,6 +138,33 @@ public final class ScenarioContext {
   /** A fresh simulation of {@link #nodes()} nodes with the file's network and overlay. */
   public OverlaySim newSim() {
     OverlaySim sim = new OverlaySim(seed, nodes, overlay(), network());
+    sim.subscribeAll(TOPIC);
+    if (current != null) {
+      finishedEvents += current.eventsProcessed();
+    }
+    current = sim;
+    return sim;
+  }
+
+  /**
+   * Like {@link #newSim()}, but every node also runs the replication core with the given
+   * replication factor and the {@code replication} block's tick, scrub rate and anti-entropy
+   * interval, over
+   * in-memory stores (see {@link Replicas#CODEC}).
+   */
+  public OverlaySim newReplicatingSim(int factor) {
+    ReplicaConfig rc = ReplicaConfig.DEFAULTS.withReplicationFactor(factor);
+    long ae = config.getLong("replication.anti-entropy-interval-ms");
+    int scrub = config.getInt("replication.scrub-per-tick");
+    if (ae != rc.antiEntropyIntervalMillis() || scrub != rc.scrubPerTick()) {
+      rc = new ReplicaConfig(rc.replicationFactor(), rc.digestLeafBits(), ae,
+          rc.repairsPerTick(), rc.idleRepairsPerTick(), rc.fetchBatch(), rc.fetchTimeoutMillis(),
+          rc.backoffBaseMillis(), rc.backoffMaxMillis(), rc.maxAttempts(), rc.lostRetryMillis(),
+          rc.streamPerTick(), rc.holderGraceMillis(), rc.tombstoneRetentionMillis(),
+          scrub, rc.restoreBroadcastDelayMillis());
+    }
+    OverlaySim sim = OverlaySim.withReplication(seed, nodes, overlay(), network(), rc,
+        Replicas.CODEC, config.getLong("replication.tick-ms"));
     sim.subscribeAll(TOPIC);
     if (current != null) {
       finishedEvents += current.eventsProcessed();
