@@ -7,6 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.node.peer.PeerFaults;
+import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.node.replica.ReplicaFaults;
+import dev.mycelium.node.replica.ReplicaService;
+import dev.mycelium.overlay.MemberState;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.replica.ChronicleReplicaStore;
@@ -27,14 +32,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Replication and self-healing between whole nodes on loopback (issue 4): a killed holder is
- * replaced, a wiped node restores, a corrupted holder store is repaired, and a delete made while
- * a holder was down stays a delete.
+ * replaced, a crashed holder (no leave) is found by the failure detector and replaced, a wiped
+ * node restores, a corrupted holder store is repaired, fragments lost on the owner stay
+ * searchable (flagged) and come back byte for byte, a holder serving forged replicas is
+ * penalized and routed around, and a delete made while a holder was down stays a delete.
  */
 class ReplicationIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -280,6 +289,155 @@ class ReplicationIT {
             .as(n.nodeId().shortString()).isEqualTo(FragmentState.DELETED);
       }
     });
+  }
+
+  /** Puts {@code n} fragments with metadata, alternately private and shared. */
+  private Map<FragmentId, String> putMany(Node owner, String tag, int n) throws Exception {
+    Map<FragmentId, String> out = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      String text = tag + " memory " + i + " about topic " + (i % 17) + " and item " + i * 7;
+      String vis = i % 2 == 0 ? "private" : "shared";
+      JsonNode r = call(owner, "POST", "/v1/fragments", "{\"text\":\"" + text
+          + "\",\"visibility\":\"" + vis + "\",\"metadata\":{\"n\":\"" + i + "\"}}");
+      out.put(FragmentId.parse(r.get("id").asText()), text);
+    }
+    return out;
+  }
+
+  private static FragmentState ownState(Node owner, FragmentId id) {
+    return owner.store().get(id).map(f -> f.state()).orElse(null);
+  }
+
+  /** Marks some own fragments BLANK in the owner's store, as lost or rotten bytes would. */
+  private static void lose(Node owner, List<FragmentId> ids) {
+    for (FragmentId id : ids) {
+      owner.store().markBlank(id);
+      assertThat(ownState(owner, id)).isEqualTo(FragmentState.BLANK);
+    }
+  }
+
+  /** Tells replication of the losses (what a read or the scrubber reports) and runs repair. */
+  private void reportAndRepair(Node owner, List<FragmentId> ids) throws Exception {
+    ReplicaService rs = owner.replication().orElseThrow();
+    ids.forEach(rs::blank);
+    call(owner, "POST", "/v1/repair/run", null);
+  }
+
+  @Test
+  void fragmentsLostOnTheOwnerStaySearchableAndComeBackByteIdentical() throws Exception {
+    int total = 200;
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putMany(owner, "proto", total);
+    awaitReplicated(owner, frags.keySet());
+    List<FragmentId> ids = new ArrayList<>(frags.keySet());
+    // Every fragment is indexed: searching its exact text finds it first.
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+      assertThat(owner.fragments().embedQueueSize()).isZero();
+      for (FragmentId id : ids.subList(total - 5, total)) {
+        JsonNode h = call(owner, "POST", "/v1/search",
+            JSON.writeValueAsString(Map.of("text", frags.get(id), "k", 1)));
+        assertThat(h.path("hits").path(0).path("id").asText()).isEqualTo(id.toString());
+      }
+    });
+    Random rnd = new Random(42);
+    List<FragmentId> shuffled = new ArrayList<>(ids);
+    java.util.Collections.shuffle(shuffled, rnd);
+    List<FragmentId> lost = shuffled.subList(0, total * 15 / 200); // 7.5 %
+    Map<FragmentId, JsonNode> before = new HashMap<>();
+    for (FragmentId id : lost) {
+      before.put(id, call(owner, "GET", "/v1/fragments/" + id, null));
+    }
+    lose(owner, lost);
+    Set<String> lostIds = new java.util.HashSet<>();
+    lost.forEach(id -> lostIds.add(id.toString()));
+    int lostHits = 0;
+    for (int q = 0; q < 1000; q++) {
+      // Half the queries aim at a lost fragment, half at any fragment.
+      FragmentId target = q % 2 == 0 ? lost.get(rnd.nextInt(lost.size()))
+          : ids.get(rnd.nextInt(total));
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+              URI.create(owner.apiUrl() + "/v1/search"))
+          .header("Authorization", "Bearer " + owner.apiKey().value())
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(
+              JSON.writeValueAsString(Map.of("text", frags.get(target), "k", 5))))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as("search " + q + ": " + r.body()).isEqualTo(200);
+      for (JsonNode hit : JSON.readTree(r.body()).path("hits")) {
+        String id = hit.path("id").asText();
+        String state = hit.path("state").asText();
+        if (lostIds.contains(id) && !state.equals("PRESENT")) {
+          lostHits++;
+          assertThat(state).as(hit.toString()).isIn("BLANK", "LOST");
+          assertThat(hit.path("text").isNull()).as(hit.toString()).isTrue();
+        } else {
+          // A present hit (a lost one repaired meanwhile included) carries its own text.
+          assertThat(state).as(hit.toString()).isEqualTo("PRESENT");
+          assertThat(hit.path("text").asText())
+              .isEqualTo(frags.get(FragmentId.parse(id)));
+        }
+      }
+    }
+    assertThat(lostHits).as("searches that met a lost fragment").isPositive();
+    reportAndRepair(owner, lost);
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() ->
+        lost.stream().allMatch(id -> ownState(owner, id) == FragmentState.PRESENT));
+    for (FragmentId id : lost) {
+      assertThat(call(owner, "GET", "/v1/fragments/" + id, null)).as(id.toString())
+          .isEqualTo(before.get(id));
+    }
+  }
+
+  @Test
+  void aCrashedHolderIsFoundByTheFailureDetectorAndReplaced() throws Exception {
+    List<Node> nodes = cluster(5);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "crash");
+    List<String> before = awaitReplicated(owner, frags.keySet());
+    String victim = before.get(0);
+    Node crashed = byId(victim);
+    PeerFaults.crash(crashed.peerService().orElseThrow());
+    PeerService ownerPeers = owner.peerService().orElseThrow();
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() -> {
+      // No leave was sent, so the owner must never see the victim as having left.
+      for (PeerService.PeerInfo p : ownerPeers.peers()) {
+        if (p.nodeId().toString().equals(victim)) {
+          assertThat(p.state()).isNotEqualTo(MemberState.LEFT);
+        }
+      }
+      List<String> hs = holders(owner);
+      return hs.size() == 3 && !hs.contains(victim);
+    });
+    assertThat(ownerPeers.activeView().stream().map(Object::toString)).doesNotContain(victim);
+    List<String> after = awaitReplicated(owner, frags.keySet());
+    assertThat(after).doesNotContain(victim).hasSize(3).containsAll(before.subList(1, 3));
+  }
+
+  @Test
+  void aHolderServingForgedReplicasIsPenalizedAndRepairUsesAnother() throws Exception {
+    List<Node> nodes = cluster(4);
+    Node owner = nodes.get(0);
+    Map<FragmentId, String> frags = putSome(owner, "forge");
+    List<String> hs = awaitReplicated(owner, frags.keySet());
+    // The first holder in the manifest is the first source every repair asks.
+    Node forger = byId(hs.get(0));
+    ReplicaFaults.forgeFetchReplies(forger.replication().orElseThrow());
+    PeerService ownerPeers = owner.peerService().orElseThrow();
+    assertThat(ownerPeers.score(forger.nodeId())).isGreaterThanOrEqualTo(0.0);
+    List<FragmentId> lost = new ArrayList<>(frags.keySet()).subList(0, 6);
+    Map<FragmentId, JsonNode> before = new HashMap<>();
+    for (FragmentId id : lost) {
+      before.put(id, call(owner, "GET", "/v1/fragments/" + id, null));
+    }
+    lose(owner, lost);
+    reportAndRepair(owner, lost);
+    await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() ->
+        lost.stream().allMatch(id -> ownState(owner, id) == FragmentState.PRESENT));
+    assertThat(ownerPeers.score(forger.nodeId())).as("score of the forger").isNegative();
+    for (FragmentId id : lost) {
+      assertThat(call(owner, "GET", "/v1/fragments/" + id, null)).isEqualTo(before.get(id));
+    }
   }
 
   private static int indexOf(byte[] hay, byte[] needle) {

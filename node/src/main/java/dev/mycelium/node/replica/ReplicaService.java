@@ -86,6 +86,8 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private final ScheduledExecutorService peerWatch;
   private final NodeId self;
   private volatile boolean closed;
+  /** Fault injector state: whether fetch replies leave with altered replicas (tests only). */
+  private volatile boolean forgeFetchReplies;
   /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
   private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int holderCount;
@@ -345,10 +347,11 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private void apply(List<ReplicaEffect> effects) {
     for (ReplicaEffect e : effects) {
       if (e instanceof ReplicaEffect.Send s) {
+        Envelope env = forgeFetchReplies ? forged(s.envelope()) : s.envelope();
         if (s.address() != null) {
-          peers.sendApplication(s.address(), s.envelope());
+          peers.sendApplication(s.address(), env);
         } else {
-          peers.sendApplication(s.to(), s.envelope());
+          peers.sendApplication(s.to(), env);
         }
       } else if (e instanceof ReplicaEffect.Broadcast b) {
         peers.broadcast(b.topic(), b.payload().toByteArray(), b.priority());
@@ -471,6 +474,33 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     } catch (RejectedExecutionException e) {
       throw new IllegalStateException("replication is stopping");
     }
+  }
+
+  // ---- fault injectors, for integration tests only ----
+
+  /**
+   * Fault injector for tests: from now on every replica this node serves in a fetch reply
+   * leaves with one bit of its owner signature flipped, as a holder that forges or alters what
+   * it keeps would send it. The fetching side must reject it, penalize this node and repair
+   * from another holder. Never enabled outside tests.
+   */
+  void forgeFetchReplies(boolean on) {
+    forgeFetchReplies = on;
+  }
+
+  private static Envelope forged(Envelope env) {
+    if (env.getBodyCase() != Envelope.BodyCase.REPLICA_FETCH_REPLY
+        || env.getReplicaFetchReply().getReplicasCount() == 0) {
+      return env;
+    }
+    var reply = env.getReplicaFetchReply().toBuilder();
+    for (int i = 0; i < reply.getReplicasCount(); i++) {
+      byte[] sig = reply.getReplicas(i).getSignature().toByteArray();
+      sig[sig.length / 2] ^= 0x01;
+      reply.setReplicas(i, reply.getReplicas(i).toBuilder()
+          .setSignature(com.google.protobuf.ByteString.copyFrom(sig)));
+    }
+    return env.toBuilder().setReplicaFetchReply(reply).build();
   }
 
   /** Stops ticking and drops queued work; the stores are closed by the node. */
