@@ -116,6 +116,13 @@ public record OverlayConfig(
     if (!(broadcastSendsPerSecond > 0) || !(peerMessagesPerSecond > 0)) {
       throw new IllegalArgumentException("send and message rates must be > 0");
     }
+    // A busy origin sends broadcasts at broadcastSendsPerSecond, and every node relays them at
+    // that rate over each eager link: a neighbour whose budget is lower bans honest relays.
+    if (!(peerMessagesPerSecond > broadcastSendsPerSecond)) {
+      throw new IllegalArgumentException("peerMessagesPerSecond (" + peerMessagesPerSecond
+          + ") must exceed broadcastSendsPerSecond (" + broadcastSendsPerSecond
+          + "), or neighbours take a burst of honest broadcasts for a flood");
+    }
     if (!(banThreshold < 0)) {
       throw new IllegalArgumentException("banThreshold must be negative (scores start at 0), got "
           + banThreshold);
@@ -137,7 +144,7 @@ public record OverlayConfig(
     return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 10_000, 2_000, 5_000, 10_000, 32,
         1_000, 500, 3, 8, 4, 6, 3,
         250, 200, 32, 10_000, 60_000, 10_000, 2_000,
-        100, 200, 400, -50, 600_000, 1);
+        100, 5_000, 10_000, -50, 600_000, 1);
   }
 
   /** One machine: shorter probe timeout and suspicion (memberlist's local config). */
@@ -145,7 +152,7 @@ public record OverlayConfig(
     return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 5_000, 1_000, 2_000, 5_000, 32,
         1_000, 200, 3, 8, 3, 6, 3,
         100, 100, 32, 10_000, 60_000, 10_000, 2_000,
-        50, 400, 800, -50, 600_000, 1);
+        50, 5_000, 10_000, -50, 600_000, 1);
   }
 
   /** Across the internet: 5 s probes, 3 s timeout, longer suspicion (memberlist's WAN). */
@@ -153,7 +160,7 @@ public record OverlayConfig(
     return new OverlayConfig(6, 6, 30, 6, 3, 3, 4, 30_000, 5_000, 15_000, 30_000, 32,
         5_000, 3_000, 3, 8, 6, 6, 3,
         1_000, 600, 32, 10_000, 120_000, 10_000, 1_000,
-        200, 100, 200, -50, 1_800_000, 0.5);
+        200, 2_500, 5_000, -50, 1_800_000, 0.5);
   }
 
   /** Small views and quick timings for tests on a handful of simulated nodes. */
@@ -161,7 +168,7 @@ public record OverlayConfig(
     return new OverlayConfig(4, 4, 12, 4, 2, 2, 3, 2_000, 1_000, 1_000, 2_000, 16,
         500, 200, 2, 8, 3, 4, 2,
         150, 100, 16, 1_000, 20_000, 1_000, 1_000,
-        50, 200, 400, -50, 60_000, 1);
+        50, 2_500, 5_000, -50, 60_000, 1);
   }
 
   /** A copy with other view sizes; the target degree becomes the new cap. */

@@ -25,6 +25,11 @@ class OverlayConfigTest {
 
   @Test
   void badValuesAreRejectedWithTheirName() {
+    assertThatThrownBy(() -> OverlayConfig.lan().withOutbound(10_000, 6_000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("peerMessagesPerSecond");
+    assertThatThrownBy(() -> OverlayConfig.lan().withViews(6, 7, 30))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activeViewTarget");
     assertThatThrownBy(() -> OverlayConfig.lan().withViews(0, 30))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activeViewSize");
     assertThatThrownBy(() -> OverlayConfig.lan().withOutbound(-1, 10))
