@@ -174,12 +174,25 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   // ---- inputs ----
 
+  /**
+   * Quiet this long (no writes or deletes from the node's user) and the node counts as idle:
+   * repairs then take the larger per-tick budget, so they catch up while nobody is waiting.
+   */
+  static final long IDLE_AFTER_MILLIS = 10_000;
+
+  private volatile long lastWriteMillis = now();
+
+  static boolean idle(long now, long lastWriteMillis) {
+    return now - lastWriteMillis >= IDLE_AFTER_MILLIS;
+  }
+
   private void tick() {
     if (closed) {
       return;
     }
     try {
       long now = now();
+      core.setIdle(idle(now, lastWriteMillis));
       List<Candidate> candidates = this.candidates;
       apply(core.updatePeers(now, candidates));
       if (restorePending && !candidates.isEmpty()) {
@@ -252,6 +265,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   @Override
   public void stored(FragmentId id) {
+    lastWriteMillis = now();
     submit(() -> apply(core.put(now(), id)));
   }
 
@@ -279,6 +293,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   @Override
   public void deleted(FragmentId id, SignedTombstone tombstone) {
+    lastWriteMillis = now();
     submit(() -> apply(core.delete(now(), id, tombstone)));
   }
 
