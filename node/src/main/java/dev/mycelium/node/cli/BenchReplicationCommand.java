@@ -10,11 +10,8 @@ import dev.mycelium.node.replica.RepairStatus;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.Visibility;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -101,7 +98,7 @@ public final class BenchReplicationCommand extends ClientCommand {
       throw new CliException(ExitCodes.USAGE, "--private-share must be from 0 to 1");
     }
     LogSetup.apply("text", "WARN");
-    Path where = workDir();
+    Path where = BenchDirs.open(dir, "mycelium-bench-replication");
     List<Node> all = new ArrayList<>();
     try {
       Node owner = startNode(where, 0, null);
@@ -177,7 +174,7 @@ public final class BenchReplicationCommand extends ClientCommand {
       for (Node n : all) {
         n.close();
       }
-      cleanUp(where);
+      BenchDirs.cleanUp(dir, where, err());
     }
   }
 
@@ -274,26 +271,5 @@ public final class BenchReplicationCommand extends ClientCommand {
     return String.format(Locale.ROOT, "%.2f", v);
   }
 
-  private Path workDir() {
-    try {
-      if (dir != null) {
-        Files.createDirectories(dir);
-        return dir;
-      }
-      return Files.createTempDirectory("mycelium-bench-replication");
-    } catch (IOException e) {
-      throw new CliException(ExitCodes.USAGE, "cannot make a work directory: " + e.getMessage());
-    }
-  }
 
-  private void cleanUp(Path where) {
-    if (dir != null) {
-      return;
-    }
-    try (var walk = Files.walk(where)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      err().println("note: could not delete " + where + ": " + e.getMessage());
-    }
-  }
 }

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -104,7 +103,7 @@ public final class BenchSearchCommand extends ClientCommand {
       throw new CliException(ExitCodes.USAGE, e.getMessage());
     }
     int count = n != null ? n : base != null ? Integer.MAX_VALUE : 10_000;
-    Path work = workDir();
+    Path work = BenchDirs.open(dir, "mycelium-bench-search");
     SearchBench.Result r;
     try {
       SearchBench.Config config = new SearchBench.Config(count, dim, queryCount, k, seed,
@@ -118,7 +117,7 @@ public final class BenchSearchCommand extends ClientCommand {
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILURE, "bench search: " + e.getMessage());
     } finally {
-      cleanUp(work);
+      BenchDirs.cleanUp(dir, work, err());
     }
     if (json()) {
       printJson(r);
@@ -167,26 +166,5 @@ public final class BenchSearchCommand extends ClientCommand {
     }
   }
 
-  private Path workDir() {
-    try {
-      if (dir != null) {
-        Files.createDirectories(dir);
-        return dir;
-      }
-      return Files.createTempDirectory("mycelium-bench-search");
-    } catch (IOException e) {
-      throw new CliException(ExitCodes.USAGE, "cannot make a work directory: " + e.getMessage());
-    }
-  }
 
-  private void cleanUp(Path where) {
-    if (dir != null) {
-      return;
-    }
-    try (var walk = Files.walk(where)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      err().println("note: could not delete " + where + ": " + e.getMessage());
-    }
-  }
 }

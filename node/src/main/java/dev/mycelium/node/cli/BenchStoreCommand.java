@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -116,7 +115,7 @@ public final class BenchStoreCommand extends ClientCommand {
 
   /** Starts a node in this JVM on a free port in a scratch directory, and measures it. */
   private int withOwnNode() {
-    Path where = workDir("mycelium-bench-node");
+    Path where = BenchDirs.open(dir, "mycelium-bench-node");
     LogSetup.apply("text", "WARN");
     Map<String, String> flags = new LinkedHashMap<>();
     flags.put("mycelium.node.data-dir", where.toAbsolutePath().toString());
@@ -143,7 +142,7 @@ public final class BenchStoreCommand extends ClientCommand {
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILURE, "bench node: " + e.getMessage());
     } finally {
-      cleanUp(where);
+      BenchDirs.cleanUp(dir, where, err());
     }
     printHttp(r);
     return ExitCodes.OK;
@@ -172,7 +171,7 @@ public final class BenchStoreCommand extends ClientCommand {
         }
       }
       case "chronicle" -> {
-        Path where = workDir("mycelium-bench-store");
+        Path where = BenchDirs.open(dir, "mycelium-bench-store");
         try (FragmentStore s =
             ChronicleFragmentStore.open(where, n + n / 4 + 16, textBytes + 4 * dim + 256, codec)) {
           r = StoreBench.run(s, n, textBytes, dim, seed);
@@ -180,7 +179,7 @@ public final class BenchStoreCommand extends ClientCommand {
           throw new CliException(ExitCodes.FAILURE, "cannot open the store in " + where + ": "
               + e.getMessage());
         } finally {
-          cleanUp(where);
+          BenchDirs.cleanUp(dir, where, err());
         }
       }
       default -> throw new CliException(ExitCodes.USAGE,
@@ -207,28 +206,7 @@ public final class BenchStoreCommand extends ClientCommand {
   /** The in-process report, for JSON. */
   record InProcess(String store, StoreBench.Result result) {}
 
-  private Path workDir(String prefix) {
-    try {
-      if (dir != null) {
-        Files.createDirectories(dir);
-        return dir;
-      }
-      return Files.createTempDirectory(prefix);
-    } catch (IOException e) {
-      throw new CliException(ExitCodes.USAGE, "cannot make a work directory: " + e.getMessage());
-    }
-  }
 
-  private void cleanUp(Path where) {
-    if (dir != null) {
-      return;
-    }
-    try (var walk = Files.walk(where)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      err().println("note: could not delete " + where + ": " + e.getMessage());
-    }
-  }
 
   private void printHttp(HttpStoreBench.Result r) {
     if (json()) {
