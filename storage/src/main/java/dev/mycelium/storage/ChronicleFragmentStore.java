@@ -623,20 +623,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
   }
 
   private long entries() {
-    long total = 0;
-    for (AtomicLong c : counts) {
-      total += c.get();
-    }
-    return total;
+    return StateCounts.total(counts);
   }
 
   private String countsText() {
-    StringBuilder sb = new StringBuilder();
-    for (FragmentState s : STATES) {
-      sb.append(sb.length() == 0 ? "" : ", ").append(s.name().toLowerCase(java.util.Locale.ROOT))
-          .append(' ').append(counts[s.ordinal()].get());
-    }
-    return sb.toString();
+    return StateCounts.text(counts);
   }
 
   private byte[] read(byte[] key) {

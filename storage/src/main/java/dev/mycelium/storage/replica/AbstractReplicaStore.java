@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.StateCounts;
 import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.StoreStats;
@@ -453,11 +454,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
   }
 
   final long entries() {
-    long total = 0;
-    for (AtomicLong c : counts) {
-      total += c.get();
-    }
-    return total;
+    return StateCounts.total(counts);
   }
 
   final long capacityEntries() {
@@ -466,12 +463,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
 
   /** Counts by state, for the clean-close marker and logs. */
   final String countsText() {
-    StringBuilder sb = new StringBuilder();
-    for (FragmentState s : STATES) {
-      sb.append(sb.length() == 0 ? "" : ", ").append(s.name().toLowerCase(java.util.Locale.ROOT))
-          .append(' ').append(counts[s.ordinal()].get());
-    }
-    return sb.toString();
+    return StateCounts.text(counts);
   }
 
   /** Adds a new ID if it fits; the slot is reserved first so racing inserts cannot overfill. */
