@@ -299,6 +299,10 @@ final class NodePeers implements AutoCloseable {
     Map<String, Object> counts = new LinkedHashMap<>();
     counts.put("active", s.activePeers());
     counts.put("passive", s.passivePeers());
+    counts.put("frames_sent", s.transport().framesOut());
+    counts.put("bytes_sent", s.transport().bytesOut());
+    counts.put("frames_received", s.transport().framesIn());
+    counts.put("bytes_received", s.transport().bytesIn());
     out.put("peers", counts);
   }
 

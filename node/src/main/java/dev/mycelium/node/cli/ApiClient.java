@@ -34,6 +34,7 @@ public final class ApiClient {
   private final URI base;
   private final String apiKey;
   private final HttpClient http;
+  private Duration requestTimeout = REQUEST_TIMEOUT;
   /** Set when the address came from api.json: where it was and the pid it names (or -1). */
   private Path apiJson;
   private long apiJsonPid = -1;
@@ -132,6 +133,15 @@ public final class ApiClient {
     }
   }
 
+  /**
+   * Sets how long one request may take before it fails (default 120 s), for callers that poll
+   * many nodes and must not hang on one that is paused.
+   */
+  public ApiClient timeout(Duration timeout) {
+    this.requestTimeout = timeout;
+    return this;
+  }
+
   /** The API's base address. */
   public URI base() {
     return base;
@@ -152,6 +162,16 @@ public final class ApiClient {
     return checked(send(request(path).POST(jsonBody(body))));
   }
 
+  /** PUT of a JSON body with the API key; throws on any non-2xx answer. */
+  public JsonNode put(String path, Object body) {
+    return checked(send(request(path).PUT(jsonBody(body))));
+  }
+
+  /** POST that returns the answer whatever its status; still throws when the node is gone. */
+  public Answer postAnyStatus(String path, Object body) {
+    return send(request(path).POST(jsonBody(body)));
+  }
+
   /**
    * GET that returns the answer whatever its status (for {@code /ready}, whose 503 carries the
    * reasons); still throws when the node cannot be reached.
@@ -166,7 +186,7 @@ public final class ApiClient {
   private HttpRequest.Builder request(String path) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(base + path))
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(requestTimeout)
             .header("Accept", "application/json");
     if (apiKey != null && !apiKey.isBlank()) {
       b.header("Authorization", "Bearer " + apiKey);
@@ -192,7 +212,7 @@ public final class ApiClient {
     } catch (HttpTimeoutException e) {
       throw new CliException(
           ExitCodes.UNREACHABLE,
-          "the node at " + base + " did not answer within " + REQUEST_TIMEOUT.toSeconds() + " s");
+          "the node at " + base + " did not answer within " + requestTimeout.toMillis() + " ms");
     } catch (ConnectException e) {
       throw unreachable("connection refused");
     } catch (IOException e) {
@@ -271,7 +291,7 @@ public final class ApiClient {
   }
 
   /** The shared JSON mapper. */
-  static ObjectMapper mapper() {
+  public static ObjectMapper mapper() {
     return MAPPER;
   }
 }

@@ -103,7 +103,7 @@ public final class PeerLink {
       pendingFrames--;
       pendingBytes -= size;
     });
-    transport.countOut();
+    transport.countOut(size);
     return true;
   }
 

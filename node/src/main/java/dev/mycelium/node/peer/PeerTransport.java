@@ -146,7 +146,7 @@ public final class PeerTransport implements AutoCloseable {
   public record Stats(long linksOpened, long refusedOverCap, long handshakeFailures,
       long certificateMismatches, long networkMismatches, long versionMismatches,
       long malformedFrames, long slowPeersDropped, long idleClosed, long framesIn,
-      long framesOut, int openChannels, long refusedOverIpCap) {}
+      long framesOut, int openChannels, long refusedOverIpCap, long bytesIn, long bytesOut) {}
 
   private final OwnerKeys keys;
   private volatile PeerAddress advertised;
@@ -172,6 +172,9 @@ public final class PeerTransport implements AutoCloseable {
   private final AtomicLong idleClosed = new AtomicLong();
   private final AtomicLong framesIn = new AtomicLong();
   private final AtomicLong framesOut = new AtomicLong();
+  // Frame bodies without the 4-byte length prefix and TLS framing: what the protocol sends.
+  private final AtomicLong bytesIn = new AtomicLong();
+  private final AtomicLong bytesOut = new AtomicLong();
 
   public PeerTransport(OwnerKeys keys, PeerAddress advertised, Optional<NetworkKeyring> keyring,
       Limits limits, EventLoopGroup group, Listener listener) {
@@ -367,8 +370,9 @@ public final class PeerTransport implements AutoCloseable {
             .setNodeId(ByteString.copyFrom(keys.nodeId().toBytes()))
             .setAddress(advertised.toProto())
             .setNetworkId(NetworkKeyring.sentId(keyring)).build();
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(hello.toByteArray()));
-        framesOut.incrementAndGet();
+        byte[] helloBytes = hello.toByteArray();
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(helloBytes));
+        countOut(helloBytes.length);
       });
       super.channelActive(ctx);
     }
@@ -379,6 +383,7 @@ public final class PeerTransport implements AutoCloseable {
         return;
       }
       framesIn.incrementAndGet();
+      bytesIn.addAndGet(frame.readableBytes());
       byte[] bytes = ByteBufUtil.getBytes(frame);
       if (link == null) {
         onHello(ctx, bytes);
@@ -517,15 +522,16 @@ public final class PeerTransport implements AutoCloseable {
         link.pendingFrames());
   }
 
-  void countOut() {
+  void countOut(int bytes) {
     framesOut.incrementAndGet();
+    bytesOut.addAndGet(bytes);
   }
 
   public Stats stats() {
     return new Stats(linksOpened.get(), refusedOverCap.get(), handshakeFailures.get(),
         certificateMismatches.get(), networkMismatches.get(), versionMismatches.get(),
         malformedFrames.get(), slowPeersDropped.get(), idleClosed.get(), framesIn.get(),
-        framesOut.get(), channels.size(), refusedOverIpCap.get());
+        framesOut.get(), channels.size(), refusedOverIpCap.get(), bytesIn.get(), bytesOut.get());
   }
 
   /** Closes the listener and every link at once (no goodbye: callers leave first). */

@@ -1,8 +1,11 @@
 package dev.mycelium.sim.cli;
 
 import com.typesafe.config.Config;
+import dev.mycelium.node.cli.CliException;
 import dev.mycelium.node.cli.ExitCodes;
 import dev.mycelium.node.cli.ProgressBar;
+import dev.mycelium.sim.real.RealRunner;
+import dev.mycelium.sim.report.Report;
 import dev.mycelium.sim.scenario.ScenarioContext;
 import dev.mycelium.sim.scenario.ScenarioRunner;
 import java.io.IOException;
@@ -59,6 +62,11 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "Do not draw the progress line on stderr.")
   boolean noProgress;
 
+  @Option(names = "--real", description = "Run the scenario on real node processes on "
+      + "127.0.0.1 (their data and logs in DIR/nodes), driven through their HTTP API, instead "
+      + "of simulated nodes. --nodes defaults to the file's real.nodes (20); at most 64.")
+  boolean real;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -86,6 +94,8 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (nodes != null) {
       overrides.put("nodes", String.valueOf(nodes));
+    } else if (real) {
+      overrides.put("nodes", "${real.nodes}");
     }
     if (seed != null) {
       overrides.put("seed", String.valueOf(seed));
@@ -98,7 +108,10 @@ public final class SimCommand implements Callable<Integer> {
       err.println("error: " + e.getMessage());
       return ExitCodes.USAGE;
     }
-    Path dir = outDir != null ? outDir : Path.of("sim-out", name);
+    Path dir = outDir != null ? outDir : Path.of("sim-out", name + (real ? "-real" : ""));
+    if (real) {
+      return runReal(name, config, dir, out, err);
+    }
     out.printf(Locale.ROOT, "mycelium sim: scenario %s, seed %d, %d nodes, report in %s%n", name,
         config.getLong("seed"), config.getInt("nodes"), dir);
     out.flush();
@@ -133,6 +146,48 @@ public final class SimCommand implements Callable<Integer> {
         live / (double) config.getInt("nodes"));
     out.printf(Locale.ROOT, "wrote %s/report.md, report.json and %d plots%n", dir,
         outcome.report().plots().size());
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  private Integer runReal(String name, Config config, Path dir, PrintWriter out,
+      PrintWriter err) {
+    try {
+      RealRunner.check(config);
+    } catch (IllegalArgumentException e) {
+      err.println("error: " + e.getMessage());
+      return ExitCodes.USAGE;
+    }
+    Path nodesDir = dir.resolve("nodes");
+    out.printf(Locale.ROOT, "mycelium sim --real: scenario %s, seed %d, %d node processes on "
+        + "127.0.0.1 (data and logs in %s), report in %s%n", name, config.getLong("seed"),
+        config.getInt("nodes"), nodesDir, dir);
+    out.flush();
+    long start = System.nanoTime();
+    ProgressBar bar = new ProgressBar(err, 0, !noProgress);
+    Report report;
+    try {
+      report = RealRunner.run(name, config, nodesDir, bar);
+    } catch (IllegalArgumentException e) {
+      bar.finish();
+      err.println("error: " + e.getMessage());
+      return ExitCodes.USAGE;
+    } catch (CliException e) {
+      bar.finish();
+      err.println("error: " + e.getMessage());
+      return e.exitCode();
+    }
+    try {
+      report.write(dir);
+    } catch (IOException e) {
+      err.println("error: cannot write the report to " + dir + ": " + e.getMessage());
+      return ExitCodes.FAILURE;
+    }
+    for (String f : report.findings()) {
+      out.println("- " + f);
+    }
+    out.printf(Locale.ROOT, "real run took %.1f s; wrote %s/report.md, report.json and %d "
+        + "plots%n", (System.nanoTime() - start) / 1e9, dir, report.plots().size());
     out.flush();
     return ExitCodes.OK;
   }

@@ -27,18 +27,34 @@ public final class GraphStats {
   public static GraphStats of(OverlaySim sim) {
     int n = sim.size();
     BitSet live = new BitSet(n);
+    int[][] views = new int[n][];
     for (int i = 0; i < n; i++) {
       if (sim.isLive(i)) {
         live.set(i);
+        views[i] = sim.activeView(i);
       }
     }
+    return of(views, live);
+  }
+
+  /**
+   * The undirected graph of active views: node {@code i} links to every entry of
+   * {@code views[i]} (indices; negative entries and links to nodes not in {@code live} are
+   * ignored), and a link seen from either end counts once. Real nodes report their views this
+   * way, so the simulator's real mode measures them as it measures simulated ones.
+   */
+  public static GraphStats of(int[][] views, BitSet live) {
+    int n = views.length;
     // Edge lists grown per node, then sorted and deduplicated: a BitSet per node would cost
     // n^2 bits, over a gigabyte at 100,000 nodes.
     int[][] lists = new int[n][];
     int[] sizes = new int[n];
-    for (int i = live.nextSetBit(0); i >= 0; i = live.nextSetBit(i + 1)) {
-      for (int j : sim.activeView(i)) {
-        if (j >= 0 && live.get(j) && j != i) {
+    for (int i = live.nextSetBit(0); i >= 0 && i < n; i = live.nextSetBit(i + 1)) {
+      if (views[i] == null) {
+        continue;
+      }
+      for (int j : views[i]) {
+        if (j >= 0 && j < n && live.get(j) && j != i) {
           add(lists, sizes, i, j);
           add(lists, sizes, j, i);
         }
@@ -60,7 +76,7 @@ public final class GraphStats {
       }
       adj[i] = Arrays.copyOf(a, k);
     }
-    return new GraphStats(adj, live);
+    return new GraphStats(adj, (BitSet) live.clone());
   }
 
   private static void add(int[][] lists, int[] sizes, int i, int j) {

@@ -27,6 +27,7 @@ public final class Report {
   private final Map<String, Object> results = new LinkedHashMap<>();
   private final List<String> findings = new ArrayList<>();
   private final List<Plot> plots = new ArrayList<>();
+  private boolean realNodes;
 
   public Report(String scenario, String description, long seed, int nodes,
       Map<String, Object> parameters) {
@@ -43,6 +44,17 @@ public final class Report {
   /** A result section: an ordered map of values, or rows (a list of ordered maps). */
   public Report put(String section, Object value) {
     results.put(section, value);
+    return this;
+  }
+
+  /**
+   * Marks the report as made on real nodes ({@code mycelium sim --real}): it says so in
+   * {@code report.json} ({@code "mode": "real"}) and does not promise a replay in
+   * {@code report.md}, since real nodes run on the machine's clock.
+   */
+  public Report realNodes() {
+    realNodes = true;
+    root.put("mode", "real");
     return this;
   }
 
@@ -108,9 +120,18 @@ public final class Report {
     StringBuilder md = new StringBuilder();
     md.append("# Scenario `").append(scenario).append("`\n\n");
     md.append(description.strip()).append("\n\n");
-    md.append("Seed ").append(root.get("seed")).append(", ").append(root.get("nodes"))
-        .append(" nodes. Replay: `mycelium sim --scenario ").append(scenario).append(" --seed ")
-        .append(root.get("seed")).append(" --nodes ").append(root.get("nodes")).append("`.\n\n");
+    if (realNodes) {
+      md.append("Seed ").append(root.get("seed")).append(", ").append(root.get("nodes"))
+          .append(" real node processes on 127.0.0.1. Run again: `mycelium sim --real "
+              + "--scenario ").append(scenario).append(" --seed ").append(root.get("seed"))
+          .append(" --nodes ").append(root.get("nodes")).append("` (the seed picks every "
+              + "victim and origin; the nodes' timing is the machine's, so numbers vary).\n\n");
+    } else {
+      md.append("Seed ").append(root.get("seed")).append(", ").append(root.get("nodes"))
+          .append(" nodes. Replay: `mycelium sim --scenario ").append(scenario)
+          .append(" --seed ").append(root.get("seed")).append(" --nodes ")
+          .append(root.get("nodes")).append("`.\n\n");
+    }
     if (!findings.isEmpty()) {
       md.append("## Findings\n\n");
       for (String f : findings) {

@@ -1,0 +1,281 @@
+package dev.mycelium.sim.real;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mycelium.node.cli.ApiClient;
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.LocalCluster;
+import dev.mycelium.sim.engine.GraphStats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Real Mycelium nodes on loopback for the simulator's real mode: separate processes (a
+ * {@link LocalCluster}) addressed by a dense index from 0, so that scenarios can use the same
+ * graph measures as on simulated nodes. Faults are real where the operating system can make
+ * them (SIGKILL, SIGSTOP, a stop with a leave, a restart on the files left behind, bytes
+ * damaged on disk) and injected through the nodes' fault API where it cannot (partitions and
+ * message loss between processes on one host; see {@code debug.fault-injection}).
+ *
+ * <p>Not thread-safe: one scenario thread drives it.
+ */
+public final class RealNetwork implements AutoCloseable {
+  /** How long one poll of a node may take; a paused node must not stall a whole sweep. */
+  private static final Duration POLL_TIMEOUT = Duration.ofSeconds(2);
+
+  private final LocalCluster cluster;
+  private final List<String> ids = new ArrayList<>();
+  private final Map<String, Integer> indexById = new HashMap<>();
+  private final Map<Integer, ApiClient> clients = new HashMap<>();
+  private final BitSet paused = new BitSet();
+  private final Map<Integer, int[]> lastViews = new HashMap<>();
+  private final long startNanos = System.nanoTime();
+
+  private RealNetwork(LocalCluster cluster) {
+    this.cluster = cluster;
+  }
+
+  /**
+   * A network with no node yet, whose nodes will keep their data under {@code root}.
+   *
+   * @param preset the node preset (local, lan, wan, test)
+   * @param settings HOCON lines under {@code mycelium { }} every node runs with, on top of the
+   *     preset (fault injection is always turned on: these are test networks)
+   * @param jvmArgs flags for the node JVMs (heap size)
+   */
+  public static RealNetwork create(Path root, String preset, List<String> settings,
+      List<String> jvmArgs, Duration startTimeout) {
+    try {
+      Files.createDirectories(root);
+      StringBuilder conf = new StringBuilder("# Written by mycelium sim --real for its nodes.\n"
+          + "mycelium {\n  debug.fault-injection = true\n");
+      for (String s : settings) {
+        conf.append("  ").append(s).append('\n');
+      }
+      conf.append("}\n");
+      Path file = root.resolve("node.conf");
+      Files.writeString(file, conf);
+      return new RealNetwork(LocalCluster.empty(root, preset, file, jvmArgs, startTimeout));
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot prepare " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Milliseconds since this network was created: the time axis of real-mode reports. */
+  public long millis() {
+    return (System.nanoTime() - startNanos) / 1_000_000;
+  }
+
+  /** How many nodes were ever started (indexes 0 .. size-1). */
+  public int size() {
+    return ids.size();
+  }
+
+  /**
+   * Starts a new node that joins through the given earlier nodes (none for the first), and
+   * waits until its API is ready. Returns its index.
+   */
+  public int add(Collection<Integer> via) {
+    LocalCluster.Member m = cluster.add(peerAddresses(via));
+    int index = m.index() - 1;
+    ids.add(m.nodeId());
+    indexById.put(m.nodeId(), index);
+    clients.put(index, m.client().timeout(POLL_TIMEOUT));
+    return index;
+  }
+
+  private List<String> peerAddresses(Collection<Integer> via) {
+    List<String> seeds = new ArrayList<>();
+    for (int i : via) {
+      cluster.member(i + 1).ifPresent(m -> seeds.add(m.peer()));
+    }
+    return seeds;
+  }
+
+  /** Whether node {@code i} runs (paused nodes run). */
+  public boolean isUp(int i) {
+    return cluster.member(i + 1).isPresent();
+  }
+
+  /** Whether node {@code i} runs and is not paused, so that it answers. */
+  public boolean answers(int i) {
+    return isUp(i) && !paused.get(i);
+  }
+
+  /** Indexes of the running nodes. */
+  public BitSet up() {
+    BitSet b = new BitSet();
+    for (LocalCluster.Member m : cluster.members()) {
+      b.set(m.index() - 1);
+    }
+    return b;
+  }
+
+  /** The node ID of node {@code i} (hex, as the API prints it). */
+  public String nodeId(int i) {
+    return ids.get(i);
+  }
+
+  /** The index of a node ID, or -1 for a node outside this network. */
+  public int indexOf(String nodeId) {
+    return indexById.getOrDefault(nodeId, -1);
+  }
+
+  /** The data directory of node {@code i}. */
+  public Path dataDir(int i) {
+    return cluster.dataDir(i + 1);
+  }
+
+  /** The API client of a running node. */
+  public ApiClient api(int i) {
+    ApiClient c = clients.get(i);
+    if (c == null || !isUp(i)) {
+      throw new IllegalStateException("node " + i + " is not running");
+    }
+    return c;
+  }
+
+  /** SIGKILL. */
+  public void kill(int i) {
+    cluster.kill(i + 1);
+    paused.clear(i);
+    clients.remove(i);
+  }
+
+  /** SIGTERM: a clean stop with a leave. */
+  public void stop(int i) {
+    cluster.stop(i + 1);
+    paused.clear(i);
+    clients.remove(i);
+  }
+
+  /** SIGSTOP. */
+  public void pause(int i) {
+    cluster.pause(i + 1);
+    paused.set(i);
+  }
+
+  /** SIGCONT. */
+  public void resume(int i) {
+    cluster.resume(i + 1);
+    paused.clear(i);
+  }
+
+  /** Starts a stopped or killed node again on its files, joining through {@code via}. */
+  public void restart(int i, Collection<Integer> via) {
+    LocalCluster.Member m = cluster.restart(i + 1, peerAddresses(via));
+    clients.put(i, m.client().timeout(POLL_TIMEOUT));
+  }
+
+  /**
+   * The active view of every answering node, as indexes; a paused node keeps the view it last
+   * reported (it cannot change it while paused), and a node that does not answer in time has
+   * none. Peers outside this network are left out.
+   */
+  public int[][] activeViews() {
+    int[][] views = new int[size()][];
+    BitSet up = up();
+    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+      if (paused.get(i)) {
+        views[i] = lastViews.get(i);
+        continue;
+      }
+      try {
+        JsonNode peers = api(i).get("/v1/peers").path("peers");
+        List<Integer> v = new ArrayList<>();
+        for (JsonNode p : peers) {
+          if ("ACTIVE".equals(p.path("view").asText()) && p.path("connected").asBoolean()) {
+            int j = indexOf(p.path("node_id").asText());
+            if (j >= 0) {
+              v.add(j);
+            }
+          }
+        }
+        views[i] = v.stream().mapToInt(Integer::intValue).toArray();
+        lastViews.put(i, views[i]);
+      } catch (CliException e) {
+        views[i] = null;
+      }
+    }
+    return views;
+  }
+
+  /**
+   * For each node, how many answering nodes list it in their active or passive view: where
+   * preferential attachment shows even when active views are capped.
+   */
+  public int[] knownBy() {
+    int[] count = new int[size()];
+    BitSet up = up();
+    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+      if (paused.get(i)) {
+        continue;
+      }
+      try {
+        for (JsonNode p : api(i).get("/v1/peers").path("peers")) {
+          int j = indexOf(p.path("node_id").asText());
+          if (j >= 0) {
+            count[j]++;
+          }
+        }
+      } catch (CliException e) {
+        // A node that does not answer in time counts nobody.
+      }
+    }
+    return count;
+  }
+
+  /** The graph of the running nodes' active views, for {@link GraphStats}'s measures. */
+  public GraphStats graph() {
+    return GraphStats.of(activeViews(), up());
+  }
+
+  /**
+   * The failure detector's state of every peer node {@code i} knows ("ALIVE", "SUSPECT",
+   * "DEAD", "LEFT"), by peer index; empty when it does not answer.
+   */
+  public Map<Integer, String> peerStates(int i) {
+    Map<Integer, String> out = new HashMap<>();
+    try {
+      for (JsonNode p : api(i).get("/v1/peers").path("peers")) {
+        int j = indexOf(p.path("node_id").asText());
+        if (j >= 0 && !p.path("state").isNull()) {
+          out.put(j, p.path("state").asText());
+        }
+      }
+    } catch (CliException e) {
+      return Map.of();
+    }
+    return out;
+  }
+
+  /** Cuts node {@code i} off from {@code others} (its side only; an empty set heals it). */
+  public void partition(int i, Collection<Integer> others) {
+    ObjectNode body = ApiClient.mapper().createObjectNode();
+    var list = body.putArray("partition");
+    for (int j : others) {
+      list.add(nodeId(j));
+    }
+    api(i).put("/v1/debug/faults", body);
+  }
+
+  /** Drops this share of the frames node {@code i} receives (0 ends it). */
+  public void loss(int i, double rate, long seed) {
+    api(i).put("/v1/debug/faults", ApiClient.mapper().createObjectNode().put("loss", rate)
+        .put("seed", seed));
+  }
+
+  /** Stops every node cleanly. */
+  @Override
+  public void close() {
+    cluster.close();
+  }
+}

@@ -1,0 +1,10 @@
+package dev.mycelium.sim.real;
+
+/**
+ * The real-mode form of a scenario kind: the same experiment as its simulated form, run on
+ * real node processes and driven through their HTTP API, filling a report with the same
+ * sections where the measure exists on real nodes.
+ */
+interface RealScenario {
+  void run(RealContext ctx);
+}
