@@ -26,6 +26,8 @@ public final class RealRunner {
 
   static {
     KINDS.put("growth", RealGrowth::new);
+    KINDS.put("broadcast", RealBroadcast::new);
+    KINDS.put("partition-heal", RealPartitionHeal::new);
   }
 
   private RealRunner() {}
@@ -57,6 +59,12 @@ public final class RealRunner {
         throw new IllegalArgumentException(k + " applies to simulated nodes only: real nodes "
             + "take their view sizes from the overlay profile (overlay.preset)");
       }
+    }
+    if (kind.equals("broadcast") && !config.getString("broadcast.loss-applies-to")
+        .equals("all")) {
+      throw new IllegalArgumentException("broadcast.loss-applies-to = " + config.getString(
+          "broadcast.loss-applies-to") + " cannot run on real nodes: their fault API drops "
+          + "every frame a node receives, whatever it carries; set it to all");
     }
   }
 
