@@ -67,6 +67,11 @@ final class RealContext {
     return base.doubles(path);
   }
 
+  /** The overlay profile the nodes run ({@code overlay.preset}), for its timings. */
+  dev.mycelium.overlay.OverlayConfig overlay() {
+    return base.overlay();
+  }
+
   /**
    * Starts {@link #nodes()} nodes one at a time, each joining through up to three random
    * earlier nodes (its join then walks the overlay to a node chosen in proportion to degree,

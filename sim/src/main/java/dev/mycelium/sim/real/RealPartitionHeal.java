@@ -69,10 +69,10 @@ final class RealPartitionHeal implements RealScenario {
           for (String side : List.of("A", "B")) {
             BitSet s = side.equals("A") ? a : b;
             int shared = member(s, pick);
-            written.add(new Written(side, true, shared, ctx.put(shared,
+            written.add(new Written(side, true, shared, net.millis(), ctx.put(shared,
                 ctx.text("side " + side + " shared " + k, 200), true)));
             int owner = member(s, pick);
-            written.add(new Written(side, false, owner, ctx.put(owner,
+            written.add(new Written(side, false, owner, net.millis(), ctx.put(owner,
                 ctx.text("side " + side + " private " + k, 200), false)));
           }
         }
@@ -88,6 +88,11 @@ final class RealPartitionHeal implements RealScenario {
         BitSet own = w.side.equals("A") ? a : b;
         BitSet other = w.side.equals("A") ? b : a;
         beforeHeal.put(w.id, new double[] {share(ctx, w.id, own), share(ctx, w.id, other)});
+      } else {
+        BitSet other = w.side.equals("A") ? b : a;
+        List<Integer> holders = holders(ctx, w.node);
+        beforeHeal.put(w.id, new double[] {holders.size(),
+            holders.stream().filter(other::get).count()});
       }
     }
     int componentsDuringSplit = series.max();
@@ -112,6 +117,8 @@ final class RealPartitionHeal implements RealScenario {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Map<String, Object>> privateRows = new ArrayList<>();
     double worstCross = 1;
+    long oldest = 0;
+    long youngest = Long.MAX_VALUE;
     boolean privateOk = true;
     int privateCross = 0;
     int privateCount = 0;
@@ -121,8 +128,12 @@ final class RealPartitionHeal implements RealScenario {
         double cross = share(ctx, w.id, other);
         worstCross = Math.min(worstCross, cross);
         double[] before = beforeHeal.get(w.id);
+        long age = healAt - w.at;
+        oldest = Math.max(oldest, age);
+        youngest = Math.min(youngest, age);
         rows.add(Report.row("broadcast", "side " + w.side + " " + w.id.substring(0,
-            Math.min(12, w.id.length())), "reach on its side before heal", before[0],
+            Math.min(12, w.id.length())), "age at heal ms", age,
+            "reach on its side before heal", before[0],
             "reach on the other side before heal", before[1],
             "reach (all nodes)", share(ctx, w.id, all), "reach on the other side", cross));
       } else {
@@ -132,8 +143,11 @@ final class RealPartitionHeal implements RealScenario {
         privateOk &= readable;
         privateCount++;
         privateCross += acrossNow > 0 ? 1 : 0;
+        double[] before = beforeHeal.get(w.id);
         privateRows.add(Report.row("fragment", "side " + w.side + " " + w.id.substring(0,
             Math.min(12, w.id.length())), "readable on its owner", readable,
+            "owner's holders before heal", (long) before[0],
+            "on the other side before heal", (long) before[1],
             "owner's holders", holders.size(), "holders on the other side", acrossNow));
       }
     }
@@ -166,27 +180,43 @@ final class RealPartitionHeal implements RealScenario {
     ctx.report().finding(oneComponent >= 0 ? String.format(Locale.ROOT, "After the heal the "
         + "overlay was one component again within %d ms (checked every %d ms).", oneComponent,
         check) : "The overlay was not one component within " + observe + " ms of the heal.");
-    ctx.report().finding(rows.isEmpty() ? "No broadcasts were made during the split "
-        + "(broadcasts-per-side = 0)." : worstCross >= 0.999 ? "Shared fragments written on "
-        + "either side during the split were held on the other side after the heal." : String
-        .format(Locale.ROOT, "Shared fragments written during the split did NOT reach the "
-        + "other side after the heal (worst: %.1f%% of it). Plumtree repairs a missed message "
-        + "only through IHave announcements sent when the message is first received; it has "
-        + "no anti-entropy of past broadcasts, so what one side said during a split stays on "
-        + "that side. Subscribers of a topic hold only what reached them; a shared fragment "
-        + "written during a split has to be published again (or fetched) after the heal.",
-        worstCross * 100));
+    long cache = ctx.overlay().messageCacheMillis();
+    if (rows.isEmpty()) {
+      ctx.report().finding("No broadcasts were made during the split (broadcasts-per-side = "
+          + "0).");
+    } else if (worstCross >= 0.999) {
+      ctx.report().finding(String.format(Locale.ROOT, "Shared fragments written on either "
+          + "side during the split were held on the other side after the heal. Not through "
+          + "anti-entropy: Plumtree announces the IDs of its most recent cached messages (up "
+          + "to 64, each kept %d ms in the %s profile) to every new active neighbour, the "
+          + "links the heal formed are new neighbours, and these broadcasts were %d to %d ms "
+          + "old at the heal, so each side pulled the other's. A broadcast older than the "
+          + "message cache at the heal, or behind 64 newer ones, is not announced and stays "
+          + "on its side.", cache, ctx.config().getString("overlay.preset"), youngest,
+          oldest));
+    } else {
+      ctx.report().finding(String.format(Locale.ROOT, "Shared fragments written during the "
+          + "split did NOT all reach the other side after the heal (worst: %.1f%% of it; "
+          + "they were %d to %d ms old at the heal). Plumtree announces a past message to a "
+          + "new neighbour only while it is still in the message cache (%d ms in the %s "
+          + "profile) and among the 64 most recent; it has no anti-entropy of older "
+          + "broadcasts, so what one side said earlier in a split stays on that side. Such a "
+          + "shared fragment has to be published again after the heal.", worstCross * 100,
+          youngest, oldest, cache, ctx.config().getString("overlay.preset")));
+    }
     ctx.report().finding(privateCount == 0 ? "No private fragments were written during the "
         + "split." : String.format(Locale.ROOT, "Private fragments written during the split: "
-        + "%s on their owners after the heal; %d of %d had an owner whose manifest lists a "
-        + "holder on the other side (replication places by the owner's view of the network, "
-        + "which only sees its own side during the split; anti-entropy re-places later).",
-        privateOk ? "all readable" : "NOT all readable", privateCross, privateCount));
+        + "%s on their owners after the heal; at the end %d of %d owners' manifests (GET "
+        + "/v1/repair \"holders\", which covers all of an owner's fragments) listed a holder on "
+        + "the other side. Holders are chosen among the owner's active neighbours, which "
+        + "during the split are all on its own side; the table shows the holders before and "
+        + "after the heal.", privateOk ? "all readable" : "NOT all readable", privateCross,
+        privateCount));
     ctx.traffic("");
   }
 
   /** A fragment written during the split. */
-  private record Written(String side, boolean shared, int node, String id) {}
+  private record Written(String side, boolean shared, int node, long at, String id) {}
 
   /** Components over time, sampled from the nodes' active views. */
   private static final class Series {

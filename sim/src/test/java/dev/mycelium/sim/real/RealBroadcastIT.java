@@ -34,6 +34,8 @@ class RealBroadcastIT {
         Map.entry("real.settle-ms", "3000"),
         Map.entry("real.poll-ms", "100")));
     Report report = RealRunner.run("broadcast", config, dir, ScenarioRunner.silent());
+    // The numbers behind a failure, in the failsafe output.
+    System.out.println(report.markdown());
 
     List<Map<String, Object>> rows = (List<Map<String, Object>>) report.results()
         .get("broadcasts");
