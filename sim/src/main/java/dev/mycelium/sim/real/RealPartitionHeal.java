@@ -69,11 +69,8 @@ final class RealPartitionHeal implements RealScenario {
           for (String side : List.of("A", "B")) {
             BitSet s = side.equals("A") ? a : b;
             int shared = member(s, pick);
-            written.add(new Written(side, true, shared, net.millis(), ctx.put(shared,
-                ctx.text("side " + side + " shared " + k, 200), true)));
-            int owner = member(s, pick);
-            written.add(new Written(side, false, owner, net.millis(), ctx.put(owner,
-                ctx.text("side " + side + " private " + k, 200), false)));
+            write(ctx, written, side, true, member(s, pick), k);
+            write(ctx, written, side, false, member(s, pick), k);
           }
         }
         wrote = true;
@@ -110,10 +107,12 @@ final class RealPartitionHeal implements RealScenario {
         oneComponent = net.millis() - healAt;
       }
     }
-    String after = ctx.put(member(a, pick), ctx.text("after heal", 200), true);
+    String after = RealBroadcast.tryPut(ctx, member(a, pick), ctx.text("after heal", 200),
+        true);
     BitSet all = net.up();
-    long afterMs = ctx.waitFor(() -> share(ctx, after, all) >= 1.0, observe, "after heal");
-    double afterReach = share(ctx, after, all);
+    long afterMs = after == null ? -1
+        : ctx.waitFor(() -> share(ctx, after, all) >= 1.0, observe, "after heal");
+    double afterReach = after == null ? -1 : share(ctx, after, all);
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Map<String, Object>> privateRows = new ArrayList<>();
     double worstCross = 1;
@@ -153,6 +152,7 @@ final class RealPartitionHeal implements RealScenario {
     }
     ctx.report().put("heal", Report.row("split ms", split, "one-way", oneWay,
         "side sizes", a.cardinality() + " / " + b.cardinality(),
+        "puts failed", 4 * perSide - written.size() + (after == null ? 1 : 0),
         "two components after the cut, ms", splitSeen,
         "most components during the split", componentsDuringSplit,
         "one component after heal, ms", oneComponent,
@@ -213,6 +213,17 @@ final class RealPartitionHeal implements RealScenario {
         + "after the heal.", privateOk ? "all readable" : "NOT all readable", privateCross,
         privateCount));
     ctx.traffic("");
+  }
+
+  /** Writes one fragment on node {@code i}; a put that did not answer in time is skipped. */
+  private static void write(RealContext ctx, List<Written> written, String side,
+      boolean shared, int i, int k) {
+    long at = ctx.net().millis();
+    String id = RealBroadcast.tryPut(ctx, i, ctx.text("side " + side + (shared ? " shared "
+        : " private ") + k, 200), shared);
+    if (id != null) {
+      written.add(new Written(side, shared, i, at, id));
+    }
   }
 
   /** A fragment written during the split. */
