@@ -60,7 +60,7 @@ final class RealBroadcast implements RealScenario {
     for (double loss : losses) {
       BitSet up = net.up();
       for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
-        net.loss(i, loss, seeds.nextLong());
+        setLoss(net, i, loss, seeds.nextLong());
       }
       long droppedBefore = dropped(ctx);
       String phase = String.format(Locale.ROOT, "loss %.0f%%", loss * 100);
@@ -109,7 +109,7 @@ final class RealBroadcast implements RealScenario {
       curves.add(new Plot.Series(String.format(Locale.ROOT, "%.0f%% loss", loss * 100), xs,
           mean, true));
       for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
-        net.loss(i, 0, 0);
+        setLoss(net, i, 0, 0);
       }
       ctx.sleep(recover, "recovering");
     }
@@ -253,6 +253,24 @@ final class RealBroadcast implements RealScenario {
       return ctx.put(i, text, shared);
     } catch (CliException e) {
       return null;
+    }
+  }
+
+  /**
+   * Sets node {@code i}'s loss, trying again when a loaded node does not answer in time (the
+   * change replaces the rate and seed, so asking twice is harmless).
+   */
+  private static void setLoss(RealNetwork net, int i, double loss, long seed) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        net.loss(i, loss, seed);
+        return;
+      } catch (CliException e) {
+        if (attempt == 3) {
+          throw new IllegalStateException("node " + i + " did not take its loss rate after 3 "
+              + "tries: " + e.getMessage(), e);
+        }
+      }
     }
   }
 

@@ -49,11 +49,11 @@ final class RealPartitionHeal implements RealScenario {
     Series series = new Series();
     long cutAt = net.millis();
     for (int i : sideA) {
-      net.partition(i, sideB);
+      cut(net, i, sideB);
     }
     if (!oneWay) {
       for (int j : sideB) {
-        net.partition(j, sideA);
+        cut(net, j, sideA);
       }
     }
     // The cut drops links at once, but the views show it only once each node has noticed.
@@ -68,7 +68,6 @@ final class RealPartitionHeal implements RealScenario {
         for (int k = 0; k < perSide; k++) {
           for (String side : List.of("A", "B")) {
             BitSet s = side.equals("A") ? a : b;
-            int shared = member(s, pick);
             write(ctx, written, side, true, member(s, pick), k);
             write(ctx, written, side, false, member(s, pick), k);
           }
@@ -95,7 +94,7 @@ final class RealPartitionHeal implements RealScenario {
     int componentsDuringSplit = series.max();
     for (int i = 0; i < net.size(); i++) {
       if (net.answers(i)) {
-        net.partition(i, List.of());
+        cut(net, i, List.of());
       }
     }
     long healAt = net.millis();
@@ -213,6 +212,24 @@ final class RealPartitionHeal implements RealScenario {
         + "after the heal.", privateOk ? "all readable" : "NOT all readable", privateCross,
         privateCount));
     ctx.traffic("");
+  }
+
+  /**
+   * Sets node {@code i}'s partition, trying again when a loaded node does not answer in time
+   * (the change replaces the set, so asking twice is harmless).
+   */
+  static void cut(RealNetwork net, int i, List<Integer> others) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        net.partition(i, others);
+        return;
+      } catch (CliException e) {
+        if (attempt == 3) {
+          throw new IllegalStateException("node " + i + " did not take its partition after 3 "
+              + "tries: " + e.getMessage(), e);
+        }
+      }
+    }
   }
 
   /** Writes one fragment on node {@code i}; a put that did not answer in time is skipped. */
