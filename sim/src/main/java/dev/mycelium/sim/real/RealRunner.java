@@ -26,6 +26,8 @@ public final class RealRunner {
 
   static {
     KINDS.put("growth", RealGrowth::new);
+    KINDS.put("mass-failure", RealMassFailure::new);
+    KINDS.put("hub-attack", RealHubAttack::new);
   }
 
   private RealRunner() {}
