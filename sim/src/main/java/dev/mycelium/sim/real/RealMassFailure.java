@@ -105,6 +105,7 @@ final class RealMassFailure implements RealScenario {
       ctx.waitFor(() -> reached(ctx, up, after) == live, 10_000, "after healing " + pct);
       double afterRel = reached(ctx, up, after) / (double) live;
       GraphStats g = net.graph();
+      long back = rejoin(ctx, killed, horizon);
       rows.add(Report.row(
           "failed", f,
           "crashed", kill,
@@ -118,7 +119,8 @@ final class RealMassFailure implements RealScenario {
           "reliability after healing", afterRel,
           "components at end", g.componentSizes().size(),
           "clustering at end", g.clusteringCoefficient(),
-          "mean path at end", g.meanPathLength(50, ctx.random("path"))));
+          "mean path at end", g.meanPathLength(50, ctx.random("path")),
+          "all rejoined after restart ms", back));
       reliability.add(new Plot.Series(pct + " failed", bx, rel, true));
       largest.add(new Plot.Series(pct + " failed",
           tx.stream().mapToDouble(Double::doubleValue).toArray(),
@@ -129,7 +131,6 @@ final class RealMassFailure implements RealScenario {
           + "survivors, mean over %d broadcasts %.1f%%.", pct, live, componentsJustAfter == 1
               ? "one component" : componentsJustAfter + " components", ms(oneComponent),
           ms(healed), rel[0] * 100, count, Arrays.stream(rel).average().orElse(0) * 100));
-      long back = rejoin(ctx, killed, horizon);
       ctx.report().finding(String.format(Locale.ROOT, "The %d killed nodes restarted on their "
           + "files and the network was one component of all %d again after %s.", kill,
           net.size(), ms(back)));
