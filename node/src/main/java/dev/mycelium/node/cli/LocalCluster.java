@@ -180,8 +180,9 @@ public final class LocalCluster implements AutoCloseable {
       return;
     }
     try {
-      Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(m.process().pid()))
-          .redirectErrorStream(true).start();
+      // The shell's own kill: /bin/kill (procps) is missing on minimal systems, /bin/sh is not.
+      Process kill = new ProcessBuilder("/bin/sh", "-c", "kill -" + name + " "
+          + m.process().pid()).redirectErrorStream(true).start();
       if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
         throw new CliException(ExitCodes.FAILURE, "kill -" + name + " " + m.process().pid()
             + " failed: " + new String(kill.getInputStream().readAllBytes()).trim());

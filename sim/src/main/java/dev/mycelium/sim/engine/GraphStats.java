@@ -113,6 +113,11 @@ public final class GraphStats {
     return count;
   }
 
+  /** Indexes of the live nodes, in order (the order of {@link #degrees()}). */
+  public int[] liveIndexes() {
+    return live.stream().toArray();
+  }
+
   /** Degrees of the live nodes, in node order. */
   public int[] degrees() {
     int[] d = new int[live.cardinality()];

@@ -36,7 +36,6 @@ public final class RealNetwork implements AutoCloseable {
   private final Map<String, Integer> indexById = new HashMap<>();
   private final Map<Integer, ApiClient> clients = new HashMap<>();
   private final BitSet paused = new BitSet();
-  private final Map<Integer, int[]> lastViews = new HashMap<>();
   private final long startNanos = System.nanoTime();
 
   private RealNetwork(LocalCluster cluster) {
@@ -176,36 +175,109 @@ public final class RealNetwork implements AutoCloseable {
   }
 
   /**
-   * The active view of every answering node, as indexes; a paused node keeps the view it last
-   * reported (it cannot change it while paused), and a node that does not answer in time has
-   * none. Peers outside this network are left out.
+   * What the nodes said of their views at one moment: for each node, its active-view peers
+   * with an open link ({@code active}), every active-view entry whether linked or not
+   * ({@code activeEntries}), and the failure detector's state of each peer ({@code states}).
+   * A paused node keeps what it last said (it cannot change its views while paused); a node
+   * that is down or does not answer in time has null entries. Peers outside this network are
+   * left out.
    */
-  public int[][] activeViews() {
-    int[][] views = new int[size()][];
-    BitSet up = up();
-    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
-      if (paused.get(i)) {
-        views[i] = lastViews.get(i);
-        continue;
-      }
-      try {
-        JsonNode peers = api(i).get("/v1/peers").path("peers");
-        List<Integer> v = new ArrayList<>();
-        for (JsonNode p : peers) {
-          if ("ACTIVE".equals(p.path("view").asText()) && p.path("connected").asBoolean()) {
-            int j = indexOf(p.path("node_id").asText());
-            if (j >= 0) {
-              v.add(j);
-            }
+  public record Views(int[][] active, int[][] activeEntries, int[] knownBy,
+      List<Map<Integer, String>> states, BitSet up) {
+    /** The graph of the running nodes' linked active views. */
+    public GraphStats graph() {
+      return GraphStats.of(active, up);
+    }
+
+    /**
+     * Active-view entries of running nodes that point at nodes that are down, plus running
+     * nodes with an empty view: what must reach zero for the views to be healed.
+     */
+    public int staleEntries() {
+      int stale = 0;
+      for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+        int[] v = activeEntries[i];
+        if (v == null) {
+          continue;
+        }
+        if (v.length == 0) {
+          stale++;
+        }
+        for (int j : v) {
+          if (!up.get(j)) {
+            stale++;
           }
         }
-        views[i] = v.stream().mapToInt(Integer::intValue).toArray();
-        lastViews.put(i, views[i]);
-      } catch (CliException e) {
-        views[i] = null;
+      }
+      return stale;
+    }
+  }
+
+  private final Map<Integer, Views> lastSaid = new HashMap<>();
+
+  /** Asks every running node for its peers (see {@link Views}). */
+  public Views views() {
+    int n = size();
+    int[][] active = new int[n][];
+    int[][] entries = new int[n][];
+    int[] known = new int[n];
+    List<Map<Integer, String>> states = new ArrayList<>();
+    BitSet up = up();
+    for (int i = 0; i < n; i++) {
+      states.add(Map.of());
+    }
+    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+      JsonNode peers = null;
+      if (!paused.get(i)) {
+        try {
+          peers = api(i).get("/v1/peers").path("peers");
+        } catch (CliException e) {
+          peers = null;
+        }
+      }
+      if (peers == null) {
+        Views before = lastSaid.get(i);
+        if (paused.get(i) && before != null) {
+          active[i] = before.active()[i];
+          entries[i] = before.activeEntries()[i];
+        }
+        continue;
+      }
+      List<Integer> linked = new ArrayList<>();
+      List<Integer> all = new ArrayList<>();
+      Map<Integer, String> st = new HashMap<>();
+      for (JsonNode p : peers) {
+        int j = indexOf(p.path("node_id").asText());
+        if (j < 0) {
+          continue;
+        }
+        known[j]++;
+        if (!p.path("state").isNull()) {
+          st.put(j, p.path("state").asText());
+        }
+        if ("ACTIVE".equals(p.path("view").asText())) {
+          all.add(j);
+          if (p.path("connected").asBoolean()) {
+            linked.add(j);
+          }
+        }
+      }
+      active[i] = linked.stream().mapToInt(Integer::intValue).toArray();
+      entries[i] = all.stream().mapToInt(Integer::intValue).toArray();
+      states.set(i, st);
+    }
+    Views v = new Views(active, entries, known, states, up);
+    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+      if (active[i] != null) {
+        lastSaid.put(i, v);
       }
     }
-    return views;
+    return v;
+  }
+
+  /** The linked active view of every running node, as indexes (see {@link Views}). */
+  public int[][] activeViews() {
+    return views().active();
   }
 
   /**
@@ -213,29 +285,12 @@ public final class RealNetwork implements AutoCloseable {
    * preferential attachment shows even when active views are capped.
    */
   public int[] knownBy() {
-    int[] count = new int[size()];
-    BitSet up = up();
-    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
-      if (paused.get(i)) {
-        continue;
-      }
-      try {
-        for (JsonNode p : api(i).get("/v1/peers").path("peers")) {
-          int j = indexOf(p.path("node_id").asText());
-          if (j >= 0) {
-            count[j]++;
-          }
-        }
-      } catch (CliException e) {
-        // A node that does not answer in time counts nobody.
-      }
-    }
-    return count;
+    return views().knownBy();
   }
 
   /** The graph of the running nodes' active views, for {@link GraphStats}'s measures. */
   public GraphStats graph() {
-    return GraphStats.of(activeViews(), up());
+    return views().graph();
   }
 
   /**
@@ -243,6 +298,9 @@ public final class RealNetwork implements AutoCloseable {
    * "DEAD", "LEFT"), by peer index; empty when it does not answer.
    */
   public Map<Integer, String> peerStates(int i) {
+    if (!answers(i)) {
+      return Map.of();
+    }
     Map<Integer, String> out = new HashMap<>();
     try {
       for (JsonNode p : api(i).get("/v1/peers").path("peers")) {

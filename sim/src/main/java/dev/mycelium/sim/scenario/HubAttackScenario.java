@@ -17,7 +17,7 @@ import java.util.stream.IntStream;
  * percolation, no repair) and in the running simulation, where the survivors replace lost
  * neighbours from their passive views.
  */
-final class HubAttackScenario implements Scenario {
+public final class HubAttackScenario implements Scenario {
   @Override
   public void run(ScenarioContext ctx) {
     var c = ctx.config().getConfig("hub-attack");
@@ -27,54 +27,10 @@ final class HubAttackScenario implements Scenario {
     long heal = c.getLong("dynamic-heal-ms");
     OverlaySim sim = ctx.newSim();
     Metrics m = new Metrics(sim);
-    long t = ctx.grow(sim);
+    ctx.grow(sim);
     GraphStats g = GraphStats.of(sim);
-    int[] targeted = targetOrder(sim, g);
-    int[] random = g.shuffledLive(ctx.random("random removal"));
-    int live = g.liveNodes();
-    int points = (int) Math.floor(maxFraction / step + 1e-9) + 1;
-    int[] removed = new int[points];
-    double[] fx = new double[points];
-    for (int p = 0; p < points; p++) {
-      fx[p] = p * step;
-      removed[p] = (int) Math.round(fx[p] * live);
-    }
-    double[] byHubs = g.largestComponentAfterRemoving(targeted, removed);
-    double[] byChance = g.largestComponentAfterRemoving(random, removed);
-    List<Map<String, Object>> rows = new ArrayList<>();
-    double[] survivorsHubs = new double[points];
-    double[] survivorsRandom = new double[points];
-    for (int p = 0; p < points; p++) {
-      double remaining = Math.max(1e-9, 1 - removed[p] / (double) live);
-      rows.add(Report.row("removed share", fx[p], "removed", removed[p],
-          "largest (hubs first)", byHubs[p], "largest (random)", byChance[p],
-          "of survivors (hubs first)", Math.min(1, byHubs[p] / remaining),
-          "of survivors (random)", Math.min(1, byChance[p] / remaining)));
-      survivorsHubs[p] = Math.min(1, byHubs[p] / remaining);
-      survivorsRandom[p] = Math.min(1, byChance[p] / remaining);
-    }
-    ctx.report().put("largest component vs removal (snapshot, no repair)", rows);
-    ctx.report().plot(new Plot("largest-component-vs-removal.png", "Largest component vs share "
-        + "of nodes removed (snapshot of the active-view graph, no repair)", "share removed",
-        "largest component (share of the original nodes)", false, false, List.of(
-            new Plot.Series("highest degree first", fx, byHubs, true),
-            new Plot.Series("random", fx, byChance, true),
-            new Plot.Series("share of survivors, highest degree first", fx, survivorsHubs, true),
-            new Plot.Series("share of survivors, random", fx, survivorsRandom, true))));
-    double collapseHubs = collapse(fx, survivorsHubs);
-    double collapseRandom = collapse(fx, survivorsRandom);
-    boolean hubsMatter = collapseHubs >= 0 && (collapseRandom < 0
-        || collapseHubs < collapseRandom - 0.099);
-    ctx.report().finding(String.format(Locale.ROOT, "On the frozen graph (no repair) the "
-        + "largest component holds less than half of the surviving nodes once %s of the nodes "
-        + "are removed highest-degree first, and %s at random. %s", pct(collapseHubs),
-        pct(collapseRandom), hubsMatter
-            ? "Hubs matter here: the target degree below the cap let them form, and removing "
-            + "them first cuts the graph apart far sooner, as Albert, Jeong and Barabasi found "
-            + "for scale-free networks."
-            : "With every node filling its view to the cap the graph is nearly regular, so "
-            + "there are no hubs whose loss would shatter it: targeted and random removal do "
-            + "about the same damage."));
+    snapshot(ctx.report(), g, targetOrder(GraphStats.knownBy(sim), g),
+        g.shuffledLive(ctx.random("random removal")), step, maxFraction);
     ctx.traffic(m, "");
 
     List<Map<String, Object>> dyn = new ArrayList<>();
@@ -83,7 +39,7 @@ final class HubAttackScenario implements Scenario {
       long t0 = ctx.grow(s);
       GraphStats before = GraphStats.of(s);
       int[] order = mode.equals("random") ? before.shuffledLive(ctx.random("random removal"))
-          : targetOrder(s, before);
+          : targetOrder(GraphStats.knownBy(s), before);
       int kill = (int) Math.round(dynamicFraction * before.liveNodes());
       for (int k = 0; k < kill; k++) {
         s.crash(order[k], t0);
@@ -109,13 +65,65 @@ final class HubAttackScenario implements Scenario {
   }
 
   /**
+   * Removes nodes from a frozen snapshot of the active-view graph in two orders and reports the
+   * largest component after each share removed (section "largest component vs removal
+   * (snapshot, no repair)", its plot, and a finding). Shared by the simulated and real forms.
+   */
+  public static void snapshot(Report report, GraphStats g, int[] targeted, int[] random,
+      double step, double maxFraction) {
+    int live = g.liveNodes();
+    int points = (int) Math.floor(maxFraction / step + 1e-9) + 1;
+    int[] removed = new int[points];
+    double[] fx = new double[points];
+    for (int p = 0; p < points; p++) {
+      fx[p] = p * step;
+      removed[p] = (int) Math.round(fx[p] * live);
+    }
+    double[] byHubs = g.largestComponentAfterRemoving(targeted, removed);
+    double[] byChance = g.largestComponentAfterRemoving(random, removed);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    double[] survivorsHubs = new double[points];
+    double[] survivorsRandom = new double[points];
+    for (int p = 0; p < points; p++) {
+      double remaining = Math.max(1e-9, 1 - removed[p] / (double) live);
+      rows.add(Report.row("removed share", fx[p], "removed", removed[p],
+          "largest (hubs first)", byHubs[p], "largest (random)", byChance[p],
+          "of survivors (hubs first)", Math.min(1, byHubs[p] / remaining),
+          "of survivors (random)", Math.min(1, byChance[p] / remaining)));
+      survivorsHubs[p] = Math.min(1, byHubs[p] / remaining);
+      survivorsRandom[p] = Math.min(1, byChance[p] / remaining);
+    }
+    report.put("largest component vs removal (snapshot, no repair)", rows);
+    report.plot(new Plot("largest-component-vs-removal.png", "Largest component vs share "
+        + "of nodes removed (snapshot of the active-view graph, no repair)", "share removed",
+        "largest component (share of the original nodes)", false, false, List.of(
+            new Plot.Series("highest degree first", fx, byHubs, true),
+            new Plot.Series("random", fx, byChance, true),
+            new Plot.Series("share of survivors, highest degree first", fx, survivorsHubs, true),
+            new Plot.Series("share of survivors, random", fx, survivorsRandom, true))));
+    double collapseHubs = collapse(fx, survivorsHubs);
+    double collapseRandom = collapse(fx, survivorsRandom);
+    boolean hubsMatter = collapseHubs >= 0 && (collapseRandom < 0
+        || collapseHubs < collapseRandom - 0.099);
+    report.finding(String.format(Locale.ROOT, "On the frozen graph (no repair) the "
+        + "largest component holds less than half of the surviving nodes once %s of the nodes "
+        + "are removed highest-degree first, and %s at random. %s", pct(collapseHubs),
+        pct(collapseRandom), hubsMatter
+            ? "Hubs matter here: the target degree below the cap let them form, and removing "
+            + "them first cuts the graph apart far sooner, as Albert, Jeong and Barabasi found "
+            + "for scale-free networks."
+            : "With every node filling its view to the cap the graph is nearly regular, so "
+            + "there are no hubs whose loss would shatter it: targeted and random removal do "
+            + "about the same damage."));
+  }
+
+  /**
    * Attack order: active degree, then how many nodes know the node (what an attacker who
    * crawls views sees), highest first.
    */
-  static int[] targetOrder(OverlaySim sim, GraphStats g) {
-    int[] known = GraphStats.knownBy(sim);
-    int[] deg = new int[sim.size()];
-    int[] liveIdx = IntStream.range(0, sim.size()).filter(sim::isLive).toArray();
+  public static int[] targetOrder(int[] known, GraphStats g) {
+    int[] deg = new int[known.length];
+    int[] liveIdx = g.liveIndexes();
     int[] d = g.degrees();
     for (int k = 0; k < liveIdx.length; k++) {
       deg[liveIdx[k]] = d[k];

@@ -30,6 +30,26 @@ class SimCommandTest {
   }
 
   @Test
+  void realModeRefusesWhatRealNodesCannotDoBeforeStartingAny(@TempDir Path dir) {
+    Result tooMany = run("sim", "--real", "--scenario", "growth", "--nodes", "65", "--out",
+        dir.toString(), "--no-progress");
+    assertThat(tooMany.code()).isEqualTo(2);
+    assertThat(tooMany.err()).contains("real mode runs 2 to 64 nodes, got 65");
+    Result views = run("sim", "--real", "--scenario", "growth", "--nodes", "3", "--out",
+        dir.toString(), "--no-progress", "--set", "overlay.active-view=8");
+    assertThat(views.code()).isEqualTo(2);
+    assertThat(views.err()).contains("overlay.active-view applies to simulated nodes only");
+    assertThat(dir.resolve("nodes")).doesNotExist();
+  }
+
+  @Test
+  void realModeTakesItsNodeCountFromTheRealBlock() {
+    com.typesafe.config.Config c = dev.mycelium.sim.scenario.ScenarioRunner.load("growth",
+        java.util.Map.of("nodes", "${real.nodes}", "real.nodes", "7"));
+    assertThat(c.getInt("nodes")).isEqualTo(7);
+  }
+
+  @Test
   void listShowsEveryShippedScenario() {
     Result r = run("sim", "--list");
     assertThat(r.code()).isZero();
