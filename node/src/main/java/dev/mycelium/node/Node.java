@@ -9,6 +9,7 @@ import dev.mycelium.node.http.ApiRoutes;
 import dev.mycelium.node.http.ApiServer;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.replica.AeadReplicaSealer;
 import dev.mycelium.node.replica.RepairControl;
@@ -199,6 +200,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());
+      if (config.debug().faultInjection()) {
+        LOG.warn("fault injection is ON (mycelium.debug.fault-injection = true): anyone with the "
+            + "API key can partition this node and drop its messages; test networks only");
+        peers.registerFaultMetrics(metrics.registry());
+      }
       replication = startReplication(codec, dataDir);
       peers.scheduleSaves(scheduler);
       searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
@@ -565,6 +571,18 @@ public final class Node implements AutoCloseable, ApiBackend {
   public Map<String, Object> changeKeyring(String action, byte[] key) {
     NodePeers p = peers;
     return p == null ? ApiBackend.super.keyring() : p.changeKeyring(action, key);
+  }
+
+  @Override
+  public boolean faultInjectionEnabled() {
+    return config.debug().faultInjection();
+  }
+
+  @Override
+  public Optional<FaultControl> faults() {
+    NodePeers p = peers;
+    return p == null || !faultInjectionEnabled() ? Optional.empty()
+        : Optional.of(p.service().faultControl());
   }
 
   /** The peer service, when {@code mycelium.peer.enabled} and the node has started it. */

@@ -5,6 +5,7 @@ import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
+import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.peer.LanDiscovery;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
@@ -264,6 +265,23 @@ final class NodePeers implements AutoCloseable {
         PeerService.Stats::dialFailures);
     counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
         PeerService.Stats::malformed);
+  }
+
+  /**
+   * Registers {@code mycelium_fault_dropped_frames_total}, the frames dropped by injected loss;
+   * only on a node with {@code mycelium.debug.fault-injection} on.
+   */
+  void registerFaultMetrics(PrometheusRegistry registry) {
+    FaultControl faults = service.faultControl();
+    NodeMetrics.counter(registry, "mycelium_fault_dropped_frames_total",
+        "Frames from peers dropped by injected loss (fault injection, test networks only)",
+        () -> {
+          try {
+            return faults.state();
+          } catch (RuntimeException e) {
+            return null;
+          }
+        }, FaultControl.State::dropped);
   }
 
   /** The service's stats, or null once it is stopping (a scrape must not fail). */

@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param replication replicas on neighbours and their repair
  * @param search searches during loss and across the network
  * @param shared shared knowledge: what this node publishes and subscribes to
+ * @param debug switches for test networks only
  */
 public record NodeConfig(
     NodeSection node,
@@ -37,7 +38,16 @@ public record NodeConfig(
     Log log,
     Search search,
     Shared shared,
-    Replication replication) {
+    Replication replication,
+    Debug debug) {
+
+  /**
+   * Switches for test networks only, off by default.
+   *
+   * @param faultInjection whether {@code /v1/debug/faults} may cut this node off from peers
+   *     and drop their messages (for the simulator's real mode); never on a real network
+   */
+  public record Debug(boolean faultInjection) {}
 
   /**
    * Searches during loss and across the network.
@@ -312,8 +322,9 @@ public record NodeConfig(
           storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
+    Debug debug = new Debug(r.bool("mycelium.debug.fault-injection"));
     return new NodeConfig(node, api, peer, storage, index, embedder, log, search, shared,
-        replication);
+        replication, debug);
   }
 
   private static Replication replication(ConfigReader r) {

@@ -70,6 +70,22 @@ public interface ApiBackend {
     return keyring();
   }
 
+  /**
+   * Whether {@code mycelium.debug.fault-injection} is on; when off, {@code /v1/debug/faults}
+   * answers 404 and {@link #faults()} is never asked.
+   */
+  default boolean faultInjectionEnabled() {
+    return false;
+  }
+
+  /**
+   * The fault injectors of {@code /v1/debug/faults}; empty when fault injection is off or the
+   * node has no peer service (nothing to cut off), which the API answers with 503.
+   */
+  default java.util.Optional<dev.mycelium.node.peer.FaultControl> faults() {
+    return java.util.Optional.empty();
+  }
+
   /** The node's metrics. */
   NodeMetrics metrics();
 }

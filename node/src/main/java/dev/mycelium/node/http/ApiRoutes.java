@@ -12,6 +12,7 @@ import dev.mycelium.node.FragmentService.SearchResult;
 import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
+import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.replica.RepairControl;
 import dev.mycelium.node.search.NetworkSearcher;
 import dev.mycelium.node.search.SearchMerge;
@@ -37,6 +38,7 @@ public final class ApiRoutes {
   private static final Logger LOG = LoggerFactory.getLogger(ApiRoutes.class);
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final String FRAGMENTS = "/v1/fragments";
+  private static final String FAULTS = "/v1/debug/faults";
 
   private final ApiBackend backend;
   private final ApiKey apiKey;
@@ -158,6 +160,8 @@ public final class ApiRoutes {
         }
       case "/v1/keyring":
         return keyring(method, route, body);
+      case FAULTS:
+        return faults(method, route, body);
       default:
         throw new ApiException(404, "not_found", "no such endpoint: " + path, null);
     }
@@ -213,11 +217,50 @@ public final class ApiRoutes {
     }
   }
 
+  /**
+   * GET shows the injected faults, PUT {"partition", "loss", "seed"} changes them; both only
+   * with {@code mycelium.debug.fault-injection} on (test networks), else 404.
+   */
+  private ApiResponse faults(String method, String route, byte[] body) {
+    if (!backend.faultInjectionEnabled()) {
+      throw new ApiException(404, "fault_injection_disabled", "fault injection is off on this "
+          + "node; on a test network (never a real one) set mycelium.debug.fault-injection = "
+          + "true in its configuration and restart it", null);
+    }
+    FaultControl.State state;
+    if (method.equals("GET")) {
+      state = faultControl().state();
+    } else if (method.equals("PUT")) {
+      FaultControl.Change change = RequestParser.faults(RequestParser.parse(body));
+      try {
+        state = faultControl().apply(change);
+      } catch (IllegalArgumentException e) {
+        // The loss was checked above, so what is left to refuse is the partition.
+        throw ApiException.invalid("partition", e.getMessage());
+      }
+    } else {
+      throw notAllowed(method, "GET, PUT");
+    }
+    ObjectNode n = F.objectNode().put("enabled", true);
+    ArrayNode ids = n.putArray("partitioned");
+    state.partitioned().stream().map(Object::toString).sorted().forEach(ids::add);
+    n.put("loss", state.loss());
+    n.put("seed", state.seed());
+    n.put("dropped", state.dropped());
+    return json(route, 200, n);
+  }
+
+  private FaultControl faultControl() {
+    return backend.faults().orElseThrow(() -> new ApiException(503, "unavailable",
+        "this node runs no peer service, so there are no peers to cut off or drop; fault "
+            + "injection needs mycelium.peer.enabled = true", null));
+  }
+
   /** The route template of a path, for metrics labels. */
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run":
+          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run", FAULTS:
         return path;
       default:
         if (Dashboard.owns(path)) {

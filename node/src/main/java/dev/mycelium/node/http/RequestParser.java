@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.mycelium.node.FragmentService.PutRequest;
+import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.SearchFilter;
 import dev.mycelium.storage.Visibility;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -287,6 +290,61 @@ final class RequestParser {
       out.put(e.getKey(), e.getValue().asText());
     }
     return out;
+  }
+
+  private static final Set<String> FAULT_FIELDS = Set.of("partition", "loss", "seed");
+
+  /**
+   * The body of {@code PUT /v1/debug/faults}: {@code {"partition": ["<node id>", ...], "loss":
+   * 0..1, "seed": n}}, every field optional (absent or null leaves that fault as it is).
+   */
+  static FaultControl.Change faults(JsonNode body) {
+    checkFields(body, FAULT_FIELDS, "");
+    Optional<Set<NodeId>> partition = Optional.empty();
+    JsonNode p = body.get("partition");
+    if (p != null && !p.isNull()) {
+      if (!p.isArray()) {
+        throw ApiException.badRequest("partition", "partition must be an array of node IDs "
+            + "(as GET /v1/peers prints them); [] heals the partition");
+      }
+      Set<NodeId> ids = new java.util.LinkedHashSet<>();
+      for (int i = 0; i < p.size(); i++) {
+        JsonNode id = p.get(i);
+        if (!id.isTextual()) {
+          throw ApiException.badRequest("partition", "partition[" + i + "] must be a node ID "
+              + "string, got " + id);
+        }
+        try {
+          ids.add(NodeId.parse(id.asText()));
+        } catch (IllegalArgumentException e) {
+          throw ApiException.invalid("partition", "partition[" + i + "] \"" + id.asText()
+              + "\" is not a node ID: " + e.getMessage());
+        }
+      }
+      partition = Optional.of(Set.copyOf(ids));
+    }
+    OptionalDouble loss = OptionalDouble.empty();
+    JsonNode l = body.get("loss");
+    if (l != null && !l.isNull()) {
+      if (!l.isNumber()) {
+        throw ApiException.badRequest("loss", "loss must be a number from 0 to 1, got " + l);
+      }
+      double rate = l.asDouble();
+      if (!(rate >= 0 && rate <= 1)) {
+        throw ApiException.invalid("loss", "loss must be a probability from 0 to 1 (0 turns "
+            + "loss off), got " + l);
+      }
+      loss = OptionalDouble.of(rate);
+    }
+    OptionalLong seed = OptionalLong.empty();
+    JsonNode sd = body.get("seed");
+    if (sd != null && !sd.isNull()) {
+      if (!sd.isIntegralNumber() || !sd.canConvertToLong()) {
+        throw ApiException.badRequest("seed", "seed must be a whole number (64-bit), got " + sd);
+      }
+      seed = OptionalLong.of(sd.asLong());
+    }
+    return new FaultControl.Change(partition, loss, seed);
   }
 
   private static void checkFields(JsonNode body, Set<String> allowed, String prefix) {

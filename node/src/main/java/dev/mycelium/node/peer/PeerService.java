@@ -112,6 +112,9 @@ public final class PeerService implements AutoCloseable {
   private final Set<InetSocketAddress> unresolvedSeeds = new LinkedHashSet<>();
   private final Set<InetSocketAddress> dialingSeeds = new HashSet<>();
   private final Set<NodeId> partitioned = new HashSet<>();
+  private double lossRate;
+  private long lossSeed;
+  private SplittableRandom lossRandom;
   private long nextSeedRetry;
 
   private final Map<String, List<Consumer<byte[]>>> subscribers = new ConcurrentHashMap<>();
@@ -130,6 +133,7 @@ public final class PeerService implements AutoCloseable {
   private final AtomicLong dialFailures = new AtomicLong();
   private final AtomicLong bannedRefused = new AtomicLong();
   private final AtomicLong malformed = new AtomicLong();
+  private final AtomicLong lossDropped = new AtomicLong();
 
   private PeerService(OwnerKeys keys, OverlayConfig config, List<InetSocketAddress> seeds,
       Optional<NetworkKeyring> keyring, PeerTransport.Limits limits, long randomSeed) {
@@ -571,6 +575,71 @@ public final class PeerService implements AutoCloseable {
     });
   }
 
+  /**
+   * Fault injector for tests: drops each envelope that arrives from a peer with probability
+   * {@code rate}, as a lossy network would, drawn from a {@link SplittableRandom} seeded with
+   * {@code seed} so that a run can be repeated. Only this side's inbound frames are dropped,
+   * and only after the handshake. A rate of 0 turns loss off.
+   *
+   * @throws IllegalArgumentException when {@code rate} is not from 0 to 1
+   */
+  void loss(double rate, long seed) {
+    checkLossRate(rate);
+    call(() -> {
+      lossRate = rate;
+      lossSeed = seed;
+      lossRandom = rate == 0 ? null : new SplittableRandom(seed);
+      return null;
+    });
+  }
+
+  private static void checkLossRate(double rate) {
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new IllegalArgumentException("loss must be a probability from 0 to 1 (0 turns loss "
+          + "off), got " + rate);
+    }
+  }
+
+  /** Envelopes dropped by {@link #loss} since start. */
+  long lossDropped() {
+    return lossDropped.get();
+  }
+
+  /**
+   * The fault injectors ({@link #partition}, {@link #loss}) for a test network's HTTP API. The
+   * node asks for this only when {@code mycelium.debug.fault-injection} is true.
+   */
+  public FaultControl faultControl() {
+    return new FaultControl() {
+      @Override
+      public State state() {
+        return call(PeerService.this::faultState);
+      }
+
+      @Override
+      public State apply(Change change) {
+        change.loss().ifPresent(PeerService::checkLossRate);
+        change.partition().ifPresent(p -> {
+          if (p.contains(keys.nodeId())) {
+            throw new IllegalArgumentException("the partition names this node itself ("
+                + keys.nodeId() + "); name only the peers to cut off");
+          }
+        });
+        return call(() -> {
+          change.partition().ifPresent(PeerService.this::partition);
+          if (change.loss().isPresent() || change.seed().isPresent()) {
+            loss(change.loss().orElse(lossRate), change.seed().orElse(lossSeed));
+          }
+          return faultState();
+        });
+      }
+    };
+  }
+
+  private FaultControl.State faultState() {
+    return new FaultControl.State(partitioned, lossRate, lossSeed, lossDropped.get());
+  }
+
   // ---- the loop ----
 
   private static long now() {
@@ -831,6 +900,13 @@ public final class PeerService implements AutoCloseable {
     @Override
     public void onEnvelope(PeerLink link, Envelope envelope) {
       if (overlay == null || closed) {
+        return;
+      }
+      // Injected loss acts here, on envelopes of links already authenticated, never on the
+      // Hello (which the transport handles before onReady): a lost Hello would only make the
+      // link fail to form, a dead peer rather than a lossy one.
+      if (lossRandom != null && lossRandom.nextDouble() < lossRate) {
+        lossDropped.incrementAndGet();
         return;
       }
       if (OverlayNode.isApplication(envelope)) {

@@ -21,7 +21,7 @@ final class MetricNameRule {
   /** Parts of a node a metric may belong to. */
   static final Set<String> AREAS = Set.of("store", "index", "embedder", "scrubber", "http",
       "overlay", "broadcast", "shared", "repair", "replication", "search", "peer", "audit",
-      "node");
+      "node", "fault");
 
   /** Last words a gauge may end in. */
   static final Set<String> GAUGE_UNITS = Set.of("seconds", "bytes", "ratio", "entries",

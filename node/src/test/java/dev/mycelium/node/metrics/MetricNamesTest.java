@@ -76,6 +76,8 @@ class MetricNamesTest {
     assertThat(MetricNameRule.problems("mycelium_index_vectors", "gauge")).isEmpty();
     assertThat(MetricNameRule.problems("mycelium_overlay_bans_total", "counter")).isEmpty();
     assertThat(MetricNameRule.problems("mycelium_overlay_bans", "counter")).isEmpty();
+    assertThat(MetricNameRule.problems("mycelium_fault_dropped_frames_total", "counter"))
+        .isEmpty();
     assertThat(MetricNameRule.problems("mycelium_http_request_duration_seconds", "histogram"))
         .isEmpty();
     assertThat(MetricNameRule.problems("mycelium_index_size", "gauge"))
