@@ -26,6 +26,8 @@ public final class RealRunner {
 
   static {
     KINDS.put("growth", RealGrowth::new);
+    KINDS.put("slow-nodes", RealSlowNodes::new);
+    KINDS.put("churn", RealChurn::new);
   }
 
   private RealRunner() {}
@@ -71,17 +73,19 @@ public final class RealRunner {
         config.getInt("nodes"), "node preset", config.getString("real.preset"),
         "overlay profile", config.getString("overlay.preset"), "node heap",
         config.getString("real.heap")));
-    List<String> settings = List.of(
+    RealScenario scenario = KINDS.get(config.getString("kind")).get();
+    List<String> settings = new java.util.ArrayList<>(List.of(
         "peer.profile = \"" + config.getString("overlay.preset") + "\"",
         // Every node runs on 127.0.0.1, so they all share one address's inbound allowance.
         "peer.max-connections-per-ip = 4096",
-        "shared.topics = [\"" + ScenarioContext.TOPIC + "\"]");
+        "shared.topics = [\"" + ScenarioContext.TOPIC + "\"]"));
+    settings.addAll(scenario.nodeSettings(config));
     List<String> jvm = List.of("-Xmx" + config.getString("real.heap"), "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1");
     try (RealNetwork net = RealNetwork.create(nodesDir, config.getString("real.preset"),
         settings, jvm, Duration.ofMillis(config.getLong("real.start-timeout-ms")))) {
       RealContext ctx = new RealContext(base, net, progress);
-      KINDS.get(config.getString("kind")).get().run(ctx);
+      scenario.run(ctx);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("scenario '" + name + "': " + e.getMessage(), e);
     }

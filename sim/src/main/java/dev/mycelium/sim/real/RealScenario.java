@@ -7,4 +7,12 @@ package dev.mycelium.sim.real;
  */
 interface RealScenario {
   void run(RealContext ctx);
+
+  /**
+   * HOCON lines under {@code mycelium { }} this scenario's nodes need on top of the harness's
+   * (e.g. the replication factor the scenario file asks for); none by default.
+   */
+  default java.util.List<String> nodeSettings(com.typesafe.config.Config config) {
+    return java.util.List.of();
+  }
 }
