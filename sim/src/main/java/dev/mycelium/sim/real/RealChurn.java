@@ -179,6 +179,7 @@ final class RealChurn implements RealScenario {
         ctx.sleep(wait, "churn");
       }
     }
+    long churned = Math.max(1, net.millis() - t0);
     // The churn is over: the nodes still down come back, and the network settles before a
     // last reading, which shows whether the views healed.
     while (!down.isEmpty()) {
@@ -200,14 +201,14 @@ final class RealChurn implements RealScenario {
       checkReplication(net, writerList, written, end, replicationRows, replicationSeries);
     }
 
-    double minutes = duration / 60_000.0;
-    double perMinute = departures / minutes / n;
+    double perMinute = departures / (churned / 60_000.0) / n;
     Report report = ctx.report();
     report.put("churn", Report.row("departures", departures, "graceful (SIGTERM with a "
         + "leave)", graceful0, "crashes (SIGKILL)", departures - graceful0, "returns", returns,
         "graceful share", graceful, "downtime ms", downtime, "planned departures",
         (long) Math.ceil(duration / (double) interval) * perInterval,
-        "share of nodes leaving per minute", perMinute, "stable writers (never churned)",
+        "churn wall time s", churned / 1000.0,
+        "share of nodes leaving per minute (achieved)", perMinute, "stable writers (never churned)",
         writerCount));
     report.put("overlay under churn", rows);
     report.put("overlay after churn", after);
