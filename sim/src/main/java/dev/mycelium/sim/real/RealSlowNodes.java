@@ -316,13 +316,13 @@ final class RealSlowNodes implements RealScenario {
         killedAt.size(), pct(anySuspect, 50), pct(anySuspect, 100), neverSuspected,
         pct(anyDead, 50), pct(anyDead, 100), killedAt.size() - anyDead.size(), observe,
         poll));
-    report.finding(String.format(Locale.ROOT, "Every active neighbour of a killed node "
-        + "noticed it (suspected it, or dropped the link) after median %d ms, at most %d ms "
-        + "(%d crash(es) never noticed). On real nodes a SIGKILL closes the process's TCP "
+    report.finding(String.format(Locale.ROOT, "The healthy active neighbours of the killed "
+        + "nodes noticed them (suspected them, or lost the link) after median %d ms, at most "
+        + "%d ms (%d of %d neighbour pairs; %d crash(es) noticed by no neighbour). On real nodes a SIGKILL closes the process's TCP "
         + "links at once, so its neighbours lose the link and HyParView demotes it from the "
         + "active view before SWIM's probes can suspect it: the failure detector's SUSPECT "
         + "and DEAD verdicts matter for frozen processes (SIGSTOP), whose links stay open.",
-        pct(noticed, 50), pct(noticed, 100), neverNoticed));
+        pct(noticed, 50), pct(noticed, 100), noticed.size(), pairs, neverNoticed));
     report.finding("Real mode cannot slow a node's processing per message "
         + "(slow-per-message-ms): a real process has no hook between frames to delay, and a "
         + "CPU-starving load would slow every process on the host, not one. Only the pauses "
