@@ -141,7 +141,7 @@ final class RealChurn implements RealScenario {
         }
         // A departure that comes late (a stop or a restart took long) is not made up later:
         // the achieved rate is reported instead of a burst.
-        nextDepart = Math.max(nextDepart + interval, net.millis());
+        nextDepart = later(nextDepart, interval, net.millis());
       }
       if (net.millis() >= nextBroadcast) {
         int origin = writerList[pick.nextInt(writerList.length)];
@@ -151,7 +151,8 @@ final class RealChurn implements RealScenario {
         }
         pending.addLast(new Pending(id, origin, net.millis(), net.up()));
         broadcasts++;
-        nextBroadcast += every;
+        // As for departures, one missed during a long restart is not made up in a burst.
+        nextBroadcast = later(nextBroadcast, every, net.millis());
       }
       while (!pending.isEmpty() && pending.peekFirst().sentAt() + reachAfter <= net.millis()) {
         Pending p = pending.pollFirst();
@@ -168,7 +169,7 @@ final class RealChurn implements RealScenario {
         if (replication) {
           checkReplication(net, writerList, written, s, replicationRows, replicationSeries);
         }
-        nextCheck += check;
+        nextCheck = later(nextCheck, check, net.millis());
       }
       long wake = Math.min(Math.min(nextDepart, nextCheck), Math.min(nextBroadcast, endAt));
       if (!down.isEmpty()) {
@@ -279,6 +280,12 @@ final class RealChurn implements RealScenario {
           placed, worstMean, worstHolders, settle / 1000, last[1], last[3]));
     }
     ctx.traffic("");
+  }
+
+  /** The next slot of a schedule; one missed while the thread was busy is skipped. */
+  private static long later(long slot, long step, long now) {
+    long next = slot + step;
+    return next > now ? next : now + step;
   }
 
   /** Up to three random up nodes a returning node joins through. */
