@@ -318,8 +318,8 @@ final class RealSlowNodes implements RealScenario {
         poll));
     report.finding(String.format(Locale.ROOT, "The healthy active neighbours of the killed "
         + "nodes noticed them (suspected them, or lost the link) after median %d ms, at most "
-        + "%d ms (%d of %d neighbour pairs; %d crash(es) noticed by no neighbour). On real nodes a SIGKILL closes the process's TCP "
-        + "links at once, so its neighbours lose the link and HyParView demotes it from the "
+        + "%d ms (%d of %d neighbour pairs; %d crash(es) noticed by no neighbour). On real "
+        + "nodes a SIGKILL closes the process's TCP links at once, so its neighbours lose the link and HyParView demotes it from the "
         + "active view before SWIM's probes can suspect it: the failure detector's SUSPECT "
         + "and DEAD verdicts matter for frozen processes (SIGSTOP), whose links stay open.",
         pct(noticed, 50), pct(noticed, 100), noticed.size(), pairs, neverNoticed));
