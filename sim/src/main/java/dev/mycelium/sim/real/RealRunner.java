@@ -32,6 +32,8 @@ public final class RealRunner {
     KINDS.put("self-healing", RealSelfHealing::new);
     KINDS.put("broadcast", RealBroadcast::new);
     KINDS.put("partition-heal", RealPartitionHeal::new);
+    KINDS.put("slow-nodes", RealSlowNodes::new);
+    KINDS.put("churn", RealChurn::new);
   }
 
   private RealRunner() {}
