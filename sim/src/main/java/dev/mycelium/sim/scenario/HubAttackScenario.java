@@ -109,8 +109,8 @@ public final class HubAttackScenario implements Scenario {
         + "largest component holds less than half of the surviving nodes once %s of the nodes "
         + "are removed highest-degree first, and %s at random. %s", pct(collapseHubs),
         pct(collapseRandom), hubsMatter
-            ? "Hubs matter here: the target degree below the cap let them form, and removing "
-            + "them first cuts the graph apart far sooner, as Albert, Jeong and Barabasi found "
+            ? "Hubs matter here: removing the best-connected nodes first cuts the graph apart "
+            + "far sooner than removing nodes at random, as Albert, Jeong and Barabasi found "
             + "for scale-free networks."
             : "With every node filling its view to the cap the graph is nearly regular, so "
             + "there are no hubs whose loss would shatter it: targeted and random removal do "
