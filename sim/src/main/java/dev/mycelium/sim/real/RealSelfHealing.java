@@ -88,31 +88,43 @@ final class RealSelfHealing implements RealScenario {
     net.restart(victim, List.of(other(net, victim, r)));
     long t0 = net.millis();
 
-    int[] outcome = lookups(ctx, victim, mine, ids, lookups, lookupWindow, r);
     List<Map<String, Object>> states = new ArrayList<>();
     List<double[]> series = new ArrayList<>();
-    long lookupsDone = net.millis() - t0;
-    long waited = ctx.waitFor(() -> {
+    long[] allBack = {-1};
+    int lostCount = lose;
+    // One reading of the node's own counts; "back" needs every fragment PRESENT and at least
+    // as many repairs as fragments damaged, since damage not yet found also reads PRESENT.
+    java.util.function.BooleanSupplier sample = () -> {
       JsonNode s = repair(net, victim);
       if (s == null) {
         return false;
       }
       JsonNode f = s.path("fragments");
-      double t = (net.millis() - t0) / 1000.0;
-      states.add(Report.row("s", t, "PRESENT", f.path("PRESENT").asLong(), "BLANK",
-          f.path("BLANK").asLong(), "LOST", f.path("LOST").asLong()));
-      series.add(new double[] {t, f.path("PRESENT").asLong(), f.path("BLANK").asLong(),
-          f.path("LOST").asLong()});
-      return f.path("PRESENT").asLong() == count && f.path("BLANK").asLong() == 0
-          && f.path("LOST").asLong() == 0;
-    }, repairMax, "repairing");
-    long back = waited < 0 ? -1 : lookupsDone + waited;
+      long t = net.millis() - t0;
+      states.add(Report.row("s", t / 1000.0, "PRESENT", f.path("PRESENT").asLong(), "BLANK",
+          f.path("BLANK").asLong(), "LOST", f.path("LOST").asLong(), "repairs done",
+          s.path("repairs_done").asLong()));
+      series.add(new double[] {t / 1000.0, f.path("PRESENT").asLong(),
+          f.path("BLANK").asLong(), f.path("LOST").asLong()});
+      boolean back = f.path("PRESENT").asLong() == count && f.path("BLANK").asLong() == 0
+          && f.path("LOST").asLong() == 0 && s.path("repairs_done").asLong() >= lostCount;
+      if (back && allBack[0] < 0) {
+        allBack[0] = t;
+      }
+      return back;
+    };
+    sample.getAsBoolean();
+    long lookupsFrom = net.millis();
+    int[] outcome = lookups(ctx, victim, mine, ids, lookups, lookupWindow, r, sample);
+    long lookupsTook = net.millis() - lookupsFrom;
+    ctx.waitFor(sample, repairMax, "repairing");
+    long back = allBack[0];
     int identical = identical(ctx, victim, mine);
     JsonNode rs = repair(net, victim);
     ctx.report().put("loss", Report.row("node", victim, "own fragments", count, "lost", lose,
         "share lost", lose / (double) count, "damaged in the file", flipped));
     ctx.report().put("lookups during loss", Report.row("lookups", lookups, "window ms",
-        lookupWindow, "failures", outcome[0], "blank-flagged", outcome[1],
+        lookupWindow, "took ms", lookupsTook, "failures", outcome[0], "blank-flagged", outcome[1],
         "present and identical", outcome[2]));
     ctx.report().put("repair", Report.row("most BLANK or LOST at once",
         series.stream().mapToDouble(v -> v[2] + v[3]).max().orElse(0),
@@ -246,14 +258,22 @@ final class RealSelfHealing implements RealScenario {
 
   /**
    * Runs the lookups through the search API, spread over the window: each asks for the text of
-   * a random fragment of the node. Returns failures (an error answer or none), hits flagged
+   * a random fragment of the node, while the node's counts are sampled every poll. Returns
+   * failures (an error answer or none), hits flagged
    * BLANK or LOST, and hits present with the text they were written with.
    */
   private static int[] lookups(RealContext ctx, int node, Map<String, String> texts,
-      List<String> ids, int lookups, long window, SplittableRandom r) {
+      List<String> ids, int lookups, long window, SplittableRandom r,
+      java.util.function.BooleanSupplier sample) {
     int[] out = new int[3];
     long start = ctx.net().millis();
+    long poll = ctx.config().getLong("real.poll-ms");
+    long nextSample = start + poll;
     for (int q = 0; q < lookups; q++) {
+      if (ctx.net().millis() >= nextSample) {
+        sample.getAsBoolean();
+        nextSample = ctx.net().millis() + poll;
+      }
       long due = start + window * q / Math.max(1, lookups);
       long wait = due - ctx.net().millis();
       if (wait > 0) {
