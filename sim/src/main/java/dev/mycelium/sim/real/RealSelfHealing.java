@@ -124,8 +124,8 @@ final class RealSelfHealing implements RealScenario {
     ctx.report().put("loss", Report.row("node", victim, "own fragments", count, "lost", lose,
         "share lost", lose / (double) count, "damaged in the file", flipped));
     ctx.report().put("lookups during loss", Report.row("lookups", lookups, "window ms",
-        lookupWindow, "took ms", lookupsTook, "failures", outcome[0], "blank-flagged", outcome[1],
-        "present and identical", outcome[2]));
+        lookupWindow, "took ms", lookupsTook, "failures", outcome[0], "blank-flagged",
+        outcome[1], "present and identical", outcome[2]));
     ctx.report().put("repair", Report.row("most BLANK or LOST at once",
         series.stream().mapToDouble(v -> v[2] + v[3]).max().orElse(0),
         "repairs done", rs == null ? -1 : rs.path("repairs_done").asLong(),
