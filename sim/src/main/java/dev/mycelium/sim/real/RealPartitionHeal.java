@@ -207,8 +207,8 @@ final class RealPartitionHeal implements RealScenario {
         + "split." : String.format(Locale.ROOT, "Private fragments written during the split: "
         + "%s on their owners after the heal; at the end, for %d of %d of them the owner's "
         + "manifest (GET /v1/repair \"holders\", which covers all of an owner's fragments) "
-        + "listed a holder on the other side. Holders are chosen among the owner's active neighbours, which "
-        + "during the split are all on its own side; the table shows the holders before and "
+        + "listed a holder on the other side. Holders are chosen among the owner's active "
+        + "neighbours, which during the split are all on its own side; the table shows the holders before and "
         + "after the heal.", privateOk ? "all readable" : "NOT all readable", privateCross,
         privateCount));
     ctx.traffic("");

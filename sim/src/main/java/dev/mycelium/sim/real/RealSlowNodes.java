@@ -309,18 +309,25 @@ final class RealSlowNodes implements RealScenario {
         + "were reported DEAD (%d observer-peer pairs; target 0 with SIGSTOP pauses of %d ms "
         + "and %.0f%% inbound loss on %d nodes: %s).", falseDeathNodes, falseDeathPairs.size(),
         pause, minorityLoss * 100, size, falseDeathNodes == 0 ? "met" : "missed"));
-    report.finding(String.format(Locale.ROOT, "The %d SIGKILLed node(s) were first suspected "
-        + "by some live node after median %d ms, at most %d ms (%d never suspected), and "
-        + "first declared dead after median %d ms, at most %d ms (%d not within %d ms), "
-        + "measured from the kill to the first poll (every %d ms) that showed it.",
-        killedAt.size(), pct(anySuspect, 50), pct(anySuspect, 100), neverSuspected,
-        pct(anyDead, 50), pct(anyDead, 100), killedAt.size() - anyDead.size(), observe,
-        poll));
+    if (anySuspect.isEmpty() && anyDead.isEmpty()) {
+      report.finding(String.format(Locale.ROOT, "None of the %d SIGKILLed node(s) was ever "
+          + "reported SUSPECT or DEAD within %d ms (polled every %d ms).", killedAt.size(),
+          observe, poll));
+    } else {
+      report.finding(String.format(Locale.ROOT, "The %d SIGKILLed node(s) were first "
+          + "suspected by some live node after median %d ms, at most %d ms (%d never "
+          + "suspected), and first declared dead after median %d ms, at most %d ms (%d not "
+          + "within %d ms), measured from the kill to the first poll (every %d ms) that showed "
+          + "it.", killedAt.size(), pct(anySuspect, 50), pct(anySuspect, 100), neverSuspected,
+          pct(anyDead, 50), pct(anyDead, 100), killedAt.size() - anyDead.size(), observe,
+          poll));
+    }
     report.finding(String.format(Locale.ROOT, "The healthy active neighbours of the killed "
         + "nodes noticed them (suspected them, or lost the link) after median %d ms, at most "
         + "%d ms (%d of %d neighbour pairs; %d crash(es) noticed by no neighbour). On real "
-        + "nodes a SIGKILL closes the process's TCP links at once, so its neighbours lose the link and HyParView demotes it from the "
-        + "active view before SWIM's probes can suspect it: the failure detector's SUSPECT "
+        + "nodes a SIGKILL closes the process's TCP links at once, so its neighbours lose the "
+        + "link and HyParView demotes it from the active view before SWIM's probes can "
+        + "suspect it: the failure detector's SUSPECT "
         + "and DEAD verdicts matter for frozen processes (SIGSTOP), whose links stay open.",
         pct(noticed, 50), pct(noticed, 100), noticed.size(), pairs, neverNoticed));
     report.finding("Real mode cannot slow a node's processing per message "
