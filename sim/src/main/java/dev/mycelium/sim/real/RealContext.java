@@ -6,7 +6,6 @@ import com.typesafe.config.Config;
 import dev.mycelium.node.cli.ApiClient;
 import dev.mycelium.node.cli.CliException;
 import dev.mycelium.node.cli.ProgressBar;
-import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import dev.mycelium.sim.scenario.ScenarioContext;
 import java.util.ArrayList;
@@ -201,38 +200,13 @@ final class RealContext {
     double[] x = new double[traffic.size()];
     double[] msgs = new double[x.length];
     double[] bytes = new double[x.length];
-    double sumM = 0;
-    double sumB = 0;
-    double maxM = 0;
-    double maxB = 0;
     for (int i = 0; i < x.length; i++) {
       x[i] = traffic.get(i)[0];
       msgs[i] = traffic.get(i)[1];
       bytes[i] = traffic.get(i)[2];
-      sumM += msgs[i];
-      sumB += bytes[i];
-      maxM = Math.max(maxM, msgs[i]);
-      maxB = Math.max(maxB, bytes[i]);
     }
-    int secs = Math.max(1, x.length);
-    report().put("traffic" + (label.isEmpty() ? "" : " (" + label + ")"), Report.row(
-        "seconds", x.length,
-        "messages per node per second, mean", sumM / secs,
-        "messages per node per second, max", maxM,
-        "bytes per node per second, mean", sumB / secs,
-        "bytes per node per second, max", maxB));
-    report().plot(new Plot("traffic.png", "Frames and bytes/10 sent per node per second (real "
-        + "nodes)", "wall time (s)", "per answering node per second", false, false, List.of(
-            new Plot.Series("frames", x, msgs, true),
-            new Plot.Series("bytes / 10", x, scale(bytes), true))));
-  }
-
-  private static double[] scale(double[] v) {
-    double[] out = new double[v.length];
-    for (int i = 0; i < v.length; i++) {
-      out[i] = v[i] * 0.1;
-    }
-    return out;
+    ScenarioContext.traffic(report(), label, x, msgs, bytes, "Frames", "wall time (s)",
+        "per answering node per second");
   }
 
   /**

@@ -37,20 +37,10 @@ final class RealGrowth implements RealScenario {
     ctx.report().put("per step", steps);
     GraphStats last = ctx.net().graph();
     int[] known = liveOnly(ctx.net().knownBy(), ctx.net().up());
-    PowerLawFit fit = PowerLawFit.fit(last.degrees());
-    PowerLawFit knownFit = PowerLawFit.fit(known);
-    ctx.report().put("final degree distribution (active views)",
-        Degrees.histogram(last.degrees()));
-    ctx.report().put("final known-by distribution (active + passive views)",
-        Degrees.histogram(known));
-    ctx.report().put("power-law fits (Clauset-Shalizi-Newman MLE)", List.of(
-        Degrees.fitRow("active view degree", fit),
-        Degrees.fitRow("known-by (in-degree over all views)", knownFit)));
-    ctx.report().plot(Degrees.degreePlot("degree-distribution.png", "Active-view degree "
-        + "distribution of real nodes (log-log) with ML power-law fit", last.degrees(), fit));
-    ctx.report().plot(Degrees.degreePlot("known-by-distribution.png", "Known-by distribution "
-        + "of real nodes (active + passive views, log-log) with ML power-law fit", known,
-        knownFit));
+    PowerLawFit[] fits = Degrees.report(ctx.report(), last.degrees(), known,
+        " of real nodes");
+    PowerLawFit fit = fits[0];
+    PowerLawFit knownFit = fits[1];
     ctx.report().finding(String.format(Locale.ROOT, "Active-view degrees of the %d real nodes"
         + " after growth: mean %.2f, max %d; fit: %s.", n, Degrees.mean(last.degrees()),
         last.maxDegree(), Degrees.describe(fit)));

@@ -3,7 +3,6 @@ package dev.mycelium.sim.real;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import dev.mycelium.node.cli.CliException;
-import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;

@@ -91,4 +91,26 @@ public final class Degrees {
     }
     return m;
   }
+
+  /**
+   * The final shape of a grown network: both distributions as tables, their power-law fits
+   * and log-log plots ({@code degree-distribution.png}, {@code known-by-distribution.png}).
+   *
+   * @param of words after "distribution" in the plot titles, e.g. "" or " of real nodes"
+   * @return the two fits, active degree first
+   */
+  public static PowerLawFit[] report(Report report, int[] degrees, int[] knownBy, String of) {
+    PowerLawFit fit = PowerLawFit.fit(degrees);
+    PowerLawFit knownFit = PowerLawFit.fit(knownBy);
+    report.put("final degree distribution (active views)", histogram(degrees));
+    report.put("final known-by distribution (active + passive views)", histogram(knownBy));
+    report.put("power-law fits (Clauset-Shalizi-Newman MLE)", List.of(
+        fitRow("active view degree", fit),
+        fitRow("known-by (in-degree over all views)", knownFit)));
+    report.plot(degreePlot("degree-distribution.png", "Active-view degree distribution" + of
+        + " (log-log) with ML power-law fit", degrees, fit));
+    report.plot(degreePlot("known-by-distribution.png", "Known-by distribution" + of
+        + " (active + passive views, log-log) with ML power-law fit", knownBy, knownFit));
+    return new PowerLawFit[] {fit, knownFit};
+  }
 }

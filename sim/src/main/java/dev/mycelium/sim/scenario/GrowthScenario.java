@@ -3,13 +3,10 @@ package dev.mycelium.sim.scenario;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.engine.PowerLawFit;
-import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * {@code growth}: nodes join one at a time; at checkpoints the shape of the overlay is
@@ -62,19 +59,9 @@ final class GrowthScenario implements Scenario {
       }
     }
     ctx.report().put("per step", steps);
-    PowerLawFit fit = PowerLawFit.fit(last.degrees());
-    PowerLawFit knownFit = PowerLawFit.fit(lastKnown);
-    ctx.report().put("final degree distribution (active views)",
-        Degrees.histogram(last.degrees()));
-    ctx.report().put("final known-by distribution (active + passive views)",
-        Degrees.histogram(lastKnown));
-    ctx.report().put("power-law fits (Clauset-Shalizi-Newman MLE)", List.of(
-        Degrees.fitRow("active view degree", fit),
-        Degrees.fitRow("known-by (in-degree over all views)", knownFit)));
-    ctx.report().plot(Degrees.degreePlot("degree-distribution.png", "Active-view degree "
-        + "distribution (log-log) with ML power-law fit", last.degrees(), fit));
-    ctx.report().plot(Degrees.degreePlot("known-by-distribution.png", "Known-by distribution "
-        + "(active + passive views, log-log) with ML power-law fit", lastKnown, knownFit));
+    PowerLawFit[] fits = Degrees.report(ctx.report(), last.degrees(), lastKnown, "");
+    PowerLawFit fit = fits[0];
+    PowerLawFit knownFit = fits[1];
     int cap = sim.config().activeViewSize();
     ctx.report().finding(String.format(java.util.Locale.ROOT, "Active views are capped at %d, "
         + "so active degrees lie in 1..%d (mean %.2f): the cap is what keeps hubs from growing "

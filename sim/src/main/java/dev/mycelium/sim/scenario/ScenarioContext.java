@@ -271,14 +271,28 @@ public final class ScenarioContext {
   /** Adds the traffic section and its plot (messages and bytes per node per second). */
   public void traffic(Metrics m, String label) {
     double[] msgs = m.messagesPerNodePerSecond();
-    double[] bytes = m.bytesPerNodePerSecond();
     double[] x = new double[msgs.length];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i;
+    }
+    traffic(report, label, x, msgs, m.bytesPerNodePerSecond(), "Messages", "simulated time (s)",
+        "per live node per second");
+  }
+
+  /**
+   * The traffic section ({@code traffic} or {@code traffic (label)}: mean and max messages and
+   * bytes per node per second) and its plot, from one sample per second; shared by simulated
+   * and real runs, which count messages and frames respectively.
+   *
+   * @param what what is counted, for the plot title ("Messages", "Frames")
+   */
+  public static void traffic(Report report, String label, double[] x, double[] msgs,
+      double[] bytes, String what, String xLabel, String yLabel) {
     double sumM = 0;
     double sumB = 0;
     double maxM = 0;
     double maxB = 0;
     for (int i = 0; i < x.length; i++) {
-      x[i] = i;
       sumM += msgs[i];
       sumB += bytes[i];
       maxM = Math.max(maxM, msgs[i]);
@@ -292,10 +306,9 @@ public final class ScenarioContext {
         "bytes per node per second, mean", sumB / secs,
         "bytes per node per second, max", maxB));
     String suffix = label.isEmpty() ? "" : "-" + label.replaceAll("[^a-z0-9]+", "-");
-    report.plot(new Plot("traffic" + suffix + ".png", "Messages and bytes/10 sent per node per "
-        + "second" + (label.isEmpty() ? "" : " (" + label + ")"), "simulated time (s)",
-        "per live node per second", false, false, List.of(
-            new Plot.Series("messages", x, msgs, true),
+    report.plot(new Plot("traffic" + suffix + ".png", what + " and bytes/10 sent per node per "
+        + "second" + (label.isEmpty() ? "" : " (" + label + ")"), xLabel, yLabel, false, false,
+        List.of(new Plot.Series(what.toLowerCase(Locale.ROOT), x, msgs, true),
             new Plot.Series("bytes / 10", x, scale(bytes, 0.1), true))));
   }
 
