@@ -3,9 +3,6 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.NotReadyException;
-import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
@@ -13,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -24,7 +20,6 @@ class FaultRoutesTest {
   private static final String PATH = "/v1/debug/faults";
   private static final NodeId PEER = OwnerKeys.generate(new SecureRandom()).nodeId();
 
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
   private final List<FaultControl.Change> changes = new ArrayList<>();
   private FaultControl.State state = new FaultControl.State(Set.of(), 0, 0, 0);
   private final FaultControl control = new FaultControl() {
@@ -43,22 +38,7 @@ class FaultRoutesTest {
   };
 
   private ApiRoutes routes(boolean enabled, Optional<FaultControl> faults) {
-    return new ApiRoutes(new ApiBackend() {
-      @Override
-      public FragmentService fragments() {
-        throw new NotReadyException("not in this test");
-      }
-
-      @Override
-      public Map<String, Object> status() {
-        return Map.of();
-      }
-
-      @Override
-      public List<String> notReadyReasons() {
-        return List.of();
-      }
-
+    return new ApiRoutes(new StubBackend() {
       @Override
       public boolean faultInjectionEnabled() {
         return enabled;
@@ -67,11 +47,6 @@ class FaultRoutesTest {
       @Override
       public Optional<FaultControl> faults() {
         return faults;
-      }
-
-      @Override
-      public NodeMetrics metrics() {
-        return metrics;
       }
     }, ApiKey.of("k"), 4);
   }

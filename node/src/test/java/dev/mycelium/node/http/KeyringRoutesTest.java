@@ -3,8 +3,6 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.metrics.NodeMetrics;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -15,30 +13,9 @@ import org.junit.jupiter.api.Test;
 /** {@code /v1/keyring}: request checks and the mapping of refusals to the API's errors. */
 class KeyringRoutesTest {
   private static final String AUTH = "Bearer k";
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
   private final List<String> changes = new ArrayList<>();
 
-  private final ApiBackend withKeyring = new ApiBackend() {
-    @Override
-    public FragmentService fragments() {
-      throw new IllegalStateException("not used");
-    }
-
-    @Override
-    public Map<String, Object> status() {
-      return Map.of();
-    }
-
-    @Override
-    public List<String> notReadyReasons() {
-      return List.of();
-    }
-
-    @Override
-    public NodeMetrics metrics() {
-      return metrics;
-    }
-
+  private final ApiBackend withKeyring = new StubBackend() {
     @Override
     public Map<String, Object> keyring() {
       return Map.of("open", false, "keys", List.of());
@@ -95,26 +72,7 @@ class KeyringRoutesTest {
 
   @Test
   void aNodeWithoutPeerServiceHasNoKeyring() throws Exception {
-    ApiBackend none = new ApiBackend() {
-      @Override
-      public FragmentService fragments() {
-        throw new IllegalStateException("not used");
-      }
-
-      @Override
-      public Map<String, Object> status() {
-        return Map.of();
-      }
-
-      @Override
-      public List<String> notReadyReasons() {
-        return List.of();
-      }
-
-      @Override
-      public NodeMetrics metrics() {
-        return metrics;
-      }
+    ApiBackend none = new StubBackend() {
     };
     assertThat(call(none, "GET", null, 409).get("message").asText())
         .contains("mycelium.peer.enabled");

@@ -3,15 +3,11 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.NotReadyException;
-import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.replica.RepairControl;
 import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.RepairStatus;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.StoreStats;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,7 +16,6 @@ import org.junit.jupiter.api.Test;
 /** {@code GET /v1/repair} and {@code POST /v1/repair/run}. */
 class RepairRoutesTest {
   private static final String AUTH = "Bearer k";
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
   private final RepairLedger ledger = new RepairLedger();
   private final AtomicInteger runs = new AtomicInteger();
   private final RepairControl control = new RepairControl() {
@@ -41,30 +36,10 @@ class RepairRoutesTest {
   };
 
   private ApiRoutes routes(Optional<RepairControl> repair) {
-    return new ApiRoutes(new ApiBackend() {
-      @Override
-      public FragmentService fragments() {
-        throw new NotReadyException("not in this test");
-      }
-
-      @Override
-      public Map<String, Object> status() {
-        return Map.of();
-      }
-
-      @Override
-      public List<String> notReadyReasons() {
-        return List.of();
-      }
-
+    return new ApiRoutes(new StubBackend() {
       @Override
       public Optional<RepairControl> repair() {
         return repair;
-      }
-
-      @Override
-      public NodeMetrics metrics() {
-        return metrics;
       }
     }, ApiKey.of("k"), 4);
   }
