@@ -7,15 +7,9 @@ import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
 import dev.mycelium.wire.proto.StoredRecord;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -23,15 +17,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import net.openhft.chronicle.hash.ChronicleHashClosedException;
-import net.openhft.chronicle.map.ChronicleMap;
-import net.openhft.chronicle.map.ChronicleMapBuilder;
-import net.openhft.chronicle.map.MapSegmentContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon's {@link FragmentStore}: a Chronicle Map persisted to {@code <dir>/fragments.cm3},
+ * The daemon's {@link FragmentStore}: a Chronicle Map persisted to {@code <dir>/fragments*.cm3},
  * keyed by the 32 raw ID bytes, each value an encoded {@link StoredRecord}.
  *
  * <p>Why Chronicle Map: it is memory-mapped, so an acknowledged write is in the OS page cache at
@@ -40,18 +30,17 @@ import org.slf4j.LoggerFactory;
  * stale. So the store keeps a clean-shutdown marker ({@code fragments.clean}), written by
  * {@link #close()} after the map is closed and synced and deleted right after opening; when the
  * file exists without the marker, the map is opened with {@code recoverPersistedTo} before
- * anything reads it.
+ * anything reads it. The files, their growth and the disk checks live in {@link ChronicleFile}.
  *
  * <p>Integrity: every read decodes the record and checks the body's SHA-256 against the key and
  * the owner's signature. A record that fails (or does not even parse) is rewritten as BLANK,
  * counted, logged, and answered as BLANK: bad bytes never leave the store and a caller never
  * sees an exception for corrupt data.
  *
- * <p>Capacity: Chronicle Map is sized when the file is made. The store enforces its own limit,
- * {@code storage.capacity-entries}, below Chronicle's physical one (the map is built with room
- * to spare via {@code maxBloatFactor}), warns once at 90% and refuses new IDs with
- * {@link StoreFullException} at 100%. When the configured capacity is raised above the size the
- * file was made for, the open copies the entries into a larger file.
+ * <p>Capacity: the file starts small and grows with the content (see {@link ChronicleFile}).
+ * {@code storage.capacity-entries} is a ceiling of the store's own: it warns once at 90% and
+ * refuses new IDs with {@link StoreFullException} at 100%. New IDs are refused too when the disk
+ * is nearly full ({@value ChronicleFile#MIN_FREE_KEY}); {@link #lowDisk()} says why.
  *
  * <p>Counts by state are kept in counters updated on every transition, recounted once at open,
  * so {@link #stats()} is cheap enough for every metrics scrape. A record damaged on disk while
@@ -64,39 +53,29 @@ public final class ChronicleFragmentStore implements FragmentStore {
     if (System.getProperty("chronicle.analytics.disable") == null) {
       System.setProperty("chronicle.analytics.disable", "true");
     }
-    // Its start-up banner only asks for an e-mail address; a daemon's log has no use for it.
     if (System.getProperty("chronicle.announcer.disable") == null) {
       System.setProperty("chronicle.announcer.disable", "true");
     }
   }
 
-  /** The config key that sizes the store, named in every capacity message. */
+  /** The config key that bounds the store, named in every capacity message. */
   public static final String CAPACITY_KEY = "storage.capacity-entries";
-  /** The map file's name in the data directory. */
+  /** The first generation's file name in the data directory. */
   public static final String FILE_NAME = "fragments.cm3";
   /** The clean-shutdown marker's name in the data directory. */
   public static final String CLEAN_MARKER = "fragments.clean";
   /** Held (as an OS file lock) while the store is open, so that no second process opens it. */
   public static final String LOCK_FILE = "fragments.lock";
-  /** The sizing the file was made with, so a raised capacity can be detected at open. */
-  public static final String SIZING_FILE = "fragments.sizing";
+  /** The manifest of live generations. */
+  public static final String MANIFEST = "fragments.gens";
   /** Share of the capacity at which the store starts warning. */
   public static final double NEARLY_FULL = 0.9;
-
-  /**
-   * Chronicle may allocate this many times its configured segment space before it refuses a
-   * write. Entries are spread over segments by hash and values vary in size, so some segments
-   * fill before others; the slack keeps Chronicle's physical limit above the store's own.
-   */
-  private static final double MAX_BLOAT = 2.0;
 
   private static final Logger LOG = LoggerFactory.getLogger(ChronicleFragmentStore.class);
   private static final FragmentState[] STATES = FragmentState.values();
 
-  private final ChronicleMap<byte[], byte[]> map;
-  private final FileChannel lock;
+  private final ChronicleFile map;
   private final Path dir;
-  private final Path file;
   private final FragmentCodec codec;
   private final long capacityEntries;
   private final LongSupplier clockMillis;
@@ -109,21 +88,17 @@ public final class ChronicleFragmentStore implements FragmentStore {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private ChronicleFragmentStore(
-      ChronicleMap<byte[], byte[]> map,
+      ChronicleFile map,
       Path dir,
       FragmentCodec codec,
       long capacityEntries,
-      LongSupplier clockMillis,
-      boolean recovered,
-      FileChannel lock) {
-    this.lock = lock;
+      LongSupplier clockMillis) {
     this.map = map;
     this.dir = dir;
-    this.file = dir.resolve(FILE_NAME);
     this.codec = codec;
     this.capacityEntries = capacityEntries;
     this.clockMillis = clockMillis;
-    this.recovered = recovered;
+    this.recovered = map.recovered();
     for (int i = 0; i < counts.length; i++) {
       counts[i] = new AtomicLong();
     }
@@ -136,14 +111,28 @@ public final class ChronicleFragmentStore implements FragmentStore {
     return open(dir, capacityEntries, averageValueBytes, codec, System::currentTimeMillis);
   }
 
+  /** Opens (or makes) the store in {@code dir} with the default growth. */
+  public static ChronicleFragmentStore open(
+      Path dir,
+      long capacityEntries,
+      int averageValueBytes,
+      FragmentCodec codec,
+      LongSupplier clockMillis)
+      throws IOException {
+    return open(dir, capacityEntries, averageValueBytes, codec, clockMillis,
+        ChronicleFile.Growth.DEFAULTS);
+  }
+
   /**
-   * Opens (or makes) the store in {@code dir}, recovering the file first when the last stop was
+   * Opens (or makes) the store in {@code dir}, recovering the files first when the last stop was
    * unclean.
    *
    * @param capacityEntries most IDs the store will hold ({@value #CAPACITY_KEY})
-   * @param averageValueBytes expected size of an encoded record, which Chronicle sizes its
-   *     segments from (about 1.7 KiB plus the text for a 384-dimension fragment)
+   * @param averageValueBytes expected size of an encoded record, which the first file is sized
+   *     from (about 1.7 KiB plus the text for a 384-dimension fragment); later files are sized
+   *     from the records actually held
    * @param clockMillis stamps {@code stored_at_millis}
+   * @param growth the first file's size and the disk space kept free
    * @throws IOException when the directory or the file cannot be used
    */
   public static ChronicleFragmentStore open(
@@ -151,7 +140,8 @@ public final class ChronicleFragmentStore implements FragmentStore {
       long capacityEntries,
       int averageValueBytes,
       FragmentCodec codec,
-      LongSupplier clockMillis)
+      LongSupplier clockMillis,
+      ChronicleFile.Growth growth)
       throws IOException {
     if (capacityEntries < 1) {
       throw new IllegalArgumentException(
@@ -161,98 +151,26 @@ public final class ChronicleFragmentStore implements FragmentStore {
       throw new IllegalArgumentException(
           "storage.average-value-bytes must be at least 64, got " + averageValueBytes);
     }
-    Files.createDirectories(dir);
-    FileChannel lock = lock(dir);
-    ChronicleMap<byte[], byte[]> map = null;
+    ChronicleFile.Spec spec = new ChronicleFile.Spec("fragments", "fragment store",
+        Math.min(capacityEntries, growth.initialEntries()), averageValueBytes,
+        maxRecordBytes(codec.limits()), capacityEntries, growth.minFreeDiskBytes(),
+        growth.freeSpace());
+    ChronicleFile map = ChronicleFile.open(dir, spec);
     try {
-      Path file = dir.resolve(FILE_NAME);
-      Path marker = dir.resolve(CLEAN_MARKER);
-      boolean exists = Files.exists(file);
-      boolean recovered = exists && !Files.exists(marker);
-      long[] savedCounts = recovered ? null : readCounts(marker);
-      if (recovered) {
-        LOG.warn(
-            "the fragment store in {} was not closed cleanly; recovering {} before serving",
-            dir, FILE_NAME);
-        map = builder(capacityEntries, averageValueBytes, codec.limits())
-            .recoverPersistedTo(file.toFile(), false);
-      } else {
-        map = builder(capacityEntries, averageValueBytes, codec.limits())
-            .createPersistedTo(file.toFile());
-      }
-      // From here on a crash leaves no marker, so the next open recovers.
-      Files.deleteIfExists(marker);
-      syncDirectory(dir);
-
-      long madeFor = readSizing(dir);
-      if (exists && madeFor > 0 && madeFor < capacityEntries) {
-        map = grow(map, dir, madeFor, builder(capacityEntries, averageValueBytes, codec.limits()));
-      }
-      writeSizing(dir, Math.max(madeFor, capacityEntries), averageValueBytes);
-
       ChronicleFragmentStore store =
-          new ChronicleFragmentStore(
-              map, dir, codec, capacityEntries, clockMillis, recovered, lock);
-      if (savedCounts != null && sum(savedCounts) == map.longSize()) {
+          new ChronicleFragmentStore(map, dir, codec, capacityEntries, clockMillis);
+      long[] savedCounts = readCounts(map.cleanMarker());
+      if (savedCounts != null && sum(savedCounts) == map.size()) {
         store.restoreCounts(savedCounts);
       } else {
         store.recount();
       }
       return store;
-    } catch (IOException | RuntimeException e) {
-      // Closing here would write nothing: the marker is only ever written by close().
-      if (map != null) {
-        map.close();
-      }
-      lock.close();
+    } catch (RuntimeException e) {
+      // Closing here would write no marker content worth keeping; the next open recounts.
+      map.close("");
       throw e;
     }
-  }
-
-  /**
-   * Takes the store's lock file. Two processes on one map file would corrupt it, and recovery
-   * in particular needs the file to itself.
-   */
-  private static FileChannel lock(Path dir) throws IOException {
-    FileChannel channel =
-        FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    try {
-      if (channel.tryLock() != null) {
-        return channel;
-      }
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      // Held by this very process: fall through to the same refusal.
-    }
-    channel.close();
-    throw new IOException("the fragment store in " + dir + " is in use by another process "
-        + "(or already open in this one); stop it before opening the store again");
-  }
-
-  /**
-   * Chronicle limits one entry to a fraction of a segment, and a small map has small segments:
-   * a store sized for a few short fragments would refuse the largest one the limits allow. So
-   * the physical map is made for at least enough entries that a segment holds several of the
-   * largest records; the store's own capacity check stays at {@code capacity}.
-   */
-  private static ChronicleMapBuilder<byte[], byte[]> builder(
-      long capacity, int averageValueBytes, FragmentLimits limits) {
-    long largest = maxRecordBytes(limits);
-    long physical = Math.max(capacity, (8 * largest + averageValueBytes - 1) / averageValueBytes);
-    return ChronicleMap.of(byte[].class, byte[].class)
-        .name("mycelium-fragments")
-        .constantKeySizeBySample(new byte[FragmentId.LENGTH])
-        .averageValueSize(averageValueBytes)
-        .entries(physical)
-        .maxBloatFactor(MAX_BLOAT)
-        // Chronicle's own entry checksums are off on purpose: its recovery silently drops an
-        // entry whose checksum fails, and the fragment would vanish instead of turning BLANK.
-        // Every record is checked by SHA-256 and signature on each read anyway, which catches
-        // more than a checksum does and leads to the designed repair path.
-        .checksumEntries(false)
-        // The owner closes the store, in order: a node's shutdown hook drains requests and
-        // background work first. Chronicle's own exit hook would close the map concurrently,
-        // under requests still running.
-        .skipCloseOnExitHook(true);
   }
 
   /** An upper bound on an encoded record under the given limits (fields, tags and lengths). */
@@ -262,30 +180,6 @@ public final class ChronicleFragmentStore implements FragmentStore {
         + limits.maxMetadataBytes()
         + 8L * limits.maxMetadataEntries()
         + 512;
-  }
-
-  /**
-   * Chronicle cannot resize a file, so a raised capacity means a new file: copy every entry
-   * across, sync it, and swap it in by rename (atomic on one file system).
-   */
-  private static ChronicleMap<byte[], byte[]> grow(
-      ChronicleMap<byte[], byte[]> old, Path dir, long from, ChronicleMapBuilder<byte[], byte[]> to)
-      throws IOException {
-    LOG.info("{} raised from {}: copying the fragment store into a larger file",
-        CAPACITY_KEY, from);
-    Path file = dir.resolve(FILE_NAME);
-    Path next = dir.resolve(FILE_NAME + ".grow");
-    Files.deleteIfExists(next);
-    try (ChronicleMap<byte[], byte[]> bigger =
-        to.createPersistedTo(next.toFile())) {
-      old.forEachEntry(e -> bigger.put(e.key().get().clone(), e.value().get().clone()));
-    }
-    old.close();
-    forceFile(next);
-    Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    syncDirectory(dir);
-    return to.createPersistedTo(file.toFile());
   }
 
   /**
@@ -309,15 +203,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
   }
 
   /** Counts by state from a clean-close marker, or null when it has none or they do not parse. */
-  private static long[] readCounts(Path marker) {
+  private static long[] readCounts(Properties props) {
+    if (props == null) {
+      return null;
+    }
     try {
-      if (!Files.exists(marker)) {
-        return null;
-      }
-      Properties props = new Properties();
-      try (var in = Files.newBufferedReader(marker, StandardCharsets.UTF_8)) {
-        props.load(in);
-      }
       long[] out = new long[STATES.length];
       for (FragmentState st : STATES) {
         String v = props.getProperty("count." + st.name());
@@ -327,25 +217,18 @@ public final class ChronicleFragmentStore implements FragmentStore {
         out[st.ordinal()] = Long.parseLong(v.trim());
       }
       return out;
-    } catch (IOException | NumberFormatException e) {
+    } catch (NumberFormatException e) {
       return null;
     }
   }
 
   private void recount() {
-    long total = 0;
-    for (int s = 0; s < map.segments(); s++) {
-      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
-        long[] local = new long[STATES.length];
-        ctx.forEachSegmentEntry(e -> local[stateOf(e.value().get()).ordinal()]++);
-        for (int i = 0; i < local.length; i++) {
-          counts[i].addAndGet(local[i]);
-        }
-      }
+    long[] local = new long[STATES.length];
+    map.forEach((k, v) -> local[stateOf(v).ordinal()]++);
+    for (int i = 0; i < local.length; i++) {
+      counts[i].set(local[i]);
     }
-    for (AtomicLong c : counts) {
-      total += c.get();
-    }
+    long total = sum(local);
     reserved.set(total);
     logOpen(total);
   }
@@ -371,6 +254,16 @@ public final class ChronicleFragmentStore implements FragmentStore {
   /** The data directory this store lives in. */
   public Path directory() {
     return dir;
+  }
+
+  @Override
+  public Optional<String> lowDisk() {
+    return map.lowDisk();
+  }
+
+  /** The files under the store: bytes on disk, generations, growths since open. */
+  public ChronicleFile files() {
+    return map;
   }
 
   @Override
@@ -550,13 +443,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
   @Override
   public void forEachId(Consumer<FragmentId> visitor) {
     ensureOpen();
-    for (int s = 0; s < map.segments(); s++) {
-      List<FragmentId> ids = new ArrayList<>();
-      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
-        ctx.forEachSegmentEntry(e -> ids.add(FragmentId.of(e.key().get())));
-      }
-      ids.forEach(visitor);
-    }
+    map.forEachKey(k -> visitor.accept(FragmentId.of(k)));
   }
 
   @Override
@@ -584,7 +471,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
     byte[] body = rec.getFragment().getBody().toByteArray();
     body[body.length / 2] ^= 0x01;
     SignedFragment bad = rec.getFragment().toBuilder().setBody(ByteString.copyFrom(body)).build();
-    map.put(key, rec.toBuilder().setFragment(bad).build().toByteArray());
+    map.putForTest(key, rec.toBuilder().setFragment(bad).build().toByteArray());
   }
 
   /**
@@ -596,30 +483,14 @@ public final class ChronicleFragmentStore implements FragmentStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    map.close();
-    try {
-      forceFile(file);
-      Path marker = dir.resolve(CLEAN_MARKER);
-      StringBuilder text = new StringBuilder("# closed cleanly at ")
-          .append(Instant.ofEpochMilli(clockMillis.getAsLong())).append('\n');
-      for (FragmentState st : STATES) {
-        text.append("count.").append(st.name()).append('=')
-            .append(counts[st.ordinal()].get()).append('\n');
-      }
-      Files.write(marker, text.toString().getBytes(StandardCharsets.UTF_8));
-      forceFile(marker);
-      syncDirectory(dir);
-      LOG.info("fragment store closed cleanly ({} entries)", entries());
-    } catch (IOException e) {
-      LOG.warn("could not mark the fragment store in {} as closed cleanly ({}); the next start "
-          + "will run recovery", dir, e.toString());
-    } finally {
-      try {
-        lock.close();
-      } catch (IOException e) {
-        LOG.warn("could not release {} ({})", dir.resolve(LOCK_FILE), e.toString());
-      }
+    StringBuilder text = new StringBuilder("# closed cleanly at ")
+        .append(Instant.ofEpochMilli(clockMillis.getAsLong())).append('\n');
+    for (FragmentState st : STATES) {
+      text.append("count.").append(st.name()).append('=')
+          .append(counts[st.ordinal()].get()).append('\n');
     }
+    map.close(text.toString());
+    LOG.info("fragment store closed ({} entries)", entries());
   }
 
   private long entries() {
@@ -649,11 +520,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
     }
     boolean inserted = false;
     try {
-      inserted = map.putIfAbsent(key, value) == null;
-    } catch (ChronicleHashClosedException e) {
-      throw closedError();
-    } catch (IllegalStateException | IllegalArgumentException e) {
-      throw full(e);
+      inserted = map.putIfAbsent(key, value);
     } finally {
       if (!inserted) {
         reserved.decrementAndGet();
@@ -667,13 +534,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   private boolean replace(byte[] key, byte[] expected, byte[] value) {
     ensureOpen();
-    try {
-      return map.replace(key, expected, value);
-    } catch (ChronicleHashClosedException e) {
-      throw closedError();
-    } catch (IllegalStateException | IllegalArgumentException e) {
-      throw full(e);
-    }
+    return map.replace(key, expected, value);
   }
 
   private StoreFullException full(RuntimeException cause) {
@@ -757,51 +618,5 @@ public final class ChronicleFragmentStore implements FragmentStore {
       b.setStoredAtMillis(clockMillis.getAsLong());
     }
     return b.build();
-  }
-
-  private static long readSizing(Path dir) {
-    Path p = dir.resolve(SIZING_FILE);
-    if (!Files.exists(p)) {
-      return 0;
-    }
-    try {
-      for (String line : Files.readAllLines(p, StandardCharsets.UTF_8)) {
-        if (line.startsWith("capacity-entries=")) {
-          return Long.parseLong(line.substring("capacity-entries=".length()).trim());
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      LOG.warn("cannot read {} ({}); assuming the store was made for its current capacity",
-          p, e.toString());
-    }
-    return 0;
-  }
-
-  private static void writeSizing(Path dir, long capacity, int averageValueBytes)
-      throws IOException {
-    Path p = dir.resolve(SIZING_FILE);
-    Path tmp = dir.resolve(SIZING_FILE + ".tmp");
-    Files.write(tmp, ("# the size " + FILE_NAME + " was made for; written by Mycelium\n"
-        + "capacity-entries=" + capacity + "\n"
-        + "average-value-bytes=" + averageValueBytes + "\n").getBytes(StandardCharsets.UTF_8));
-    forceFile(tmp);
-    Files.move(tmp, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-  }
-
-  private static void forceFile(Path p) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-  }
-
-  /** Makes a rename or delete in the directory durable (a no-op where directories can't sync). */
-  private static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | RuntimeException e) {
-      // Some platforms cannot open a directory for sync; the rename is then as durable as the
-      // file system makes it, which is all that can be had.
-    }
   }
 }

@@ -69,6 +69,14 @@ public interface FragmentStore extends AutoCloseable {
   /** Current counts and use. */
   StoreStats stats();
 
+  /**
+   * Why the store refuses new fragments for lack of disk space (what is free, what is needed),
+   * or empty when it does not. A store in memory never does.
+   */
+  default java.util.Optional<String> lowDisk() {
+    return java.util.Optional.empty();
+  }
+
   /** Flushes and releases the store. */
   @Override
   void close();

@@ -128,4 +128,12 @@ public interface ReplicaStore extends Scrubber.Target, AutoCloseable {
   /** Flushes and releases the store. */
   @Override
   void close();
+
+  /**
+   * Why the store refuses new replicas for lack of disk space, or empty when it does not. A
+   * store in memory never does.
+   */
+  default java.util.Optional<String> lowDisk() {
+    return java.util.Optional.empty();
+  }
 }

@@ -1,0 +1,1324 @@
+package dev.mycelium.storage;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BiConsumer;
+import net.openhft.chronicle.hash.ChronicleHashClosedException;
+import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ChronicleMapBuilder;
+import net.openhft.chronicle.map.MapSegmentContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A persistent byte map that starts small and grows with its content: the one place where the
+ * fragment store and the replica store keep their Chronicle Map files.
+ *
+ * <p>Why generations: a Chronicle Map file is sized when it is made and allocated in full (the
+ * library {@code fallocate}s it, so that a full disk is found when a file is made or extended
+ * and never as a SIGBUS on a mapped page). Made for millions of entries it claims gigabytes on a
+ * fresh node; made small it can never hold more. So the map is a list of generations, newest
+ * first: when the newest nears the entries it was made for, a new file about twice the content
+ * is made, writes go to it, and a background thread moves the older generation's entries into
+ * it, then deletes the older file. Reads look in the newest generation, then the older one.
+ *
+ * <p>Crash safety: the manifest ({@code <base>.gens}) names the live generations and is only
+ * ever replaced whole (written aside, synced, renamed). A new generation enters the manifest
+ * only once its file is made; an old one leaves it only once it is empty. A file that is not in
+ * the manifest is a leftover of an interrupted step and is deleted at open. An entry is moved by
+ * copying it into the new generation before removing it from the old one, so an interruption
+ * leaves at most a duplicate, which the next open resolves in favour of the newer generation.
+ * Nothing acknowledged is lost at any step. Every generation is recovered with Chronicle's
+ * {@code recoverPersistedTo} when the clean-shutdown marker is missing.
+ *
+ * <p>Full disk: before a generation is made, the free space is checked against the file's
+ * estimated size plus {@code storage.min-free-disk-mb}; below that the growth is refused,
+ * {@link #lowDisk()} says why, and new keys are refused with a {@link StoreFullException} that
+ * says how much is needed, while updates and removals of existing keys go on.
+ *
+ * <p>Concurrency: writes of one key are serialised by a striped lock, so that "absent in both
+ * generations" and "present in this one" are decided atomically against the mover. A generation
+ * is closed only after every operation that could see it has finished (each operation counts
+ * itself in on the list of generations it uses).
+ */
+public final class ChronicleFile implements AutoCloseable {
+  static {
+    // Chronicle reads these when its classes initialise, so they are set before any is touched,
+    // in case the JVM was started without config/jvm.options: no analytics, no banner.
+    if (System.getProperty("chronicle.analytics.disable") == null) {
+      System.setProperty("chronicle.analytics.disable", "true");
+    }
+    if (System.getProperty("chronicle.announcer.disable") == null) {
+      System.setProperty("chronicle.announcer.disable", "true");
+    }
+  }
+
+  /** The config key of the disk space kept free, named in every refusal it causes. */
+  public static final String MIN_FREE_KEY = "storage.min-free-disk-mb";
+  /** Entries a new store's first generation is made for. */
+  public static final long DEFAULT_INITIAL_ENTRIES = 4096;
+  /** Disk space kept free by default. */
+  public static final long DEFAULT_MIN_FREE_BYTES = 256L << 20;
+
+  /** Share of a generation's entries at which the next one is made. */
+  static final double GROW_AT = 0.85;
+  /**
+   * The next generation is made for this many times the entries held: about half full right
+   * after a growth, so the file stays within about twice the bytes it holds.
+   */
+  static final double GROW_TO = 1.8;
+  /**
+   * Chronicle may allocate up to this many times a generation's space (as extra tiers, each
+   * allocated when needed) before it refuses a write. Entries spread over segments by hash, so
+   * some segments fill before others; the slack keeps a write from failing while the next
+   * generation is being made.
+   */
+  private static final double MAX_BLOAT = 4.0;
+  /** How long a write waits for a generation being made when its own is physically full. */
+  private static final long GROWTH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
+  private static final int STRIPES = 256;
+  /** The clean marker's line with the bytes of all values. */
+  private static final String VALUE_BYTES = "chronicle-file.value-bytes";
+  private static final int KEY_BYTES = FragmentId.LENGTH;
+  private static final Logger LOG = LoggerFactory.getLogger(ChronicleFile.class);
+
+  /** Where free space is read from; a test hands in its own. */
+  @FunctionalInterface
+  public interface FreeSpace {
+    /** Bytes this process may still allocate on the disk holding the store. */
+    long usableBytes() throws IOException;
+  }
+
+  /**
+   * How one store's file is named, sized and bounded.
+   *
+   * @param baseName file names start with it ({@code fragments} makes {@code fragments.cm3})
+   * @param what the store's name in messages ("fragment store")
+   * @param initialEntries entries the first generation is made for
+   * @param averageValueBytes expected bytes of one value until there are values to measure
+   * @param largestValueBytes an upper bound on one value
+   * @param maxEntries most entries the owner will ever put (its own limit); no generation is
+   *     made for more
+   * @param minFreeDiskBytes disk space never taken by growth or new keys
+   * @param freeSpace the free-space reading, or null for the file system's own
+   */
+  public record Spec(
+      String baseName,
+      String what,
+      long initialEntries,
+      int averageValueBytes,
+      long largestValueBytes,
+      long maxEntries,
+      long minFreeDiskBytes,
+      FreeSpace freeSpace) {
+    /** Checks the bounds. */
+    public Spec {
+      if (initialEntries < 1) {
+        throw new IllegalArgumentException("initial entries must be at least 1, got "
+            + initialEntries);
+      }
+      if (averageValueBytes < 64) {
+        throw new IllegalArgumentException("the average value size must be at least 64 bytes, "
+            + "got " + averageValueBytes);
+      }
+      if (minFreeDiskBytes < 0) {
+        throw new IllegalArgumentException(MIN_FREE_KEY + " must not be negative");
+      }
+    }
+  }
+
+  /**
+   * How a store grows: what its first file is made for, the disk space it keeps free, and where
+   * free space is read from.
+   *
+   * @param initialEntries entries the first generation is made for
+   * @param minFreeDiskBytes disk space never taken by growth or new keys
+   * @param freeSpace the free-space reading, or null for the file system's own
+   */
+  public record Growth(long initialEntries, long minFreeDiskBytes, FreeSpace freeSpace) {
+    /** 4,096 entries at first, 256 MiB kept free, the file system's own reading. */
+    public static final Growth DEFAULTS =
+        new Growth(DEFAULT_INITIAL_ENTRIES, DEFAULT_MIN_FREE_BYTES, null);
+
+    /** The same, keeping {@code mib} MiB free ({@value ChronicleFile#MIN_FREE_KEY}). */
+    public static Growth keepingFree(long mib) {
+      return new Growth(DEFAULT_INITIAL_ENTRIES, mib << 20, null);
+    }
+  }
+
+  /** One Chronicle file: its number, the entries and value size it was made for. */
+  private static final class Gen {
+    final int number;
+    final long entries;
+    final int averageValueBytes;
+    final Path file;
+    ChronicleMap<byte[], byte[]> map;
+
+    Gen(int number, long entries, int averageValueBytes, Path file) {
+      this.number = number;
+      this.entries = entries;
+      this.averageValueBytes = averageValueBytes;
+      this.file = file;
+    }
+
+    long growAt() {
+      return Math.max(1, (long) (entries * GROW_AT));
+    }
+
+    /** The value bytes the generation was made for. */
+    long madeForBytes() {
+      return entries * averageValueBytes;
+    }
+  }
+
+  /** The live generations as one immutable snapshot; operations count themselves in. */
+  private static final class Gens {
+    final Gen active;
+    final Gen old;
+    final AtomicLong users = new AtomicLong();
+    volatile Gens previous;
+
+    Gens(Gen active, Gen old, Gens previous) {
+      this.active = active;
+      this.old = old;
+      this.previous = previous;
+    }
+  }
+
+  private final Path dir;
+  private final Spec spec;
+  private final FileChannel lock;
+  private final boolean recovered;
+  private final Properties cleanMarker;
+  private final FileStore fileStore;
+  private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+  /** Iterations hold it shared; the mover holds it exclusively per batch, so none sees a move. */
+  private final ReentrantReadWriteLock moves = new ReentrantReadWriteLock();
+  private final AtomicLong size = new AtomicLong();
+  /** Bytes of all values held; with {@link #size} it sizes the next generation. */
+  private final AtomicLong valueBytes = new AtomicLong();
+  /** A generation Chronicle found physically full, which must grow whatever the counts say. */
+  private volatile Gen foundFull;
+  private final AtomicLong growths = new AtomicLong();
+  private final AtomicBoolean backgroundQueued = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Object growthMonitor = new Object();
+  private final ExecutorService background;
+  private volatile Gens current;
+  private volatile boolean closing;
+  /** Why the last growth was refused, until one succeeds. */
+  private volatile String growthRefusal;
+  /** Bytes the refused growth needed, so that it is tried again only once they are free. */
+  private volatile long refusedNeed;
+  private volatile boolean warnedLowDisk;
+
+  private ChronicleFile(Path dir, Spec spec, FileChannel lock, boolean recovered,
+      Properties cleanMarker, FileStore fileStore) {
+    this.dir = dir;
+    this.spec = spec;
+    this.lock = lock;
+    this.recovered = recovered;
+    this.cleanMarker = cleanMarker;
+    this.fileStore = fileStore;
+    for (int i = 0; i < STRIPES; i++) {
+      stripes[i] = new ReentrantLock();
+    }
+    this.background = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "mycelium-" + spec.baseName() + "-growth");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Opens (or makes) the map in {@code dir}: takes the lock file, reads the manifest, deletes
+   * leftovers of an interrupted growth, recovers every generation when the last stop was
+   * unclean, and resumes a move that was under way.
+   *
+   * @throws IOException when the directory or a file cannot be used (the disk too full to make
+   *     the first generation among them), or another process has the store open
+   */
+  public static ChronicleFile open(Path dir, Spec spec) throws IOException {
+    Files.createDirectories(dir);
+    FileChannel lock = lock(dir, spec);
+    List<Gen> opened = new ArrayList<>();
+    try {
+      Path marker = dir.resolve(spec.baseName() + ".clean");
+      List<Gen> gens = readManifest(dir, spec);
+      boolean anyFile = false;
+      for (Gen g : gens) {
+        anyFile |= Files.exists(g.file);
+      }
+      boolean recovered = anyFile && !Files.exists(marker);
+      Properties markerProps = recovered ? null : readProperties(marker);
+      deleteLeftovers(dir, spec, gens);
+      FileStore store = Files.getFileStore(dir);
+      if (gens.isEmpty()) {
+        Gen first = new Gen(0, physicalEntries(spec.initialEntries(), spec.averageValueBytes(),
+            spec), spec.averageValueBytes(), fileOf(dir, spec, 0));
+        gens.add(first);
+      }
+      if (recovered) {
+        LOG.warn("the {} in {} was not closed cleanly; recovering {} before serving",
+            spec.what(), dir, names(gens));
+      }
+      for (Gen g : gens) {
+        ChronicleMapBuilder<byte[], byte[]> b = builder(g.entries, g.averageValueBytes, spec);
+        g.map = recovered && Files.exists(g.file)
+            ? b.recoverPersistedTo(g.file.toFile(), false)
+            : b.createPersistedTo(g.file.toFile());
+        opened.add(g);
+      }
+      writeManifest(dir, spec, gens);
+      // From here on a crash leaves no marker, so the next open recovers.
+      Files.deleteIfExists(marker);
+      Files.deleteIfExists(dir.resolve(spec.baseName() + ".sizing"));
+      syncDirectory(dir);
+      ChronicleFile f = new ChronicleFile(dir, spec, lock, recovered, markerProps, store);
+      Gen old = gens.size() > 1 ? gens.get(1) : null;
+      if (old != null) {
+        f.resolveDuplicates(gens.get(0), old);
+      }
+      f.current = new Gens(gens.get(0), old, null);
+      long total = 0;
+      for (Gen g : gens) {
+        total += g.map.longSize();
+      }
+      f.size.set(total);
+      long bytes = markerProps == null ? -1 : parseLong(markerProps, VALUE_BYTES, -1);
+      f.valueBytes.set(bytes >= 0 ? bytes : measureValueBytes(gens));
+      if (old != null || f.growthDue(f.current)) {
+        f.requestBackground();
+      }
+      return f;
+    } catch (IOException | RuntimeException e) {
+      for (Gen g : opened) {
+        g.map.close();
+      }
+      lock.close();
+      throw e;
+    }
+  }
+
+  // ---- reads and writes ----
+
+  /** The value under a key, or null. */
+  public byte[] get(byte[] key) {
+    ensureOpen();
+    while (true) {
+      Gens g = acquire();
+      byte[] v;
+      try {
+        v = g.active.map.get(key);
+        if (v == null && g.old != null) {
+          v = g.old.map.get(key);
+          if (v == null) {
+            // Moved between the two looks: moves copy before they remove.
+            v = g.active.map.get(key);
+          }
+        }
+      } catch (ChronicleHashClosedException e) {
+        throw closedError();
+      } finally {
+        release(g);
+      }
+      if (v != null || g == current) {
+        return v;
+      }
+    }
+  }
+
+  /**
+   * Adds a value under a key that is absent from every generation.
+   *
+   * @return false when the key was present
+   * @throws StoreFullException when the disk is nearly full, or the map cannot take the value
+   *     and cannot grow
+   */
+  public boolean putIfAbsent(byte[] key, byte[] value) {
+    ensureOpen();
+    checkFreeSpace();
+    Gens g0 = current;
+    String refusal = growthRefusal;
+    if (refusal != null && g0.old == null && (size.get() >= g0.active.entries
+        || valueBytes.get() >= g0.active.madeForBytes())) {
+      // The generation is at what it was made for and the next one does not fit: new keys
+      // would only eat into the free space kept, through Chronicle's extra tiers.
+      if (usable() - refusedNeed < spec.minFreeDiskBytes()) {
+        throw new StoreFullException(refusal);
+      }
+      requestBackground();
+    }
+    while (true) {
+      ReentrantLock l = stripe(key);
+      Gens g;
+      RuntimeException refused = null;
+      boolean inserted = false;
+      l.lock();
+      try {
+        g = acquire();
+        try {
+          if (g.old != null && g.old.map.containsKey(key)) {
+            return false;
+          }
+          inserted = g.active.map.putIfAbsent(key, value) == null;
+        } catch (ChronicleHashClosedException e) {
+          throw closedError();
+        } catch (RuntimeException e) {
+          refused = e;
+        } finally {
+          release(g);
+        }
+      } finally {
+        l.unlock();
+      }
+      if (refused == null) {
+        if (inserted) {
+          size.incrementAndGet();
+          valueBytes.addAndGet(value.length);
+          if (growthDue(g)) {
+            maybeGrow();
+          }
+        }
+        return inserted;
+      }
+      awaitGrowth(g, refused);
+    }
+  }
+
+  /**
+   * Replaces {@code expected} (as last read) by {@code value}, in whichever generation holds it.
+   *
+   * @return false when the key is absent or its value changed
+   */
+  public boolean replace(byte[] key, byte[] expected, byte[] value) {
+    ensureOpen();
+    while (true) {
+      ReentrantLock l = stripe(key);
+      Gens g;
+      RuntimeException refused = null;
+      l.lock();
+      try {
+        g = acquire();
+        try {
+          if (holder(g, key).map.replace(key, expected, value)) {
+            valueBytes.addAndGet(value.length - expected.length);
+            return true;
+          }
+          return false;
+        } catch (ChronicleHashClosedException e) {
+          throw closedError();
+        } catch (RuntimeException e) {
+          refused = e;
+        } finally {
+          release(g);
+        }
+      } finally {
+        l.unlock();
+      }
+      awaitGrowth(g, refused);
+    }
+  }
+
+  /**
+   * Removes {@code expected} (as last read).
+   *
+   * @return false when the key is absent or its value changed
+   */
+  public boolean remove(byte[] key, byte[] expected) {
+    ensureOpen();
+    ReentrantLock l = stripe(key);
+    l.lock();
+    try {
+      Gens g = acquire();
+      try {
+        boolean removed = holder(g, key).map.remove(key, expected);
+        if (removed) {
+          size.decrementAndGet();
+          valueBytes.addAndGet(-expected.length);
+        }
+        return removed;
+      } catch (ChronicleHashClosedException e) {
+        throw closedError();
+      } finally {
+        release(g);
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /** Overwrites unconditionally; only for damaging a value in tests. */
+  public void putForTest(byte[] key, byte[] value) {
+    ensureOpen();
+    ReentrantLock l = stripe(key);
+    l.lock();
+    try {
+      Gens g = acquire();
+      try {
+        Gen h = holder(g, key);
+        byte[] before = h.map.put(key, value);
+        if (before == null) {
+          size.incrementAndGet();
+        }
+        valueBytes.addAndGet(value.length - (before == null ? 0 : before.length));
+      } finally {
+        release(g);
+      }
+    } finally {
+      l.unlock();
+    }
+  }
+
+  /**
+   * Visits every entry once, with copies of its key and value. Each segment is copied out under
+   * its lock and visited after it is released, so the visitor may call back into the map; no
+   * entry moves between generations while the visit runs.
+   */
+  public void forEach(BiConsumer<byte[], byte[]> visitor) {
+    ensureOpen();
+    moves.readLock().lock();
+    try {
+      Gens g = acquire();
+      try {
+        if (g.old != null) {
+          forEachIn(g.old.map, visitor);
+        }
+        forEachIn(g.active.map, visitor);
+      } catch (ChronicleHashClosedException e) {
+        throw closedError();
+      } finally {
+        release(g);
+      }
+    } finally {
+      moves.readLock().unlock();
+    }
+  }
+
+  /** Visits every key once, as {@link #forEach} does, without copying the values. */
+  public void forEachKey(java.util.function.Consumer<byte[]> visitor) {
+    ensureOpen();
+    moves.readLock().lock();
+    try {
+      Gens g = acquire();
+      try {
+        if (g.old != null) {
+          forEachKeyIn(g.old.map, visitor);
+        }
+        forEachKeyIn(g.active.map, visitor);
+      } catch (ChronicleHashClosedException e) {
+        throw closedError();
+      } finally {
+        release(g);
+      }
+    } finally {
+      moves.readLock().unlock();
+    }
+  }
+
+  private static void forEachKeyIn(ChronicleMap<byte[], byte[]> map,
+      java.util.function.Consumer<byte[]> visitor) {
+    for (int s = 0; s < map.segments(); s++) {
+      List<byte[]> keys = new ArrayList<>();
+      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
+        ctx.forEachSegmentEntry(e -> keys.add(e.key().get().clone()));
+      }
+      keys.forEach(visitor);
+    }
+  }
+
+  private static void forEachIn(ChronicleMap<byte[], byte[]> map,
+      BiConsumer<byte[], byte[]> visitor) {
+    for (int s = 0; s < map.segments(); s++) {
+      List<byte[][]> entries = new ArrayList<>();
+      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
+        ctx.forEachSegmentEntry(e -> entries.add(
+            new byte[][] {e.key().get().clone(), e.value().get().clone()}));
+      }
+      for (byte[][] e : entries) {
+        visitor.accept(e[0], e[1]);
+      }
+    }
+  }
+
+  // ---- what the owner asks about ----
+
+  /** Entries held, over all generations. */
+  public long size() {
+    return size.get();
+  }
+
+  /** Whether this open recovered the files after an unclean stop. */
+  public boolean recovered() {
+    return recovered;
+  }
+
+  /** What the last clean close wrote into the marker, or null after an unclean stop. */
+  public Properties cleanMarker() {
+    return cleanMarker;
+  }
+
+  /** Generations live now (2 while entries are being moved into a new one). */
+  public int generations() {
+    return current.old == null ? 1 : 2;
+  }
+
+  /** Entries the newest generation was made for. */
+  public long generationEntries() {
+    return current.active.entries;
+  }
+
+  /** Generations made since open. */
+  public long growths() {
+    return growths.get();
+  }
+
+  /** Bytes the live generation files take on disk (allocated, not their apparent length). */
+  public long diskBytes() {
+    Gens g = current;
+    long total = allocatedBytes(g.active.file);
+    if (g.old != null) {
+      total += allocatedBytes(g.old.file);
+    }
+    return total;
+  }
+
+  /**
+   * Why the store refuses new keys for lack of disk, or empty when it does not: free space below
+   * {@value #MIN_FREE_KEY}, or a growth that is due and does not fit.
+   */
+  public java.util.Optional<String> lowDisk() {
+    if (closed.get()) {
+      return java.util.Optional.empty();
+    }
+    long free = usable();
+    if (free < spec.minFreeDiskBytes()) {
+      return java.util.Optional.of(belowMinimum(free));
+    }
+    Gens g = current;
+    String refusal = growthRefusal;
+    if (refusal != null && growthDue(g) && free - refusedNeed < spec.minFreeDiskBytes()) {
+      return java.util.Optional.of(refusal);
+    }
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * Runs whatever growth work is due (a new generation, a move, the retirement of the old file)
+   * and returns once it is done. Tests use it to reach a settled state without waiting on time.
+   */
+  public void settle() {
+    ensureOpen();
+    Future<?> f = background.submit(this::backgroundWork);
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("growth of the " + spec.what() + " failed", e.getCause());
+    }
+  }
+
+  /**
+   * Stops the growth thread (a move in progress stops between batches and resumes at the next
+   * open), closes every generation, syncs the files, then writes the clean-shutdown marker with
+   * the owner's lines, so that the marker is never on disk ahead of the data it vouches for.
+   * Idempotent.
+   *
+   * @param markerLines property lines the next open hands back through {@link #cleanMarker()}
+   */
+  public void close(String markerLines) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    closing = true;
+    background.shutdown();
+    try {
+      if (!background.awaitTermination(5, TimeUnit.MINUTES)) {
+        LOG.warn("the {} growth thread did not stop; closing anyway", spec.what());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Gens g = current;
+    List<Gen> live = g.old == null ? List.of(g.active) : List.of(g.active, g.old);
+    for (Gen gen : live) {
+      gen.map.close();
+    }
+    try {
+      for (Gen gen : live) {
+        forceFile(gen.file);
+      }
+      Path marker = dir.resolve(spec.baseName() + ".clean");
+      Files.write(marker, (markerLines + (markerLines.isEmpty() || markerLines.endsWith("\n")
+          ? "" : "\n") + VALUE_BYTES + "=" + valueBytes.get() + "\n")
+          .getBytes(StandardCharsets.UTF_8));
+      forceFile(marker);
+      syncDirectory(dir);
+    } catch (IOException e) {
+      LOG.warn("could not mark the {} in {} as closed cleanly ({}); the next start will run "
+          + "recovery", spec.what(), dir, e.toString());
+    } finally {
+      try {
+        lock.close();
+      } catch (IOException e) {
+        LOG.warn("could not release {} ({})", dir.resolve(spec.baseName() + ".lock"),
+            e.toString());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    close("");
+  }
+
+  /** Whether {@link #close} has run. */
+  public boolean isClosed() {
+    return closed.get();
+  }
+
+  // ---- growth ----
+
+  /**
+   * Whether the newest generation nears what it was made for, in entries or in value bytes
+   * (values larger than it was made for fill it before the entries do).
+   */
+  private boolean growthDue(Gens g) {
+    return size.get() >= g.active.growAt()
+        || valueBytes.get() >= (long) (g.active.madeForBytes() * GROW_AT);
+  }
+
+  /** Asks for a growth, unless the last one was refused and the space it needed is not free. */
+  private void maybeGrow() {
+    if (growthRefusal != null && usable() - refusedNeed < spec.minFreeDiskBytes()) {
+      return;
+    }
+    requestBackground();
+  }
+
+  private void requestBackground() {
+    if (closing || !backgroundQueued.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      background.execute(() -> {
+        backgroundQueued.set(false);
+        backgroundWork();
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      backgroundQueued.set(false);
+    }
+  }
+
+  /** Moves and retires an old generation, then grows while growth is due; logs what fails. */
+  private void backgroundWork() {
+    try {
+      while (!closing) {
+        Gens g = current;
+        if (g.old != null) {
+          if (!move(g)) {
+            return;
+          }
+          retire(g);
+          continue;
+        }
+        boolean forced = foundFull == g.active;
+        if (!(forced || growthDue(g)) || (!forced && g.active.entries >= maxPhysical())
+            || !grow(g)) {
+          return;
+        }
+      }
+    } catch (RuntimeException | IOException e) {
+      LOG.error("growing the {} in {} failed; it keeps serving from its current file", spec.what(),
+          dir, e);
+      // Not tried again until the next start: a failure that is not about space would only
+      // repeat on every write.
+      refusedNeed = Long.MAX_VALUE / 4;
+      growthRefusal = "growing the " + spec.what() + " failed (" + e + "); restart the node to "
+          + "try again";
+    } finally {
+      synchronized (growthMonitor) {
+        growthMonitor.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Makes the next generation, if the disk has room for it and the free space to keep, and
+   * switches writes to it.
+   *
+   * @return false when it was refused
+   */
+  private boolean grow(Gens g) throws IOException {
+    long held = size.get();
+    long bytes = valueBytes.get();
+    int average = held < 16 ? g.active.averageValueBytes
+        : (int) Math.max(64, Math.min(Integer.MAX_VALUE / 2, (bytes + held - 1) / held));
+    long entries = Math.max((long) Math.ceil(held * GROW_TO), g.active.entries + 1);
+    entries = physicalEntries(Math.min(entries, maxPhysical()), average, spec);
+    long need = estimateBytes(entries, average);
+    long free = usable();
+    if (free - need < spec.minFreeDiskBytes()) {
+      // Near the end of the disk, a smaller step that still leaves room to write is better
+      // than none: the last third of the disk would otherwise never be used.
+      long fits = entriesFitting(free - spec.minFreeDiskBytes(), average);
+      long least = Math.max(g.active.entries + 1, held + held / 8 + 16);
+      if (fits < least) {
+        refuseGrowth(held, entries, need, free);
+        return false;
+      }
+      entries = physicalEntries(fits, average, spec);
+      need = estimateBytes(entries, average);
+      if (free - need < spec.minFreeDiskBytes()) {
+        refuseGrowth(held, entries, need, free);
+        return false;
+      }
+    }
+    int number = g.active.number + 1;
+    Gen next = new Gen(number, entries, average, fileOf(dir, spec, number));
+    Files.deleteIfExists(next.file);
+    try {
+      next.map = builder(entries, average, spec).createPersistedTo(next.file.toFile());
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(next.file);
+      long nowFree = usable();
+      if (nowFree - need < spec.minFreeDiskBytes() * 2) {
+        refuseGrowth(held, entries, need, nowFree);
+        return false;
+      }
+      throw e;
+    }
+    if (usable() < spec.minFreeDiskBytes()) {
+      // The estimate was short: give the space back rather than eat into the reserve.
+      next.map.close();
+      Files.deleteIfExists(next.file);
+      refuseGrowth(held, entries, need, usable());
+      return false;
+    }
+    forceFile(next.file);
+    writeManifest(dir, spec, List.of(next, g.active));
+    syncDirectory(dir);
+    Gens grown = new Gens(next, g.active, g);
+    lockAll();
+    try {
+      current = grown;
+    } finally {
+      unlockAll();
+    }
+    growthRefusal = null;
+    growths.incrementAndGet();
+    LOG.info("the {} grew: {} holds {} entries of {} and is copied into {}, made for {} entries "
+        + "of {} bytes ({} MiB)", spec.what(), g.active.file.getFileName(), held,
+        g.active.entries, next.file.getFileName(), entries, average,
+        allocatedBytes(next.file) >> 20);
+    synchronized (growthMonitor) {
+      growthMonitor.notifyAll();
+    }
+    return true;
+  }
+
+  private void refuseGrowth(long held, long entries, long need, long free) {
+    String msg = "the " + spec.what() + " holds " + held + " entries and must grow to a file for "
+        + entries + " (about " + mib(need) + " MiB), but the disk holding " + dir + " has "
+        + mib(free) + " MiB free and " + MIN_FREE_KEY + " keeps " + mib(spec.minFreeDiskBytes())
+        + " MiB free: free " + mib(need + spec.minFreeDiskBytes() - free)
+        + " MiB more, or move the data directory to a larger disk";
+    if (!msg.equals(growthRefusal)) {
+      LOG.warn("{}; new entries are refused until then", msg);
+    }
+    refusedNeed = need;
+    growthRefusal = msg;
+  }
+
+  /**
+   * Copies every entry of the old generation into the new one and removes it from the old,
+   * one segment per batch, holding the move lock per batch so no iteration sees an entry twice.
+   *
+   * @return false when the store began closing before the move finished
+   */
+  private boolean move(Gens g) {
+    ChronicleMap<byte[], byte[]> from = g.old.map;
+    ChronicleMap<byte[], byte[]> to = g.active.map;
+    for (int pass = 0; from.longSize() > 0; pass++) {
+      if (pass > 100) {
+        throw new IllegalStateException(from.longSize() + " entries are left in "
+            + g.old.file.getFileName() + " after 100 passes");
+      }
+      for (int s = 0; s < from.segments(); s++) {
+        if (closing) {
+          return false;
+        }
+        moves.writeLock().lock();
+        try {
+          List<byte[]> keys = new ArrayList<>();
+          try (MapSegmentContext<byte[], byte[], ?> ctx = from.segmentContext(s)) {
+            ctx.forEachSegmentEntry(e -> keys.add(e.key().get().clone()));
+          }
+          for (byte[] key : keys) {
+            ReentrantLock l = stripe(key);
+            l.lock();
+            try {
+              byte[] v = from.get(key);
+              if (v != null) {
+                if (!to.containsKey(key)) {
+                  try {
+                    to.put(key, v);
+                  } catch (RuntimeException e) {
+                    // Leave the entry where it is, whole: the old copy stays the one read.
+                    to.remove(key);
+                    throw e;
+                  }
+                }
+                from.remove(key);
+              }
+            } finally {
+              l.unlock();
+            }
+          }
+        } finally {
+          moves.writeLock().unlock();
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Drops the emptied old generation: out of the manifest first, then closed and deleted. */
+  private void retire(Gens g) throws IOException {
+    writeManifest(dir, spec, List.of(g.active));
+    syncDirectory(dir);
+    Gens single = new Gens(g.active, null, g);
+    lockAll();
+    try {
+      current = single;
+    } finally {
+      unlockAll();
+    }
+    drain(g);
+    if (g.previous != null) {
+      drain(g.previous);
+    }
+    g.previous = null;
+    g.old.map.close();
+    Files.deleteIfExists(g.old.file);
+    syncDirectory(dir);
+    LOG.info("the {} moved into {}; {} deleted", spec.what(), g.active.file.getFileName(),
+        g.old.file.getFileName());
+  }
+
+  /** Waits until no operation still uses a replaced snapshot; each holds it for one call. */
+  private static void drain(Gens g) {
+    while (g.users.get() > 0) {
+      LockSupport.parkNanos(50_000);
+    }
+  }
+
+  /**
+   * A write found its generation physically full (Chronicle refused it): wait for the next
+   * generation, or refuse when there will be none.
+   */
+  private void awaitGrowth(Gens seen, RuntimeException cause) {
+    long deadline = System.nanoTime() + GROWTH_WAIT_NANOS;
+    if (seen.old == null) {
+      foundFull = seen.active;
+    }
+    requestBackground();
+    synchronized (growthMonitor) {
+      while (current == seen && !closing) {
+        String refusal = growthRefusal;
+        if (refusal != null) {
+          throw refused(refusal, cause);
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw refused("the " + spec.what() + " is full and its next file was not ready within "
+              + TimeUnit.NANOSECONDS.toSeconds(GROWTH_WAIT_NANOS) + " s", cause);
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(growthMonitor, Math.min(left,
+              TimeUnit.MILLISECONDS.toNanos(200)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw refused("interrupted while the " + spec.what() + " grew", cause);
+        }
+        requestBackground();
+      }
+    }
+    if (closing) {
+      throw closedError();
+    }
+  }
+
+  private static StoreFullException refused(String message, RuntimeException cause) {
+    StoreFullException e = new StoreFullException(message
+        + (cause == null ? "" : " (the map refused the write: " + cause.getMessage() + ")"));
+    if (cause != null) {
+      e.initCause(cause);
+    }
+    return e;
+  }
+
+  private void checkFreeSpace() {
+    long free = usable();
+    if (free < spec.minFreeDiskBytes()) {
+      String msg = belowMinimum(free);
+      if (!warnedLowDisk) {
+        warnedLowDisk = true;
+        LOG.warn("{}", msg);
+      }
+      throw new StoreFullException(msg);
+    }
+    warnedLowDisk = false;
+  }
+
+  private String belowMinimum(long free) {
+    return "the disk holding " + dir + " has " + mib(free) + " MiB free, below the "
+        + mib(spec.minFreeDiskBytes()) + " MiB that " + MIN_FREE_KEY + " keeps free: the "
+        + spec.what() + " refuses new entries until " + mib(spec.minFreeDiskBytes() - free)
+        + " MiB more is free";
+  }
+
+  private long usable() {
+    try {
+      return spec.freeSpace() != null ? spec.freeSpace().usableBytes()
+          : fileStore.getUsableSpace();
+    } catch (IOException e) {
+      // Unknown free space refuses nothing; Chronicle's own allocation check still applies.
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /** Removes from the old generation what the new one also holds (a move cut short). */
+  private void resolveDuplicates(Gen active, Gen old) {
+    List<byte[]> dups = new ArrayList<>();
+    forEachIn(old.map, (k, v) -> {
+      if (active.map.containsKey(k)) {
+        dups.add(k);
+      }
+    });
+    for (byte[] k : dups) {
+      old.map.remove(k);
+    }
+    if (!dups.isEmpty()) {
+      LOG.info("{} entries of the {} were in both {} and {}; the newer copies kept",
+          dups.size(), spec.what(), active.file.getFileName(), old.file.getFileName());
+    }
+  }
+
+  /** No generation is made for more than the owner's limit (with room for uneven segments). */
+  private long maxPhysical() {
+    long max = spec.maxEntries();
+    return max > Long.MAX_VALUE / 2 ? Long.MAX_VALUE / 2 : max + max / 8 + 16;
+  }
+
+  // ---- snapshots and locks ----
+
+  private Gens acquire() {
+    while (true) {
+      Gens g = current;
+      g.users.incrementAndGet();
+      if (g == current) {
+        return g;
+      }
+      g.users.decrementAndGet();
+    }
+  }
+
+  private static void release(Gens g) {
+    g.users.decrementAndGet();
+  }
+
+  /** The generation that holds a key, or the newest when none does; under the key's stripe. */
+  private static Gen holder(Gens g, byte[] key) {
+    if (g.old != null && !g.active.map.containsKey(key) && g.old.map.containsKey(key)) {
+      return g.old;
+    }
+    return g.active;
+  }
+
+  private ReentrantLock stripe(byte[] key) {
+    return stripes[Arrays.hashCode(key) & (STRIPES - 1)];
+  }
+
+  private void lockAll() {
+    for (ReentrantLock l : stripes) {
+      l.lock();
+    }
+  }
+
+  private void unlockAll() {
+    for (int i = STRIPES - 1; i >= 0; i--) {
+      stripes[i].unlock();
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw closedError();
+    }
+  }
+
+  private IllegalStateException closedError() {
+    return new IllegalStateException("the " + spec.what() + " in " + dir + " is closed");
+  }
+
+  // ---- files ----
+
+  /**
+   * Chronicle limits one entry to a fraction of a segment, and a small map has small segments:
+   * a map made for a few short values would refuse the largest one allowed. So a generation is
+   * made for at least enough entries that a segment holds several of the largest values.
+   */
+  static long physicalEntries(long entries, int averageValueBytes, Spec spec) {
+    long floor = (8 * spec.largestValueBytes() + averageValueBytes - 1) / averageValueBytes;
+    return Math.max(entries, floor);
+  }
+
+  private static ChronicleMapBuilder<byte[], byte[]> builder(long entries, int averageValueBytes,
+      Spec spec) {
+    return ChronicleMap.of(byte[].class, byte[].class)
+        .name("mycelium-" + spec.baseName())
+        .constantKeySizeBySample(new byte[KEY_BYTES])
+        .averageValueSize(averageValueBytes)
+        .entries(entries)
+        .maxBloatFactor(MAX_BLOAT)
+        // Chronicle's own entry checksums are off on purpose: its recovery silently drops an
+        // entry whose checksum fails, where the stores' own checks turn it BLANK and repair it.
+        .checksumEntries(false)
+        // The owner closes the map, in order, after draining requests; Chronicle's own exit
+        // hook would close it concurrently, under requests still running.
+        .skipCloseOnExitHook(true);
+  }
+
+  /** The most entries whose generation file, by {@link #estimateBytes}, fits in {@code room}. */
+  static long entriesFitting(long room, int averageValueBytes) {
+    long perEntry = averageValueBytes + KEY_BYTES + 32;
+    long fit = (room - (4L << 20)) * 8 / (9 * perEntry);
+    return Math.max(0, fit);
+  }
+
+  /** An upper bound on the bytes of a generation file, from what the library allocates. */
+  static long estimateBytes(long entries, int averageValueBytes) {
+    long perEntry = averageValueBytes + KEY_BYTES + 32;
+    return entries * perEntry + entries * perEntry / 8 + (4L << 20);
+  }
+
+  /** Bytes of all values, walked once when the last stop left no count of them. */
+  private static long measureValueBytes(List<Gen> gens) {
+    long[] total = {0};
+    for (Gen g : gens) {
+      for (int s = 0; s < g.map.segments(); s++) {
+        try (MapSegmentContext<byte[], byte[], ?> ctx = g.map.segmentContext(s)) {
+          ctx.forEachSegmentEntry(e -> total[0] += e.value().size());
+        }
+      }
+    }
+    return total[0];
+  }
+
+  private static Path fileOf(Path dir, Spec spec, int number) {
+    return dir.resolve(number == 0 ? spec.baseName() + ".cm3"
+        : spec.baseName() + "." + number + ".cm3");
+  }
+
+  /** The file names of the given generations, for logs. */
+  private static String names(List<Gen> gens) {
+    List<String> out = new ArrayList<>();
+    for (Gen g : gens) {
+      out.add(g.file.getFileName().toString());
+    }
+    return String.join(", ", out);
+  }
+
+  /**
+   * The live generations, newest first. A directory made before generations existed has one
+   * file, {@code <base>.cm3}, and perhaps a {@code <base>.sizing} that says what it was made for.
+   */
+  private static List<Gen> readManifest(Path dir, Spec spec) throws IOException {
+    Path manifest = dir.resolve(spec.baseName() + ".gens");
+    List<Gen> out = new ArrayList<>();
+    if (!Files.exists(manifest)) {
+      Path legacy = fileOf(dir, spec, 0);
+      if (Files.exists(legacy)) {
+        Properties sizing = readProperties(dir.resolve(spec.baseName() + ".sizing"));
+        long entries = parseLong(sizing, "capacity-entries", spec.initialEntries());
+        int avg = (int) parseLong(sizing, "average-value-bytes", spec.averageValueBytes());
+        out.add(new Gen(0, physicalEntries(entries, avg, spec), avg, legacy));
+      }
+      return out;
+    }
+    Properties p = readProperties(manifest);
+    String list = p == null ? null : p.getProperty("generations");
+    if (list == null || list.isBlank()) {
+      throw new IOException(manifest + " names no generation; it is damaged. Restore it, or "
+          + "move the " + spec.baseName() + " files aside to start an empty store");
+    }
+    for (String item : list.split(",")) {
+      String[] parts = item.trim().split(":");
+      try {
+        int n = Integer.parseInt(parts[0]);
+        long entries = Long.parseLong(parts[1]);
+        int avg = Integer.parseInt(parts[2]);
+        Gen g = new Gen(n, entries, avg, fileOf(dir, spec, n));
+        if (!Files.exists(g.file)) {
+          throw new IOException(manifest + " names " + g.file.getFileName()
+              + ", which is missing");
+        }
+        out.add(g);
+      } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+        throw new IOException(manifest + " has a damaged entry \"" + item + "\"", e);
+      }
+    }
+    if (out.size() > 2) {
+      throw new IOException(manifest + " names " + out.size() + " generations; at most 2 are "
+          + "ever live");
+    }
+    return out;
+  }
+
+  /** Replaces the manifest whole: written aside, synced, renamed over the old one. */
+  private static void writeManifest(Path dir, Spec spec, List<Gen> gens) throws IOException {
+    Path manifest = dir.resolve(spec.baseName() + ".gens");
+    Path tmp = dir.resolve(spec.baseName() + ".gens.tmp");
+    StringBuilder list = new StringBuilder();
+    for (Gen g : gens) {
+      if (list.length() > 0) {
+        list.append(',');
+      }
+      list.append(g.number).append(':').append(g.entries).append(':')
+          .append(g.averageValueBytes);
+    }
+    String text = "# Live generations of the " + spec.what() + ", newest first, as "
+        + "number:entries:average-value-bytes.\n# Written by Mycelium; do not edit.\n"
+        + "generations=" + list + "\n";
+    Files.write(tmp, text.getBytes(StandardCharsets.UTF_8));
+    forceFile(tmp);
+    Files.move(tmp, manifest, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+    syncDirectory(dir);
+  }
+
+  /** Deletes generation files the manifest does not name, and files of an older layout. */
+  private static void deleteLeftovers(Path dir, Spec spec, List<Gen> live) throws IOException {
+    List<Path> keep = new ArrayList<>();
+    for (Gen g : live) {
+      keep.add(g.file.getFileName());
+    }
+    String base = spec.baseName();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path p : files) {
+        String name = p.getFileName().toString();
+        boolean generation = name.equals(base + ".cm3")
+            || name.matches(java.util.regex.Pattern.quote(base) + "\\.[0-9]+\\.cm3")
+            || name.equals(base + ".cm3.grow") || name.equals(base + ".gens.tmp");
+        if (generation && !keep.contains(p.getFileName())) {
+          LOG.info("deleting {}, left by an interrupted growth of the {}", name, spec.what());
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  private static Properties readProperties(Path p) {
+    try {
+      if (!Files.exists(p)) {
+        return null;
+      }
+      Properties props = new Properties();
+      try (var in = Files.newBufferedReader(p, StandardCharsets.UTF_8)) {
+        props.load(in);
+      }
+      return props;
+    } catch (IOException | IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static long parseLong(Properties p, String key, long fallback) {
+    if (p == null || p.getProperty(key) == null) {
+      return fallback;
+    }
+    try {
+      return Long.parseLong(p.getProperty(key).trim());
+    } catch (NumberFormatException e) {
+      return fallback;
+    }
+  }
+
+  /**
+   * Takes the lock file. Two processes on one map file would corrupt it, and recovery in
+   * particular needs the file to itself.
+   */
+  private static FileChannel lock(Path dir, Spec spec) throws IOException {
+    FileChannel channel = FileChannel.open(dir.resolve(spec.baseName() + ".lock"),
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try {
+      if (channel.tryLock() != null) {
+        return channel;
+      }
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      // Held by this very process: fall through to the same refusal.
+    }
+    channel.close();
+    throw new IOException("the " + spec.what() + " in " + dir + " is in use by another process "
+        + "(or already open in this one); stop it before opening the store again");
+  }
+
+  /** Bytes a file takes on disk, from {@code st_blocks} where the platform reports it. */
+  static long allocatedBytes(Path p) {
+    try {
+      Object blocks = Files.getAttribute(p, "unix:blocks");
+      if (blocks instanceof Long b) {
+        return b * 512;
+      }
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      // Fall back to the apparent length.
+    }
+    try {
+      return Files.size(p);
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  private static long mib(long bytes) {
+    return Math.max(0, (bytes + (1 << 20) - 1) >> 20);
+  }
+
+  static void forceFile(Path p) throws IOException {
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+  }
+
+  /** Makes a rename or delete in the directory durable (a no-op where directories can't sync). */
+  static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Some platforms cannot open a directory for sync; the rename is then as durable as the
+      // file system makes it, which is all that can be had.
+    }
+  }
+}

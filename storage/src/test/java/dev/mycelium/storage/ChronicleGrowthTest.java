@@ -1,0 +1,269 @@
+package dev.mycelium.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A {@link ChronicleFile} that starts small grows through several generations with nothing
+ * lost: while it is written, across a reopen, across a SIGKILL in the middle of a move, and it
+ * refuses new keys, without failing, when the disk has no room to grow.
+ */
+class ChronicleGrowthTest {
+  @TempDir Path dir;
+
+  /** Small values and a small first file, so that a few thousand writes make many generations. */
+  static ChronicleFile.Spec spec(long minFreeBytes, ChronicleFile.FreeSpace free) {
+    return new ChronicleFile.Spec("things", "thing store", 64, 128, 512, Long.MAX_VALUE,
+        minFreeBytes, free);
+  }
+
+  static byte[] key(int i) {
+    try {
+      return MessageDigest.getInstance("SHA-256")
+          .digest(("key-" + i).getBytes(StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static byte[] value(int i) {
+    return ("value of entry " + i + " ").repeat(1 + i % 7).getBytes(StandardCharsets.UTF_8);
+  }
+
+  private List<String> cm3Files() throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cm3")).sorted()
+          .toList();
+    }
+  }
+
+  @Test
+  void growsThroughSeveralGenerationsWithEveryEntryIntactWhileWritten() throws Exception {
+    int n = 6_000;
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      long first = f.generationEntries();
+      for (int i = 0; i < n; i++) {
+        assertThat(f.putIfAbsent(key(i), value(i))).isTrue();
+        if (i % 500 == 0) {
+          // Reads during growth look in both generations.
+          for (int j = 0; j <= i; j += 97) {
+            assertThat(f.get(key(j))).as("entry %d after %d writes", j, i).isEqualTo(value(j));
+          }
+        }
+      }
+      f.settle();
+      assertThat(f.growths()).as("generations made").isGreaterThanOrEqualTo(3);
+      assertThat(f.generations()).isEqualTo(1);
+      assertThat(f.generationEntries()).isGreaterThan(first * 8);
+      assertThat(f.size()).isEqualTo(n);
+      assertThat(f.putIfAbsent(key(5), value(6))).as("a key already held").isFalse();
+      for (int i = 0; i < n; i++) {
+        assertThat(f.get(key(i))).as("entry %d", i).isEqualTo(value(i));
+      }
+      long[] seen = {0};
+      f.forEach((k, v) -> seen[0]++);
+      assertThat(seen[0]).isEqualTo(n);
+      assertThat(cm3Files()).as("only the newest generation is left").hasSize(1);
+      assertThat(cm3Files().get(0)).isNotEqualTo("things.cm3");
+      // The file holds the content within about twice its bytes (keys and values, no less).
+      long stored = 0;
+      for (int i = 0; i < n; i++) {
+        stored += 32 + value(i).length;
+      }
+      assertThat(f.diskBytes()).isLessThan(3 * stored + (8L << 20));
+    }
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      assertThat(f.recovered()).isFalse();
+      assertThat(f.size()).isEqualTo(n);
+      for (int i = 0; i < n; i++) {
+        assertThat(f.get(key(i))).as("entry %d after reopen", i).isEqualTo(value(i));
+      }
+    }
+  }
+
+  @Test
+  void updatesAndRemovalsReachWhicheverGenerationHoldsTheKey() throws Exception {
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      int i = 0;
+      // Write until a move is under way, then change keys of both generations.
+      while (f.generations() == 1 || i < 100) {
+        f.putIfAbsent(key(i), value(i));
+        i++;
+        assertThat(i).as("writes before a growth").isLessThan(50_000);
+      }
+      int held = i;
+      for (int j = 0; j < held; j += 3) {
+        assertThat(f.replace(key(j), value(j), value(j + 1))).as("replace %d", j).isTrue();
+      }
+      for (int j = 1; j < held; j += 3) {
+        assertThat(f.remove(key(j), value(j))).as("remove %d", j).isTrue();
+      }
+      f.settle();
+      for (int j = 0; j < held; j++) {
+        byte[] want = j % 3 == 0 ? value(j + 1) : j % 3 == 1 ? null : value(j);
+        assertThat(f.get(key(j))).as("entry %d", j).isEqualTo(want);
+      }
+      assertThat(f.size()).isEqualTo(held - (held + 1) / 3);
+    }
+  }
+
+  @Test
+  void aFullDiskRefusesNewKeysWithWhatIsNeededAndKeepsServing() throws Exception {
+    AtomicLong free = new AtomicLong(1L << 40);
+    long keep = 256L << 20;
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(keep, free::get))) {
+      for (int i = 0; i < 100; i++) {
+        f.putIfAbsent(key(i), value(i));
+      }
+      free.set(keep - (10L << 20));
+      assertThat(f.lowDisk()).get().asString()
+          .contains("storage.min-free-disk-mb").contains("246 MiB free").contains("10 MiB more");
+      assertThatThrownBy(() -> f.putIfAbsent(key(100), value(100)))
+          .isInstanceOf(StoreFullException.class)
+          .hasMessageContaining("storage.min-free-disk-mb")
+          .hasMessageContaining("refuses new entries");
+      assertThat(f.get(key(100))).isNull();
+      // What is held can still be read, changed and removed (a delete must work on a full disk).
+      assertThat(f.get(key(7))).isEqualTo(value(7));
+      assertThat(f.replace(key(7), value(7), value(8))).isTrue();
+      assertThat(f.remove(key(9), value(9))).isTrue();
+      free.set(1L << 40);
+      assertThat(f.lowDisk()).isEmpty();
+      assertThat(f.putIfAbsent(key(100), value(100))).isTrue();
+    }
+  }
+
+  @Test
+  void aGrowthThatDoesNotFitIsRefusedAndTriedAgainOnceThereIsRoom() throws Exception {
+    AtomicLong free = new AtomicLong(1L << 40);
+    long keep = 64L << 20;
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(keep, free::get))) {
+      long made = f.generationEntries();
+      free.set(keep + 4096); // room to write, none to grow
+      int i = 0;
+      StoreFullException refused = null;
+      while (refused == null) {
+        try {
+          f.putIfAbsent(key(i), value(i));
+          i++;
+        } catch (StoreFullException e) {
+          refused = e;
+        }
+        assertThat(i).as("writes before the refusal").isLessThan(100_000);
+      }
+      f.settle();
+      assertThat(f.growths()).isZero();
+      assertThat(i).as("entries taken before refusing").isGreaterThanOrEqualTo((int) (made * 0.85));
+      assertThat(refused.getMessage()).contains("must grow").contains("MiB more")
+          .contains("storage.min-free-disk-mb");
+      assertThat(f.lowDisk()).get().asString().contains("must grow");
+      for (int j = 0; j < i; j++) {
+        assertThat(f.get(key(j))).as("entry %d", j).isEqualTo(value(j));
+      }
+      free.set(1L << 40);
+      assertThat(f.putIfAbsent(key(i), value(i))).isTrue();
+      f.settle();
+      assertThat(f.growths()).isEqualTo(1);
+      assertThat(f.lowDisk()).isEmpty();
+      for (int j = 0; j <= i; j++) {
+        assertThat(f.get(key(j))).as("entry %d after the growth", j).isEqualTo(value(j));
+      }
+    }
+  }
+
+  @Test
+  void leftoversOfAnInterruptedGrowthAreDeletedAtOpen() throws Exception {
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      for (int i = 0; i < 50; i++) {
+        f.putIfAbsent(key(i), value(i));
+      }
+    }
+    // A file made for the next generation before the manifest named it.
+    Files.write(dir.resolve("things.1.cm3"), new byte[4096]);
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      assertThat(dir.resolve("things.1.cm3")).doesNotExist();
+      assertThat(f.size()).isEqualTo(50);
+      assertThat(f.get(key(49))).isEqualTo(value(49));
+    }
+  }
+
+  @Test
+  @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void everyAcknowledgedWriteSurvivesSigkillDuringAMove() throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("@" + findJvmOptions());
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(GrowthCrashWriter.class.getName());
+    cmd.add(dir.toString());
+    Path childLog = Files.createTempFile("growth-crash-writer", ".log");
+    Process child =
+        new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.to(childLog.toFile())).start();
+    int lastAcked = -1;
+    int killedInGeneration = 0;
+    try (BufferedReader out = new BufferedReader(
+        new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null) {
+        // Acknowledgements are "<index> <live generations>"; anything else is a log line.
+        if (line.matches("\\d+ \\d")) {
+          String[] parts = line.split(" ");
+          lastAcked = Integer.parseInt(parts[0]);
+          if (lastAcked >= 5_000 && parts[1].equals("2")) {
+            killedInGeneration = 2;
+            break;
+          }
+          if (lastAcked >= 200_000) {
+            break;
+          }
+        }
+      }
+    } finally {
+      child.destroyForcibly(); // SIGKILL on Unix: no shutdown hooks, no close()
+      assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+    String log = Files.readString(childLog);
+    Files.delete(childLog);
+    assertThat(killedInGeneration).as("killed while a move was under way; the writer said:%n%s",
+        log).isEqualTo(2);
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
+      assertThat(f.recovered()).isTrue();
+      for (int i = 0; i <= lastAcked; i++) {
+        assertThat(f.get(key(i))).as("acknowledged write %d", i).isEqualTo(value(i));
+      }
+      assertThat(f.size()).isGreaterThanOrEqualTo(lastAcked + 1L);
+      f.settle();
+      assertThat(f.generations()).isEqualTo(1);
+      for (int i = 0; i <= lastAcked; i++) {
+        assertThat(f.get(key(i))).as("write %d after the move finished", i).isEqualTo(value(i));
+      }
+    }
+  }
+
+  static Path findJvmOptions() {
+    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+      Path candidate = p.resolve("config").resolve("jvm.options");
+      if (Files.exists(candidate)) {
+        return candidate;
+      }
+    }
+    throw new IllegalStateException("config/jvm.options not found above "
+        + Path.of("").toAbsolutePath());
+  }
+}
