@@ -484,6 +484,13 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (st != null && st.stats().fillRatio() >= config.storage().nearlyFullRatio()) {
       reasons.add("store nearly full: raise storage.capacity-entries");
     }
+    if (st != null) {
+      st.lowDisk().ifPresent(why -> reasons.add("disk nearly full: " + why));
+    }
+    ReplicaStore rs = replicaStore;
+    if (rs != null) {
+      rs.lowDisk().ifPresent(why -> reasons.add("disk nearly full: " + why));
+    }
     return reasons;
   }
 
@@ -508,6 +515,10 @@ public final class Node implements AutoCloseable, ApiBackend {
     storeMap.put("entries", st.entries());
     storeMap.put("capacity", st.capacityEntries());
     storeMap.put("fill_ratio", st.fillRatio());
+    storeMap.put("disk_bytes", s.store().diskBytes());
+    ReplicaStore rs = replicaStore;
+    storeMap.put("replica_disk_bytes", rs == null ? 0 : rs.diskBytes());
+    s.store().lowDisk().ifPresent(why -> storeMap.put("low_disk", why));
     out.put("store", storeMap);
     Map<String, Object> scrubMap = new LinkedHashMap<>();
     Scrubber sc = scrubber;
@@ -626,6 +637,24 @@ public final class Node implements AutoCloseable, ApiBackend {
       @Override
       public long embedQueue() {
         return s.embedQueueSize();
+      }
+
+      @Override
+      public long storeDiskBytes() {
+        return s.store().diskBytes();
+      }
+
+      @Override
+      public long replicaDiskBytes() {
+        ReplicaStore rs = replicaStore;
+        return rs == null ? 0 : rs.diskBytes();
+      }
+
+      @Override
+      public long lowDisk() {
+        ReplicaStore rs = replicaStore;
+        boolean low = s.store().lowDisk().isPresent() || (rs != null && rs.lowDisk().isPresent());
+        return low ? 1 : 0;
       }
     };
   }

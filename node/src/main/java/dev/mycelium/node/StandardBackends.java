@@ -1,6 +1,7 @@
 package dev.mycelium.node;
 
 import dev.mycelium.node.config.NodeConfig;
+import dev.mycelium.storage.ChronicleFile;
 import dev.mycelium.storage.ChronicleFragmentStore;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.FragmentCodec;
@@ -36,7 +37,8 @@ public final class StandardBackends implements NodeBackends {
     Path dir = config.node().dataDir();
     try {
       return ChronicleFragmentStore.open(
-          dir, config.storage().capacityEntries(), config.storage().averageValueBytes(), codec);
+          dir, config.storage().capacityEntries(), config.storage().averageValueBytes(), codec,
+          System::currentTimeMillis, growth(config));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the fragment store in " + dir + ": "
           + e.getMessage(), e);
@@ -49,11 +51,16 @@ public final class StandardBackends implements NodeBackends {
     try {
       // A replica carries its fragment plus the envelope, seal and signature.
       return ChronicleReplicaStore.open(dir, config.replication().capacityEntries(),
-          config.storage().averageValueBytes() + 256, codec, System::currentTimeMillis);
+          config.storage().averageValueBytes() + 256, codec, System::currentTimeMillis,
+          growth(config));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the replica store in " + dir + ": "
           + e.getMessage(), e);
     }
+  }
+
+  private static ChronicleFile.Growth growth(NodeConfig config) {
+    return ChronicleFile.Growth.keepingFree(config.storage().minFreeDiskMb());
   }
 
   @Override

@@ -261,6 +261,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
     return map.lowDisk();
   }
 
+  @Override
+  public long diskBytes() {
+    return map.isClosed() ? 0 : map.diskBytes();
+  }
+
   /** The files under the store: bytes on disk, generations, growths since open. */
   public ChronicleFile files() {
     return map;

@@ -77,6 +77,11 @@ public interface FragmentStore extends AutoCloseable {
     return java.util.Optional.empty();
   }
 
+  /** Bytes the store's files take on disk; 0 for a store in memory. */
+  default long diskBytes() {
+    return 0;
+  }
+
   /** Flushes and releases the store. */
   @Override
   void close();

@@ -152,6 +152,8 @@ public record NodeConfig(
    * @param maxMetadataBytes most metadata bytes per fragment
    * @param scrubRatePerSecond fragments checked per second in the background
    * @param nearlyFullRatio fill ratio at which the node warns and turns not-ready
+   * @param minFreeDiskMb disk space (MiB) the stores never take: below it new fragments and
+   *     replicas are refused and the node is not ready
    */
   public record Storage(
       long capacityEntries,
@@ -161,7 +163,8 @@ public record NodeConfig(
       int maxMetadataEntries,
       int maxMetadataBytes,
       int scrubRatePerSecond,
-      double nearlyFullRatio) {
+      double nearlyFullRatio,
+      long minFreeDiskMb) {
 
     /** The fragment limits these settings imply, for the codec. */
     public FragmentLimits limits() {
@@ -279,7 +282,8 @@ public record NodeConfig(
             r.intIn("mycelium.storage.max-metadata-entries", 0, 10_000),
             r.intIn("mycelium.storage.max-metadata-bytes", 0, 16 * 1024 * 1024),
             r.intIn("mycelium.storage.scrub-rate-per-second", 1, 1_000_000),
-            r.doubleIn("mycelium.storage.nearly-full-ratio", 0.01, 1.0));
+            r.doubleIn("mycelium.storage.nearly-full-ratio", 0.01, 1.0),
+            r.longIn("mycelium.storage.min-free-disk-mb", 0, 1_000_000_000L));
     Index index =
         new Index(
             r.intIn("mycelium.index.max-degree", 2, 512),

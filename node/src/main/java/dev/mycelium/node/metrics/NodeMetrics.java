@@ -48,6 +48,21 @@ public final class NodeMetrics {
 
     /** Scrubber checks that found missing or corrupt bytes since start. */
     long scrubberFailures();
+
+    /** Bytes the fragment store's files take on disk. */
+    default long storeDiskBytes() {
+      return 0;
+    }
+
+    /** Bytes the replica store's files take on disk. */
+    default long replicaDiskBytes() {
+      return 0;
+    }
+
+    /** 1 while a store refuses new entries for lack of disk, else 0. */
+    default long lowDisk() {
+      return 0;
+    }
   }
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -122,6 +137,13 @@ public final class NodeMetrics {
         sources, s -> (double) s.storeStats().capacityEntries());
     gauge(registry, "mycelium_store_entries", "Entries in use in the store",
         sources, s -> (double) s.storeStats().entries());
+    gauge(registry, "mycelium_store_disk_bytes", "Bytes the fragment store's files take on disk",
+        sources, s -> (double) s.storeDiskBytes());
+    gauge(registry, "mycelium_replica_store_disk_bytes",
+        "Bytes the replica store's files take on disk", sources, s -> (double) s.replicaDiskBytes());
+    gauge(registry, "mycelium_store_low_disk",
+        "1 while new fragments or replicas are refused for lack of disk (storage.min-free-disk-mb)",
+        sources, s -> (double) s.lowDisk());
     gauge(registry, "mycelium_store_fill_ratio", "Share of the store's capacity in use, 0 to 1",
         sources, s -> s.storeStats().fillRatio());
     gauge(registry, "mycelium_index_vectors", "Vectors in the index, pending included",

@@ -130,6 +130,11 @@ public final class ChronicleReplicaStore extends AbstractReplicaStore {
   }
 
   @Override
+  public long diskBytes() {
+    return map.isClosed() ? 0 : map.diskBytes();
+  }
+
+  @Override
   byte[] read(byte[] key) {
     ensureOpen();
     return map.get(key);

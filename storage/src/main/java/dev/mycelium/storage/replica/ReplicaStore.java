@@ -136,4 +136,9 @@ public interface ReplicaStore extends Scrubber.Target, AutoCloseable {
   default java.util.Optional<String> lowDisk() {
     return java.util.Optional.empty();
   }
+
+  /** Bytes the store's files take on disk; 0 for a store in memory. */
+  default long diskBytes() {
+    return 0;
+  }
 }
