@@ -568,6 +568,11 @@ public final class ChronicleFile implements AutoCloseable {
     return size.get();
   }
 
+  /** Bytes of all values held (keys not included). */
+  public long valueBytes() {
+    return valueBytes.get();
+  }
+
   /** Whether this open recovered the files after an unclean stop. */
   public boolean recovered() {
     return recovered;
