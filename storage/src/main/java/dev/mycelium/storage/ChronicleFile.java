@@ -370,6 +370,14 @@ public final class ChronicleFile implements AutoCloseable {
       requestBackground();
     }
     while (true) {
+      Gens before = current;
+      if (before.old != null && (size.get() >= before.active.entries
+          || valueBytes.get() >= before.active.madeForBytes())) {
+        // Writers outpacing the mover would fill the new file with new keys before the old
+        // ones are in; wait for the move to end, after which the next growth starts.
+        awaitGrowth(before, null);
+        continue;
+      }
       ReentrantLock l = stripe(key);
       Gens g;
       RuntimeException refused = null;
@@ -919,6 +927,9 @@ public final class ChronicleFile implements AutoCloseable {
       current = single;
     } finally {
       unlockAll();
+    }
+    synchronized (growthMonitor) {
+      growthMonitor.notifyAll();
     }
     drain(g);
     if (g.previous != null) {
