@@ -630,6 +630,19 @@ public final class FragmentService {
     return indexLoaded.get();
   }
 
+  /** Bytes of embedding-model weights the embedder holds in memory. */
+  public long embedderModelBytes() {
+    return embedder.modelBytes();
+  }
+
+  /**
+   * Bytes the vector index holds in memory, estimated from its size: the float vectors and the
+   * graph's neighbour lists (jvector keeps both on the heap).
+   */
+  public long indexMemoryBytes(int dimension, int maxDegree) {
+    return index.size() * (4L * dimension + 4L * maxDegree + 64);
+  }
+
   /** Text-only fragments waiting to be embedded. */
   public long embedQueueSize() {
     return embedQueue.size();

@@ -511,6 +511,15 @@ public final class Node implements AutoCloseable, ApiBackend {
     indexMap.put("size", s.index().size());
     indexMap.put("pending", s.index().pending());
     out.put("index", indexMap);
+    Map<String, Object> memory = new LinkedHashMap<>();
+    Runtime rt = Runtime.getRuntime();
+    memory.put("heap_used_bytes", rt.totalMemory() - rt.freeMemory());
+    memory.put("heap_max_bytes", rt.maxMemory());
+    memory.put("model_bytes", s.embedderModelBytes());
+    memory.put("index_bytes", s.indexMemoryBytes(config.storage().dimension(),
+        config.index().maxDegree()));
+    memory.put("resident_bytes", residentBytes());
+    out.put("memory", memory);
     Map<String, Object> storeMap = new LinkedHashMap<>();
     storeMap.put("entries", st.entries());
     storeMap.put("capacity", st.capacityEntries());
@@ -651,12 +660,36 @@ public final class Node implements AutoCloseable, ApiBackend {
       }
 
       @Override
+      public long modelBytes() {
+        return s.embedderModelBytes();
+      }
+
+      @Override
+      public long indexMemoryBytes() {
+        return s.indexMemoryBytes(config.storage().dimension(), config.index().maxDegree());
+      }
+
+      @Override
       public long lowDisk() {
         ReplicaStore rs = replicaStore;
         boolean low = s.store().lowDisk().isPresent() || (rs != null && rs.lowDisk().isPresent());
         return low ? 1 : 0;
       }
     };
+  }
+
+  /** The process's resident set (VmRSS) where /proc has it, else -1. */
+  private static long residentBytes() {
+    try {
+      for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // Not Linux: no figure.
+    }
+    return -1;
   }
 
   private static ThreadFactory threads(String prefix) {

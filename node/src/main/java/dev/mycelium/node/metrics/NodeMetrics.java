@@ -63,6 +63,16 @@ public final class NodeMetrics {
     default long lowDisk() {
       return 0;
     }
+
+    /** Bytes of embedding-model weights in memory. */
+    default long modelBytes() {
+      return 0;
+    }
+
+    /** Bytes the vector index holds in memory (estimated from its size). */
+    default long indexMemoryBytes() {
+      return 0;
+    }
   }
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -144,6 +154,12 @@ public final class NodeMetrics {
     gauge(registry, "mycelium_store_low_disk",
         "1 while new fragments or replicas are refused for lack of disk (storage.min-free-disk-mb)",
         sources, s -> (double) s.lowDisk());
+    gauge(registry, "mycelium_embedder_model_bytes",
+        "Bytes of embedding-model weights in memory (native, outside the heap)",
+        sources, s -> (double) s.modelBytes());
+    gauge(registry, "mycelium_index_memory_bytes",
+        "Bytes the vector index holds on the heap, estimated: vectors and graph",
+        sources, s -> (double) s.indexMemoryBytes());
     gauge(registry, "mycelium_store_fill_ratio", "Share of the store's capacity in use, 0 to 1",
         sources, s -> s.storeStats().fillRatio());
     gauge(registry, "mycelium_index_vectors", "Vectors in the index, pending included",

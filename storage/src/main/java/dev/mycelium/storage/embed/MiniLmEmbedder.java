@@ -17,6 +17,7 @@ public final class MiniLmEmbedder implements Embedder {
   public static final int DIMENSION = 384;
 
   private volatile EmbeddingModel model;
+  private volatile long modelBytes;
 
   @Override
   public int dimension() {
@@ -67,11 +68,38 @@ public final class MiniLmEmbedder implements Embedder {
             throw new IllegalStateException(
                 "cannot load the built-in embedding model (all-MiniLM-L6-v2): " + e, e);
           }
+          modelBytes = weightBytes();
           model = m;
         }
       }
     }
     return m;
+  }
+
+  /**
+   * The weights ONNX Runtime holds once the model is loaded: the size of the model file in the
+   * artifact (ONNX Runtime keeps the float weights as read, in native memory).
+   */
+  @Override
+  public long modelBytes() {
+    return modelBytes;
+  }
+
+  private static long weightBytes() {
+    java.net.URL url = AllMiniLmL6V2EmbeddingModel.class.getClassLoader()
+        .getResource("all-minilm-l6-v2.onnx");
+    if (url == null) {
+      return 0;
+    }
+    try {
+      java.net.URLConnection c = url.openConnection();
+      c.setUseCaches(false);
+      long n = c.getContentLengthLong();
+      c.getInputStream().close();
+      return Math.max(0, n);
+    } catch (java.io.IOException e) {
+      return 0;
+    }
   }
 
   /**
