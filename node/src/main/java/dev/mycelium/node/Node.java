@@ -670,10 +670,8 @@ public final class Node implements AutoCloseable, ApiBackend {
       }
 
       @Override
-      public long lowDisk() {
-        ReplicaStore rs = replicaStore;
-        boolean low = s.store().lowDisk().isPresent() || (rs != null && rs.lowDisk().isPresent());
-        return low ? 1 : 0;
+      public long freeDiskBytes() {
+        return s.store().freeDiskBytes();
       }
     };
   }

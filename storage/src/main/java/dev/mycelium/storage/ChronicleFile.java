@@ -576,6 +576,11 @@ public final class ChronicleFile implements AutoCloseable {
     return size.get();
   }
 
+  /** Bytes free on the disk holding the files, as the growth checks read it. */
+  public long freeDiskBytes() {
+    return usable();
+  }
+
   /** Bytes of all values held (keys not included). */
   public long valueBytes() {
     return valueBytes.get();

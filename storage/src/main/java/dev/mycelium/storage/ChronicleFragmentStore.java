@@ -266,6 +266,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
     return map.isClosed() ? 0 : map.diskBytes();
   }
 
+  @Override
+  public long freeDiskBytes() {
+    return map.freeDiskBytes();
+  }
+
   /** The files under the store: bytes on disk, generations, growths since open. */
   public ChronicleFile files() {
     return map;

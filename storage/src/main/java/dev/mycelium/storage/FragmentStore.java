@@ -82,6 +82,11 @@ public interface FragmentStore extends AutoCloseable {
     return 0;
   }
 
+  /** Bytes free on the disk holding the store, or -1 for a store in memory. */
+  default long freeDiskBytes() {
+    return -1;
+  }
+
   /** Flushes and releases the store. */
   @Override
   void close();

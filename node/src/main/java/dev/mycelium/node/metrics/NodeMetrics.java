@@ -59,8 +59,8 @@ public final class NodeMetrics {
       return 0;
     }
 
-    /** 1 while a store refuses new entries for lack of disk, else 0. */
-    default long lowDisk() {
+    /** Bytes free on the disk holding the stores, as the stores read it. */
+    default long freeDiskBytes() {
       return 0;
     }
 
@@ -149,11 +149,11 @@ public final class NodeMetrics {
         sources, s -> (double) s.storeStats().entries());
     gauge(registry, "mycelium_store_disk_bytes", "Bytes the fragment store's files take on disk",
         sources, s -> (double) s.storeDiskBytes());
-    gauge(registry, "mycelium_replica_store_disk_bytes",
+    gauge(registry, "mycelium_replication_store_disk_bytes",
         "Bytes the replica store's files take on disk", sources, s -> (double) s.replicaDiskBytes());
-    gauge(registry, "mycelium_store_low_disk",
-        "1 while new fragments or replicas are refused for lack of disk (storage.min-free-disk-mb)",
-        sources, s -> (double) s.lowDisk());
+    gauge(registry, "mycelium_store_free_disk_bytes",
+        "Bytes free on the disk holding the stores; below storage.min-free-disk-mb new fragments "
+            + "and replicas are refused", sources, s -> (double) s.freeDiskBytes());
     gauge(registry, "mycelium_embedder_model_bytes",
         "Bytes of embedding-model weights in memory (native, outside the heap)",
         sources, s -> (double) s.modelBytes());
