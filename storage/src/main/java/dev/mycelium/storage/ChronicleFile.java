@@ -924,14 +924,23 @@ public final class ChronicleFile implements AutoCloseable {
 
   /** Drops the emptied old generation: out of the manifest first, then closed and deleted. */
   private void retire(Gens g) throws IOException {
-    writeManifest(dir, spec, List.of(g.active));
-    syncDirectory(dir);
     Gens single = new Gens(g.active, null, g);
+    // With every writer held off, nothing can reach the old file any more: whatever the
+    // batches left behind (an entry rewritten while its segment was being copied out) is moved
+    // now, before the manifest stops naming the old file.
+    moves.writeLock().lock();
     lockAll();
     try {
+      int late = moveRemainder(g.old.map, g.active.map);
+      if (late > 0) {
+        LOG.info("{} late entries of the {} moved into {}", late, spec.what(),
+            g.active.file.getFileName());
+      }
+      writeManifest(dir, spec, List.of(g.active));
       current = single;
     } finally {
       unlockAll();
+      moves.writeLock().unlock();
     }
     synchronized (growthMonitor) {
       growthMonitor.notifyAll();
@@ -946,6 +955,20 @@ public final class ChronicleFile implements AutoCloseable {
     syncDirectory(dir);
     LOG.info("the {} moved into {}; {} deleted", spec.what(), g.active.file.getFileName(),
         g.old.file.getFileName());
+  }
+
+  /** Moves every entry left in {@code from}; the caller holds every stripe. */
+  private static int moveRemainder(ChronicleMap<byte[], byte[]> from,
+      ChronicleMap<byte[], byte[]> to) {
+    List<byte[][]> left = new ArrayList<>();
+    forEachIn(from, (k, v) -> left.add(new byte[][] {k, v}));
+    for (byte[][] e : left) {
+      if (!to.containsKey(e[0])) {
+        to.put(e[0], e[1]);
+      }
+      from.remove(e[0]);
+    }
+    return left.size();
   }
 
   /** Waits until no operation still uses a replaced snapshot; each holds it for one call. */

@@ -111,7 +111,11 @@ class ChronicleGrowthTest {
         assertThat(f.replace(key(j), value(j), value(j + 1))).as("replace %d", j).isTrue();
       }
       for (int j = 1; j < held; j += 3) {
-        assertThat(f.remove(key(j), value(j))).as("remove %d", j).isTrue();
+        byte[] seen = f.get(key(j));
+        assertThat(f.remove(key(j), value(j))).as("remove %d (held %s, gens %d, now %s)", j,
+            seen == null ? null : new String(seen, StandardCharsets.UTF_8), f.generations(),
+            f.get(key(j)) == null ? null : new String(f.get(key(j)), StandardCharsets.UTF_8))
+            .isTrue();
       }
       f.settle();
       for (int j = 0; j < held; j++) {
