@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * only once its file is made; an old one leaves it only once it is empty. A file that is not in
  * the manifest is a leftover of an interrupted step and is deleted at open. An entry is moved by
  * copying it into the new generation before removing it from the old one, so an interruption
- * leaves at most a duplicate, which the next open resolves in favour of the newer generation.
+ * leaves at most a duplicate, which the next open resolves in favour of the old copy (the new
+ * one may be torn, and no write changes a key's new copy while the old one exists).
  * Nothing acknowledged is lost at any step. Every generation is recovered with Chronicle's
  * {@code recoverPersistedTo} when the clean-shutdown marker is missing.
  *
@@ -97,6 +98,12 @@ public final class ChronicleFile implements AutoCloseable {
   /** How long a write waits for a generation being made when its own is physically full. */
   private static final long GROWTH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
   private static final int STRIPES = 256;
+  /**
+   * No generation is made for fewer entries: Chronicle gives a map this small a single segment,
+   * and generations of a few dozen entries, filled while they were being moved into, were seen
+   * to overflow it and damage its counters.
+   */
+  static final long MIN_GENERATION_ENTRIES = 1024;
   /** The clean marker's line with the bytes of all values. */
   private static final String VALUE_BYTES = "chronicle-file.value-bytes";
   private static final int KEY_BYTES = FragmentId.LENGTH;
@@ -1053,20 +1060,27 @@ public final class ChronicleFile implements AutoCloseable {
     }
   }
 
-  /** Removes from the old generation what the new one also holds (a move cut short). */
+  /**
+   * Resolves keys found in both generations, which only a move cut short leaves: a write never
+   * touches the new copy of a key while the old one exists (writes go to the generation that
+   * holds the key, and a move copies and removes under the key's lock). So the old copy is the
+   * one to keep: the new copy may be torn, written when the process died. The new copy is
+   * dropped and the move puts the key across again.
+   */
   private void resolveDuplicates(Gen active, Gen old) {
     List<byte[]> dups = new ArrayList<>();
-    forEachIn(old.map, (k, v) -> {
+    forEachKeyIn(old.map, k -> {
       if (active.map.containsKey(k)) {
         dups.add(k);
       }
     });
     for (byte[] k : dups) {
-      old.map.remove(k);
+      active.map.remove(k);
     }
     if (!dups.isEmpty()) {
-      LOG.info("{} entries of the {} were in both {} and {}; the newer copies kept",
-          dups.size(), spec.what(), active.file.getFileName(), old.file.getFileName());
+      LOG.info("{} entries of the {} were in both {} and {} (a move cut short); the copies in "
+          + "{} kept", dups.size(), spec.what(), active.file.getFileName(),
+          old.file.getFileName(), old.file.getFileName());
     }
   }
 
@@ -1136,7 +1150,7 @@ public final class ChronicleFile implements AutoCloseable {
    */
   static long physicalEntries(long entries, int averageValueBytes, Spec spec) {
     long floor = (8 * spec.largestValueBytes() + averageValueBytes - 1) / averageValueBytes;
-    return Math.max(entries, floor);
+    return Math.max(Math.max(entries, floor), MIN_GENERATION_ENTRIES);
   }
 
   private static ChronicleMapBuilder<byte[], byte[]> builder(long entries, int averageValueBytes,
