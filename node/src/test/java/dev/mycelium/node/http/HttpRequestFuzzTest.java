@@ -58,13 +58,26 @@ class HttpRequestFuzzTest {
     }
     ch.checkException();
     ch.finishAndReleaseAll();
+    // Responses one after another: status line, headers, Content-Length bytes of body.
     String text = out.toString();
     int at = 0;
-    while ((at = text.indexOf("HTTP/1.1 ", at)) >= 0) {
+    while (at < text.length()) {
+      assertThat(text.startsWith("HTTP/1.1 ", at)).as("a status line at %d in %s", at, text)
+          .isTrue();
       String status = text.substring(at + 9, Math.min(text.length(), at + 12));
       assertThat(status).as("status line in %s", text).matches("[1-5][0-9][0-9]");
       assertThat(status).as("answer to a client's bytes: %s", text).isNotEqualTo("500");
-      at += 12;
+      int end = text.indexOf("\r\n\r\n", at);
+      assertThat(end).as("end of headers in %s", text).isPositive();
+      String headers = text.substring(at, end).toLowerCase(java.util.Locale.ROOT);
+      int cl = headers.indexOf("content-length: ");
+      int length = 0;
+      if (cl >= 0) {
+        int eol = headers.indexOf("\r\n", cl);
+        length = Integer.parseInt(headers.substring(cl + 16, eol < 0 ? headers.length() : eol)
+            .trim());
+      }
+      at = end + 4 + length;
     }
   }
 }
