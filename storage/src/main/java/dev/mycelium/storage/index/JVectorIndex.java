@@ -794,6 +794,14 @@ public final class JVectorIndex implements VectorIndex {
         float[] v = new float[dimension];
         bb.clear();
         bb.asFloatBuffer().get(v);
+        // Saved vectors are unit vectors; anything else (NaN, huge) breaks the graph's ordering.
+        double norm = 0;
+        for (float x : v) {
+          norm += (double) x * x;
+        }
+        if (!(Math.abs(norm - 1) <= 1e-3)) {
+          throw new IOException("the vector of ordinal " + ordinal + " is not a unit vector");
+        }
         vectors.set(ordinal, VTS.createFloatVector(v));
         if (id != null) {
           ids.set(ordinal, id);
