@@ -3,6 +3,7 @@ package dev.mycelium.overlay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
@@ -39,8 +40,8 @@ class PeerMessageFuzzTest {
 
   /**
    * A sequence of envelopes from a few peers to one overlay node. Input: repeated records of a
-   * sender byte, a 2-byte length and that many bytes of envelope; a tick of the node's timers
-   * runs between records.
+   * flag byte (low bits: the sender; bit 7: sign a gossip as its origin would), a 2-byte length
+   * and that many bytes of envelope; a tick of the node's timers runs between records.
    */
   @FuzzTest
   void overlayMessages(byte[] input) {
@@ -48,11 +49,13 @@ class PeerMessageFuzzTest {
     OverlayNode node = new OverlayNode(CONFIG, new PeerAddress(self, "10.0.0.1", 7001),
         new SplittableRandom(1), TestCrypto.signer(self), TestCrypto.verifier(), 0);
     node.start(0);
+    node.subscribe("t");
     NodeId[] peers = {TestCrypto.id(2), TestCrypto.id(3), TestCrypto.id(4), self};
     ByteBuffer in = ByteBuffer.wrap(input);
     long now = 0;
     while (in.remaining() >= 3) {
-      NodeId from = peers[(in.get() & 0xff) % peers.length];
+      int flags = in.get() & 0xff;
+      NodeId from = peers[(flags & 0x7f) % peers.length];
       byte[] frame = new byte[Math.min(in.getShort() & 0xffff, in.remaining())];
       in.get(frame);
       Envelope env;
@@ -61,6 +64,14 @@ class PeerMessageFuzzTest {
       } catch (InvalidProtocolBufferException e) {
         node.onMalformed(now, from, "does not parse");
         continue;
+      }
+      if ((flags & 0x80) != 0 && env.hasGossip() && env.getGossip().getOrigin().size() == 32) {
+        // Signed by its origin as an honest node would, to reach what lies behind the check.
+        var g = env.getGossip();
+        NodeId origin = NodeId.of(g.getOrigin().toByteArray());
+        env = env.toBuilder().setGossip(g.toBuilder().setSignature(ByteString.copyFrom(
+            TestCrypto.tag(origin, Plumtree.signedBytes(g.getId(), g.getPriority(), g.getTopic(),
+                g.getPayload()))))).build();
       }
       List<Effect> effects = OverlayNode.isApplication(env)
           ? node.admit(now, from).effects() : node.onMessage(now, from, env);
