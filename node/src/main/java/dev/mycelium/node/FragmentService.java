@@ -586,7 +586,21 @@ public final class FragmentService {
       throw new InvalidFragmentException("visibility",
           "fragment " + f.id() + " is private; only shared fragments travel in the clear");
     }
+    if (f.hasVector() && isZero(f.vector())) {
+      // The index compares directions and refuses a vector that has none.
+      throw new InvalidFragmentException("vector", "fragment " + f.id() + " has an all-zero "
+          + "vector");
+    }
     return f;
+  }
+
+  private static boolean isZero(float[] v) {
+    for (float x : v) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -484,6 +484,11 @@ public final class ChronicleFragmentStore implements FragmentStore {
     map.putForTest(key, rec.toBuilder().setFragment(bad).build().toByteArray());
   }
 
+  /** Test hook: stores raw record bytes under an ID, as a damaged disk might hand them back. */
+  void writeRawForTest(FragmentId id, byte[] raw) {
+    map.put(id.toBytes(), raw);
+  }
+
   /**
    * Closes the map, syncs its file, then writes the clean-shutdown marker, so that the marker is
    * never on disk ahead of the data it vouches for. Idempotent.

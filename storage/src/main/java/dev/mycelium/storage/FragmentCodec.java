@@ -131,7 +131,13 @@ public final class FragmentCodec {
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidFragmentException("body", "fragment body is not a valid encoding");
     }
-    if (!Arrays.equals(Canonical.encode(Canonical.normalize(body)), bodyBytes)) {
+    FragmentBody normal;
+    try {
+      normal = Canonical.normalize(body);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidFragmentException("metadata", e.getMessage());
+    }
+    if (!Arrays.equals(Canonical.encode(normal), bodyBytes)) {
       throw new InvalidFragmentException("body", "fragment body is not in canonical form");
     }
     byte[] publicKey = body.getOwnerPublicKey().toByteArray();

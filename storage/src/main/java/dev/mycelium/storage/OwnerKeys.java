@@ -60,14 +60,21 @@ public final class OwnerKeys {
     return signer.generateSignature();
   }
 
-  /** Checks an Ed25519 signature by the given raw public key. */
+  /** Checks an Ed25519 signature by the given raw public key; false for a key that is not one. */
   public static boolean verify(byte[] publicKey, byte[] message, byte[] signature) {
     if (publicKey.length != Ed25519PublicKeyParameters.KEY_SIZE
         || signature.length != Ed25519PrivateKeyParameters.SIGNATURE_SIZE) {
       return false;
     }
+    Ed25519PublicKeyParameters key;
+    try {
+      key = new Ed25519PublicKeyParameters(publicKey, 0);
+    } catch (IllegalArgumentException e) {
+      // 32 bytes that are not a point on the curve: nobody can have signed with them.
+      return false;
+    }
     Ed25519Signer verifier = new Ed25519Signer();
-    verifier.init(false, new Ed25519PublicKeyParameters(publicKey, 0));
+    verifier.init(false, key);
     verifier.update(message, 0, message.length);
     return verifier.verifySignature(signature);
   }

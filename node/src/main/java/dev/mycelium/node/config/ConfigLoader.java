@@ -108,7 +108,10 @@ public final class ConfigLoader {
       c =
           ConfigFactory.parseFile(
               path.toFile(),
-              ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
+              ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false))
+              // Substitutions are resolved within the file (and the environment), so that the
+              // key checks below see values; one that names nothing is this file's error.
+              .resolve();
     } catch (com.typesafe.config.ConfigException e) {
       throw new ConfigException(null, "config file " + path + " is not valid HOCON: "
           + e.getMessage(), e);

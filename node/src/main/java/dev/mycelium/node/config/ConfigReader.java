@@ -102,6 +102,16 @@ final class ConfigReader {
     return v;
   }
 
+  /** A file system path (not checked for existence), made absolute. */
+  java.nio.file.Path path(String key) {
+    String v = string(key);
+    try {
+      return java.nio.file.Path.of(v).toAbsolutePath().normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new ConfigException(key, "is not a usable path: " + e.getReason());
+    }
+  }
+
   boolean bool(String key) {
     need(key);
     try {

@@ -246,7 +246,7 @@ public record NodeConfig(
   static NodeConfig from(ConfigReader r) {
     NodeSection node =
         new NodeSection(
-            Path.of(r.string("mycelium.node.data-dir")).toAbsolutePath().normalize(),
+            r.path("mycelium.node.data-dir"),
             r.durationIn(
                 "mycelium.node.shutdown-grace", Duration.ZERO, Duration.ofMinutes(10)));
     Api api =

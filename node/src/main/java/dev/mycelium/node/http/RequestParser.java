@@ -266,6 +266,14 @@ final class RequestParser {
         throw ApiException.invalid(field, field + "[" + i + "] is outside the float range");
       }
     }
+    boolean zero = true;
+    for (float x : v) {
+      zero &= x == 0;
+    }
+    if (zero) {
+      throw ApiException.invalid(field, field + " is all zeros (or too small for a float); "
+          + "similarity is by direction, so it needs one");
+    }
     return v;
   }
 

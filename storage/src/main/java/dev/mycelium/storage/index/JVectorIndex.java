@@ -106,6 +106,8 @@ public final class JVectorIndex implements VectorIndex {
   private static final int BATCH = 64;
   /** The layout version of jvector's on-heap graph save format that its builder loads. */
   private static final int JVECTOR_GRAPH_VERSION = 4;
+  /** Most graph layers a saved file may name (levels grow with log n; 32 is far beyond use). */
+  private static final int MAX_LAYERS = 32;
 
   /**
    * Graph and search parameters.
@@ -792,6 +794,14 @@ public final class JVectorIndex implements VectorIndex {
         float[] v = new float[dimension];
         bb.clear();
         bb.asFloatBuffer().get(v);
+        // Saved vectors are unit vectors; anything else (NaN, huge) breaks the graph's ordering.
+        double norm = 0;
+        for (float x : v) {
+          norm += (double) x * x;
+        }
+        if (!(Math.abs(norm - 1) <= 1e-3)) {
+          throw new IOException("the vector of ordinal " + ordinal + " is not a unit vector");
+        }
         vectors.set(ordinal, VTS.createFloatVector(v));
         if (id != null) {
           ids.set(ordinal, id);
@@ -828,17 +838,43 @@ public final class JVectorIndex implements VectorIndex {
     if (crc.getValue() != expectedCrc) {
       throw new IOException(GRAPH + " fails its checksum");
     }
-    // Every neighbour the file names must have a vector, or the loader would score a null.
+    // jvector's loader trusts the file: it sizes arrays from the counts in it and reads another
+    // layout when the magic differs. So the layout written by writeGraph is checked first, every
+    // count against what this index can hold, and every node named must have a vector (or the
+    // loader would score a null). A file that fails is unreadable, and the index is rebuilt.
     ByteBuffer check = bytes.duplicate();
-    check.getInt();
-    check.getInt();
+    if (check.remaining() < 12 || check.getInt() != OnHeapGraphIndex.MAGIC
+        || check.getInt() != JVECTOR_GRAPH_VERSION) {
+      throw new IOException(GRAPH + " is not a version " + JVECTOR_GRAPH_VERSION + " graph");
+    }
     int layers = check.getInt();
-    check.position(check.position() + 4 * layers + 4);
+    if (layers < 1 || layers > MAX_LAYERS || check.remaining() < 4L * layers + 4) {
+      throw new IOException(GRAPH + " has " + layers + " layers");
+    }
+    int[] degrees = new int[layers];
+    for (int level = 0; level < layers; level++) {
+      degrees[level] = check.getInt();
+      if (degrees[level] < 1 || degrees[level] > options.maxDegree()) {
+        throw new IOException(GRAPH + " has degree " + degrees[level] + " at layer " + level
+            + "; this index has " + options.maxDegree());
+      }
+    }
+    int entry = check.getInt();
+    if (entry != -1) {
+      requireVector(entry);
+    }
+    int limit = nextOrdinal.get();
     for (int level = 0; level < layers; level++) {
       int nodes = check.getInt();
+      if (nodes < 0 || nodes > limit) {
+        throw new IOException(GRAPH + " has " + nodes + " nodes at layer " + level);
+      }
       for (int i = 0; i < nodes; i++) {
         requireVector(check.getInt());
         int n = check.getInt();
+        if (n < 0 || n > 2 * degrees[level]) {
+          throw new IOException(GRAPH + " gives a node " + n + " neighbours at layer " + level);
+        }
         for (int j = 0; j < n; j++) {
           requireVector(check.getInt());
           check.getFloat();

@@ -39,10 +39,11 @@ public final class Vectors {
       throw new IllegalArgumentException(
           "vector is all zeros; cosine similarity needs a direction");
     }
-    float inv = (float) (1.0 / Math.sqrt(sum));
+    // Divided in double: the float inverse of a tiny norm overflows to infinity.
+    double norm = Math.sqrt(sum);
     float[] out = new float[v.length];
     for (int i = 0; i < v.length; i++) {
-      out[i] = v[i] * inv;
+      out[i] = (float) (v[i] / norm);
     }
     return out;
   }
