@@ -45,10 +45,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -92,6 +95,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private final List<Thread> backgroundThreads = new ArrayList<>();
   private volatile boolean storeOpening = true;
   private volatile boolean stopping;
+  /** Set once every part of the node has started; /ready waits for it. */
+  private volatile boolean opened;
   private volatile FragmentService service;
   private volatile FragmentStore store;
   private volatile VectorIndex index;
@@ -117,8 +122,13 @@ public final class Node implements AutoCloseable, ApiBackend {
     this.identity = Identity.loadOrCreate(dataDir);
     this.apiKey = ApiKey.loadOrCreate(dataDir);
     this.metrics = new NodeMetrics(this::metricSources);
+    // A bounded queue: beyond it a request is answered 503 at once instead of waiting unseen.
     this.workers =
-        Executors.newFixedThreadPool(config.api().workerThreads(), threads("mycelium-api-"));
+        new ThreadPoolExecutor(config.api().workerThreads(), config.api().workerThreads(), 0L,
+            TimeUnit.MILLISECONDS, config.api().maxQueuedRequests() == 0
+                ? new SynchronousQueue<>()
+                : new ArrayBlockingQueue<>(config.api().maxQueuedRequests()),
+            threads("mycelium-api-"));
     this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("mycelium-sched-"));
   }
 
@@ -142,12 +152,12 @@ public final class Node implements AutoCloseable, ApiBackend {
   private void open() {
     Path dataDir = config.node().dataDir();
     LOG.info("starting node {} with data in {}", identity.nodeId(), dataDir);
+    ApiServer.checkExposure(config.api());
     apiAddress =
         apiServer.start(
-            config.api().host(),
-            config.api().port(),
-            config.api().maxBodyBytes(),
-            new ApiRoutes(this, apiKey, config.storage().dimension()),
+            config.api(),
+            new ApiRoutes(this, apiKey, config.storage().dimension(),
+                config.api().metricsNeedKey()),
             workers,
             metrics);
     Embedder embedder = backends.embedder(config);
@@ -214,6 +224,7 @@ public final class Node implements AutoCloseable, ApiBackend {
       return r == null || stopping ? null : r.status();
     });
     writeApiFile();
+    opened = true;
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
   }
 
@@ -428,7 +439,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "http://" + host + ":" + apiAddress.getPort();
+    return (config.api().tls() ? "https://" : "http://") + host + ":" + apiAddress.getPort();
   }
 
   /** The API key clients must present. */
@@ -475,6 +486,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (storeOpening) {
       reasons.add("store opening");
       return reasons;
+    }
+    if (!opened) {
+      reasons.add("node starting");
     }
     FragmentService s = service;
     if (s == null || !s.indexLoaded()) {
