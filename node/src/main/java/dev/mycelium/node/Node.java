@@ -7,6 +7,7 @@ import dev.mycelium.node.http.ApiBackend;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiRoutes;
 import dev.mycelium.node.http.ApiServer;
+import dev.mycelium.node.identity.DataDirPermissions;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.FaultControl;
@@ -114,11 +115,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     this.config = config;
     this.backends = backends;
     Path dataDir = config.node().dataDir();
-    try {
-      Files.createDirectories(dataDir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create data directory " + dataDir, e);
-    }
+    DataDirPermissions.secure(dataDir, LOG);
     this.identity = Identity.loadOrCreate(dataDir);
     this.apiKey = ApiKey.loadOrCreate(dataDir);
     this.metrics = new NodeMetrics(this::metricSources);
@@ -224,6 +221,7 @@ public final class Node implements AutoCloseable, ApiBackend {
       return r == null || stopping ? null : r.status();
     });
     writeApiFile();
+    DataDirPermissions.tightenQuietly(dataDir, LOG);
     opened = true;
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
   }
@@ -397,6 +395,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     } catch (IOException e) {
       LOG.warn("could not remove {}: {}", API_FILE, e.toString());
     }
+    // What the store and index wrote on the way out, so the next start warns only about
+    // changes made while the node was down.
+    DataDirPermissions.tightenQuietly(config.node().dataDir(), LOG);
     LOG.info("node {} stopped", identity.nodeId());
   }
 
@@ -482,13 +483,12 @@ public final class Node implements AutoCloseable, ApiBackend {
     List<String> reasons = new ArrayList<>();
     if (stopping) {
       reasons.add("node stopping");
+    } else if (!opened) {
+      reasons.add("node starting");
     }
     if (storeOpening) {
       reasons.add("store opening");
       return reasons;
-    }
-    if (!opened) {
-      reasons.add("node starting");
     }
     FragmentService s = service;
     if (s == null || !s.indexLoaded()) {
