@@ -136,6 +136,8 @@ public final class Node implements AutoCloseable, ApiBackend {
    * @throws UncheckedIOException when the data directory cannot be used
    */
   public static Node start(NodeConfig config, NodeBackends backends) {
+    // Before anything is made on disk: a refused start leaves no trace.
+    ApiServer.checkExposure(config.api());
     Node node = new Node(config, backends);
     try {
       node.open();
@@ -149,7 +151,6 @@ public final class Node implements AutoCloseable, ApiBackend {
   private void open() {
     Path dataDir = config.node().dataDir();
     LOG.info("starting node {} with data in {}", identity.nodeId(), dataDir);
-    ApiServer.checkExposure(config.api());
     apiAddress =
         apiServer.start(
             config.api(),
