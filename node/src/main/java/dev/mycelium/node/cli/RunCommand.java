@@ -108,8 +108,10 @@ public final class RunCommand implements Callable<Integer> {
       err.flush();
       return 1;
     }
-    LogSetup.apply(config.log().format(), config.log().level(),
-        HostDefaults.auditLog(System.getenv(), config.node().dataDir()));
+    Path auditFile = HostDefaults.auditLog(System.getenv(), config.node().dataDir());
+    LogSetup.apply(config.log().format(), config.log().level(), auditFile);
+    // Made just now under the umask: owner-only before the node looks (and warns) at the rest.
+    dev.mycelium.node.identity.DataDirPermissions.ownerOnly(auditFile);
     Node node;
     try {
       node = Node.start(config, backends.apply(config));

@@ -240,7 +240,8 @@ public final class ApiRoutes {
       try {
         req = RequestParser.JSON.readTree(body);
       } catch (JsonProcessingException e) {
-        throw ApiException.badRequest(null, "the body is not JSON: " + e.getOriginalMessage());
+        throw ApiException.badRequest(null, "the body is not JSON: "
+            + RequestParser.jsonProblem(e));
       } catch (java.io.IOException e) {
         throw ApiException.badRequest(null, "the body could not be read as JSON");
       }

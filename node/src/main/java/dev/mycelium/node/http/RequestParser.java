@@ -89,8 +89,7 @@ final class RequestParser {
     try {
       node = JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      throw ApiException.badRequest(
-          null, "the body is not valid JSON: " + e.getOriginalMessage());
+      throw ApiException.badRequest(null, "the body is not valid JSON: " + jsonProblem(e));
     } catch (IOException e) {
       throw ApiException.badRequest(null, "the body could not be read as JSON");
     }
@@ -98,6 +97,21 @@ final class RequestParser {
       throw ApiException.badRequest(null, "the body must be a JSON object");
     }
     return node;
+  }
+
+  /**
+   * What is wrong with a JSON body, in the parser's words about the input but without its
+   * notes about itself (source descriptions, feature names).
+   */
+  static String jsonProblem(JsonProcessingException e) {
+    String m = String.valueOf(e.getOriginalMessage())
+        .replaceAll("\\s*\\((start marker )?at \\[Source:[^\\]]*\\]\\)", "")
+        .replaceAll("\\s*\\[Source:[^\\]]*\\]", "");
+    if (m.length() > 300) {
+      m = m.substring(0, 300) + "...";
+    }
+    com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+    return at == null ? m : m + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   PutRequest put(JsonNode body, String prefix) {

@@ -104,6 +104,17 @@ public final class DataDirPermissions {
     return fixed;
   }
 
+  /** Sets one file this process made to 0600 if it exists; failures are ignored. */
+  public static void ownerOnly(Path file) {
+    try {
+      if (SecretFiles.posix(file) && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        Files.setPosixFilePermissions(file, SecretFiles.OWNER_ONLY);
+      }
+    } catch (IOException | RuntimeException e) {
+      // The 0700 directory keeps others out anyway.
+    }
+  }
+
   /**
    * Tightens quietly what this process made under its umask (the store, the index, manifests);
    * a failure is logged, not thrown, since the 0700 directory already keeps others out.
