@@ -91,6 +91,8 @@ final class ApiGate extends ChannelInboundHandlerAdapter {
           + "it may (api.max-connections); retry after the time in Retry-After", null);
     }
     if (!hostAllowed(req.headers().get(HttpHeaderNames.HOST))) {
+      AuditLog.apiHostRefused(String.valueOf(ctx.channel().remoteAddress()),
+          req.headers().get(HttpHeaderNames.HOST), route);
       return ApiRoutes.error(route, 421, "misdirected", "this node does not answer to that "
           + "Host; use localhost or an address in api.allowed-hosts", null);
     }

@@ -145,6 +145,27 @@ class ApiGateTest {
   }
 
   @Test
+  void aForeignHostIsAuditedCappedAndMadePrintable() throws Exception {
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> audit =
+        new ch.qos.logback.core.read.ListAppender<>();
+    ch.qos.logback.classic.Logger auditLog = (ch.qos.logback.classic.Logger)
+        org.slf4j.LoggerFactory.getLogger(dev.mycelium.node.audit.AuditLog.LOGGER);
+    audit.start();
+    auditLog.addAppender(audit);
+    try {
+      EmbeddedChannel ch = channel(true, false);
+      send(ch, get("/v1/status", "rebind-" + "a".repeat(300) + "\u00e9.example", null));
+      assertThat(reply(ch).status()).isEqualTo(421);
+      String line = audit.list.get(0).getFormattedMessage();
+      assertThat(line).contains("api_host_refused").contains("route=/v1/status")
+          .contains("host=rebind-" + "a".repeat(93) + "...").doesNotContain("a".repeat(94))
+          .doesNotContain("\u00e9");
+    } finally {
+      auditLog.detachAppender(audit);
+    }
+  }
+
+  @Test
   void aForeignHostIsRefusedEvenWithTheKey() throws Exception {
     EmbeddedChannel ch = channel(true, false);
     send(ch, get("/v1/status", "evil.example", "Bearer " + KEY));
