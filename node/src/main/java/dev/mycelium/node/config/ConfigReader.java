@@ -159,7 +159,9 @@ final class ConfigReader {
         if (v.startsWith("[") && v.endsWith("]")) {
           v = v.substring(1, v.length() - 1);
         }
-        if (!v.matches("[a-z0-9._:-]{1,253}")) {
+        // One colon is a port (an IPv6 address has at least two).
+        boolean withPort = v.indexOf(':') >= 0 && v.indexOf(':') == v.lastIndexOf(':');
+        if (!v.matches("[a-z0-9._:-]{1,253}") || withPort) {
           throw new ConfigException(key, "\"" + s + "\" is not a host name or IP address "
               + "(letters, digits, '.', '-', ':'; no port)");
         }
