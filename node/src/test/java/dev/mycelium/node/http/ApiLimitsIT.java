@@ -154,6 +154,24 @@ class ApiLimitsIT {
   }
 
   @Test
+  void farBeyondTheCapConnectionsAreDroppedUnanswered() throws Exception {
+    ApiServer server = startPlain(1, 4, Duration.ofSeconds(30));
+    connect();
+    connect();
+    await().atMost(WAIT).until(() -> server.openConnections() == 2);
+    Socket third = connect();
+    String answer;
+    try {
+      send(third, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      answer = readAnswer(third);
+    } catch (java.net.SocketException reset) {
+      answer = "";
+    }
+    assertThat(answer).isEmpty();
+    await().atMost(WAIT).until(() -> server.openConnections() == 2);
+  }
+
+  @Test
   void requestsBeyondTheWorkerQueueGet503WithRetryAfter() throws Exception {
     startPlain(8, 1, Duration.ofSeconds(30));
     Socket first = connect();
