@@ -289,6 +289,32 @@ public final class FragmentService {
     }
   }
 
+  /**
+   * Like {@link #awaitReplicas} without holding the caller's thread: completes with the
+   * holders that confirmed once {@code w} have, or with those that had when the write timeout
+   * passed. Never completes exceptionally.
+   *
+   * @throws NotReadyException when the node runs no replication
+   */
+  public java.util.concurrent.CompletableFuture<Set<NodeId>> replicasLater(FragmentId id,
+      int w) {
+    ReplicationHooks r = replication;
+    if (r == null) {
+      throw new NotReadyException("this node runs no replication, so no holder can confirm "
+          + "\"replicas\": " + w + "; replication needs mycelium.peer.enabled = true");
+    }
+    java.util.concurrent.CompletableFuture<Set<NodeId>> waiting = r.awaitConfirmed(id, w);
+    return waiting
+        .orTimeout(writeTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .handle((confirmed, e) -> {
+          if (e == null) {
+            return confirmed;
+          }
+          // orTimeout failed the waiter itself, which tells the replication service to drop it.
+          return r.confirmed(id);
+        });
+  }
+
   /** Whether replication is connected (so a put may wait for holders). */
   public boolean replicating() {
     return replication != null;

@@ -7,6 +7,7 @@ import dev.mycelium.node.http.ApiBackend;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiRoutes;
 import dev.mycelium.node.http.ApiServer;
+import dev.mycelium.node.identity.DataDirPermissions;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.FaultControl;
@@ -45,10 +46,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -92,6 +96,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private final List<Thread> backgroundThreads = new ArrayList<>();
   private volatile boolean storeOpening = true;
   private volatile boolean stopping;
+  /** Set once every part of the node has started; /ready waits for it. */
+  private volatile boolean opened;
   private volatile FragmentService service;
   private volatile FragmentStore store;
   private volatile VectorIndex index;
@@ -109,16 +115,17 @@ public final class Node implements AutoCloseable, ApiBackend {
     this.config = config;
     this.backends = backends;
     Path dataDir = config.node().dataDir();
-    try {
-      Files.createDirectories(dataDir);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create data directory " + dataDir, e);
-    }
+    DataDirPermissions.secure(dataDir, LOG);
     this.identity = Identity.loadOrCreate(dataDir);
     this.apiKey = ApiKey.loadOrCreate(dataDir);
     this.metrics = new NodeMetrics(this::metricSources);
+    // A bounded queue: beyond it a request is answered 503 at once instead of waiting unseen.
     this.workers =
-        Executors.newFixedThreadPool(config.api().workerThreads(), threads("mycelium-api-"));
+        new ThreadPoolExecutor(config.api().workerThreads(), config.api().workerThreads(), 0L,
+            TimeUnit.MILLISECONDS, config.api().maxQueuedRequests() == 0
+                ? new SynchronousQueue<>()
+                : new ArrayBlockingQueue<>(config.api().maxQueuedRequests()),
+            threads("mycelium-api-"));
     this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("mycelium-sched-"));
   }
 
@@ -129,6 +136,8 @@ public final class Node implements AutoCloseable, ApiBackend {
    * @throws UncheckedIOException when the data directory cannot be used
    */
   public static Node start(NodeConfig config, NodeBackends backends) {
+    // Before anything is made on disk: a refused start leaves no trace.
+    ApiServer.checkExposure(config.api());
     Node node = new Node(config, backends);
     try {
       node.open();
@@ -144,10 +153,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     LOG.info("starting node {} with data in {}", identity.nodeId(), dataDir);
     apiAddress =
         apiServer.start(
-            config.api().host(),
-            config.api().port(),
-            config.api().maxBodyBytes(),
-            new ApiRoutes(this, apiKey, config.storage().dimension()),
+            config.api(),
+            new ApiRoutes(this, apiKey, config.storage().dimension(),
+                config.api().metricsNeedKey()),
             workers,
             metrics);
     Embedder embedder = backends.embedder(config);
@@ -214,6 +222,8 @@ public final class Node implements AutoCloseable, ApiBackend {
       return r == null || stopping ? null : r.status();
     });
     writeApiFile();
+    DataDirPermissions.tightenQuietly(dataDir, LOG);
+    opened = true;
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
   }
 
@@ -386,6 +396,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     } catch (IOException e) {
       LOG.warn("could not remove {}: {}", API_FILE, e.toString());
     }
+    // What the store and index wrote on the way out, so the next start warns only about
+    // changes made while the node was down.
+    DataDirPermissions.tightenQuietly(config.node().dataDir(), LOG);
     LOG.info("node {} stopped", identity.nodeId());
   }
 
@@ -428,7 +441,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "http://" + host + ":" + apiAddress.getPort();
+    return (config.api().tls() ? "https://" : "http://") + host + ":" + apiAddress.getPort();
   }
 
   /** The API key clients must present. */
@@ -471,6 +484,8 @@ public final class Node implements AutoCloseable, ApiBackend {
     List<String> reasons = new ArrayList<>();
     if (stopping) {
       reasons.add("node stopping");
+    } else if (!opened) {
+      reasons.add("node starting");
     }
     if (storeOpening) {
       reasons.add("store opening");

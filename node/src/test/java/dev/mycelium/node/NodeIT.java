@@ -217,7 +217,7 @@ class NodeIT {
     assertThat(hit.get("id").asText()).isEqualTo(id);
     assertThat(hit.get("state").asText()).isEqualTo("BLANK");
     assertThat(hit.get("text").isNull()).isTrue();
-    assertThat(call("GET", "/metrics", null, false).body())
+    assertThat(call("GET", "/metrics", null).body())
         .containsPattern("mycelium_store_blank_detections_total [1-9]")
         .contains("mycelium_store_fragments{state=\"BLANK\"} 1");
   }
@@ -276,7 +276,9 @@ class NodeIT {
         .isEqualTo(node.config().storage().capacityEntries());
     assertThat(st.get("api").asText()).isEqualTo(node.apiUrl());
     assertThat(st.has("scrubber")).isTrue();
-    Reply m = call("GET", "/metrics", null, false);
+    // api.metrics-need-key is on by default: a scraper sends the key like any client.
+    assertThat(call("GET", "/metrics", null, false).status()).isEqualTo(401);
+    Reply m = call("GET", "/metrics", null);
     assertThat(m.status()).isEqualTo(200);
     assertThat(m.body())
         .contains("mycelium_store_fragments{state=\"PRESENT\"} 1")

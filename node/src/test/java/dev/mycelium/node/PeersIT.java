@@ -118,7 +118,8 @@ class PeersIT {
     assertThat(status.at("/peers/active").asInt()).isGreaterThanOrEqualTo(1);
     assertThat(status.at("/peers/passive").isInt()).isTrue();
     HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
-        URI.create(one.apiUrl() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        URI.create(one.apiUrl() + "/metrics")).header("Authorization", "Bearer "
+        + one.apiKey().value()).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(metrics.body()).containsPattern("mycelium_overlay_active_peers [1-9]")
         .containsPattern("mycelium_overlay_peer_ups_total [1-9]");
 

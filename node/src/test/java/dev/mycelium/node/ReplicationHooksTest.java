@@ -138,6 +138,21 @@ class ReplicationHooksTest {
   }
 
   @Test
+  void aPutThatWaitsForHoldersHoldsNoThreadWhileItWaits() throws Exception {
+    service.replication(hooks, Duration.ofMinutes(5));
+    CompletableFuture<ApiResponse> answer = routes.respond("POST", "/v1/fragments", "Bearer k",
+        "{\"text\":\"wait\",\"replicas\":1}".getBytes(StandardCharsets.UTF_8));
+    // respond() came back to this thread with the answer still open: no thread waits for it.
+    assertThat(answer).isNotDone();
+    assertThat(store.stats().entries()).isEqualTo(1);
+    waiting.complete(Set.of(h1));
+    ApiResponse r = answer.get();
+    assertThat(r.status()).isEqualTo(201);
+    assertThat(new ObjectMapper().readTree(r.body()).path("replicas").path("met").asBoolean())
+        .isTrue();
+  }
+
+  @Test
   void aPutThatTimesOutAnswersThePartialConfirmation() throws Exception {
     service.replication(hooks, Duration.ofMillis(50));
     confirmed = Set.of(h1);

@@ -169,7 +169,8 @@ class SharedKnowledgeIT {
     assertThat(b.peerService().orElseThrow().score(c.nodeId())).isNegative();
     assertThat(atBShared.stats().stored()).isEqualTo(1);
     HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
-        URI.create(b.apiUrl() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        URI.create(b.apiUrl() + "/metrics")).header("Authorization", "Bearer "
+        + b.apiKey().value()).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(metrics.body()).containsPattern("mycelium_shared_rejected_total 1(\\.0)?\\s")
         .containsPattern("mycelium_shared_stored_total 1(\\.0)?\\s");
   }

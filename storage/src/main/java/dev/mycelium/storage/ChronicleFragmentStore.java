@@ -486,7 +486,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   /** Test hook: stores raw record bytes under an ID, as a damaged disk might hand them back. */
   void writeRawForTest(FragmentId id, byte[] raw) {
-    map.put(id.toBytes(), raw);
+    map.putForTest(id.toBytes(), raw);
   }
 
   /**

@@ -16,8 +16,9 @@ import java.util.stream.Stream;
 /**
  * The fragment store's files as a damaged disk may hand them back. A record of any bytes reads
  * as a fragment whose hash checks, or as a flagged state, and never throws; the clean-close
- * marker and the sizing note, whatever they say, never leave the store with counts that are
- * negative or do not add up to its entries.
+ * marker and the generations manifest, whatever they say, either leave the store with counts that
+ * are never negative and add up to its entries, or stop the open with an {@link IOException}
+ * that names the file; and the entries are all still there once the manifest is restored.
  */
 class StoredRecordFuzzTest {
   private static ChronicleFragmentStore store;
@@ -74,7 +75,7 @@ class StoredRecordFuzzTest {
     return template;
   }
 
-  /** Input: the marker's text, a zero byte, the sizing note's text (either empty: no file). */
+  /** Input: the marker's text, a zero byte, the manifest's text (either empty: left as made). */
   @FuzzTest
   void markers(byte[] input) throws IOException {
     Path dir = Files.createTempDirectory("stored-record-markers");
@@ -85,35 +86,47 @@ class StoredRecordFuzzTest {
         }
       }
       Path marker = dir.resolve(ChronicleFragmentStore.CLEAN_MARKER);
-      Path sizing = dir.resolve(ChronicleFragmentStore.SIZING_FILE);
+      Path manifest = dir.resolve("fragments.gens");
+      byte[] goodManifest = Files.readAllBytes(manifest);
       int zero = 0;
       while (zero < input.length && input[zero] != 0) {
         zero++;
       }
       String markerText = new String(input, 0, zero, StandardCharsets.UTF_8);
-      String sizingText = zero >= input.length ? ""
+      String manifestText = zero >= input.length ? ""
           : new String(input, zero + 1, input.length - zero - 1, StandardCharsets.UTF_8);
       if (!markerText.isEmpty()) {
         Files.writeString(marker, markerText, StandardCharsets.UTF_8);
       }
-      if (!sizingText.isEmpty()) {
-        Files.writeString(sizing, sizingText, StandardCharsets.UTF_8);
+      if (!manifestText.isEmpty()) {
+        Files.writeString(manifest, manifestText, StandardCharsets.UTF_8);
+        try (ChronicleFragmentStore s =
+            ChronicleFragmentStore.open(dir, 8, 512, Fixtures.CODEC, () -> 42L)) {
+          assertCounts(s);
+        } catch (IOException refused) {
+          assertThat(refused).hasMessageContaining("fragments.gens");
+        }
+        Files.write(manifest, goodManifest);
       }
       try (ChronicleFragmentStore s =
           ChronicleFragmentStore.open(dir, 8, 512, Fixtures.CODEC, () -> 42L)) {
-        StoreStats st = s.stats();
-        long sum = 0;
-        for (FragmentState state : FragmentState.values()) {
-          assertThat(st.byState().get(state)).as("count of %s", state).isGreaterThanOrEqualTo(0);
-          sum += st.byState().get(state);
-        }
-        assertThat(sum).isEqualTo(st.entries()).isEqualTo(3);
-        assertThat(s.get(Fixtures.fragment(0).id()).orElseThrow().state())
-            .isEqualTo(FragmentState.PRESENT);
+        assertCounts(s);
       }
     } finally {
       deleteTree(dir);
     }
+  }
+
+  private static void assertCounts(ChronicleFragmentStore s) {
+    StoreStats st = s.stats();
+    long sum = 0;
+    for (FragmentState state : FragmentState.values()) {
+      assertThat(st.byState().get(state)).as("count of %s", state).isGreaterThanOrEqualTo(0);
+      sum += st.byState().get(state);
+    }
+    assertThat(sum).isEqualTo(st.entries()).isEqualTo(3);
+    assertThat(s.get(Fixtures.fragment(0).id()).orElseThrow().state())
+        .isEqualTo(FragmentState.PRESENT);
   }
 
   private static void deleteTree(Path dir) {

@@ -31,6 +31,33 @@ public final class AuditLog {
   }
 
   /**
+   * A request to the HTTP API with a {@code Host} that is not one of the node's names
+   * (answered 421): a web page that rebinds its DNS name to this machine looks like this. The
+   * header is the client's text, so it is cut to 100 characters and anything unprintable is
+   * shown as {@code ?}.
+   */
+  public static void apiHostRefused(String remote, String host, String route) {
+    LOG.warn("API Host refused {} {} {} {}", kv("event", "api_host_refused"),
+        kv("remote", remote), kv("host", printable(host, 100)), kv("route", route));
+  }
+
+  /** Text a client or peer supplied, made safe for one log line: capped, printable ASCII. */
+  static String printable(String text, int max) {
+    if (text == null) {
+      return "(none)";
+    }
+    StringBuilder sb = new StringBuilder(Math.min(text.length(), max) + 3);
+    for (int i = 0; i < text.length() && i < max; i++) {
+      char c = text.charAt(i);
+      sb.append(c >= 0x20 && c < 0x7f ? c : '?');
+    }
+    if (text.length() > max) {
+      sb.append("...");
+    }
+    return sb.toString();
+  }
+
+  /**
    * A peer link refused during its handshake: a certificate that does not match the claimed
    * node ID, another network key, or another protocol version.
    */

@@ -57,7 +57,8 @@ public final class ConfigCommand implements Runnable {
         if (preset != null) {
           loader.preset(preset);
         }
-        loader.file(file).load();
+        // The start refuses a plain-HTTP API beyond loopback; so does the check before it.
+        dev.mycelium.node.http.ApiServer.checkExposure(loader.file(file).load().api());
       } catch (ConfigException e) {
         if (json()) {
           o.put("valid", false);

@@ -92,13 +92,26 @@ public final class RunCommand implements Callable<Integer> {
     NodeConfig config;
     try {
       config = loader(preset, configFile, System.getenv(), flagKeys()).load();
+      // Refused before the audit log below makes the data directory.
+      dev.mycelium.node.http.ApiServer.checkExposure(config.api());
     } catch (ConfigException e) {
       err.println("mycelium: configuration error: " + e.getMessage());
       err.flush();
       return 2;
     }
-    LogSetup.apply(config.log().format(), config.log().level(),
-        HostDefaults.auditLog(System.getenv(), config.node().dataDir()));
+    try {
+      // The audit log may live in the data directory: it must be made owner-only first.
+      dev.mycelium.node.identity.DataDirPermissions.secure(config.node().dataDir(),
+          org.slf4j.LoggerFactory.getLogger(RunCommand.class));
+    } catch (RuntimeException e) {
+      err.println("mycelium: the node could not start: " + e.getMessage());
+      err.flush();
+      return 1;
+    }
+    Path auditFile = HostDefaults.auditLog(System.getenv(), config.node().dataDir());
+    LogSetup.apply(config.log().format(), config.log().level(), auditFile);
+    // Made just now under the umask: owner-only before the node looks (and warns) at the rest.
+    dev.mycelium.node.identity.DataDirPermissions.ownerOnly(auditFile);
     Node node;
     try {
       node = Node.start(config, backends.apply(config));

@@ -157,6 +157,35 @@ final class ConfigReader {
   }
 
   /**
+   * A list of host names or IP literals (as a {@code Host} header carries them, without the
+   * port), lower-cased, without duplicates.
+   */
+  List<String> hostNames(String key) {
+    need(key);
+    List<String> out = new ArrayList<>();
+    try {
+      for (String s : config.getStringList(key)) {
+        String v = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.startsWith("[") && v.endsWith("]")) {
+          v = v.substring(1, v.length() - 1);
+        }
+        // One colon is a port (an IPv6 address has at least two).
+        boolean withPort = v.indexOf(':') >= 0 && v.indexOf(':') == v.lastIndexOf(':');
+        if (!v.matches("[a-z0-9._:-]{1,253}") || withPort) {
+          throw new ConfigException(key, "\"" + s + "\" is not a host name or IP address "
+              + "(letters, digits, '.', '-', ':'; no port)");
+        }
+        if (!out.contains(v)) {
+          out.add(v);
+        }
+      }
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException(key, "must be a list of host names, got " + render(key), e);
+    }
+    return List.copyOf(out);
+  }
+
+  /**
    * A list of names made of letters, digits and {@code - _ . /}, each 1 to 64 characters (the
    * shape of a topic), without duplicates.
    */

@@ -84,8 +84,26 @@ public record NodeConfig(
    * @param port TCP port, 0 for any free one
    * @param maxBodyBytes largest accepted request body, bytes
    * @param workerThreads threads for request handlers
+   * @param allowedHosts host names accepted in the {@code Host} header besides the loopback
+   *     names and the address the API listens on
+   * @param metricsNeedKey whether {@code /metrics} wants the API key
+   * @param maxConnections open connections served at once; more are answered 503
+   * @param maxQueuedRequests requests waiting for a worker; more are answered 503
+   * @param requestTimeout longest time to receive one request, headers and body
+   * @param idleTimeout how long a kept-alive connection may sit without a request
+   * @param tlsCertFile PEM certificate chain of the API's TLS, when it has one
+   * @param tlsKeyFile PEM (PKCS#8) private key of the API's TLS
+   * @param allowInsecureRemote whether a non-loopback API may serve plain HTTP
    */
-  public record Api(String host, int port, int maxBodyBytes, int workerThreads) {}
+  public record Api(String host, int port, int maxBodyBytes, int workerThreads,
+      List<String> allowedHosts, boolean metricsNeedKey, int maxConnections,
+      int maxQueuedRequests, Duration requestTimeout, Duration idleTimeout,
+      Optional<Path> tlsCertFile, Optional<Path> tlsKeyFile, boolean allowInsecureRemote) {
+    /** Whether the API serves HTTPS. */
+    public boolean tls() {
+      return tlsCertFile.isPresent();
+    }
+  }
 
   /**
    * The peer overlay.
@@ -243,6 +261,10 @@ public record NodeConfig(
     return from(new ConfigReader(config));
   }
 
+  private static Optional<Path> optionalPath(String value) {
+    return value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value).toAbsolutePath());
+  }
+
   static NodeConfig from(ConfigReader r) {
     NodeSection node =
         new NodeSection(
@@ -254,7 +276,23 @@ public record NodeConfig(
             r.string("mycelium.api.host"),
             r.intIn("mycelium.api.port", 0, 65535),
             r.intIn("mycelium.api.max-body-bytes", 1024, 256 * 1024 * 1024),
-            r.intIn("mycelium.api.worker-threads", 1, 256));
+            r.intIn("mycelium.api.worker-threads", 1, 256),
+            r.hostNames("mycelium.api.allowed-hosts"),
+            r.bool("mycelium.api.metrics-need-key"),
+            r.intIn("mycelium.api.max-connections", 1, 65535),
+            r.intIn("mycelium.api.max-queued-requests", 0, 100_000),
+            r.durationIn("mycelium.api.request-timeout", Duration.ofMillis(100),
+                Duration.ofMinutes(10)),
+            r.durationIn("mycelium.api.idle-timeout", Duration.ofMillis(100),
+                Duration.ofHours(1)),
+            optionalPath(r.optionalString("mycelium.api.tls.cert-file")),
+            optionalPath(r.optionalString("mycelium.api.tls.key-file")),
+            r.bool("mycelium.api.allow-insecure-remote"));
+    if (api.tlsCertFile().isPresent() != api.tlsKeyFile().isPresent()) {
+      throw new ConfigException(api.tlsCertFile().isPresent() ? "mycelium.api.tls.key-file"
+          : "mycelium.api.tls.cert-file", "set both mycelium.api.tls.cert-file and "
+          + "mycelium.api.tls.key-file (PEM files), or neither");
+    }
     Peer peer =
         new Peer(
             r.bool("mycelium.peer.enabled"),

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +28,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+
+  /** Seconds a client is told to wait after a 503. */
+  static final String RETRY_AFTER_SECONDS = "1";
 
   private final ApiRoutes routes;
   private final Executor workers;
@@ -42,11 +46,19 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     long start = System.nanoTime();
+    ApiTimeouts timeouts = ApiTimeouts.of(ctx);
+    if (timeouts != null) {
+      timeouts.requestRead();
+    }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     if (!req.decoderResult().isSuccess()) {
       req.release();
-      write(ctx, ApiRoutes.error("other", 400, "bad_request",
-          "the request is not valid HTTP: " + req.decoderResult().cause(), null), false, start);
+      // The decoder's cause is logged under the reference, not sent.
+      String ref = ApiRoutes.newRef();
+      LOG.debug("undecodable request from {} (ref {}): {}", ctx.channel().remoteAddress(), ref,
+          String.valueOf(req.decoderResult().cause()));
+      write(ctx, ApiRoutes.error(ref, "other", 400, "bad_request",
+          "the request is not valid HTTP/1.1", null), false, start);
       return;
     }
     ctx.channel().config().setAutoRead(false);
@@ -61,17 +73,26 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     try {
       workers.execute(
-          () -> {
-            ApiResponse r = routes.handle(method, uri, auth, body);
+          () -> routes.respond(method, uri, auth, body).whenComplete((r, e) -> {
+            if (r == null) {
+              // respond() never fails; should it, the client still gets an answer.
+              LOG.error("API request {} {} failed", method, uri, e);
+              r = ApiRoutes.error("other", 500, "internal", "internal error", null);
+            }
             if (r.status() == 401) {
               AuditLog.apiKeyRefused(String.valueOf(ctx.channel().remoteAddress()), method,
                   r.route());
             }
             write(ctx, r, keepAlive, start);
-          });
+          }));
     } catch (RejectedExecutionException e) {
-      write(ctx, ApiRoutes.error("other", 503, "unavailable", "the node is stopping", null),
-          false, start);
+      boolean stopping = workers instanceof ExecutorService es && es.isShutdown();
+      String route = ApiRoutes.routeOf(ApiRoutes.pathOf(uri));
+      write(ctx, stopping
+          ? ApiRoutes.error(route, 503, "unavailable", "the node is stopping", null)
+          : ApiRoutes.error(route, 503, "busy", "every API worker is busy and "
+              + "api.max-queued-requests requests wait already; retry after the time in "
+              + "Retry-After", null), false, start);
     }
   }
 
@@ -81,6 +102,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()),
             Unpooled.wrappedBuffer(r.body()));
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+    if (r.status() == 503) {
+      resp.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+    }
     HttpUtil.setContentLength(resp, r.body().length);
     HttpUtil.setKeepAlive(resp, keepAlive);
     metrics.httpRequest(r.route(), r.status(), System.nanoTime() - start);
@@ -91,6 +115,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                   if (!keepAlive || !f.isSuccess()) {
                     f.channel().close();
                   } else {
+                    ApiTimeouts timeouts = ApiTimeouts.of(ctx);
+                    if (timeouts != null) {
+                      timeouts.responded();
+                    }
                     f.channel().config().setAutoRead(true);
                     f.channel().read();
                   }

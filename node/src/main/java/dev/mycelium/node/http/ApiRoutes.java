@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,16 +45,27 @@ public final class ApiRoutes {
   private final ApiBackend backend;
   private final ApiKey apiKey;
   private final RequestParser parser;
+  private final boolean metricsNeedKey;
 
-  /** Routes for a node whose vectors have the given dimension. */
+  /** Routes for a node whose vectors have the given dimension; {@code /metrics} wants the key. */
   public ApiRoutes(ApiBackend backend, ApiKey apiKey, int dimension) {
+    this(backend, apiKey, dimension, true);
+  }
+
+  /**
+   * Routes for a node whose vectors have the given dimension.
+   *
+   * @param metricsNeedKey whether {@code /metrics} wants the API key (api.metrics-need-key)
+   */
+  public ApiRoutes(ApiBackend backend, ApiKey apiKey, int dimension, boolean metricsNeedKey) {
     this.backend = backend;
     this.apiKey = apiKey;
     this.parser = new RequestParser(dimension);
+    this.metricsNeedKey = metricsNeedKey;
   }
 
-  /** Answers one request; never throws. */
-  public ApiResponse handle(String method, String uri, String authorization, byte[] body) {
+  /** The path of a request URI: no query, no trailing slash. */
+  static String pathOf(String uri) {
     String path = uri;
     int q = path.indexOf('?');
     if (q >= 0) {
@@ -61,23 +74,66 @@ public final class ApiRoutes {
     if (path.length() > 1 && path.endsWith("/")) {
       path = path.substring(0, path.length() - 1);
     }
+    return path;
+  }
+
+  /**
+   * Whether a path is served without the API key: liveness, readiness, the dashboard's files
+   * (which hold no data), and {@code /metrics} when configured so.
+   */
+  boolean open(String path) {
+    return path.equals("/health") || path.equals("/ready") || Dashboard.owns(path)
+        || (path.equals("/metrics") && !metricsNeedKey);
+  }
+
+  /** Whether an {@code Authorization} header value carries the API key. */
+  boolean authorized(String authorization) {
+    return apiKey.matchesHeader(authorization);
+  }
+
+  /** Answers one request, waiting for a deferred answer if there is one; never throws. */
+  public ApiResponse handle(String method, String uri, String authorization, byte[] body) {
+    return respond(method, uri, authorization, body).join();
+  }
+
+  /**
+   * Answers one request. The answer is complete at once except for a put that waits for
+   * replicas, which completes when the holders confirm or the write timeout passes, so that
+   * the wait holds no thread. The future never completes exceptionally.
+   */
+  public CompletableFuture<ApiResponse> respond(String method, String uri,
+      String authorization, byte[] body) {
+    String path = pathOf(uri);
     String route = routeOf(path);
     try {
-      return dispatch(method, path, route, authorization, body);
-    } catch (ApiException e) {
-      return error(route, e.status(), e.code(), e.getMessage(), e.field());
-    } catch (InvalidFragmentException e) {
-      return error(route, 400, "invalid_field", e.getMessage(), e.field());
-    } catch (StoreFullException e) {
-      return error(route, 507, "store_full", e.getMessage(), null);
-    } catch (NotReadyException e) {
-      return error(route, 503, "unavailable", e.getMessage(), null);
-    } catch (NotOwnerException e) {
-      return error(route, 403, "forbidden", e.getMessage(), "id");
+      if (route.equals(FRAGMENTS) && method.equals("POST") && apiKey.matchesHeader(authorization)) {
+        return put(route, body).exceptionally(e -> failure(method, path, route,
+            e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+      }
+      return CompletableFuture.completedFuture(
+          dispatch(method, path, route, authorization, body));
     } catch (RuntimeException e) {
-      LOG.error("internal error on {} {}", method, path, e);
-      return error(route, 500, "internal", "internal error: " + e, null);
+      return CompletableFuture.completedFuture(failure(method, path, route, e));
     }
+  }
+
+  /** The error answer for what a request threw: the contract's code, never the internals. */
+  private static ApiResponse failure(String method, String path, String route, Throwable t) {
+    if (t instanceof ApiException e) {
+      return error(route, e.status(), e.code(), e.getMessage(), e.field());
+    } else if (t instanceof InvalidFragmentException e) {
+      return error(route, 400, "invalid_field", e.getMessage(), e.field());
+    } else if (t instanceof StoreFullException e) {
+      return error(route, 507, "store_full", e.getMessage(), null);
+    } else if (t instanceof NotReadyException e) {
+      return error(route, 503, "unavailable", e.getMessage(), null);
+    } else if (t instanceof NotOwnerException e) {
+      return error(route, 403, "forbidden", e.getMessage(), "id");
+    }
+    String ref = newRef();
+    LOG.error("internal error on {} {} (ref {})", method, path, ref, t);
+    return error(ref, route, 500, "internal", "internal error; the node's log has the details "
+        + "under ref " + ref, null);
   }
 
   private ApiResponse dispatch(
@@ -98,10 +154,6 @@ public final class ApiRoutes {
           reasons.forEach(r::add);
           return json(route, 503, n);
         }
-      case "/metrics":
-        requireMethod(method, "GET");
-        return new ApiResponse(
-            200, backend.metrics().contentType(), backend.metrics().scrape(), route);
       default:
         break;
     }
@@ -111,15 +163,17 @@ public final class ApiRoutes {
       return Dashboard.serve(path).orElseThrow(() ->
           new ApiException(404, "not_found", "no such dashboard file: " + path, null));
     }
-    if (!apiKey.matchesHeader(authorization)) {
-      throw new ApiException(401, "unauthorized",
-          "send the API key as \"Authorization: Bearer <key>\"; it is in the node's "
-              + "data directory, file " + ApiKey.FILE_NAME, null);
+    if (!open(path) && !apiKey.matchesHeader(authorization)) {
+      throw unauthorized();
     }
     switch (route) {
+      case "/metrics":
+        requireMethod(method, "GET");
+        return new ApiResponse(
+            200, backend.metrics().contentType(), backend.metrics().scrape(), route);
       case FRAGMENTS:
         requireMethod(method, "POST");
-        return put(route, body);
+        return put(route, body).join();
       case FRAGMENTS + "/batch":
         requireMethod(method, "POST");
         return batch(route, body);
@@ -185,8 +239,11 @@ public final class ApiRoutes {
       JsonNode req;
       try {
         req = RequestParser.JSON.readTree(body);
+      } catch (JsonProcessingException e) {
+        throw ApiException.badRequest(null, "the body is not JSON: "
+            + RequestParser.jsonProblem(e));
       } catch (java.io.IOException e) {
-        throw ApiException.badRequest(null, "the body is not JSON: " + e.getMessage());
+        throw ApiException.badRequest(null, "the body could not be read as JSON");
       }
       if (req == null || !req.isObject()) {
         throw ApiException.badRequest(null, "send {\"action\": \"install\"|\"use\"|\"remove\", "
@@ -273,10 +330,17 @@ public final class ApiRoutes {
     }
   }
 
+  /** The 401 of a request without the right key. */
+  static ApiException unauthorized() {
+    return new ApiException(401, "unauthorized",
+        "send the API key as \"Authorization: Bearer <key>\"; it is in the node's "
+            + "data directory, file " + ApiKey.FILE_NAME, null);
+  }
+
   /** Most holders a put may wait for: more than any sensible replication factor. */
   static final int MAX_REPLICAS = 16;
 
-  private ApiResponse put(String route, byte[] body) {
+  private CompletableFuture<ApiResponse> put(String route, byte[] body) {
     JsonNode tree = RequestParser.parse(body);
     int w = 0;
     if (tree instanceof ObjectNode obj && obj.has("replicas")) {
@@ -301,14 +365,17 @@ public final class ApiRoutes {
     n.put("created_at", r.createdAtMillis());
     n.put("embedded", r.embedded());
     if (w > 0 && r.state() == FragmentState.PRESENT) {
-      java.util.Set<dev.mycelium.wire.NodeId> confirmed = fragments.awaitReplicas(r.id(), w);
-      ObjectNode rep = n.putObject("replicas");
-      rep.put("wanted", w);
-      ArrayNode ids = rep.putArray("confirmed");
-      confirmed.stream().map(Object::toString).sorted().forEach(ids::add);
-      rep.put("met", confirmed.size() >= w);
+      int wanted = w;
+      return fragments.replicasLater(r.id(), w).thenApply(confirmed -> {
+        ObjectNode rep = n.putObject("replicas");
+        rep.put("wanted", wanted);
+        ArrayNode ids = rep.putArray("confirmed");
+        confirmed.stream().map(Object::toString).sorted().forEach(ids::add);
+        rep.put("met", confirmed.size() >= wanted);
+        return json(route, 201, n);
+      });
     }
-    return json(route, 201, n);
+    return CompletableFuture.completedFuture(json(route, 201, n));
   }
 
   private ApiResponse batch(String route, byte[] body) {
@@ -451,10 +518,35 @@ public final class ApiRoutes {
         method + " is not allowed here; use " + allowed, null);
   }
 
-  /** The error body of the contract, as a response. */
+  /**
+   * The error body of the contract, as a response, with a fresh reference that is logged with
+   * it (at WARN for 5xx, DEBUG otherwise) so that an operator can find what a client saw.
+   */
   public static ApiResponse error(String route, int status, String code, String message,
       String field) {
-    return json(route, status, errorNode(code, message, field));
+    return error(newRef(), route, status, code, message, field);
+  }
+
+  /** The error body with a given reference, for a failure already logged under it. */
+  static ApiResponse error(String ref, String route, int status, String code, String message,
+      String field) {
+    if (status >= 500) {
+      LOG.warn("API answered {} {} on {} (ref {}): {}", status, code, route, ref, message);
+    } else {
+      LOG.debug("API answered {} {} on {} (ref {}): {}", status, code, route, ref, message);
+    }
+    ObjectNode n = errorNode(code, message, field);
+    n.put("ref", ref);
+    return json(route, status, n);
+  }
+
+  /**
+   * A short random reference for one error answer. Not a secret, only unlikely to repeat
+   * within one log.
+   */
+  static String newRef() {
+    long v = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    return String.format("%012x", v & 0xFFFF_FFFF_FFFFL);
   }
 
   private static ObjectNode errorNode(String code, String message, String field) {

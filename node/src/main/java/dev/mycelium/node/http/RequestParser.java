@@ -35,6 +35,18 @@ final class RequestParser {
   /** Largest k of a search. */
   static final int MAX_K = 1000;
 
+  /**
+   * Longest query text, in characters. Embedding costs CPU in proportion to the text, and a
+   * query is a question, not a document.
+   */
+  static final int MAX_QUERY_CHARS = 8192;
+
+  /** Most metadata pairs a search filter may name; each is checked against every candidate. */
+  static final int MAX_FILTER_PAIRS = 32;
+
+  /** Most node IDs one fault-injection partition may list. */
+  static final int MAX_PARTITION = 1024;
+
   /** Most hops any network search may ask for; the node's own limit may be lower. */
   static final int MAX_HOPS = 5;
 
@@ -77,15 +89,29 @@ final class RequestParser {
     try {
       node = JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      throw ApiException.badRequest(
-          null, "the body is not valid JSON: " + e.getOriginalMessage());
+      throw ApiException.badRequest(null, "the body is not valid JSON: " + jsonProblem(e));
     } catch (IOException e) {
-      throw ApiException.badRequest(null, "the body could not be read: " + e.getMessage());
+      throw ApiException.badRequest(null, "the body could not be read as JSON");
     }
     if (node == null || !node.isObject()) {
       throw ApiException.badRequest(null, "the body must be a JSON object");
     }
     return node;
+  }
+
+  /**
+   * What is wrong with a JSON body, in the parser's words about the input but without its
+   * notes about itself (source descriptions, feature names).
+   */
+  static String jsonProblem(JsonProcessingException e) {
+    String m = String.valueOf(e.getOriginalMessage())
+        .replaceAll("\\s*\\((start marker )?at \\[Source:[^\\]]*\\]\\)", "")
+        .replaceAll("\\s*\\[Source:[^\\]]*\\]", "");
+    if (m.length() > 300) {
+      m = m.substring(0, 300) + "...";
+    }
+    com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+    return at == null ? m : m + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   PutRequest put(JsonNode body, String prefix) {
@@ -148,6 +174,10 @@ final class RequestParser {
         throw ApiException.badRequest("text", "text must be a string");
       }
       text = textNode.asText();
+      if (text.length() > MAX_QUERY_CHARS) {
+        throw ApiException.invalid("text", "a query text is at most " + MAX_QUERY_CHARS
+            + " characters, got " + text.length() + "; ask with its gist, or send a vector");
+      }
     }
     float[] vector = optionalVector(body.get("vector"), "vector");
     if ((text == null) == (vector == null)) {
@@ -216,7 +246,12 @@ final class RequestParser {
         throw ApiException.invalid("filter.owner", "filter.owner: " + e.getMessage());
       }
     }
-    Map<String, String> metadata = stringMap(f.get("metadata"), "filter.metadata");
+    JsonNode md = f.get("metadata");
+    if (md != null && md.size() > MAX_FILTER_PAIRS) {
+      throw ApiException.invalid("filter.metadata", "filter.metadata names at most "
+          + MAX_FILTER_PAIRS + " pairs, got " + md.size());
+    }
+    Map<String, String> metadata = stringMap(md, "filter.metadata");
     Optional<Long> from = millis(f.get("from"), "filter.from");
     Optional<Long> to = millis(f.get("to"), "filter.to");
     if (from.isPresent() && to.isPresent() && from.get() > to.get()) {
@@ -314,6 +349,10 @@ final class RequestParser {
       if (!p.isArray()) {
         throw ApiException.badRequest("partition", "partition must be an array of node IDs "
             + "(as GET /v1/peers prints them); [] heals the partition");
+      }
+      if (p.size() > MAX_PARTITION) {
+        throw ApiException.invalid("partition", "a partition lists at most " + MAX_PARTITION
+            + " node IDs, got " + p.size());
       }
       Set<NodeId> ids = new java.util.LinkedHashSet<>();
       for (int i = 0; i < p.size(); i++) {

@@ -18,8 +18,8 @@ import java.util.Set;
 /**
  * Writes small secret files (the identity seed, the API key) so that they are never readable by
  * others, not even for an instant: the temporary file is created with mode 0600, filled,
- * synced, then moved into place atomically, so a crash leaves either the old file or the new
- * one, never a half-written key.
+ * synced, then moved into place atomically and the directory synced, so a crash leaves either
+ * the old file or the new one, never a half-written key.
  */
 public final class SecretFiles {
   /** Owner read and write only. */
@@ -53,8 +53,22 @@ public final class SecretFiles {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
+      syncDirectory(dir);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Makes a rename in the directory durable: without it a crash right after the move may
+   * bring back the old key, or no key, after the new one was handed out.
+   */
+  static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // Some platforms cannot open a directory to sync it; the rename is then as durable as
+      // the file system makes it.
     }
   }
 

@@ -280,6 +280,18 @@ public final class ReplicaService implements PeerService.Application, RepairCont
         writes.computeIfAbsent(id, k -> new ArrayList<>()).add(new Waiter(w, done));
       }
     });
+    // A waiter that gave up (timed out, cancelled) leaves the map, so writes whose holders
+    // never confirm do not pile up.
+    done.whenComplete((s, e) -> {
+      if (e != null) {
+        submit(() -> {
+          List<Waiter> ws = writes.get(id);
+          if (ws != null && ws.removeIf(x -> x.done() == done) && ws.isEmpty()) {
+            writes.remove(id);
+          }
+        });
+      }
+    });
     return done;
   }
 

@@ -78,6 +78,12 @@ class IdentityAndConfigCommandsTest {
     JsonNode j = JSON.readTree(noJson.out());
     assertThat(j.get("valid").asBoolean()).isFalse();
     assertThat(j.get("key").asText()).isEqualTo("mycelium.api.prot");
+
+    Path exposed = tmp.resolve("exposed.conf");
+    Files.writeString(exposed, "mycelium { api.host = \"0.0.0.0\" }\n");
+    CliRun open = CliRun.of("config", "validate", "--format", "json", exposed.toString());
+    assertThat(open.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(JSON.readTree(open.out()).get("key").asText()).isEqualTo("mycelium.api.host");
   }
 
   @Test

@@ -54,6 +54,16 @@ class RunCommandTest {
   }
 
   @Test
+  void aNonLoopbackApiWithoutTlsExitsWith2BeforeMakingAnything() {
+    Path data = tmp.resolve("exposed");
+    Result r = run("run", "--preset", "test", "--api", "0.0.0.0:0", "--data", data.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("mycelium.api.host").contains("mycelium.api.tls")
+        .contains("allow-insecure-remote");
+    assertThat(data).doesNotExist();
+  }
+
+  @Test
   void unknownOptionIsAUsageErrorWithCode2() {
     assertThat(run("run", "--colour", "red").code()).isEqualTo(2);
   }

@@ -98,6 +98,7 @@ class ApiHandlerTest {
     JsonNode j = r.json();
     assertThat(j.get("error").asText()).isEqualTo(code);
     assertThat(j.get("message").asText()).isNotBlank();
+    assertThat(j.get("ref").asText()).matches("[0-9a-f]{12}");
     if (field == null) {
       assertThat(j.get("field").isNull()).isTrue();
     } else {
@@ -115,7 +116,9 @@ class ApiHandlerTest {
     assertThat(ready.status()).isEqualTo(503);
     assertThat(ready.json().get("ready").asBoolean()).isFalse();
     assertThat(ready.json().get("reasons").get(0).asText()).isEqualTo("store opening");
-    Reply m = exchange(ch, "GET", "/metrics", null, null);
+    // /metrics wants the key unless api.metrics-need-key = false.
+    assertError(exchange(ch, "GET", "/metrics", null, null), 401, "unauthorized", null);
+    Reply m = exchange(ch, "GET", "/metrics", "Bearer " + KEY, null);
     assertThat(m.status()).isEqualTo(200);
     assertThat(m.body()).contains("mycelium_http_requests_total");
   }

@@ -43,7 +43,8 @@ class MetricsIT {
         .header("Authorization", "Bearer " + node.apiKey().value()).build(),
         HttpResponse.BodyHandlers.discarding());
     HttpResponse<String> r = http.send(
-        HttpRequest.newBuilder(URI.create(node.apiUrl() + "/metrics")).build(),
+        HttpRequest.newBuilder(URI.create(node.apiUrl() + "/metrics"))
+            .header("Authorization", "Bearer " + node.apiKey().value()).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
