@@ -45,7 +45,7 @@ import java.util.random.RandomGenerator;
  *   <li>Strangers (identities cost nothing) cannot take over the view. Every active link is
  *       either <em>chosen</em> (this node asked for it) or inbound (the peer asked); a peer's
  *       Join, Neighbor or walk may evict only an inbound link, never a chosen one
- *       ({@link #protectedLinks()}), and a node whose view holds no chosen link asks for one.
+ *       ({@link #protectedLinks()}).
  *       Walks (ForwardJoin, Shuffle) come only from active neighbours, their TTLs clamped to
  *       the configured lengths; shuffles and their replies are bounded in size and a reply is
  *       taken only for a shuffle this node sent. A peer's word about a third party never replaces an address already
@@ -512,12 +512,6 @@ public final class HyParView {
     // is what lets well-connected nodes become hubs.
     int wanted = config.activeViewTarget() - active.size() - pending.size();
     boolean high = active.size() < Math.max(1, config.activeViewTarget() / 2);
-    if (wanted <= 0 && pending.isEmpty() && !active.isEmpty() && chosenLinks() == 0) {
-      // A view filled only by others' requests is a view strangers chose: ask for one link of
-      // our own, which their requests cannot evict.
-      wanted = 1;
-      high = true;
-    }
     if (wanted <= 0) {
       return;
     }
@@ -654,16 +648,6 @@ public final class HyParView {
       }
     }
     return out;
-  }
-
-  private int chosenLinks() {
-    int n = 0;
-    for (ActivePeer a : active.values()) {
-      if (a.chosen) {
-        n++;
-      }
-    }
-    return n;
   }
 
   /**
