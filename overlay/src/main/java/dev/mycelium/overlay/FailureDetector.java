@@ -35,9 +35,14 @@ import java.util.random.RandomGenerator;
  * ({@link Awareness}).
  *
  * <p>Membership updates travel one hop: to the suspect (so it can refute) and to this node's
- * other watched peers, which count them as confirmations only for peers they watch themselves.
- * A Dead heard from a neighbour is treated as a confirmation, never applied blindly, so a
- * mistaken node cannot kill a peer that others still hear.
+ * other watched peers. News about a third party is hearsay from a peer that may lie, so it is
+ * taken only from watched peers (the active view) and never acted on alone: a Suspect or Dead
+ * about a peer this node finds alive only brings its next probe forward (at most once per
+ * probe period), and counts as a Lifeguard confirmation only of a suspicion this node already
+ * holds from its own failed probe. Hearsay never demotes, penalizes or changes the
+ * incarnation of its subject; only the subject's own Alive does that, and only by a bounded
+ * step ({@link #MAX_INCARNATION_JUMP}), so no one can push an incarnation to where refuting it
+ * overflows. Acks and Nacks count only from the peers a probe was sent to.
  *
  * <p>Round-trip times come free with the probes: the time from a direct Ping to its Ack, both
  * taken from the {@code now} the driver passes in, is smoothed per peer as TCP smooths its
@@ -62,6 +67,12 @@ public final class FailureDetector {
     long nextProbeAt;
     int nacksExpected;
     int nacksReceived;
+    /** Helpers asked for the current indirect probe: the only other peers whose Ack counts. */
+    List<NodeId> helpers = List.of();
+    /** Helpers whose Nack was counted for the current probe. */
+    final java.util.Set<NodeId> nackers = new java.util.HashSet<>();
+    /** When hearsay may next bring a probe forward. */
+    long nextHearsayProbe = Long.MIN_VALUE;
     long nextSuspectResend;
     double srtt = Double.NaN;
     double rttvar;
@@ -81,7 +92,14 @@ public final class FailureDetector {
    */
   public record Rtt(double smoothedMillis, double deviationMillis) {}
 
-  private record Relay(NodeId requester, int requesterSeq, long deadline) {}
+  private record Relay(NodeId requester, int requesterSeq, NodeId target, long deadline) {}
+
+  /**
+   * The largest step by which a peer's news may raise an incarnation. Honest incarnations
+   * rise by one per refutation, so even a node that restarted from zero is far below this;
+   * a larger jump is a lie meant to make the refutation overflow.
+   */
+  public static final long MAX_INCARNATION_JUMP = 1L << 20;
 
   private final OverlayConfig config;
   private final NodeId self;
@@ -133,6 +151,16 @@ public final class FailureDetector {
     }
   }
 
+  private boolean isWatched(NodeId peer) {
+    Member m = members.get(peer);
+    return m != null && m.watched;
+  }
+
+  /** Relays in flight at once, so PingReqs cannot grow the table without bound. */
+  private int maxRelays() {
+    return 4 * config.activeViewSize();
+  }
+
   // ---- messages ----
 
   public void onPing(NodeId from, Ping ping, Outbox out) {
@@ -144,27 +172,44 @@ public final class FailureDetector {
     if (target.id().equals(self) || target.id().equals(from)) {
       return;
     }
+    // Only a neighbour may ask: a stranger's PingReq would make this node dial and ping an
+    // address the stranger chose, on its behalf.
+    if (!isWatched(from) || relays.size() >= maxRelays()) {
+      return;
+    }
     int seq = nextSeq++;
-    relays.put(seq, new Relay(from, req.getSeq(), now + config.indirectNackMillis()));
+    relays.put(seq, new Relay(from, req.getSeq(), target.id(),
+        now + config.indirectNackMillis()));
     out.connect(target);
     out.send(target.id(), Envelope.newBuilder().setPing(Ping.newBuilder().setSeq(seq)).build());
   }
 
   public void onAck(long now, NodeId from, Ack ack, Outbox out) {
-    Relay relay = relays.remove(ack.getSeq());
+    Relay relay = relays.get(ack.getSeq());
     if (relay != null) {
+      if (!relay.target().equals(from)) {
+        return;
+      }
+      relays.remove(ack.getSeq());
       out.send(relay.requester(), Envelope.newBuilder()
           .setAck(Ack.newBuilder().setSeq(relay.requesterSeq())).build());
       return;
     }
-    NodeId target = probes.remove(ack.getSeq());
+    NodeId target = probes.get(ack.getSeq());
     if (target == null) {
       return;
     }
     Member m = members.get(target);
     if (m == null || m.phase == Phase.IDLE || m.seq != ack.getSeq()) {
+      probes.remove(ack.getSeq());
       return;
     }
+    // Only the target, or a helper asked to probe it, can vouch for it: anyone else's Ack
+    // would keep a dead peer looking alive.
+    if (!from.equals(target) && !(m.phase == Phase.INDIRECT && m.helpers.contains(from))) {
+      return;
+    }
+    probes.remove(ack.getSeq());
     awareness.apply(-1);
     if (m.phase == Phase.DIRECT && from.equals(target)) {
       sampleRtt(m, Math.max(0, now - m.sentAt));
@@ -187,34 +232,55 @@ public final class FailureDetector {
   public void onNack(NodeId from, Nack nack) {
     NodeId target = probes.get(nack.getSeq());
     Member m = target == null ? null : members.get(target);
-    if (m != null && m.phase == Phase.INDIRECT && m.seq == nack.getSeq()) {
+    if (m != null && m.phase == Phase.INDIRECT && m.seq == nack.getSeq()
+        && m.helpers.contains(from) && m.nackers.add(from)) {
       m.nacksReceived++;
     }
   }
 
+  /**
+   * A Suspect from a peer: about this node, answered with a refutation (from anyone, since a
+   * suspecter that demoted us is no longer our neighbour); about another, hearsay (see the
+   * class comment).
+   *
+   * @throws IllegalArgumentException for an incarnation that no honest peer can hold
+   */
   public void onSuspect(long now, NodeId from, Suspect s, Outbox out) {
     NodeId node = NodeId.of(s.getNodeId().toByteArray());
     if (node.equals(self)) {
       refute(s.getIncarnation(), from, out);
       return;
     }
-    confirm(now, from, node, s.getIncarnation(), out);
+    hearsay(now, from, node, s.getIncarnation());
   }
 
+  /** A Dead from a peer: treated as a Suspect, never as a death on its own. */
   public void onDead(long now, NodeId from, Dead d, Outbox out) {
     NodeId node = NodeId.of(d.getNodeId().toByteArray());
     if (node.equals(self)) {
       refute(d.getIncarnation(), from, out);
       return;
     }
-    confirm(now, from, node, d.getIncarnation(), out);
+    hearsay(now, from, node, d.getIncarnation());
   }
 
-  /** Returns the node whose alive news this is, so the caller can tell the views. */
+  /**
+   * Alive news, taken only from its subject. Returns the node whose alive news this is (so
+   * the caller can tell the views), or null when it was not the sender's own.
+   *
+   * @throws IllegalArgumentException for an incarnation jump no honest peer makes
+   */
   public NodeId onAlive(NodeId from, Alive a, Outbox out) {
     NodeId node = NodeId.of(a.getNodeId().toByteArray());
+    if (!node.equals(from)) {
+      return null;
+    }
     Member m = members.get(node);
-    if (m != null && a.getIncarnation() > m.incarnation) {
+    if (m != null && Long.compareUnsigned(a.getIncarnation(), m.incarnation) > 0) {
+      if (Long.compareUnsigned(a.getIncarnation() - m.incarnation, MAX_INCARNATION_JUMP) > 0) {
+        throw new IllegalArgumentException("incarnation jumps from " + m.incarnation + " to "
+            + Long.toUnsignedString(a.getIncarnation()));
+      }
       m.incarnation = a.getIncarnation();
       if (m.state == MemberState.SUSPECT) {
         m.state = MemberState.ALIVE;
@@ -253,12 +319,19 @@ public final class FailureDetector {
 
   private void refute(long suspectedIncarnation, NodeId from, Outbox out) {
     Envelope alive;
-    if (suspectedIncarnation < incarnation) {
+    if (Long.compareUnsigned(suspectedIncarnation, incarnation) < 0) {
       // Already refuted, but this suspecter has not heard it yet (several neighbours suspect
       // a paused node at once, and each needs the answer).
       alive = aliveMessage();
       out.send(from, alive);
       return;
+    }
+    // Only this node raises its own incarnation, so a peer can know at most the current one
+    // (or, after a restart from zero, a little more): a far larger one is a lie meant to
+    // overflow the refutation.
+    if (Long.compareUnsigned(suspectedIncarnation - incarnation, MAX_INCARNATION_JUMP) > 0) {
+      throw new IllegalArgumentException("suspected at incarnation "
+          + Long.toUnsignedString(suspectedIncarnation) + ", this node is at " + incarnation);
     }
     incarnation = suspectedIncarnation + 1;
     awareness.apply(1);
@@ -283,19 +356,24 @@ public final class FailureDetector {
         .setIncarnation(m.incarnation)).build();
   }
 
-  private void confirm(long now, NodeId from, NodeId node, long inc, Outbox out) {
-    Member m = members.get(node);
-    if (m == null || inc < m.incarnation) {
+  /**
+   * News from a neighbour that a third party is suspect or dead. It never starts a suspicion
+   * or changes the subject's incarnation: it brings this node's own next probe of the subject
+   * forward, or confirms a suspicion that this node's own probe started.
+   */
+  private void hearsay(long now, NodeId from, NodeId node, long inc) {
+    if (!isWatched(from) || node.equals(from)) {
       return;
     }
-    if (m.state == MemberState.ALIVE) {
-      if (!m.watched) {
-        return;
-      }
-      m.incarnation = inc;
-      startSuspicion(now, m, from, out, false);
-    } else if (m.state == MemberState.SUSPECT) {
+    Member m = members.get(node);
+    if (m == null || Long.compareUnsigned(inc, m.incarnation) < 0) {
+      return;
+    }
+    if (m.state == MemberState.SUSPECT) {
       m.suspicion.confirm(from);
+    } else if (m.watched && m.phase == Phase.IDLE && now >= m.nextHearsayProbe) {
+      m.nextHearsayProbe = now + config.probeIntervalMillis();
+      m.nextProbeAt = Math.min(m.nextProbeAt, now);
     }
   }
 
@@ -349,9 +427,13 @@ public final class FailureDetector {
             List<Member> helpers = helpers(m);
             Envelope req = Envelope.newBuilder().setPingReq(PingReq.newBuilder()
                 .setSeq(m.seq).setTarget(m.address.toProto())).build();
+            List<NodeId> asked = new ArrayList<>(helpers.size());
             for (Member h : helpers) {
               out.send(h.address.id(), req);
+              asked.add(h.address.id());
             }
+            m.helpers = asked;
+            m.nackers.clear();
             // A second direct try alongside the indirect ones, as memberlist's fallback ping
             // does: under independent loss it cuts false suspicions by the loss rate again.
             out.send(m.address.id(), Envelope.newBuilder()

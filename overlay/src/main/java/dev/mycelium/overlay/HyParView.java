@@ -42,6 +42,14 @@ import java.util.random.RandomGenerator;
  *   <li>An accepted NeighborReply that nobody is waiting for is ignored, so a reply crossing a
  *       Disconnect cannot leave a one-sided link; the failure detector's neighbour flag on Ping
  *       removes any one-sided link that loss leaves behind.
+ *   <li>Strangers (identities cost nothing) cannot take over the view. Every active link is
+ *       either <em>chosen</em> (this node asked for it) or inbound (the peer asked); a peer's
+ *       Join, Neighbor or walk may evict only an inbound link, never a chosen one
+ *       ({@link #protectedLinks()}).
+ *       Walks (ForwardJoin, Shuffle) come only from active neighbours, their TTLs clamped to
+ *       the configured lengths; shuffles and their replies are bounded in size and a reply is
+ *       taken only for a shuffle this node sent. A peer's word about a third party never replaces an address already
+ *       known: only the peer itself (Join, Neighbor) can change its own.
  * </ul>
  *
  * <p>Pure state machine: time comes in as {@code now}, randomness from the generator handed
@@ -67,15 +75,28 @@ public final class HyParView {
   private long nextJoinRetry = Long.MIN_VALUE;
   private long nextReconnect = Long.MIN_VALUE;
   private boolean started;
+  /** Addresses this node's outstanding shuffle sent, or 0 when none is outstanding. */
+  private int shuffleSent;
+  private long shuffleReplyDeadline = Long.MIN_VALUE;
+
+  /** Addresses one Shuffle may carry before it is malformed, whatever the sender's config. */
+  public static final int MAX_SHUFFLE_PEERS = 64;
 
   /** A peer in the active view, with what it last advertised. */
   public static final class ActivePeer {
     private final PeerAddress address;
     private Capacity capacity;
+    private final boolean chosen;
 
-    ActivePeer(PeerAddress address, Capacity capacity) {
+    ActivePeer(PeerAddress address, Capacity capacity, boolean chosen) {
       this.address = address;
       this.capacity = capacity;
+      this.chosen = chosen;
+    }
+
+    /** Whether this node asked for the link (rather than accepting a peer's request). */
+    public boolean chosen() {
+      return chosen;
     }
 
     public PeerAddress address() {
@@ -155,9 +176,12 @@ public final class HyParView {
       throw new IllegalArgumentException("a Join must name its sender as the joiner");
     }
     start(now);
-    addActive(now, joiner, Capacity.fromProto(join.getCapacity()), out);
+    boolean accepted = addActive(now, joiner, Capacity.fromProto(join.getCapacity()), false, out);
+    if (!accepted) {
+      addPassive(joiner, true);
+    }
     out.send(from, Envelope.newBuilder().setNeighborReply(NeighborReply.newBuilder()
-        .setAccepted(true).setCapacity(ownCapacity.toProto())).build());
+        .setAccepted(accepted).setCapacity(ownCapacity.toProto())).build());
     // One walk per link the joiner should end up with (the contact is the first). A random
     // walk ends at a node with probability proportional to its degree, so each walk is one
     // preferential-attachment choice (Barabasi and Albert, Science 286, 1999).
@@ -171,16 +195,18 @@ public final class HyParView {
 
   public void onForwardJoin(long now, NodeId from, ForwardJoin fj, Outbox out) {
     PeerAddress joiner = PeerAddress.fromProto(fj.getJoiner());
-    if (joiner.id().equals(self.id())) {
+    // A walk travels over active links; from anyone else it is a stranger steering this node
+    // to an address of its choosing.
+    if (joiner.id().equals(self.id()) || !active.containsKey(from) || joiner.id().equals(from)) {
       return;
     }
-    int ttl = fj.getTtl();
+    int ttl = clampTtl(fj.getTtl());
     if (ttl == 0 || active.size() <= 1) {
       acceptWalk(now, joiner, out);
       return;
     }
     if (ttl == config.passiveRandomWalkLength()) {
-      addPassive(joiner);
+      addPassive(joiner, false);
     }
     NodeId next = randomActive(from, joiner.id());
     if (next == null) {
@@ -191,12 +217,43 @@ public final class HyParView {
         .setJoiner(fj.getJoiner()).setTtl(ttl - 1)).build());
   }
 
+  /** A walk's TTL as received, clamped: a peer cannot make this node walk further. */
+  private int clampTtl(int wireTtl) {
+    return Integer.compareUnsigned(wireTtl, config.activeRandomWalkLength()) > 0
+        ? config.activeRandomWalkLength() : wireTtl;
+  }
+
   private void acceptWalk(long now, PeerAddress joiner, Outbox out) {
     if (active.containsKey(joiner.id())) {
       return;
     }
-    addActive(now, joiner, Capacity.UNKNOWN, out);
-    out.send(joiner.id(), neighborRequest(true));
+    PeerAddress address = known(joiner);
+    if (addActive(now, address, Capacity.UNKNOWN, false, out)) {
+      out.send(joiner.id(), neighborRequest(true));
+    } else {
+      addPassive(address, false);
+    }
+  }
+
+  /**
+   * The address this node already has for a peer, else the one claimed: a third party's
+   * claim never replaces an address learned earlier.
+   */
+  private PeerAddress known(PeerAddress claimed) {
+    NodeId id = claimed.id();
+    ActivePeer a = active.get(id);
+    if (a != null) {
+      return a.address;
+    }
+    PeerAddress p = passive.get(id);
+    if (p == null) {
+      p = failed.get(id);
+    }
+    if (p == null) {
+      Pending pe = pending.get(id);
+      p = pe == null ? null : pe.address();
+    }
+    return p != null ? p : claimed;
   }
 
   public void onNeighbor(long now, NodeId from, Neighbor n, Outbox out) {
@@ -208,9 +265,10 @@ public final class HyParView {
     boolean accept = n.getHighPriority() || active.size() < config.activeViewSize()
         || active.containsKey(from);
     if (accept) {
-      addActive(now, sender, Capacity.fromProto(n.getCapacity()), out);
-    } else {
-      addPassive(sender);
+      accept = addActive(now, sender, Capacity.fromProto(n.getCapacity()), false, out);
+    }
+    if (!accept) {
+      addPassive(sender, true);
     }
     out.send(from, Envelope.newBuilder().setNeighborReply(NeighborReply.newBuilder()
         .setAccepted(accept).setCapacity(ownCapacity.toProto())).build());
@@ -230,7 +288,7 @@ public final class HyParView {
     // An accepted reply nobody is waiting for crossed our own Disconnect; the peer will get
     // that Disconnect next, so taking it back now would leave the link one-sided.
     if (r.getAccepted() && p != null) {
-      addActive(now, p.address(), Capacity.fromProto(r.getCapacity()), out);
+      addActive(now, p.address(), Capacity.fromProto(r.getCapacity()), true, out);
     }
   }
 
@@ -244,7 +302,7 @@ public final class HyParView {
     viewChanged = true;
     List<PeerAddress> theirs = neighborsOf.remove(from);
     if (alive) {
-      addPassive(a.address);
+      addPassive(a.address, false);
     } else {
       addFailed(a.address);
       repairFrom(now, theirs);
@@ -275,37 +333,57 @@ public final class HyParView {
     }
     for (PeerAddress c : candidates) {
       if (!active.containsKey(c.id()) && !c.id().equals(self.id())) {
-        repair.put(c.id(), new Repair(c, now + config.repairWindowMillis()));
+        repair.put(c.id(), new Repair(known(c), now + config.repairWindowMillis()));
       }
     }
   }
 
   public void onShuffle(long now, NodeId from, Shuffle s, Outbox out) {
+    if (s.getPeersCount() > MAX_SHUFFLE_PEERS) {
+      throw new IllegalArgumentException("a shuffle of " + s.getPeersCount() + " peers");
+    }
     PeerAddress origin = PeerAddress.fromProto(s.getOrigin());
-    if (origin.id().equals(self.id())) {
+    if (origin.id().equals(self.id()) || !active.containsKey(from)) {
       return;
     }
-    if (s.getTtl() > 0 && active.size() > 1) {
+    int ttl = clampTtl(s.getTtl());
+    if (ttl > 0 && active.size() > 1) {
       NodeId next = randomActive(from, origin.id());
       if (next != null) {
-        out.send(next, Envelope.newBuilder().setShuffle(s.toBuilder().setTtl(s.getTtl() - 1))
+        out.send(next, Envelope.newBuilder().setShuffle(s.toBuilder().setTtl(ttl - 1))
             .build());
         return;
       }
     }
+    List<dev.mycelium.wire.proto.PeerAddress> offered =
+        s.getPeersList().subList(0, Math.min(s.getPeersCount(), shuffleLength()));
     ShuffleReply.Builder reply = ShuffleReply.newBuilder();
-    for (PeerAddress p : sample(new ArrayList<>(passive.values()), s.getPeersCount())) {
+    for (PeerAddress p : sample(new ArrayList<>(passive.values()), offered.size())) {
       reply.addPeers(p.toProto());
     }
     if (!active.containsKey(origin.id())) {
-      out.connect(origin);
+      out.connect(known(origin));
     }
     out.send(origin.id(), Envelope.newBuilder().setShuffleReply(reply).build());
-    integrate(s.getPeersList());
+    integrate(offered);
   }
 
+  /** Addresses an honest shuffle carries: the origin and its samples of both views. */
+  private int shuffleLength() {
+    return Math.min(MAX_SHUFFLE_PEERS, 1 + config.shuffleActive() + config.shufflePassive());
+  }
+
+  /** Taken only as the one answer to this node's outstanding shuffle, and no longer than it. */
   public void onShuffleReply(long now, NodeId from, ShuffleReply r, Outbox out) {
-    integrate(r.getPeersList());
+    if (shuffleSent == 0 || now > shuffleReplyDeadline) {
+      return;
+    }
+    if (r.getPeersCount() > MAX_SHUFFLE_PEERS) {
+      throw new IllegalArgumentException("a shuffle reply of " + r.getPeersCount() + " peers");
+    }
+    int n = Math.min(r.getPeersCount(), shuffleSent);
+    shuffleSent = 0;
+    integrate(r.getPeersList().subList(0, n));
   }
 
   /** A capacity advert from an active peer. */
@@ -330,7 +408,7 @@ public final class HyParView {
         dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
     out.disconnect(peer);
     viewChanged = true;
-    addPassive(a.address);
+    addPassive(a.address, false);
     repairFrom(now, neighborsOf.remove(peer));
     promote(now, out);
   }
@@ -360,7 +438,7 @@ public final class HyParView {
   public void alive(NodeId peer) {
     PeerAddress address = failed.remove(peer);
     if (address != null && !active.containsKey(peer)) {
-      addPassive(address);
+      addPassive(address, false);
     }
   }
 
@@ -418,7 +496,7 @@ public final class HyParView {
     }
     if (now >= nextShuffle) {
       nextShuffle = now + jitter(config.shuffleIntervalMillis());
-      shuffle(out);
+      shuffle(now, out);
     }
     if (now >= nextReconnect) {
       nextReconnect = now + jitter(config.reconnectIntervalMillis());
@@ -433,10 +511,10 @@ public final class HyParView {
     // Fill to the target, not the cap: the links above the target come only from joins, which
     // is what lets well-connected nodes become hubs.
     int wanted = config.activeViewTarget() - active.size() - pending.size();
+    boolean high = active.size() < Math.max(1, config.activeViewTarget() / 2);
     if (wanted <= 0) {
       return;
     }
-    boolean high = active.size() < Math.max(1, config.activeViewTarget() / 2);
     for (Repair r : repair.values()) {
       if (wanted <= 0) {
         return;
@@ -465,7 +543,7 @@ public final class HyParView {
     }
   }
 
-  private void shuffle(Outbox out) {
+  private void shuffle(long now, Outbox out) {
     if (active.isEmpty()) {
       return;
     }
@@ -479,6 +557,8 @@ public final class HyParView {
       s.addPeers(p.toProto());
     }
     NodeId to = randomActive(null, null);
+    shuffleSent = s.getPeersCount();
+    shuffleReplyDeadline = now + config.shuffleIntervalMillis();
     out.send(to, Envelope.newBuilder().setShuffle(s).build());
   }
 
@@ -508,48 +588,80 @@ public final class HyParView {
       PeerAddress p = PeerAddress.fromProto(raw);
       if (!p.id().equals(self.id()) && !active.containsKey(p.id())
           && !failed.containsKey(p.id())) {
-        addPassive(p);
+        addPassive(p, false);
       }
     }
   }
 
-  private void addActive(long now, PeerAddress peer, Capacity capacity, Outbox out) {
+  /**
+   * Adds a peer to the active view, evicting one link if the view is full. A link this node
+   * did not choose may evict only another inbound one; returns false when nothing could be
+   * evicted.
+   */
+  private boolean addActive(long now, PeerAddress peer, Capacity capacity, boolean chosen,
+      Outbox out) {
     if (peer.id().equals(self.id())) {
-      return;
+      return false;
     }
     ActivePeer existing = active.get(peer.id());
     if (existing != null) {
       if (capacity != Capacity.UNKNOWN) {
         existing.capacity = capacity;
       }
-      return;
+      return true;
     }
     if (active.size() >= config.activeViewSize()) {
-      NodeId evicted = randomActive(null, null);
+      List<NodeId> evictable = new ArrayList<>(active.keySet());
+      evictable.removeAll(protectedLinks());
+      if (evictable.isEmpty()) {
+        if (!chosen) {
+          return false;
+        }
+        evictable.addAll(active.keySet());
+      }
+      NodeId evicted = evictable.get(random.nextInt(evictable.size()));
       ActivePeer e = active.remove(evicted);
       out.send(evicted, Envelope.newBuilder().setDisconnect(
           dev.mycelium.wire.proto.Disconnect.newBuilder().setAlive(true)).build());
       out.report(new OverlayEvent.PeerDown(evicted));
       out.disconnect(evicted);
       neighborsOf.remove(evicted);
-      addPassive(e.address);
+      addPassive(e.address, false);
     }
     viewChanged = true;
-    active.put(peer.id(), new ActivePeer(peer, capacity));
+    active.put(peer.id(), new ActivePeer(peer, capacity, chosen));
     repair.remove(peer.id());
     passive.remove(peer.id());
     failed.remove(peer.id());
     pending.remove(peer.id());
     out.connect(peer);
     out.report(new OverlayEvent.PeerUp(peer.id()));
+    return true;
   }
 
-  private void addPassive(PeerAddress peer) {
+  /** Links no peer's request may evict: the ones this node chose. */
+  public java.util.Set<NodeId> protectedLinks() {
+    java.util.Set<NodeId> out = new java.util.LinkedHashSet<>();
+    for (Map.Entry<NodeId, ActivePeer> e : active.entrySet()) {
+      if (e.getValue().chosen) {
+        out.add(e.getKey());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Adds a passive entry. {@code firstHand} is true when the peer itself gave the address (its
+   * own Join or Neighbor): only then may it replace one already known.
+   */
+  private void addPassive(PeerAddress peer, boolean firstHand) {
     if (peer.id().equals(self.id()) || active.containsKey(peer.id())) {
       return;
     }
     if (passive.containsKey(peer.id())) {
-      passive.put(peer.id(), peer);
+      if (firstHand) {
+        passive.put(peer.id(), peer);
+      }
       return;
     }
     if (passive.size() >= config.passiveViewSize()) {

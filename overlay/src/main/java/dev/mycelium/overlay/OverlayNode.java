@@ -227,7 +227,12 @@ public final class OverlayNode {
       case PING_REQ -> detector.onPingReq(now, from, env.getPingReq(), out);
       case NACK -> detector.onNack(from, env.getNack());
       case SUSPECT -> detector.onSuspect(now, from, env.getSuspect(), out);
-      case ALIVE -> views.alive(detector.onAlive(from, env.getAlive(), out));
+      case ALIVE -> {
+        NodeId alive = detector.onAlive(from, env.getAlive(), out);
+        if (alive != null) {
+          views.alive(alive);
+        }
+      }
       case DEAD -> detector.onDead(now, from, env.getDead(), out);
       case LEAVE -> detector.onLeave(from, env.getLeave(), out);
       case GOSSIP -> {

@@ -1,7 +1,6 @@
 package dev.mycelium.overlay;
 
 import dev.mycelium.wire.NodeId;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -11,6 +10,12 @@ import java.util.Map;
  * recover; a peer that sends garbage, forged broadcasts or floods falls through the threshold
  * within a few messages, so one bad peer cannot wear the others down. The idea follows the peer
  * scoring of libp2p gossipsub v1.1, reduced to the penalties Mycelium can observe.
+ *
+ * <p>The table is bounded ({@link #MAX_TRACKED} peers), and identities cost nothing, so what
+ * it forgets when full matters: a newcomer displaces the oldest peer with a clean record,
+ * never an offender while a clean record is left, and among offenders the least bad. A flood
+ * of fresh identities therefore cannot wash out a bad record. A peer banned before is banned
+ * for twice as long each time (up to {@link #MAX_BAN_DOUBLINGS} doublings).
  */
 public final class PeerScores {
   /** Score penalties, in points. */
@@ -19,7 +24,11 @@ public final class PeerScores {
   public static final double FLOOD = 2;
   public static final double FAILED_PROBE = 2;
 
-  private static final int MAX_TRACKED = 4096;
+  /** Peers whose scores are kept at once. */
+  public static final int MAX_TRACKED = 4096;
+
+  /** A repeat offender's ban doubles with each ban, at most this many times. */
+  public static final int MAX_BAN_DOUBLINGS = 4;
 
   private final OverlayConfig config;
   private final Map<NodeId, Entry> peers = new LinkedHashMap<>();
@@ -29,7 +38,12 @@ public final class PeerScores {
     double score;
     long updated;
     long bannedUntil = Long.MIN_VALUE;
+    int bans;
     TokenBucket bucket;
+
+    boolean clean(long now) {
+      return bans == 0 && score >= 0 && bannedUntil <= now;
+    }
   }
 
   public PeerScores(OverlayConfig config) {
@@ -39,13 +53,13 @@ public final class PeerScores {
   private Entry entry(long now, NodeId peer) {
     Entry e = peers.get(peer);
     if (e == null) {
+      if (peers.size() >= MAX_TRACKED) {
+        evictOne(now);
+      }
       e = new Entry();
       e.updated = now;
       e.bucket = new TokenBucket(config.peerMessagesPerSecond(), config.peerBurst(), now);
       peers.put(peer, e);
-      if (peers.size() > MAX_TRACKED) {
-        evictOne(now);
-      }
     } else if (now > e.updated) {
       double recovered = (now - e.updated) / 1000.0 * config.scoreRecoveryPerSecond();
       e.score = Math.min(0, e.score + recovered);
@@ -54,14 +68,39 @@ public final class PeerScores {
     return e;
   }
 
+  /**
+   * Forgets one peer to make room: the oldest clean record if there is one, else the least bad
+   * offender (not banned before banned, then the highest score, then the fewest bans).
+   */
   private void evictOne(long now) {
-    for (Iterator<Entry> it = peers.values().iterator(); it.hasNext(); ) {
-      Entry e = it.next();
-      if (e.bannedUntil <= now) {
-        it.remove();
-        return;
+    NodeId victim = null;
+    Entry worstKept = null;
+    for (Map.Entry<NodeId, Entry> en : peers.entrySet()) {
+      Entry e = en.getValue();
+      if (e.clean(now)) {
+        victim = en.getKey();
+        break;
+      }
+      if (worstKept == null || lessBad(now, e, worstKept)) {
+        worstKept = e;
+        victim = en.getKey();
       }
     }
+    if (victim != null) {
+      peers.remove(victim);
+    }
+  }
+
+  private boolean lessBad(long now, Entry a, Entry b) {
+    boolean aBanned = a.bannedUntil > now;
+    boolean bBanned = b.bannedUntil > now;
+    if (aBanned != bBanned) {
+      return !aBanned;
+    }
+    if (a.score != b.score) {
+      return a.score > b.score;
+    }
+    return a.bans < b.bans;
   }
 
   /**
@@ -91,7 +130,9 @@ public final class PeerScores {
       Outbox out) {
     e.score -= points;
     if (e.score < config.banThreshold() && e.bannedUntil <= now) {
-      e.bannedUntil = now + config.banDurationMillis();
+      long duration = config.banDurationMillis() << Math.min(e.bans, MAX_BAN_DOUBLINGS);
+      e.bans++;
+      e.bannedUntil = now + duration;
       e.score = 0;
       bans++;
       out.report(new OverlayEvent.Banned(peer, e.bannedUntil, reason));
@@ -103,6 +144,11 @@ public final class PeerScores {
   /** The current score (0 is neutral, negative is worse). */
   public double score(long now, NodeId peer) {
     return peers.containsKey(peer) ? entry(now, peer).score : 0;
+  }
+
+  /** Peers whose records are kept. */
+  public int tracked() {
+    return peers.size();
   }
 
   /** Bans since this node started. */

@@ -36,14 +36,41 @@ import java.util.random.RandomGenerator;
  * into its tree and pulls the message, which repairs the tree after losses or failures.
  *
  * <p>Messages carry an origin signature (checked through a {@link Verifier} before delivery or
- * relay), a TTL in hops and a priority; IDs are remembered in a bounded window to drop
- * duplicates. Outgoing payloads wait in a bounded queue drained at a fixed rate; when it
- * overflows the lowest priority message is dropped and counted. A node delivers only topics
- * it subscribed to, but relays all of them so the tree does not depend on interests.
+ * relay), a TTL in hops and a priority. A message is known by its key, SHA-256(origin || ID),
+ * remembered in a bounded window to drop duplicates: keyed by ID alone, a relay could
+ * suppress anyone's message by sending its own first under the same ID. The origin signs the
+ * largest TTL it allows ({@code max_ttl}), so a relay can lower a TTL but not raise it.
+ * Outgoing payloads wait in a queue bounded in messages and bytes, drained at a fixed rate;
+ * when it overflows the lowest priority message is dropped and counted. Payloads are capped
+ * ({@link #MAX_PAYLOAD_BYTES}) and the cache that answers grafts is bounded in bytes
+ * ({@link #MAX_CACHE_BYTES}), so what a peer can make this node hold does not grow with what
+ * it sends. A node delivers only topics it subscribed to, but relays all of them so the tree
+ * does not depend on interests.
  */
 public final class Plumtree {
   /** Bytes in a message ID. */
   public static final int ID_LENGTH = 32;
+
+  /** The largest payload a broadcast may carry. */
+  public static final int MAX_PAYLOAD_BYTES = 256 * 1024;
+
+  /** The longest topic, in UTF-8 bytes. */
+  public static final int MAX_TOPIC_BYTES = 256;
+
+  /** The highest priority; a higher one is malformed. */
+  public static final int MAX_PRIORITY = 255;
+
+  /** Bytes of cached broadcasts kept to answer grafts. */
+  public static final long MAX_CACHE_BYTES = 64L * 1024 * 1024;
+
+  /** Bytes of broadcasts waiting to be sent. */
+  public static final long MAX_QUEUE_BYTES = 64L * 1024 * 1024;
+
+  /** Keys one IHave may carry. */
+  public static final int MAX_IHAVE_IDS = 1024;
+
+  /** Announcers remembered for one missing message. */
+  public static final int MAX_ANNOUNCERS = 8;
 
   /** Grafts tried for one missing message before giving up on it. */
   private static final int MAX_GRAFTS = 30;
@@ -54,15 +81,17 @@ public final class Plumtree {
   /** What became of a received Gossip. */
   public enum Outcome { DELIVERED, DUPLICATE, BAD_SIGNATURE }
 
-  private record Queued(NodeId to, Gossip gossip, long seq) {}
+  private record Queued(NodeId to, Gossip gossip, long seq, int priority, int bytes) {}
 
   private static final class Received {
     Gossip gossip;
     final long at;
+    final int bytes;
 
     Received(Gossip gossip, long at) {
       this.gossip = gossip;
       this.at = at;
+      this.bytes = gossip.getSerializedSize();
     }
   }
 
@@ -82,14 +111,16 @@ public final class Plumtree {
   private final Set<NodeId> eager = new LinkedHashSet<>();
   private final Set<NodeId> lazy = new LinkedHashSet<>();
   private final Set<String> topics = new HashSet<>();
+  /** Received messages by key; the payload is dropped once it leaves the cache. */
   private final LinkedHashMap<ByteString, Received> seen = new LinkedHashMap<>();
-  /** IDs whose payload is still cached, oldest first. */
+  /** Keys whose payload is still cached, oldest first. */
   private final ArrayDeque<ByteString> cached = new ArrayDeque<>();
   private final LinkedHashMap<ByteString, Missing> missing = new LinkedHashMap<>();
   private final Map<NodeId, List<ByteString>> lazyQueue = new LinkedHashMap<>();
   private final TreeSet<Queued> outbound = new TreeSet<>(
-      Comparator.comparingInt((Queued q) -> -q.gossip().getPriority())
-          .thenComparingLong(Queued::seq));
+      Comparator.comparingInt(Queued::priority).reversed().thenComparingLong(Queued::seq));
+  private long cachedBytes;
+  private long queuedBytes;
   private final TokenBucket sendBudget;
   private long queueSeq;
   private long ownSeq;
@@ -147,16 +178,45 @@ public final class Plumtree {
     lazyQueue.remove(peer);
     // Announcers stay: a peer that left our view (often only demoted on a suspicion) may
     // still hold the message, and a graft to a peer that is really gone just times out.
-    outbound.removeIf(q -> q.to().equals(peer));
+    for (Iterator<Queued> it = outbound.iterator(); it.hasNext(); ) {
+      Queued q = it.next();
+      if (q.to().equals(peer)) {
+        it.remove();
+        queuedBytes -= q.bytes();
+      }
+    }
   }
 
-  /** The bytes an origin signs: ID, priority, topic and payload, unambiguously framed. */
-  public static byte[] signedBytes(ByteString id, int priority, String topic, ByteString payload) {
+  /**
+   * The bytes an origin signs: ID, priority, the largest TTL it allows, topic and payload,
+   * unambiguously framed.
+   */
+  public static byte[] signedBytes(ByteString id, int priority, int maxTtl, String topic,
+      ByteString payload) {
     byte[] t = topic.getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.allocate(id.size() + 4 + 4 + t.length + payload.size());
-    b.put(id.asReadOnlyByteBuffer()).putInt(priority).putInt(t.length).put(t)
+    ByteBuffer b = ByteBuffer.allocate(id.size() + 4 + 4 + 4 + t.length + payload.size());
+    b.put(id.asReadOnlyByteBuffer()).putInt(priority).putInt(maxTtl).putInt(t.length).put(t)
         .put(payload.asReadOnlyByteBuffer());
     return b.array();
+  }
+
+  /**
+   * The key a message is known by: SHA-256(origin || ID). Two origins choosing the same ID
+   * make different keys.
+   */
+  public static ByteString key(ByteString origin, ByteString id) {
+    MessageDigest sha = sha256();
+    sha.update(origin.asReadOnlyByteBuffer());
+    sha.update(id.asReadOnlyByteBuffer());
+    return ByteString.copyFrom(sha.digest());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 
   /** Starts a broadcast from this node with the configured TTL; returns its ID. */
@@ -171,35 +231,40 @@ public final class Plumtree {
    */
   public ByteString broadcast(long now, String topic, ByteString payload, int priority, int ttl,
       Outbox out) {
-    if (priority < 0) {
-      throw new IllegalArgumentException("priority must be >= 0, got " + priority);
+    if (priority < 0 || priority > MAX_PRIORITY) {
+      throw new IllegalArgumentException("priority must be in 0.." + MAX_PRIORITY + ", got "
+          + priority);
     }
     if (ttl < 0) {
       throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
     }
+    if (payload.size() > MAX_PAYLOAD_BYTES) {
+      throw new IllegalArgumentException("a broadcast payload is at most " + MAX_PAYLOAD_BYTES
+          + " bytes, got " + payload.size());
+    }
+    if (topic.getBytes(StandardCharsets.UTF_8).length > MAX_TOPIC_BYTES) {
+      throw new IllegalArgumentException("a topic is at most " + MAX_TOPIC_BYTES + " bytes");
+    }
     ByteString id = newId();
-    byte[] signature = signer.sign(signedBytes(id, priority, topic, payload));
+    byte[] signature = signer.sign(signedBytes(id, priority, ttl, topic, payload));
     Gossip g = Gossip.newBuilder().setId(id).setOrigin(selfBytes)
-        .setSignature(ByteString.copyFrom(signature)).setTtl(ttl)
+        .setSignature(ByteString.copyFrom(signature)).setTtl(ttl).setMaxTtl(ttl)
         .setPriority(priority).setTopic(topic).setPayload(payload).build();
-    remember(now, g);
+    ByteString key = key(selfBytes, id);
+    remember(now, key, g);
     if (topics.contains(topic)) {
       delivered++;
       out.report(new OverlayEvent.Delivered(id, self, topic, priority, payload));
     }
-    relay(now, null, g, out);
+    relay(now, null, key, g, out);
     return id;
   }
 
   private ByteString newId() {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(self.toBytes());
-      sha.update(ByteBuffer.allocate(16).putLong(idSalt).putLong(ownSeq++).array());
-      return ByteString.copyFrom(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    MessageDigest sha = sha256();
+    sha.update(self.toBytes());
+    sha.update(ByteBuffer.allocate(16).putLong(idSalt).putLong(ownSeq++).array());
+    return ByteString.copyFrom(sha.digest());
   }
 
   /**
@@ -211,8 +276,26 @@ public final class Plumtree {
     if (g.getId().size() != ID_LENGTH) {
       throw new IllegalArgumentException("a broadcast ID is " + ID_LENGTH + " bytes");
     }
+    if (g.getPayload().size() > MAX_PAYLOAD_BYTES) {
+      throw new IllegalArgumentException("a broadcast payload of " + g.getPayload().size()
+          + " bytes, over " + MAX_PAYLOAD_BYTES);
+    }
+    if (g.getTopic().length() > MAX_TOPIC_BYTES
+        || g.getTopic().getBytes(StandardCharsets.UTF_8).length > MAX_TOPIC_BYTES) {
+      throw new IllegalArgumentException("a topic over " + MAX_TOPIC_BYTES + " bytes");
+    }
+    if (Integer.compareUnsigned(g.getPriority(), MAX_PRIORITY) > 0) {
+      throw new IllegalArgumentException("priority " + Integer.toUnsignedString(g.getPriority())
+          + " over " + MAX_PRIORITY);
+    }
+    if (Integer.compareUnsigned(g.getTtl(), g.getMaxTtl()) > 0) {
+      throw new IllegalArgumentException("ttl " + Integer.toUnsignedString(g.getTtl())
+          + " over the origin's max_ttl " + Integer.toUnsignedString(g.getMaxTtl()));
+    }
+    NodeId origin = NodeId.of(g.getOrigin().toByteArray());
     received++;
-    if (seen.containsKey(g.getId())) {
+    ByteString key = key(g.getOrigin(), g.getId());
+    if (seen.containsKey(key)) {
       duplicates++;
       if (eager.remove(from)) {
         lazy.add(from);
@@ -221,14 +304,13 @@ public final class Plumtree {
       }
       return Outcome.DUPLICATE;
     }
-    NodeId origin = NodeId.of(g.getOrigin().toByteArray());
-    if (!verifier.verify(origin, signedBytes(g.getId(), g.getPriority(), g.getTopic(),
-        g.getPayload()), g.getSignature().toByteArray())) {
+    if (!verifier.verify(origin, signedBytes(g.getId(), g.getPriority(), g.getMaxTtl(),
+        g.getTopic(), g.getPayload()), g.getSignature().toByteArray())) {
       badSignatures++;
       return Outcome.BAD_SIGNATURE;
     }
-    remember(now, g);
-    missing.remove(g.getId());
+    remember(now, key, g);
+    missing.remove(key);
     if (lazy.remove(from)) {
       eager.add(from);
     }
@@ -237,8 +319,12 @@ public final class Plumtree {
       out.report(new OverlayEvent.Delivered(g.getId(), origin, g.getTopic(), g.getPriority(),
           g.getPayload()));
     }
-    if (g.getTtl() > 0) {
-      relay(now, from, g.toBuilder().setTtl(g.getTtl() - 1).build(), out);
+    // A relay lowers the TTL by one hop and keeps it within the local bound, whatever the
+    // previous relay claimed.
+    int ttl = Integer.compareUnsigned(g.getTtl(), config.broadcastTtl()) > 0
+        ? config.broadcastTtl() : g.getTtl();
+    if (ttl > 0) {
+      relay(now, from, key, g.toBuilder().setTtl(ttl - 1).build(), out);
     }
     return Outcome.DELIVERED;
   }
@@ -247,7 +333,7 @@ public final class Plumtree {
     return eager.contains(peer) || lazy.contains(peer);
   }
 
-  private void relay(long now, NodeId from, Gossip g, Outbox out) {
+  private void relay(long now, NodeId from, ByteString key, Gossip g, Outbox out) {
     NodeId origin = null;
     for (NodeId p : eager) {
       if (!p.equals(from)) {
@@ -261,13 +347,20 @@ public final class Plumtree {
     }
     for (NodeId p : lazy) {
       if (!p.equals(from)) {
-        lazyQueue.computeIfAbsent(p, k -> new ArrayList<>()).add(g.getId());
+        lazyQueue.computeIfAbsent(p, k -> new ArrayList<>()).add(key);
       }
     }
     drain(now, out);
   }
 
+  /** Announcements from a broadcast neighbour; anyone else's are ignored. */
   public void onIHave(long now, NodeId from, IHave ihave, Outbox out) {
+    if (ihave.getIdsCount() > MAX_IHAVE_IDS) {
+      throw new IllegalArgumentException("an IHave of " + ihave.getIdsCount() + " keys");
+    }
+    if (!isNeighbor(from)) {
+      return;
+    }
     for (ByteString id : ihave.getIdsList()) {
       if (id.size() != ID_LENGTH) {
         throw new IllegalArgumentException("a broadcast ID is " + ID_LENGTH + " bytes");
@@ -286,17 +379,19 @@ public final class Plumtree {
           it.remove();
         }
       }
-      if (!m.announcers.contains(from)) {
+      if (!m.announcers.contains(from) && m.announcers.size() < MAX_ANNOUNCERS) {
         m.announcers.add(from);
       }
     }
   }
 
+  /** A pull from a broadcast neighbour; a stranger's is ignored (it would be a free copy). */
   public void onGraft(long now, NodeId from, Graft graft, Outbox out) {
-    if (isNeighbor(from)) {
-      lazy.remove(from);
-      eager.add(from);
+    if (!isNeighbor(from)) {
+      return;
     }
+    lazy.remove(from);
+    eager.add(from);
     Received r = seen.get(graft.getId());
     if (r != null && r.gossip != null) {
       enqueue(from, r.gossip);
@@ -313,9 +408,10 @@ public final class Plumtree {
   /** Sends batched announcements, grafts missing messages, drains the queue, ages the cache. */
   public void tick(long now, Outbox out) {
     for (Map.Entry<NodeId, List<ByteString>> e : lazyQueue.entrySet()) {
-      if (!e.getValue().isEmpty()) {
+      List<ByteString> keys = e.getValue();
+      for (int i = 0; i < keys.size(); i += MAX_IHAVE_IDS) {
         out.send(e.getKey(), Envelope.newBuilder().setIhave(IHave.newBuilder()
-            .addAllIds(e.getValue())).build());
+            .addAllIds(keys.subList(i, Math.min(keys.size(), i + MAX_IHAVE_IDS)))).build());
       }
     }
     lazyQueue.clear();
@@ -350,38 +446,55 @@ public final class Plumtree {
       if (r != null && r.at + config.messageCacheMillis() > now) {
         break;
       }
-      if (r != null) {
-        r.gossip = null;
-      }
-      cached.pollFirst();
+      uncacheOldest();
+    }
+  }
+
+  private void uncacheOldest() {
+    Received r = seen.get(cached.pollFirst());
+    if (r != null && r.gossip != null) {
+      r.gossip = null;
+      cachedBytes -= r.bytes;
     }
   }
 
   private void enqueue(NodeId to, Gossip g) {
-    outbound.add(new Queued(to, g, queueSeq++));
+    Queued q = new Queued(to, g, queueSeq++, Math.min(MAX_PRIORITY,
+        (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(g.getPriority()))),
+        g.getSerializedSize());
+    outbound.add(q);
+    queuedBytes += q.bytes();
   }
 
   private void drain(long now, Outbox out) {
     while (!outbound.isEmpty() && sendBudget.tryTake(now)) {
       Queued q = outbound.pollFirst();
+      queuedBytes -= q.bytes();
       out.send(q.to(), Envelope.newBuilder().setGossip(q.gossip()).build());
     }
-    while (outbound.size() > config.outboundQueueCapacity()) {
+    while (outbound.size() > config.outboundQueueCapacity() || queuedBytes > MAX_QUEUE_BYTES) {
       Queued q = outbound.pollLast();
+      queuedBytes -= q.bytes();
       dropped++;
       out.report(new OverlayEvent.BroadcastDropped(q.gossip().getId(), q.gossip().getPriority()));
     }
   }
 
-  private void remember(long now, Gossip g) {
-    seen.put(g.getId(), new Received(g, now));
-    cached.addLast(g.getId());
-    if (cached.size() > config.dedupWindow()) {
-      cached.pollFirst();
+  private void remember(long now, ByteString key, Gossip g) {
+    Received r = new Received(g, now);
+    seen.put(key, r);
+    cached.addLast(key);
+    cachedBytes += r.bytes;
+    while (cached.size() > config.dedupWindow() || cachedBytes > MAX_CACHE_BYTES) {
+      uncacheOldest();
     }
     while (seen.size() > config.dedupWindow()) {
-      Iterator<ByteString> it = seen.keySet().iterator();
-      it.next();
+      Iterator<Received> it = seen.values().iterator();
+      Received old = it.next();
+      if (old.gossip != null) {
+        old.gossip = null;
+        cachedBytes -= old.bytes;
+      }
       it.remove();
     }
   }
@@ -398,6 +511,21 @@ public final class Plumtree {
 
   public int queued() {
     return outbound.size();
+  }
+
+  /** Bytes of broadcasts waiting in the outbound queue. */
+  public long queuedBytes() {
+    return queuedBytes;
+  }
+
+  /** Bytes of payloads cached to answer grafts. */
+  public long cachedBytes() {
+    return cachedBytes;
+  }
+
+  /** Message keys remembered for duplicate detection. */
+  public int remembered() {
+    return seen.size();
   }
 
   /** Messages delivered to local subscribers (own broadcasts included). */

@@ -49,4 +49,47 @@ class PeerScoresTest {
     assertThat(admitted).isEqualTo(config.peerBurst());
     assertThat(scores.isBanned(0, bad)).isTrue();
   }
+
+  private static NodeId fresh(int i) {
+    byte[] b = new byte[32];
+    b[0] = 1;
+    b[1] = (byte) i;
+    b[2] = (byte) (i >> 8);
+    b[3] = (byte) (i >> 16);
+    return NodeId.of(b);
+  }
+
+  @Test
+  void freshIdentitiesCannotWashOutAnOffendersRecord() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    NodeId shady = fresh(999_999);
+    for (int i = 0; i < 3; i++) {
+      scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out);
+    }
+    scores.penalize(0, shady, PeerScores.MALFORMED, "garbage", out);
+    assertThat(scores.isBanned(1, bad)).isTrue();
+    for (int i = 0; i < 3 * PeerScores.MAX_TRACKED; i++) {
+      scores.admit(1, fresh(i), out);
+      assertThat(scores.tracked()).isLessThanOrEqualTo(PeerScores.MAX_TRACKED);
+    }
+    assertThat(scores.isBanned(2, bad)).isTrue();
+    assertThat(scores.score(2, shady)).isNegative();
+  }
+
+  @Test
+  void aRepeatOffenderIsBannedLonger() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    for (int i = 0; i < 3; i++) {
+      scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out);
+    }
+    long end = config.banDurationMillis();
+    assertThat(scores.isBanned(end, bad)).isFalse();
+    for (int i = 0; i < 3; i++) {
+      scores.penalize(end + i, bad, PeerScores.MALFORMED, "garbage", out);
+    }
+    assertThat(scores.isBanned(end + 2 + config.banDurationMillis(), bad)).isTrue();
+    assertThat(scores.isBanned(end + 2 + 2 * config.banDurationMillis(), bad)).isFalse();
+  }
 }

@@ -176,6 +176,9 @@ public final class LanDiscovery implements AutoCloseable {
     PeerAddress peer;
     try {
       peer = new PeerAddress(NodeId.parse(f[1]), f[2], Integer.parseInt(f[3]));
+      if (!PeerAddress.isValidHost(peer.host()) || peer.port() == 0) {
+        throw new IllegalArgumentException("bad address " + peer.host() + ":" + peer.port());
+      }
     } catch (RuntimeException e) {
       LOG.debug("ignoring a malformed LAN announcement: {}", e.toString());
       return;

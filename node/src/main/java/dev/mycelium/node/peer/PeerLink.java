@@ -2,6 +2,7 @@ package dev.mycelium.node.peer;
 
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.Protocol;
 import dev.mycelium.wire.proto.Envelope;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -85,6 +86,12 @@ public final class PeerLink {
       return false;
     }
     byte[] bytes = envelope.toByteArray();
+    if (bytes.length > Protocol.MAX_FRAME_BYTES) {
+      // The peer would drop the link and count this node as malformed; an oversized message
+      // is this node's bug (or a peer's trick to get it penalized), so it is not sent.
+      transport.countOversized(this, envelope.getBodyCase().name(), bytes.length);
+      return false;
+    }
     PeerTransport.Limits limits = transport.limits();
     if (pendingFrames >= limits.maxPendingFrames()
         || pendingBytes + bytes.length > limits.maxPendingBytes()) {

@@ -102,6 +102,17 @@ public final class PeerService implements AutoCloseable {
   private OverlayNode overlay;
   private ScheduledFuture<?> ticker;
   private volatile boolean closed;
+  private final Links listener = new Links();
+  /**
+   * Looks up host names for dials, so that a slow or hostile resolver never stalls the network
+   * thread; at most one lookup per peer being dialed is queued.
+   */
+  private final java.util.concurrent.ExecutorService resolver =
+      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "mycelium-resolver");
+        t.setDaemon(true);
+        return t;
+      });
 
   // Touched only on the loop.
   private final Map<NodeId, PeerLink> links = new HashMap<>();
@@ -146,7 +157,7 @@ public final class PeerService implements AutoCloseable {
     this.loop = group.next();
     // The advertised address is provisional until the listening port is known.
     this.transport = new PeerTransport(keys, new PeerAddress(keys.nodeId(), "0.0.0.0", 0),
-        keyring, limits, group, new Links());
+        keyring, limits, group, listener);
   }
 
   /**
@@ -516,6 +527,7 @@ public final class PeerService implements AutoCloseable {
 
   private void shutdown(long quietMillis) {
     closed = true;
+    resolver.shutdownNow();
     transport.close();
     group.shutdownGracefully(quietMillis, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     LOG.info("peer service of {} stopped", keys.nodeId().shortString());
@@ -710,7 +722,9 @@ public final class PeerService implements AutoCloseable {
       if (e instanceof Effect.Send s) {
         send(s.to(), s.envelope());
       } else if (e instanceof Effect.Connect c) {
-        addresses.put(c.address().id(), c.address());
+        // A Connect may carry a third party's word for the address (a walk's joiner, a probe
+        // target): it never replaces an address this node already has.
+        addresses.putIfAbsent(c.address().id(), c.address());
         unwanted.remove(c.address().id());
         if (!links.containsKey(c.address().id())) {
           dial(c.address().id());
@@ -766,7 +780,32 @@ public final class PeerService implements AutoCloseable {
       return;
     }
     dialing.add(id);
-    transport.dial(new InetSocketAddress(a.host(), a.port()), id);
+    if (a.isIpLiteral()) {
+      transport.dial(new InetSocketAddress(a.host(), a.port()), id);
+      return;
+    }
+    PeerAddress named = a;
+    try {
+      resolver.execute(() -> {
+        InetSocketAddress resolved = new InetSocketAddress(named.host(), named.port());
+        try {
+          loop.execute(() -> {
+            if (closed) {
+              return;
+            }
+            if (resolved.isUnresolved()) {
+              listener.onDialFailed(resolved, id, "cannot resolve " + named.host());
+            } else {
+              transport.dial(resolved, id);
+            }
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // The service is stopping.
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      dialing.remove(id);
+    }
   }
 
   private void report(OverlayEvent ev) {

@@ -169,6 +169,7 @@ public final class PeerTransport implements AutoCloseable {
   private final AtomicLong versionMismatches = new AtomicLong();
   private final AtomicLong malformedFrames = new AtomicLong();
   private final AtomicLong slowPeersDropped = new AtomicLong();
+  private final AtomicLong oversizedNotSent = new AtomicLong();
   private final AtomicLong idleClosed = new AtomicLong();
   private final AtomicLong framesIn = new AtomicLong();
   private final AtomicLong framesOut = new AtomicLong();
@@ -520,6 +521,17 @@ public final class PeerTransport implements AutoCloseable {
     slowPeersDropped.incrementAndGet();
     LOG.warn("dropping link {}: peer is not reading ({} frames queued)", link,
         link.pendingFrames());
+  }
+
+  void countOversized(PeerLink link, String type, int bytes) {
+    oversizedNotSent.incrementAndGet();
+    LOG.warn("not sending a {} of {} bytes to {}: over the {}-byte frame limit", type, bytes,
+        link, Protocol.MAX_FRAME_BYTES);
+  }
+
+  /** Messages this node refused to send because they were over the frame limit. */
+  public long oversizedNotSent() {
+    return oversizedNotSent.get();
   }
 
   void countOut(int bytes) {

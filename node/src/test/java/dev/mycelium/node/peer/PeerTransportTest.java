@@ -230,6 +230,24 @@ class PeerTransportTest {
     ch.close();
   }
 
+  @Test
+  void anOversizedOutgoingFrameIsNotSentAndTheLinkStays() throws Exception {
+    Started a = start(Optional.empty());
+    Started b = start(Optional.empty());
+    a.transport().dial(b.bound(), b.keys().nodeId());
+    await().atMost(Duration.ofSeconds(10)).until(
+        () -> a.recorder().ready.size() == 1 && b.recorder().ready.size() == 1);
+    PeerLink link = a.recorder().ready.get(0);
+    Envelope big = Envelope.newBuilder().setGossip(dev.mycelium.wire.proto.Gossip.newBuilder()
+        .setPayload(com.google.protobuf.ByteString.copyFrom(
+            new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES]))).build();
+    boolean sent = group.next().submit(() -> link.send(big)).get();
+    assertThat(sent).isFalse();
+    assertThat(a.transport().oversizedNotSent()).isEqualTo(1);
+    assertThat(link.isOpen()).isTrue();
+    assertThat(b.recorder().malformed).isEmpty();
+  }
+
   private static byte[] garbage() {
     byte[] g = new byte[64];
     java.util.Arrays.fill(g, (byte) 0xff);
