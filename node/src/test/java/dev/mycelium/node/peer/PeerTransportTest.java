@@ -210,8 +210,8 @@ class PeerTransportTest {
   void peerThatStopsReadingIsDroppedNotBufferedFor() throws Exception {
     Started a = start(Optional.empty(), new PeerTransport.Limits(16, 30_000, 8, 64L << 20, 5_000));
     OwnerKeys slow = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, slow, a.bound(), List.of(RawTlsClient.hello(slow.nodeId())),
-        true);
+    var ch = RawTlsClient.handshake(group, slow, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(slow.nodeId())), true).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 1);
     PeerLink link = a.recorder().ready.get(0);
     Envelope big = Envelope.newBuilder().setGossip(dev.mycelium.wire.proto.Gossip.newBuilder()
@@ -253,8 +253,8 @@ class PeerTransportTest {
   void malformedEnvelopeAfterHelloEndsTheLink() throws Exception {
     Started a = start(Optional.empty());
     OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, peer, a.bound(),
-        List.of(RawTlsClient.hello(peer.nodeId()), garbage()), false);
+    var ch = RawTlsClient.handshake(group, peer, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(peer.nodeId()), garbage()), false).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(a.recorder().ready).hasSize(1);
     assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
@@ -265,11 +265,43 @@ class PeerTransportTest {
   void oversizedFrameEndsTheLink() throws Exception {
     Started a = start(Optional.empty());
     OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, peer, a.bound(),
-        List.of(RawTlsClient.hello(peer.nodeId()), new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES + 1]),
-        false);
+    var ch = RawTlsClient.handshake(group, peer, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(peer.nodeId()),
+            new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES + 1]), false).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
     assertThat(a.transport().stats().malformedFrames()).isEqualTo(1);
+  }
+
+  @Test
+  void aLargeFrameBeforeTheHelloIsCutAtItsLengthNotAfterItsBody() throws Exception {
+    Started a = start(Optional.empty());
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    // The length of a 4 MiB frame and a few bytes of it, the rest never sent: a slow sender.
+    io.netty.buffer.ByteBuf header = io.netty.buffer.Unpooled.buffer(16);
+    header.writeInt(dev.mycelium.wire.Protocol.MAX_FRAME_BYTES).writeLong(0);
+    var client = RawTlsClient.open(group, peer, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.received().size() == 1);
+    // Written below the client's length prepender (but through TLS): these bytes are the prefix.
+    client.channel().pipeline().context(io.netty.handler.codec.LengthFieldBasedFrameDecoder.class)
+        .writeAndFlush(header);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !client.channel().isActive());
+    assertThat(a.transport().stats().malformedFrames()).isEqualTo(1);
+    assertThat(a.transport().stats().bytesIn()).isZero();
+    assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
+    // All the node said was its challenge.
+    assertThat(client.received()).hasSize(1);
+  }
+
+  @Test
+  void aHandshakeThatStallsIsClosedAtTheDeadline() throws Exception {
+    Started a = start(Optional.empty(), PeerTransport.Limits.defaults().withHandshakeMillis(300));
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    // TLS completes, then nothing: a client that holds a slot without proving anything.
+    var client = RawTlsClient.open(group, peer, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !client.channel().isActive());
+    assertThat(a.transport().stats().handshakeTimeouts()).isEqualTo(1);
+    assertThat(a.transport().stats().idleClosed()).isZero();
+    assertThat(a.recorder().ready).isEmpty();
   }
 }
