@@ -7,6 +7,7 @@ import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.peer.LanDiscovery;
+import dev.mycelium.node.peer.AddressGuard;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.peer.PeerTransport;
@@ -81,8 +82,15 @@ final class NodePeers implements AutoCloseable {
     Optional<NetworkKeyring> keyring = NetworkKeysFile.load(keysFile, config.networkKey());
     Path file = dataDir.resolve(KnownPeersFile.FILE_NAME);
     List<PeerAddress> known = KnownPeersFile.read(file);
+    NodeConfig.PeerDoor door = config.door();
     PeerTransport.Limits limits = PeerTransport.Limits.defaults()
-        .withMaxConnectionsPerIp(config.maxConnectionsPerIp());
+        .withAddresses(AddressGuard.Settings.defaults()
+            .withMaxConnectionsPerIp(config.maxConnectionsPerIp())
+            .withRates(door.maxConnectionsPerSubnet(), door.handshakesPerSecondPerIp(),
+                door.handshakesPerSecondPerSubnet())
+            .withExemptLoopback(door.exemptLoopback()))
+        .withSlots(door.maxInbound(), door.maxOutbound())
+        .withHandshakeMillis(door.handshakeTimeout().toMillis());
     PeerService service = PeerService.start(identity.keys(), listen, advertised, seeds,
         config.overlay(), keyring, new SecureRandom().nextLong(), limits);
     if (!known.isEmpty()) {

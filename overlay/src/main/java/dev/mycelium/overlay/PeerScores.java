@@ -19,7 +19,7 @@ public final class PeerScores {
   public static final double FLOOD = 2;
   public static final double FAILED_PROBE = 2;
 
-  private static final int MAX_TRACKED = 4096;
+  static final int MAX_TRACKED = 4096;
 
   private final OverlayConfig config;
   private final Map<NodeId, Entry> peers = new LinkedHashMap<>();
@@ -44,7 +44,7 @@ public final class PeerScores {
       e.bucket = new TokenBucket(config.peerMessagesPerSecond(), config.peerBurst(), now);
       peers.put(peer, e);
       if (peers.size() > MAX_TRACKED) {
-        evictOne(now);
+        evictOne(now, peer);
       }
     } else if (now > e.updated) {
       double recovered = (now - e.updated) / 1000.0 * config.scoreRecoveryPerSecond();
@@ -54,14 +54,42 @@ public final class PeerScores {
     return e;
   }
 
-  private void evictOne(long now) {
-    for (Iterator<Entry> it = peers.values().iterator(); it.hasNext(); ) {
-      Entry e = it.next();
-      if (e.bannedUntil <= now) {
+  /**
+   * Forgets one record other than the one just added: a neutral one if any (oldest first),
+   * else the least penalized one not banned, else the ban that ends first. Why this order:
+   * identities are free, so a flood of new ones must not push out the record of an offender.
+   */
+  private void evictOne(long now, NodeId keep) {
+    NodeId victim = null;
+    Entry best = null;
+    for (Iterator<Map.Entry<NodeId, Entry>> it = peers.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<NodeId, Entry> me = it.next();
+      Entry e = me.getValue();
+      if (me.getKey().equals(keep)) {
+        continue;
+      }
+      boolean banned = e.bannedUntil > now;
+      if (!banned && e.score >= 0) {
         it.remove();
         return;
       }
+      if (best == null || forgetFirst(e, best, now)) {
+        best = e;
+        victim = me.getKey();
+      }
     }
+    if (victim != null) {
+      peers.remove(victim);
+    }
+  }
+
+  private static boolean forgetFirst(Entry a, Entry b, long now) {
+    boolean aBanned = a.bannedUntil > now;
+    boolean bBanned = b.bannedUntil > now;
+    if (aBanned != bBanned) {
+      return !aBanned;
+    }
+    return aBanned ? a.bannedUntil < b.bannedUntil : a.score > b.score;
   }
 
   /**

@@ -43,7 +43,6 @@ import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -99,60 +98,71 @@ public final class PeerTransport implements AutoCloseable {
    * @param maxPendingFrames unsent frames per link before the link is dropped
    * @param maxPendingBytes unsent bytes per link before the link is dropped
    * @param connectTimeoutMillis TCP connect timeout for dials
-   * @param maxConnectionsPerIp inbound links one remote IP address may hold open; further
-   *     ones are refused before the TLS handshake, so that one host cannot take every slot
+   * @param addresses what one remote address and its subnet may hold and start (inbound
+   *     links, handshakes per second) and when it is banned; checked before the TLS handshake
    * @param maxOutbound links this node dials (handshaking or up) beyond which its dials fail
    * @param handshakeMillis time from TCP connect to an accepted Hello, TLS included; a link
    *     still handshaking then is closed
    */
   public record Limits(int maxInbound, long idleMillis, int maxPendingFrames,
-      long maxPendingBytes, int connectTimeoutMillis, int maxConnectionsPerIp, int maxOutbound,
-      long handshakeMillis) {
+      long maxPendingBytes, int connectTimeoutMillis, AddressGuard.Settings addresses,
+      int maxOutbound, long handshakeMillis) {
     public Limits {
+      Objects.requireNonNull(addresses, "address limits");
       if (maxInbound < 1 || idleMillis < 1 || maxPendingFrames < 1 || maxPendingBytes < 1
-          || connectTimeoutMillis < 1 || maxConnectionsPerIp < 1 || maxOutbound < 1
-          || handshakeMillis < 1) {
+          || connectTimeoutMillis < 1 || maxOutbound < 1 || handshakeMillis < 1) {
         throw new IllegalArgumentException("transport limits must all be >= 1, got "
             + maxInbound + ", " + idleMillis + ", " + maxPendingFrames + ", "
-            + maxPendingBytes + ", " + connectTimeoutMillis + ", " + maxConnectionsPerIp + ", "
-            + maxOutbound + ", " + handshakeMillis);
+            + maxPendingBytes + ", " + connectTimeoutMillis + ", " + maxOutbound + ", "
+            + handshakeMillis);
       }
     }
 
     /**
-     * As the canonical constructor, with the defaults of 32 inbound links per IP address, 64
-     * outbound links and a 5 s handshake.
+     * As the canonical constructor, with the default address limits, 64 outbound links and a
+     * 5 s handshake.
      */
     public Limits(int maxInbound, long idleMillis, int maxPendingFrames,
         long maxPendingBytes, int connectTimeoutMillis) {
       this(maxInbound, idleMillis, maxPendingFrames, maxPendingBytes, connectTimeoutMillis,
-          32, 64, 5_000);
+          AddressGuard.Settings.defaults(), 64, 5_000);
     }
 
     /**
      * 256 inbound and 64 outbound links, 30 s idle, 1,024 frames or 16 MiB queued per link,
-     * 5 s connect timeout, 32 inbound links per IP address, 5 s handshake.
+     * 5 s connect timeout, {@link AddressGuard.Settings#defaults()}, 5 s handshake.
      */
     public static Limits defaults() {
-      return new Limits(256, 30_000, 1_024, 16L << 20, 5_000, 32, 64, 5_000);
+      return new Limits(256, 30_000, 1_024, 16L << 20, 5_000, AddressGuard.Settings.defaults(),
+          64, 5_000);
+    }
+
+    /** Inbound links one remote address may hold open. */
+    public int maxConnectionsPerIp() {
+      return addresses.maxConnectionsPerIp();
     }
 
     /** A copy with another per-IP cap. */
     public Limits withMaxConnectionsPerIp(int perIp) {
+      return withAddresses(addresses.withMaxConnectionsPerIp(perIp));
+    }
+
+    /** A copy with other address limits. */
+    public Limits withAddresses(AddressGuard.Settings settings) {
       return new Limits(maxInbound, idleMillis, maxPendingFrames, maxPendingBytes,
-          connectTimeoutMillis, perIp, maxOutbound, handshakeMillis);
+          connectTimeoutMillis, settings, maxOutbound, handshakeMillis);
     }
 
     /** A copy with another handshake deadline. */
     public Limits withHandshakeMillis(long millis) {
       return new Limits(maxInbound, idleMillis, maxPendingFrames, maxPendingBytes,
-          connectTimeoutMillis, maxConnectionsPerIp, maxOutbound, millis);
+          connectTimeoutMillis, addresses, maxOutbound, millis);
     }
 
     /** A copy with other inbound and outbound caps. */
     public Limits withSlots(int inbound, int outbound) {
       return new Limits(inbound, idleMillis, maxPendingFrames, maxPendingBytes,
-          connectTimeoutMillis, maxConnectionsPerIp, outbound, handshakeMillis);
+          connectTimeoutMillis, addresses, outbound, handshakeMillis);
     }
   }
 
@@ -178,7 +188,7 @@ public final class PeerTransport implements AutoCloseable {
       long certificateMismatches, long networkMismatches, long versionMismatches,
       long malformedFrames, long slowPeersDropped, long idleClosed, long framesIn,
       long framesOut, int openChannels, long refusedOverIpCap, long bytesIn, long bytesOut,
-      long handshakeTimeouts) {}
+      long handshakeTimeouts, long refusedByAddress, long addressBans) {}
 
   private final OwnerKeys keys;
   private volatile PeerAddress advertised;
@@ -193,12 +203,13 @@ public final class PeerTransport implements AutoCloseable {
   private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
   private final Set<Channel> inbound = ConcurrentHashMap.newKeySet();
   private final Set<Channel> outbound = ConcurrentHashMap.newKeySet();
-  private final Map<InetAddress, Integer> inboundPerIp = new ConcurrentHashMap<>();
+  private final AddressGuard guard;
   private Channel serverChannel;
 
   private final AtomicLong linksOpened = new AtomicLong();
   private final AtomicLong refusedOverCap = new AtomicLong();
   private final AtomicLong refusedOverIpCap = new AtomicLong();
+  private final AtomicLong refusedByAddress = new AtomicLong();
   private final AtomicLong handshakeFailures = new AtomicLong();
   private final AtomicLong certificateMismatches = new AtomicLong();
   private final AtomicLong networkMismatches = new AtomicLong();
@@ -223,6 +234,7 @@ public final class PeerTransport implements AutoCloseable {
     }
     this.keyring = Objects.requireNonNull(keyring, "keyring (Optional.empty() for none)");
     this.limits = Objects.requireNonNull(limits, "limits");
+    this.guard = new AddressGuard(limits.addresses());
     this.group = Objects.requireNonNull(group, "event loop group");
     this.listener = Objects.requireNonNull(listener, "listener");
     PeerCertificates certs = PeerCertificates.forKeys(keys);
@@ -320,8 +332,9 @@ public final class PeerTransport implements AutoCloseable {
   }
 
   /**
-   * Counts an inbound link against its remote IP address, refusing it over the per-IP cap.
-   * Only inbound links count: links this node dialed are its own choice.
+   * Asks the {@link AddressGuard} about an inbound connection before anything is spent on it
+   * (no TLS yet), and gives its slot back when it closes. Links this node dialed are its own
+   * choice and are not counted.
    */
   private boolean admitFromIp(SocketChannel ch) {
     InetSocketAddress remote = ch.remoteAddress();
@@ -329,18 +342,44 @@ public final class PeerTransport implements AutoCloseable {
       return true;
     }
     InetAddress ip = remote.getAddress();
-    int now = inboundPerIp.merge(ip, 1, Integer::sum);
-    if (now > limits.maxConnectionsPerIp()) {
-      inboundPerIp.computeIfPresent(ip, (k, v) -> v <= 1 ? null : v - 1);
-      refusedOverIpCap.incrementAndGet();
-      LOG.warn("refusing link from {}: {} links from that address already, the per-IP cap",
-          remote, limits.maxConnectionsPerIp());
+    AddressGuard.Verdict v = guard.admitInbound(ip, System.currentTimeMillis());
+    if (v != AddressGuard.Verdict.ADMIT) {
+      if (v == AddressGuard.Verdict.OVER_IP_CAP) {
+        refusedOverIpCap.incrementAndGet();
+      }
+      refusedByAddress.incrementAndGet();
+      // Debug, not warn: a flood must not turn into a flood of log lines.
+      LOG.debug("refusing link from {}: {}", remote, v.why());
       ch.close();
       return false;
     }
-    ch.closeFuture().addListener(f ->
-        inboundPerIp.computeIfPresent(ip, (k, v) -> v <= 1 ? null : v - 1));
+    ch.closeFuture().addListener(f -> guard.release(ip));
     return true;
+  }
+
+  /** Counts a misdeed against the remote address of a channel (not against loopback). */
+  private void penalize(Channel ch, double points, String why) {
+    if (ch.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null) {
+      if (guard.penalize(remote.getAddress(), points, System.currentTimeMillis())) {
+        AuditLog.handshakeRefused(String.valueOf(remote), "address",
+            "address banned for " + limits.addresses().banMillis() + " ms after: " + why);
+      }
+    }
+  }
+
+  /**
+   * Bans the address a peer connects from, because its node was banned for what it did after
+   * its Hello: otherwise it comes back at once under a fresh identity.
+   */
+  public void banAddress(java.net.SocketAddress address) {
+    if (address instanceof InetSocketAddress remote && remote.getAddress() != null) {
+      guard.ban(remote.getAddress(), System.currentTimeMillis());
+    }
+  }
+
+  /** Whether an address is banned now (for status and tests). */
+  public boolean isAddressBanned(InetAddress ip) {
+    return guard.isBanned(ip, System.currentTimeMillis());
   }
 
   /** Takes an inbound or an outbound slot for a new channel, or closes it when none is free. */
@@ -369,8 +408,8 @@ public final class PeerTransport implements AutoCloseable {
         ? clientContext.newEngine(ch.alloc(), dialed.getHostString(), dialed.getPort())
         : serverContext.newEngine(ch.alloc());
     SslHandler ssl = new SslHandler(engine);
-    ssl.setHandshakeTimeoutMillis(Math.min(limits.connectTimeoutMillis(),
-        limits.handshakeMillis()));
+    // The handshake deadline below covers TLS too; this is only Netty's own backstop.
+    ssl.setHandshakeTimeoutMillis(limits.connectTimeoutMillis());
     // A peer that stopped reading must not hold its socket for long after we drop it.
     ssl.setCloseNotifyFlushTimeoutMillis(1_000);
     PeerFrameDecoder decoder = new PeerFrameDecoder(Protocol.MAX_HANDSHAKE_FRAME_BYTES);
@@ -427,6 +466,7 @@ public final class PeerTransport implements AutoCloseable {
         if (link == null && !failed) {
           handshakeTimeouts.incrementAndGet();
           if (!outbound) {
+            penalize(ctx.channel(), AddressGuard.FAILED_HANDSHAKE, "handshake deadline");
             AuditLog.handshakeRefused(remote(ctx), who(), "handshake not done within "
                 + limits.handshakeMillis() + " ms (stage " + stage + ")");
           }
@@ -444,6 +484,7 @@ public final class PeerTransport implements AutoCloseable {
           if (!outbound) {
             // Our own failed dials are dial failures; a stranger's failed TLS is audited.
             AuditLog.handshakeRefused(remote(ctx), "unknown", why);
+            penalize(ctx.channel(), AddressGuard.FAILED_HANDSHAKE, "TLS handshake failed");
           }
           fail(ctx, why);
           return;
@@ -555,6 +596,9 @@ public final class PeerTransport implements AutoCloseable {
             : proof.getMac().isEmpty() ? "peer has no network key"
             : "peer's key proof does not check under any installed network key";
         AuditLog.handshakeRefused(remote(ctx), who(), "not on this network: " + why);
+        if (!outbound) {
+          penalize(ctx.channel(), AddressGuard.BAD_PROOF, why);
+        }
         fail(ctx, "peer " + certId.shortString() + " is not on this network (" + why + ")");
         return;
       }
@@ -658,6 +702,7 @@ public final class PeerTransport implements AutoCloseable {
 
     private void malformed(ChannelHandlerContext ctx, String why) {
       malformedFrames.incrementAndGet();
+      penalize(ctx.channel(), AddressGuard.MALFORMED, why);
       NodeId who = certId;
       fail(ctx, why);
       if (who != null) {
@@ -698,7 +743,7 @@ public final class PeerTransport implements AutoCloseable {
         certificateMismatches.get(), networkMismatches.get(), versionMismatches.get(),
         malformedFrames.get(), slowPeersDropped.get(), idleClosed.get(), framesIn.get(),
         framesOut.get(), channels.size(), refusedOverIpCap.get(), bytesIn.get(), bytesOut.get(),
-        handshakeTimeouts.get());
+        handshakeTimeouts.get(), refusedByAddress.get(), guard.bans());
   }
 
   /** Closes the listener and every link at once (no goodbye: callers leave first). */

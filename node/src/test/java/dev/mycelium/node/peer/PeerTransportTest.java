@@ -167,8 +167,9 @@ class PeerTransportTest {
 
   @Test
   void inboundLinksFromOneAddressOverItsCapAreRefusedAndTheSlotComesBack() throws Exception {
-    Started a = start(Optional.empty(),
-        PeerTransport.Limits.defaults().withMaxConnectionsPerIp(2));
+    // Loopback is exempt by default (test networks live there); here it counts.
+    Started a = start(Optional.empty(), PeerTransport.Limits.defaults().withAddresses(
+        AddressGuard.Settings.defaults().withMaxConnectionsPerIp(2).withExemptLoopback(false)));
     Started b = start(Optional.empty());
     Started c = start(Optional.empty());
     Started d = start(Optional.empty());
@@ -303,5 +304,30 @@ class PeerTransportTest {
     assertThat(a.transport().stats().handshakeTimeouts()).isEqualTo(1);
     assertThat(a.transport().stats().idleClosed()).isZero();
     assertThat(a.recorder().ready).isEmpty();
+  }
+
+  @Test
+  void anAddressThatKeepsFailingTheKeyProofIsBannedWhateverIdentityItBringsNext()
+      throws Exception {
+    Started a = start(Optional.of(NetworkKeyring.of(new byte[32])),
+        PeerTransport.Limits.defaults().withAddresses(
+            AddressGuard.Settings.defaults().withExemptLoopback(false)));
+    int tries = 0;
+    while (!a.transport().isAddressBanned(a.bound().getAddress()) && tries < 10) {
+      OwnerKeys fresh = OwnerKeys.generate(new SecureRandom());
+      var c = RawTlsClient.handshake(group, fresh, a.bound(), Optional.empty(),
+          List.of(RawTlsClient.hello(fresh.nodeId())), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !c.channel().isActive());
+      tries++;
+    }
+    assertThat(tries).isEqualTo(4);
+    // Banned: a new identity from that address is closed before TLS.
+    OwnerKeys next = OwnerKeys.generate(new SecureRandom());
+    long refused = a.transport().stats().refusedByAddress();
+    var c = RawTlsClient.open(group, next, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !c.channel().isActive());
+    assertThat(c.received()).isEmpty();
+    assertThat(a.transport().stats().refusedByAddress()).isEqualTo(refused + 1);
+    assertThat(a.transport().stats().addressBans()).isEqualTo(1);
   }
 }
