@@ -774,7 +774,7 @@ public final class PeerService implements AutoCloseable {
       try {
         a.onEvent(ev);
       } catch (RuntimeException e) {
-        LOG.error("application failed on {}", ev, e);
+        LOG.error("application failed on {}", LogSafe.of(ev), e);
       }
     }
     if (ev instanceof OverlayEvent.PeerUp up) {
@@ -823,7 +823,7 @@ public final class PeerService implements AutoCloseable {
           try {
             c.accept(payload.clone());
           } catch (RuntimeException e) {
-            LOG.warn("subscriber of {} failed: {}", d.topic(), e.toString());
+            LOG.warn("subscriber of {} failed: {}", LogSafe.of(d.topic()), LogSafe.of(e));
           }
         }
       }
