@@ -92,6 +92,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private final List<Thread> backgroundThreads = new ArrayList<>();
   private volatile boolean storeOpening = true;
   private volatile boolean stopping;
+  // Set once every door this node opens (API, peer port, searches) is open: ready means that.
+  private volatile boolean doorsOpen;
   private volatile FragmentService service;
   private volatile FragmentStore store;
   private volatile VectorIndex index;
@@ -214,6 +216,7 @@ public final class Node implements AutoCloseable, ApiBackend {
       return r == null || stopping ? null : r.status();
     });
     writeApiFile();
+    doorsOpen = true;
     LOG.info("node {} ready to serve on {}", identity.nodeId(), apiUrl());
   }
 
@@ -471,6 +474,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     List<String> reasons = new ArrayList<>();
     if (stopping) {
       reasons.add("node stopping");
+    }
+    if (!doorsOpen && !stopping) {
+      // A peer or script that dials right after /ready says 200 must find the port open.
+      reasons.add(config.peer().enabled() ? "starting: the peer port is not listening yet"
+          : "starting");
     }
     if (storeOpening) {
       reasons.add("store opening");

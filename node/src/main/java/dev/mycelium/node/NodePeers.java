@@ -273,6 +273,18 @@ final class NodePeers implements AutoCloseable {
         PeerService.Stats::dialFailures);
     counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
         PeerService.Stats::malformed);
+    counter(registry, "mycelium_peer_key_proof_failures_total",
+        "Peer links refused because the network key proof did not check",
+        s -> s.transport().networkMismatches());
+    counter(registry, "mycelium_peer_handshake_timeouts_total",
+        "Peer links closed for not finishing their handshake in time",
+        s -> s.transport().handshakeTimeouts());
+    counter(registry, "mycelium_peer_refused_by_address_total",
+        "Inbound connections closed before TLS by the per-address and per-subnet limits or bans",
+        s -> s.transport().refusedByAddress());
+    counter(registry, "mycelium_peer_address_bans_total",
+        "Remote addresses banned after failed handshakes or a banned node",
+        s -> s.transport().addressBans());
   }
 
   /**
