@@ -105,6 +105,20 @@ class NetworkKeyAdmissionTest {
     }
   }
 
+  /**
+   * What a refused stranger got: at most the node's challenge (it may see nothing at all when
+   * the node closes before the stranger read it), and no Hello, which would parse as a
+   * challenge with an unknown field 3.
+   */
+  private static void assertAtMostAChallenge(List<byte[]> received) throws Exception {
+    assertThat(received).hasSizeLessThanOrEqualTo(1);
+    for (byte[] f : received) {
+      KeyChallenge c = KeyChallenge.parseFrom(f);
+      assertThat(c.getUnknownFields().asMap()).isEmpty();
+      assertThat(c.getNonce().size()).isEqualTo(Protocol.NONCE_BYTES);
+    }
+  }
+
   private static int indexOf(byte[] hay, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= hay.length; i++) {
@@ -153,7 +167,7 @@ class NetworkKeyAdmissionTest {
         RawTlsClient.Client c = RawTlsClient.open(clients, stranger, nodeAddress,
             List.of(asChallenge, asProof, RawTlsClient.hello(stranger.nodeId())), false);
         awaitClosed(c.channel());
-        assertThat(c.received()).hasSize(1);
+        assertAtMostAChallenge(c.received());
         attempts++;
       }
       // The node's own recorded proof after a fresh challenge of ours.
@@ -162,7 +176,7 @@ class NetworkKeyAdmissionTest {
             List.of(RawTlsClient.challenge(RawTlsClient.nonce()), asProof,
                 RawTlsClient.hello(stranger.nodeId())), false);
         awaitClosed(c.channel());
-        assertThat(c.received()).hasSize(1);
+        assertAtMostAChallenge(c.received());
         attempts++;
       }
     }
@@ -235,7 +249,7 @@ class NetworkKeyAdmissionTest {
         List.of(RawTlsClient.challenge(memberNonce), RawTlsClient.proof(oldProof),
             RawTlsClient.hello(member.nodeId())), false);
     awaitClosed(replay.channel());
-    assertThat(replay.received()).hasSize(1);
+    assertAtMostAChallenge(replay.received());
     assertThat(nodeEvents.ready).hasSize(1);
   }
 
