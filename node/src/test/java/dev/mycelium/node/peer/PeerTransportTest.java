@@ -320,7 +320,9 @@ class PeerTransportTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> !c.channel().isActive());
       tries++;
     }
-    assertThat(tries).isEqualTo(4);
+    // Four bad proofs at 20 points pass the -60 threshold (on a slow machine scores recover a
+    // little between tries, which may take one more).
+    assertThat(tries).isBetween(4, 5);
     // Banned: a new identity from that address is closed before TLS.
     OwnerKeys next = OwnerKeys.generate(new SecureRandom());
     long refused = a.transport().stats().refusedByAddress();
