@@ -96,7 +96,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private final List<Thread> backgroundThreads = new ArrayList<>();
   private volatile boolean storeOpening = true;
   private volatile boolean stopping;
-  /** Set once every part of the node has started; /ready waits for it. */
+  // Set once every part of the node has started and every door it opens (API, peer port,
+  // searches) is open: ready means that.
   private volatile boolean opened;
   private volatile FragmentService service;
   private volatile FragmentStore store;
@@ -485,7 +486,9 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (stopping) {
       reasons.add("node stopping");
     } else if (!opened) {
-      reasons.add("node starting");
+      // A peer or script that dials right after /ready says 200 must find the port open.
+      reasons.add(config.peer().enabled() ? "node starting: the peer port is not listening yet"
+          : "node starting");
     }
     if (storeOpening) {
       reasons.add("store opening");

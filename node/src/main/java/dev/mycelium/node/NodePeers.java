@@ -7,6 +7,7 @@ import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.peer.LanDiscovery;
+import dev.mycelium.node.peer.AddressGuard;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.peer.PeerTransport;
@@ -81,8 +82,15 @@ final class NodePeers implements AutoCloseable {
     Optional<NetworkKeyring> keyring = NetworkKeysFile.load(keysFile, config.networkKey());
     Path file = dataDir.resolve(KnownPeersFile.FILE_NAME);
     List<PeerAddress> known = KnownPeersFile.read(file);
+    NodeConfig.PeerDoor door = config.door();
     PeerTransport.Limits limits = PeerTransport.Limits.defaults()
-        .withMaxConnectionsPerIp(config.maxConnectionsPerIp());
+        .withAddresses(AddressGuard.Settings.defaults()
+            .withMaxConnectionsPerIp(config.maxConnectionsPerIp())
+            .withRates(door.maxConnectionsPerSubnet(), door.handshakesPerSecondPerIp(),
+                door.handshakesPerSecondPerSubnet())
+            .withExemptLoopback(door.exemptLoopback()))
+        .withSlots(door.maxInbound(), door.maxOutbound())
+        .withHandshakeMillis(door.handshakeTimeout().toMillis());
     PeerService service = PeerService.start(identity.keys(), listen, advertised, seeds,
         config.overlay(), keyring, new SecureRandom().nextLong(), limits);
     if (!known.isEmpty()) {
@@ -265,6 +273,18 @@ final class NodePeers implements AutoCloseable {
         PeerService.Stats::dialFailures);
     counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
         PeerService.Stats::malformed);
+    counter(registry, "mycelium_peer_key_proof_failures_total",
+        "Peer links refused because the network key proof did not check",
+        s -> s.transport().networkMismatches());
+    counter(registry, "mycelium_peer_handshake_timeouts_total",
+        "Peer links closed for not finishing their handshake in time",
+        s -> s.transport().handshakeTimeouts());
+    counter(registry, "mycelium_peer_refused_by_address_total",
+        "Inbound connections closed before TLS by the per-address and per-subnet limits or bans",
+        s -> s.transport().refusedByAddress());
+    counter(registry, "mycelium_peer_address_bans_total",
+        "Remote addresses banned after failed handshakes or a banned node",
+        s -> s.transport().addressBans());
   }
 
   /**

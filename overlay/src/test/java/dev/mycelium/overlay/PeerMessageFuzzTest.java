@@ -70,8 +70,8 @@ class PeerMessageFuzzTest {
         var g = env.getGossip();
         NodeId origin = NodeId.of(g.getOrigin().toByteArray());
         env = env.toBuilder().setGossip(g.toBuilder().setSignature(ByteString.copyFrom(
-            TestCrypto.tag(origin, Plumtree.signedBytes(g.getId(), g.getPriority(), g.getTopic(),
-                g.getPayload()))))).build();
+            TestCrypto.tag(origin, Plumtree.signedBytes(g.getId(), g.getPriority(),
+                g.getMaxTtl(), g.getTopic(), g.getPayload()))))).build();
       }
       List<Effect> effects = OverlayNode.isApplication(env)
           ? node.admit(now, from).effects() : node.onMessage(now, from, env);

@@ -92,4 +92,20 @@ class PeerScoresTest {
     assertThat(scores.isBanned(end + 2 + config.banDurationMillis(), bad)).isTrue();
     assertThat(scores.isBanned(end + 2 + 2 * config.banDurationMillis(), bad)).isFalse();
   }
+
+  @Test
+  void aFloodOfFreshIdentitiesDoesNotEraseAnOffendersRecord() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    scores.penalize(0, bad, PeerScores.MALFORMED, "garbage", out);
+    for (int i = 1; i <= PeerScores.MAX_TRACKED * 2; i++) {
+      byte[] id = new byte[32];
+      id[0] = 1;
+      id[1] = (byte) (i >>> 16);
+      id[2] = (byte) (i >>> 8);
+      id[3] = (byte) i;
+      scores.admit(1, NodeId.of(id), out);
+    }
+    assertThat(scores.score(1, bad)).isLessThan(-PeerScores.MALFORMED + 1);
+  }
 }

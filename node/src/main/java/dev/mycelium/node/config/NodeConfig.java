@@ -119,16 +119,25 @@ public record NodeConfig(
    *     the node runs (so a node that crashed rejoins without seeds too)
    * @param maxConnectionsPerIp inbound peer links one remote IP address may hold open
    * @param lanDiscovery finding peers on the local network through JGroups
+   * @param door what a peer may cost before it has proven anything
    */
   public record Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
       List<String> seeds, Optional<byte[]> networkKey, String profile, Duration saveInterval,
-      int maxConnectionsPerIp, LanDiscovery lanDiscovery) {
+      int maxConnectionsPerIp, LanDiscovery lanDiscovery, PeerDoor door) {
 
     /** The settings above with the defaults of the newer keys (for tests and tools). */
     public Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
         List<String> seeds, Optional<byte[]> networkKey, String profile) {
       this(enabled, listenHost, advertiseHost, listenPort, seeds, networkKey, profile,
-          Duration.ofSeconds(30), 32, LanDiscovery.OFF);
+          Duration.ofSeconds(30), 32, LanDiscovery.OFF, PeerDoor.DEFAULTS);
+    }
+
+    /** The settings above with the default {@link PeerDoor} (for tests and tools). */
+    public Peer(boolean enabled, String listenHost, String advertiseHost, int listenPort,
+        List<String> seeds, Optional<byte[]> networkKey, String profile, Duration saveInterval,
+        int maxConnectionsPerIp, LanDiscovery lanDiscovery) {
+      this(enabled, listenHost, advertiseHost, listenPort, seeds, networkKey, profile,
+          saveInterval, maxConnectionsPerIp, lanDiscovery, PeerDoor.DEFAULTS);
     }
 
     /** The overlay timings and sizes {@link #profile()} names. */
@@ -140,6 +149,26 @@ public record NodeConfig(
         default -> OverlayConfig.lan();
       };
     }
+  }
+
+  /**
+   * The limits of the peer port before and around the handshake.
+   *
+   * @param handshakeTimeout time a new link has to finish TLS, the key proof and its Hello
+   * @param maxInbound inbound peer links at most
+   * @param maxOutbound peer links this node dials at most (a separate budget, so an inbound
+   *     flood cannot stop it dialing)
+   * @param maxConnectionsPerSubnet inbound links one IPv4 /24 or IPv6 /64 may hold open
+   * @param handshakesPerSecondPerIp inbound connections one address may start per second
+   * @param handshakesPerSecondPerSubnet the same for one /24 or /64
+   * @param exemptLoopback whether loopback addresses skip the address limits and bans
+   */
+  public record PeerDoor(Duration handshakeTimeout, int maxInbound, int maxOutbound,
+      int maxConnectionsPerSubnet, int handshakesPerSecondPerIp,
+      int handshakesPerSecondPerSubnet, boolean exemptLoopback) {
+    /** The shipped defaults. */
+    public static final PeerDoor DEFAULTS =
+        new PeerDoor(Duration.ofSeconds(5), 256, 64, 64, 10, 40, true);
   }
 
   /**
@@ -310,7 +339,16 @@ public record NodeConfig(
                 r.string("mycelium.peer.lan-discovery.cluster"),
                 r.optionalString("mycelium.peer.lan-discovery.bind-host"),
                 multicastGroup(r.string("mycelium.peer.lan-discovery.multicast-address")),
-                r.intIn("mycelium.peer.lan-discovery.multicast-port", 1, 65535)));
+                r.intIn("mycelium.peer.lan-discovery.multicast-port", 1, 65535)),
+            new PeerDoor(
+                r.durationIn("mycelium.peer.handshake-timeout", Duration.ofMillis(100),
+                    Duration.ofMinutes(1)),
+                r.intIn("mycelium.peer.max-inbound-links", 1, 65535),
+                r.intIn("mycelium.peer.max-outbound-links", 1, 65535),
+                r.intIn("mycelium.peer.max-connections-per-subnet", 1, 65535),
+                r.intIn("mycelium.peer.handshakes-per-second-per-ip", 1, 100_000),
+                r.intIn("mycelium.peer.handshakes-per-second-per-subnet", 1, 100_000),
+                r.bool("mycelium.peer.exempt-loopback")));
     Storage storage =
         new Storage(
             r.longIn("mycelium.storage.capacity-entries", 1, 2_000_000_000L),

@@ -34,21 +34,31 @@ import org.slf4j.LoggerFactory;
  * Finds peers on the local network without seeds, through JGroups group membership over UDP
  * multicast. Why JGroups only for discovery: its view of the group tells each node when
  * another appears on the LAN, and its reliable multicast carries one short announcement per
- * node (node ID, peer address, network ID); everything after that goes over the normal TLS peer
- * transport, whose handshake, not the announcement, authenticates the peer. A forged
- * announcement can at worst make this node dial an address that then fails the TLS check.
+ * node (node ID, peer address, and on a private network a tag); everything after that goes
+ * over the normal TLS peer transport, whose handshake, not the announcement, authenticates the
+ * peer and checks its proof of the network key.
+ *
+ * <p>The announcement is multicast in clear, so it carries nothing that lets a listener in:
+ * no network key and no fixed network ID. The tag ({@link NetworkKeyring#lanTag}) is a MAC
+ * under the network key over the announced node ID and address: nodes of the network use it
+ * to skip announcements of other networks and to refuse forged ones (an outsider cannot tag
+ * an address of its choosing, so it cannot make this node dial one); replaying a tag only
+ * repeats that node's own announcement, and the peer handshake never accepts a tag.
  *
  * <p>When the group view changes, every member announces itself again, so a newcomer hears
  * from everyone. A node joins the overlay through an announced peer it does not know yet, at
  * most once per {@link #JOIN_WINDOW_NANOS}: one join is enough to enter (or merge into) an
  * overlay, and the random walk and shuffles do the rest, whereas joining through every
  * announcer at once would have n nodes send n joins each. Announcements from another network
- * (a network ID this node would refuse) are ignored. Multicast TTL is 1: discovery stays on
+ * (a tag this node's keys do not make) are ignored. Multicast TTL is 1: discovery stays on
  * the local segment.
  */
 public final class LanDiscovery implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LanDiscovery.class);
-  private static final String MAGIC = "mycelium-lan-v1";
+  private static final String MAGIC = "mycelium-lan-v2";
+
+  /** Largest announcement read: magic, node ID, a host name of 253 chars, port and tag fit. */
+  static final int MAX_ANNOUNCEMENT_BYTES = 512;
 
   /** Shortest time between two joins through announced peers (2 s). */
   static final long JOIN_WINDOW_NANOS = 2_000_000_000L;
@@ -91,9 +101,35 @@ public final class LanDiscovery implements AutoCloseable {
     this.service = service;
     this.channel = channel;
     this.self = service.nodeId();
-    PeerAddress a = service.self();
-    this.announcement = String.join(" ", MAGIC, a.id().toString(), a.host(),
-        Integer.toString(a.port()), NetworkKeyring.sentId(service.keyring()));
+    this.announcement = announcement(service.self(), service.keyring());
+  }
+
+  /** What a node at this address announces: magic, node ID, host, port and the tag. */
+  static String announcement(PeerAddress a, Optional<NetworkKeyring> ring) {
+    String announced = String.join(" ", MAGIC, a.id().toString(), a.host(),
+        Integer.toString(a.port()));
+    return announced + " " + NetworkKeyring.lanTag(ring, announced);
+  }
+
+  /**
+   * The peer an announcement names, when it is well-formed and tagged by a key of this ring
+   * (or untagged, for an open network and an open ring); empty otherwise.
+   */
+  static Optional<PeerAddress> accepted(String text, Optional<NetworkKeyring> ring) {
+    String[] f = text.split(" ", -1);
+    if (f.length != 5 || !f[0].equals(MAGIC)) {
+      return Optional.empty();
+    }
+    PeerAddress peer;
+    try {
+      peer = new PeerAddress(NodeId.parse(f[1]), f[2], Integer.parseInt(f[3]));
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+    if (!NetworkKeyring.acceptsLanTag(ring, text.substring(0, text.lastIndexOf(' ')), f[4])) {
+      return Optional.empty();
+    }
+    return Optional.of(peer);
   }
 
   /**
@@ -168,7 +204,12 @@ public final class LanDiscovery implements AutoCloseable {
   }
 
   private void heard(byte[] bytes) {
-    String[] f = new String(bytes, StandardCharsets.UTF_8).split(" ", -1);
+    if (bytes.length > MAX_ANNOUNCEMENT_BYTES) {
+      LOG.debug("ignoring a LAN announcement of {} bytes", bytes.length);
+      return;
+    }
+    String text = new String(bytes, StandardCharsets.UTF_8);
+    String[] f = text.split(" ", -1);
     if (f.length != 5 || !f[0].equals(MAGIC)) {
       LOG.debug("ignoring a LAN announcement that is not Mycelium's");
       return;
@@ -180,7 +221,7 @@ public final class LanDiscovery implements AutoCloseable {
         throw new IllegalArgumentException("bad address " + peer.host() + ":" + peer.port());
       }
     } catch (RuntimeException e) {
-      LOG.debug("ignoring a malformed LAN announcement: {}", e.toString());
+      LOG.debug("ignoring a malformed LAN announcement: {}", LogSafe.of(e));
       return;
     }
     if (peer.id().equals(self)) {
@@ -188,7 +229,7 @@ public final class LanDiscovery implements AutoCloseable {
     }
     announcementsHeard.incrementAndGet();
     Optional<NetworkKeyring> ring = service.keyring();
-    if (!NetworkKeyring.accepts(ring, f[4])) {
+    if (!NetworkKeyring.acceptsLanTag(ring, text.substring(0, text.lastIndexOf(' ')), f[4])) {
       LOG.debug("ignoring LAN peer {}: another network", peer.id().shortString());
       return;
     }
@@ -196,9 +237,13 @@ public final class LanDiscovery implements AutoCloseable {
     if (known || joinedThrough.contains(peer.id()) || !joinWindowOpen()) {
       return;
     }
+    if (joinedThrough.size() >= 4_096) {
+      // Only a memory of whom we joined through, to not join twice: forgetting is harmless.
+      joinedThrough.clear();
+    }
     joinedThrough.add(peer.id());
     LOG.info("found {} at {}:{} on the LAN; joining through it", peer.id().shortString(),
-        peer.host(), peer.port());
+        LogSafe.of(peer.host()), peer.port());
     service.join(List.of(peer));
   }
 
@@ -234,7 +279,7 @@ public final class LanDiscovery implements AutoCloseable {
         try {
           heard(bytes);
         } catch (RuntimeException e) {
-          LOG.warn("LAN announcement could not be handled: {}", e.toString());
+          LOG.warn("LAN announcement could not be handled: {}", LogSafe.of(e));
         }
       }
     }

@@ -1,6 +1,8 @@
 package dev.mycelium.node.peer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,17 +22,36 @@ import javax.crypto.spec.SecretKeySpec;
  * then {@link #use}s it everywhere (nodes now present the new one), then {@link #remove}s the
  * old one. At every step any two nodes share an accepted key.
  *
- * <p>The key itself never crosses the wire: a Hello carries the network ID, the first 16 bytes
- * of HMAC-SHA256(key, "mycelium-network-id") in hex. The ID is only an admission ticket; the
- * link's confidentiality and the peer's identity come from TLS and the certificate check.
- * Thread-safe: an operator may rotate keys while links are being opened.
+ * <p>The key never crosses the wire, and neither does anything fixed that stands for it: a
+ * fixed token would be an admission ticket that anyone who saw it once could replay. Instead
+ * each side of a link proves the key with {@link #prove}: an HMAC-SHA256 under the key over
+ * its role, both TLS certificate keys and fresh nonces from both sides, checked by {@link
+ * #verify} against every installed key. A proof is worth nothing on any other link, and a
+ * node answers a stranger's challenge only after the stranger's own proof checked (see
+ * {@link PeerTransport} and docs/adr/0008-network-key-proof.md).
+ *
+ * <p>{@link #networkId} is a fingerprint of a key for operators (keyring listings, the audit
+ * log); it is never sent to peers and admits nobody. Thread-safe: an operator may rotate keys
+ * while links are being opened.
  */
 public final class NetworkKeyring {
   /** Bytes in a network key, as made by {@code mycelium keygen}. */
   public static final int KEY_BYTES = 32;
 
   private static final byte[] LABEL = "mycelium-network-id".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] PROOF_LABEL =
+      "mycelium-key-proof-v2".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] LAN_LABEL = "mycelium-lan-tag-v2".getBytes(StandardCharsets.US_ASCII);
   private static final int ID_BYTES = 16;
+  private static final int LAN_TAG_BYTES = 16;
+
+  /** Which end of a link a proof speaks for; part of the MAC so a proof cannot be reflected. */
+  public enum Role {
+    /** The node that opened the TCP connection. */
+    DIALER,
+    /** The node that accepted it. */
+    LISTENER
+  }
 
   private final List<byte[]> installed = new ArrayList<>();
   private byte[] inUse;
@@ -63,7 +84,10 @@ public final class NetworkKeyring {
     return check(key);
   }
 
-  /** The network ID that a node holding this key sends in its Hello. */
+  /**
+   * The fingerprint of a key shown to operators (never sent to peers): the first 16 bytes of
+   * HMAC-SHA256(key, "mycelium-network-id") in hex.
+   */
   public static String networkId(byte[] key) {
     check(key);
     try {
@@ -75,14 +99,114 @@ public final class NetworkKeyring {
     }
   }
 
-  /** The ID to send given an optional keyring: the empty string for an open network. */
-  public static String sentId(Optional<NetworkKeyring> ring) {
-    return ring.map(NetworkKeyring::sentId).orElse("");
+  /**
+   * The proof of the network key this node sends on one link: HMAC-SHA256 under the key in
+   * use over (label, role, this node's certificate key, the peer's certificate key, this
+   * node's nonce, the peer's nonce), each length-prefixed. Empty for an open network.
+   *
+   * @param role this node's end of the link
+   */
+  public static byte[] prove(Optional<NetworkKeyring> ring, Role role, byte[] ownCertKey,
+      byte[] peerCertKey, byte[] ownNonce, byte[] peerNonce) {
+    return ring.map(r -> mac(r.keyInUse(), proofInput(role, ownCertKey, peerCertKey, ownNonce,
+        peerNonce))).orElse(new byte[0]);
   }
 
-  /** Whether a peer's network ID is admitted given an optional keyring. */
-  public static boolean accepts(Optional<NetworkKeyring> ring, String peerId) {
-    return ring.map(r -> r.accepts(peerId)).orElse(peerId.isEmpty());
+  /**
+   * Whether a peer's proof checks. With a keyring it must be the MAC, under one of the
+   * installed keys, of the peer's role, the peer's certificate key then ours, the peer's nonce
+   * then ours; with none it must be empty (an open node refuses a private one, and the other
+   * way round). Compared in constant time.
+   *
+   * @param peerRole the peer's end of the link (the opposite of ours)
+   */
+  public static boolean verify(Optional<NetworkKeyring> ring, Role peerRole, byte[] peerCertKey,
+      byte[] ownCertKey, byte[] peerNonce, byte[] ownNonce, byte[] peerMac) {
+    if (ring.isEmpty()) {
+      return peerMac.length == 0;
+    }
+    if (peerMac.length == 0) {
+      return false;
+    }
+    byte[] input = proofInput(peerRole, peerCertKey, ownCertKey, peerNonce, ownNonce);
+    boolean ok = false;
+    for (byte[] k : ring.get().keys()) {
+      // No early exit: the time taken does not say which key matched.
+      ok |= MessageDigest.isEqual(mac(k, input), peerMac);
+    }
+    return ok;
+  }
+
+  /**
+   * The tag of a LAN announcement: 16 bytes of HMAC-SHA256 under the key in use over the
+   * announced text, in hex; empty for an open network. It tells nodes of this network which
+   * announcements come from one of them, without telling anyone else anything reusable: it is
+   * bound to the announced node and address, and the peer handshake never accepts it.
+   */
+  public static String lanTag(Optional<NetworkKeyring> ring, String announced) {
+    return ring.map(r -> HexFormat.of().formatHex(Arrays.copyOf(
+        mac(r.keyInUse(), lanInput(announced)), LAN_TAG_BYTES))).orElse("");
+  }
+
+  /** Whether a LAN announcement's tag comes from a key this node accepts (or both are open). */
+  public static boolean acceptsLanTag(Optional<NetworkKeyring> ring, String announced,
+      String tag) {
+    if (ring.isEmpty()) {
+      return tag.isEmpty();
+    }
+    byte[] given;
+    try {
+      given = HexFormat.of().parseHex(tag);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    if (given.length != LAN_TAG_BYTES) {
+      return false;
+    }
+    boolean ok = false;
+    for (byte[] k : ring.get().keys()) {
+      ok |= MessageDigest.isEqual(Arrays.copyOf(mac(k, lanInput(announced)), LAN_TAG_BYTES),
+          given);
+    }
+    return ok;
+  }
+
+  private static byte[] proofInput(Role role, byte[] senderCertKey, byte[] receiverCertKey,
+      byte[] senderNonce, byte[] receiverNonce) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(160);
+    lengthPrefixed(out, PROOF_LABEL);
+    out.write(role == Role.DIALER ? 1 : 2);
+    lengthPrefixed(out, senderCertKey);
+    lengthPrefixed(out, receiverCertKey);
+    lengthPrefixed(out, senderNonce);
+    lengthPrefixed(out, receiverNonce);
+    return out.toByteArray();
+  }
+
+  private static byte[] lanInput(String announced) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(128);
+    lengthPrefixed(out, LAN_LABEL);
+    lengthPrefixed(out, announced.getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
+  }
+
+  private static void lengthPrefixed(ByteArrayOutputStream out, byte[] bytes) {
+    int n = bytes.length;
+    out.write(n >>> 24);
+    out.write(n >>> 16);
+    out.write(n >>> 8);
+    out.write(n);
+    out.writeBytes(bytes);
+  }
+
+  private static byte[] mac(byte[] key, byte[] input) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+      return mac.doFinal(input);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("every JDK has HmacSHA256", e);
+    }
   }
 
   /** Accepts peers that present this key, in addition to those already accepted. */
@@ -112,15 +236,10 @@ public final class NetworkKeyring {
     installed.removeIf(k -> Arrays.equals(k, key));
   }
 
-  /** The network ID this node sends. */
-  public synchronized String sentId() {
-    return networkId(inUse);
-  }
-
-  /** Whether a peer presenting this network ID is one of ours. */
-  public synchronized boolean accepts(String peerId) {
+  /** Whether a key with this fingerprint ({@link #networkId}) is installed. */
+  public synchronized boolean accepts(String networkId) {
     for (byte[] k : installed) {
-      if (networkId(k).equals(peerId)) {
+      if (networkId(k).equals(networkId)) {
         return true;
       }
     }

@@ -12,8 +12,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * One authenticated link to a peer: its TLS certificate hashed to {@link #peer()}, and its
- * Hello checked. Writes are bounded ({@link #send}) because a peer that stops reading must
+ * One authenticated link to a peer: its TLS certificate hashed to {@link #peer()}, its proof
+ * of the network key checked for this link, and its Hello checked. Writes are bounded ({@link #send}) because a peer that stops reading must
  * cost this node a closed link, never unbounded memory.
  *
  * <p>Not thread-safe: used from the event loop that owns the channel.

@@ -813,7 +813,7 @@ public final class PeerService implements AutoCloseable {
       try {
         a.onEvent(ev);
       } catch (RuntimeException e) {
-        LOG.error("application failed on {}", ev, e);
+        LOG.error("application failed on {}", LogSafe.of(ev), e);
       }
     }
     if (ev instanceof OverlayEvent.PeerUp up) {
@@ -842,9 +842,15 @@ public final class PeerService implements AutoCloseable {
     } else if (ev instanceof OverlayEvent.Banned b) {
       bans.incrementAndGet();
       addresses.remove(b.peer());
+      PeerLink bannedLink = links.get(b.peer());
+      if (bannedLink != null) {
+        // Identities are free: without this the same host is back under a new one at once.
+        transport.banAddress(bannedLink.remoteAddress());
+      }
+      String reason = LogSafe.of(b.reason());
       LOG.info("peer banned {} for {} ms: {}", b.peer().shortString(),
-          b.untilMillis() - now(), b.reason());
-      AuditLog.peerBanned(b.peer().toString(), b.untilMillis() - now(), b.reason());
+          b.untilMillis() - now(), reason);
+      AuditLog.peerBanned(b.peer().toString(), b.untilMillis() - now(), reason);
     } else if (ev instanceof OverlayEvent.BroadcastDropped) {
       broadcastsDropped.incrementAndGet();
     } else if (ev instanceof OverlayEvent.Delivered d) {
@@ -856,7 +862,7 @@ public final class PeerService implements AutoCloseable {
           try {
             c.accept(payload.clone());
           } catch (RuntimeException e) {
-            LOG.warn("subscriber of {} failed: {}", d.topic(), e.toString());
+            LOG.warn("subscriber of {} failed: {}", LogSafe.of(d.topic()), LogSafe.of(e));
           }
         }
       }

@@ -181,7 +181,8 @@ class PeerServiceIT {
     await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> converged(net));
     OwnerKeys impostor = OwnerKeys.generate(new SecureRandom());
     OwnerKeys victim = OwnerKeys.generate(new SecureRandom());
-    Channel ch = rawClient(impostor, addr(net.get(0)), List.of(RawTlsClient.hello(victim.nodeId())));
+    Channel ch = RawTlsClient.handshake(rawGroup, impostor, addr(net.get(0)), Optional.empty(),
+        List.of(RawTlsClient.hello(victim.nodeId())), false).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(net.get(0).stats().transport().certificateMismatches()).isEqualTo(1);
     assertThat(net.get(0).score(impostor.nodeId())).isNegative();

@@ -167,8 +167,9 @@ class PeerTransportTest {
 
   @Test
   void inboundLinksFromOneAddressOverItsCapAreRefusedAndTheSlotComesBack() throws Exception {
-    Started a = start(Optional.empty(),
-        PeerTransport.Limits.defaults().withMaxConnectionsPerIp(2));
+    // Loopback is exempt by default (test networks live there); here it counts.
+    Started a = start(Optional.empty(), PeerTransport.Limits.defaults().withAddresses(
+        AddressGuard.Settings.defaults().withMaxConnectionsPerIp(2).withExemptLoopback(false)));
     Started b = start(Optional.empty());
     Started c = start(Optional.empty());
     Started d = start(Optional.empty());
@@ -210,8 +211,8 @@ class PeerTransportTest {
   void peerThatStopsReadingIsDroppedNotBufferedFor() throws Exception {
     Started a = start(Optional.empty(), new PeerTransport.Limits(16, 30_000, 8, 64L << 20, 5_000));
     OwnerKeys slow = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, slow, a.bound(), List.of(RawTlsClient.hello(slow.nodeId())),
-        true);
+    var ch = RawTlsClient.handshake(group, slow, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(slow.nodeId())), true).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> a.recorder().ready.size() == 1);
     PeerLink link = a.recorder().ready.get(0);
     Envelope big = Envelope.newBuilder().setGossip(dev.mycelium.wire.proto.Gossip.newBuilder()
@@ -271,8 +272,8 @@ class PeerTransportTest {
   void malformedEnvelopeAfterHelloEndsTheLink() throws Exception {
     Started a = start(Optional.empty());
     OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, peer, a.bound(),
-        List.of(RawTlsClient.hello(peer.nodeId()), garbage()), false);
+    var ch = RawTlsClient.handshake(group, peer, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(peer.nodeId()), garbage()), false).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(a.recorder().ready).hasSize(1);
     assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
@@ -283,11 +284,70 @@ class PeerTransportTest {
   void oversizedFrameEndsTheLink() throws Exception {
     Started a = start(Optional.empty());
     OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
-    var ch = RawTlsClient.connect(group, peer, a.bound(),
-        List.of(RawTlsClient.hello(peer.nodeId()), new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES + 1]),
-        false);
+    var ch = RawTlsClient.handshake(group, peer, a.bound(), Optional.empty(),
+        List.of(RawTlsClient.hello(peer.nodeId()),
+            new byte[dev.mycelium.wire.Protocol.MAX_FRAME_BYTES + 1]), false).channel();
     await().atMost(Duration.ofSeconds(10)).until(() -> !ch.isActive());
     assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
     assertThat(a.transport().stats().malformedFrames()).isEqualTo(1);
+  }
+
+  @Test
+  void aLargeFrameBeforeTheHelloIsCutAtItsLengthNotAfterItsBody() throws Exception {
+    Started a = start(Optional.empty());
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    // The length of a 4 MiB frame and a few bytes of it, the rest never sent: a slow sender.
+    io.netty.buffer.ByteBuf header = io.netty.buffer.Unpooled.buffer(16);
+    header.writeInt(dev.mycelium.wire.Protocol.MAX_FRAME_BYTES).writeLong(0);
+    var client = RawTlsClient.open(group, peer, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.received().size() == 1);
+    // Written below the client's length prepender (but through TLS): these bytes are the prefix.
+    client.channel().pipeline().context(io.netty.handler.codec.LengthFieldBasedFrameDecoder.class)
+        .writeAndFlush(header);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !client.channel().isActive());
+    assertThat(a.transport().stats().malformedFrames()).isEqualTo(1);
+    assertThat(a.transport().stats().bytesIn()).isZero();
+    assertThat(a.recorder().malformed).containsExactly(peer.nodeId());
+    // All the node said was its challenge.
+    assertThat(client.received()).hasSize(1);
+  }
+
+  @Test
+  void aHandshakeThatStallsIsClosedAtTheDeadline() throws Exception {
+    Started a = start(Optional.empty(), PeerTransport.Limits.defaults().withHandshakeMillis(300));
+    OwnerKeys peer = OwnerKeys.generate(new SecureRandom());
+    // TLS completes, then nothing: a client that holds a slot without proving anything.
+    var client = RawTlsClient.open(group, peer, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !client.channel().isActive());
+    assertThat(a.transport().stats().handshakeTimeouts()).isEqualTo(1);
+    assertThat(a.transport().stats().idleClosed()).isZero();
+    assertThat(a.recorder().ready).isEmpty();
+  }
+
+  @Test
+  void anAddressThatKeepsFailingTheKeyProofIsBannedWhateverIdentityItBringsNext()
+      throws Exception {
+    Started a = start(Optional.of(NetworkKeyring.of(new byte[32])),
+        PeerTransport.Limits.defaults().withAddresses(
+            AddressGuard.Settings.defaults().withExemptLoopback(false)));
+    int tries = 0;
+    while (!a.transport().isAddressBanned(a.bound().getAddress()) && tries < 10) {
+      OwnerKeys fresh = OwnerKeys.generate(new SecureRandom());
+      var c = RawTlsClient.handshake(group, fresh, a.bound(), Optional.empty(),
+          List.of(RawTlsClient.hello(fresh.nodeId())), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !c.channel().isActive());
+      tries++;
+    }
+    // Four bad proofs at 20 points pass the -60 threshold (on a slow machine scores recover a
+    // little between tries, which may take one more).
+    assertThat(tries).isBetween(4, 5);
+    // Banned: a new identity from that address is closed before TLS.
+    OwnerKeys next = OwnerKeys.generate(new SecureRandom());
+    long refused = a.transport().stats().refusedByAddress();
+    var c = RawTlsClient.open(group, next, a.bound(), List.of(), false);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !c.channel().isActive());
+    assertThat(c.received()).isEmpty();
+    assertThat(a.transport().stats().refusedByAddress()).isEqualTo(refused + 1);
+    assertThat(a.transport().stats().addressBans()).isEqualTo(1);
   }
 }
