@@ -75,6 +75,20 @@ public final class ReplicaCore {
   private static final int MAX_IDS_PER_MESSAGE = 4096;
   private static final int MAX_PARENTS_PER_MESSAGE = 1024;
   private static final int MAX_CONFIRMATIONS = 4096;
+  /** Most owner roots in one DigestRoots: a node keeps at most this many digests anyway. */
+  static final int MAX_ROOTS_PER_MESSAGE = 1024;
+  /**
+   * Distinct holders that must list an unknown own ID during a restore before it gets a BLANK
+   * placeholder; an ID named by fewer is fetched first and stored only if a verified replica
+   * comes back, so one liar cannot fill the owner's store.
+   */
+  static final int VOUCHES_FOR_PLACEHOLDER = 2;
+  /** Unknown own IDs waiting for a second voucher during a restore. */
+  static final int MAX_VOUCHES = 16_384;
+  /** IDs learned from a peer's digest, waiting to be fetched and verified before they count. */
+  static final int MAX_PENDING_PROBES = 4096;
+  /** Of those, most in flight at once. */
+  static final int MAX_PROBES_IN_FLIGHT = 2048;
   private static final FragmentCodec TOMBSTONES = new FragmentCodec(FragmentLimits.DEFAULTS);
 
   private final ReplicaConfig config;
@@ -97,6 +111,13 @@ public final class ReplicaCore {
   private final Set<NodeId> departed = new HashSet<>();
   private final Set<NodeId> restorePartners = new LinkedHashSet<>();
   private final Map<Long, Fetch> fetches = new HashMap<>();
+  // Unknown own IDs a holder listed during a restore, with who listed them first: a second,
+  // distinct holder turns one into a placeholder; alone it ages into a probe.
+  private final LinkedHashMap<FragmentId, Vouch> vouches = new LinkedHashMap<>();
+  // IDs a participant listed that this node does not know: fetched from that participant and
+  // kept only if a replica or tombstone signed by the owner comes back. Never a placeholder.
+  private final LinkedHashMap<FragmentId, Probe> probes = new LinkedHashMap<>();
+  private int probesInFlight;
   private final Map<Long, Put> puts = new HashMap<>();
   private final Map<FragmentId, Long> fetchNow = new HashMap<>();
   private final LinkedHashMap<FragmentId, Set<NodeId>> confirmations =
@@ -117,6 +138,7 @@ public final class ReplicaCore {
   private long restoreStartedAt = -1;
   private boolean restoreBroadcast;
   private boolean restoreOffered;
+  private long restoreLastOfferAt = -1;
   private long replicatedBytes;
   // New own fragments waiting for the next tick: one ReplicaPut per holder carries them all,
   // so a burst of writes costs each holder one message per tick instead of one per write
@@ -127,7 +149,16 @@ public final class ReplicaCore {
   private long forgedReplicas;
   private long scrubFailures;
 
-  private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {}
+  private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline,
+      boolean probe) {
+    Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {
+      this(peer, owner, ids, deadline, false);
+    }
+  }
+
+  private record Vouch(NodeId first, long at) {}
+
+  private record Probe(NodeId owner, NodeId source) {}
 
   private record Put(List<FragmentId> ids, boolean report, long deadline) {}
 
@@ -425,6 +456,7 @@ public final class ReplicaCore {
     ensurePlacement(now, out);
     streamTick(now, out);
     repairTick(now, out);
+    probeTick(now, out);
     scrubTick(now, out);
     if (now >= nextAntiEntropy) {
       nextAntiEntropy = now + config.antiEntropyIntervalMillis();
@@ -1018,6 +1050,10 @@ public final class ReplicaCore {
       return; // late (already timed out) or not ours
     }
     fetches.remove(reply.getRequestId());
+    if (f.probe) {
+      onProbeReply(now, from, f, reply, out);
+      return;
+    }
     if (reply.hasManifest()) {
       try {
         Manifest m = Manifest.verify(reply.getManifest());
@@ -1089,6 +1125,19 @@ public final class ReplicaCore {
     return asked.size() == 1 ? asked.iterator().next() : null;
   }
 
+  /** Keeps a verified replica a probe brought for an owner this node holds for. */
+  private void storeHeld(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
+    Manifest m = heldManifests.get(v.owner());
+    OwnerDigest d = digests.get(v.owner());
+    if (m == null || !m.names(selfId) || d == null || d.kind(v.id()) != null) {
+      return;
+    }
+    if (held.putReplica(v.owner(), v.id(), v.replica())) {
+      d.put(v.id(), false);
+      out.report(new ReplicaEvent.Repaired(v.id(), v.owner(), false, from, v.size()));
+    }
+  }
+
   private void storeRepaired(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
     FragmentId id = v.id();
     boolean mine = v.owner().equals(selfId);
@@ -1157,6 +1206,10 @@ public final class ReplicaCore {
       Fetch f = it.next().getValue();
       if (f.deadline <= now) {
         it.remove();
+        if (f.probe) {
+          probesInFlight -= f.ids.size();
+          continue; // nothing was learned: the claim is simply forgotten
+        }
         for (FragmentId id : f.ids) {
           failAttempt(now, id, f.peer, "timed out", out);
         }
@@ -1249,7 +1302,9 @@ public final class ReplicaCore {
    */
   private boolean participates(NodeId owner, NodeId peer, Out out) {
     if (owner.equals(selfId)) {
-      return true;
+      // Only a holder this node chose (its manifest) or one that offered a restore under its
+      // signed manifest may talk about its own fragments: anyone else could name made-up IDs.
+      return isOwnSource(peer);
     }
     Manifest m = heldManifests.get(owner);
     if (m != null && m.names(selfId)) {
@@ -1265,6 +1320,10 @@ public final class ReplicaCore {
   }
 
   private void onRoots(NodeId from, DigestRoots roots, Out out) {
+    if (roots.getRootsCount() > MAX_ROOTS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest roots carry " + roots.getRootsCount()
+          + " owners, at most " + MAX_ROOTS_PER_MESSAGE);
+    }
     for (OwnerRoot r : roots.getRootsList()) {
       NodeId owner = NodeId.of(r.getOwnerId().toByteArray());
       if (!participates(owner, from, out)) {
@@ -1294,6 +1353,10 @@ public final class ReplicaCore {
     if (n.getValues().size() != n.getParentsCount() * chunk) {
       throw new IllegalArgumentException("digest nodes carry " + n.getValues().size()
           + " bytes for " + n.getParentsCount() + " parents");
+    }
+    if (n.getParentsCount() > MAX_PARENTS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest nodes carry " + n.getParentsCount()
+          + " parents, at most " + MAX_PARENTS_PER_MESSAGE);
     }
     byte[] values = n.getValues().toByteArray();
     List<Integer> differing = new ArrayList<>();
@@ -1362,33 +1425,45 @@ public final class ReplicaCore {
   }
 
   private void onIds(long now, NodeId from, DigestIds m, Out out) {
+    int listed = (m.getLiveIds().size() + m.getDeletedIds().size()) / FragmentId.LENGTH;
+    if (listed > MAX_IDS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest IDs carry " + listed + " IDs, at most "
+          + MAX_IDS_PER_MESSAGE);
+    }
     NodeId owner = NodeId.of(m.getOwnerId().toByteArray());
     if (!participates(owner, from, out)) {
       return;
     }
     OwnerDigest d = digestOf(owner);
-    boolean mine = owner.equals(selfId);
-    List<NodeId> sources = new ArrayList<>();
-    sources.add(from);
-    for (NodeId s : mine ? ownSources() : heldSources(owner)) {
-      if (!sources.contains(s)) {
-        sources.add(s);
-      }
+    if (m.getBucketsCount() > (1 << d.leafBits())) {
+      throw new IllegalArgumentException("digest IDs list " + m.getBucketsCount()
+          + " buckets, the digest has " + (1 << d.leafBits()));
     }
+    boolean mine = owner.equals(selfId);
     List<FragmentId> theirLive = ids(m.getLiveIds());
     List<FragmentId> theirDead = ids(m.getDeletedIds());
     for (FragmentId id : theirLive) {
-      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
-      if (d.kind(id) == null && !(mine && own.state(id) == FragmentState.DELETED)) {
-        if (mine) {
-          own.markBlank(id);
-        }
-        repairs.enqueue(now, id, owner, mine, sources);
+      if (d.kind(id) != null) {
+        continue;
       }
+      FragmentState st = mine ? own.state(id) : null;
+      if (st == null) {
+        if (mine) {
+          learnOwnId(now, from, id);
+        } else if (!repairs.contains(id)) {
+          probe(owner, from, id);
+        }
+      } else if ((st == FragmentState.BLANK || st == FragmentState.LOST)
+          && !repairs.contains(id)) {
+        // Known here already (the owner's own placeholder): the holder is one more source.
+        repairs.enqueue(now, id, selfId, true, ownSources());
+      }
+      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
     }
     for (FragmentId id : theirDead) {
-      if (!d.containsTombstone(id)) {
-        repairs.enqueue(now, id, owner, mine, sources);
+      if (!d.containsTombstone(id) && !(mine && own.state(id) == FragmentState.DELETED)
+          && !repairs.contains(id)) {
+        probe(owner, from, id);
       }
     }
     if (m.getReply() && m.getBucketsCount() > 0) {
@@ -1403,6 +1478,128 @@ public final class ReplicaCore {
       theirDead.forEach(id -> theirs.put(id, true));
       sendIds(from, owner, d, m.getBucketsList(), false,
           (id, deleted) -> !Boolean.valueOf(deleted).equals(theirs.get(id)), out);
+    }
+  }
+
+  /**
+   * A holder listed an own ID this node does not know. Only inside a restore this node started,
+   * and only once {@link #VOUCHES_FOR_PLACEHOLDER} distinct holders list it, does it become a
+   * BLANK placeholder queued for repair; otherwise it is fetched and kept only if a replica
+   * signed by this node comes back.
+   */
+  private void learnOwnId(long now, NodeId from, FragmentId id) {
+    if (restoreStartedAt < 0) {
+      probe(selfId, from, id);
+      return;
+    }
+    Vouch v = vouches.get(id);
+    if (v == null) {
+      if (vouches.size() < MAX_VOUCHES) {
+        vouches.put(id, new Vouch(from, now));
+      } // else: the next anti-entropy round lists it again
+      return;
+    }
+    if (v.first().equals(from)) {
+      return;
+    }
+    vouches.remove(id);
+    own.markBlank(id);
+    repairs.enqueue(now, id, selfId, true, ownSources());
+  }
+
+  private void probe(NodeId owner, NodeId source, FragmentId id) {
+    if (probes.size() < MAX_PENDING_PROBES) {
+      probes.putIfAbsent(id, new Probe(owner, source));
+    } // else dropped: digests still differ, so the next round names it again
+  }
+
+  /** Whether a peer may speak about this node's own fragments. */
+  private boolean isOwnSource(NodeId peer) {
+    return ownManifest != null && ownManifest.names(peer) || restorePartners.contains(peer);
+  }
+
+  /**
+   * Vouches that found no second holder in time become probes; pending probes leave as
+   * fetches to the peer that listed them, within the in-flight bound.
+   */
+  private void probeTick(long now, Out out) {
+    for (Iterator<Map.Entry<FragmentId, Vouch>> it = vouches.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<FragmentId, Vouch> e = it.next();
+      if (restoreStartedAt >= 0 && e.getValue().at() + config.fetchTimeoutMillis() > now) {
+        break; // insertion order is arrival order
+      }
+      it.remove();
+      probe(selfId, e.getValue().first(), e.getKey());
+    }
+    Map<NodeId, Map<NodeId, List<FragmentId>>> bySource = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<FragmentId, Probe>> it = probes.entrySet().iterator();
+        it.hasNext() && probesInFlight < MAX_PROBES_IN_FLIGHT; ) {
+      Map.Entry<FragmentId, Probe> e = it.next();
+      it.remove();
+      Probe p = e.getValue();
+      bySource.computeIfAbsent(p.source(), k -> new LinkedHashMap<>())
+          .computeIfAbsent(p.owner(), k -> new ArrayList<>()).add(e.getKey());
+      probesInFlight++;
+    }
+    for (Map.Entry<NodeId, Map<NodeId, List<FragmentId>>> e : bySource.entrySet()) {
+      for (Map.Entry<NodeId, List<FragmentId>> byOwner : e.getValue().entrySet()) {
+        List<FragmentId> list = byOwner.getValue();
+        for (int i = 0; i < list.size(); i += config.fetchBatch()) {
+          List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
+          long req = nextRequest++;
+          fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
+              now + config.fetchTimeoutMillis(), true));
+          send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+              .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
+              .build());
+        }
+      }
+    }
+  }
+
+  /**
+   * The answer to a probe: what verifies as signed by the owner is kept (a replica, or a
+   * tombstone that keeps it deleted); anything missing is forgotten, never queued for repair.
+   */
+  private void onProbeReply(long now, NodeId from, Fetch f, ReplicaFetchReply reply, Out out) {
+    probesInFlight -= f.ids.size();
+    for (SignedTombstone t : reply.getTombstonesList()) {
+      TombstoneBody body = TOMBSTONES.verifyTombstone(t);
+      FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
+      if (f.ids.contains(id) && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray())
+          .equals(f.owner)) {
+        onTombstone(now, from, t, out);
+      }
+    }
+    for (SignedReplica r : reply.getReplicasList()) {
+      ReplicaCodec.Verified v;
+      try {
+        v = ReplicaCodec.verify(r);
+        if (!f.ids.contains(v.id())) {
+          throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
+        }
+        if (!v.owner().equals(f.owner)) {
+          throw new InvalidFragmentException("owner", "replica belongs to another owner");
+        }
+      } catch (InvalidFragmentException e) {
+        forged(from, guessId(r, f.ids), e.getMessage(), out);
+        continue;
+      }
+      if (v.owner().equals(selfId)) {
+        OwnerDigest d = digest(selfId);
+        if (d.kind(v.id()) != null || own.state(v.id()) == FragmentState.DELETED
+            || own.state(v.id()) == FragmentState.PRESENT) {
+          continue;
+        }
+        if (own.restore(v)) {
+          d.put(v.id(), false);
+          repairs.succeeded(now, v.id(), v.size());
+          out.report(new ReplicaEvent.Repaired(v.id(), selfId, true, from, v.size()));
+        }
+      } else {
+        storeHeld(now, from, v, out);
+      }
     }
   }
 
@@ -1424,8 +1621,13 @@ public final class ReplicaCore {
       out.effects.add(new ReplicaEffect.Broadcast(RESTORE_TOPIC, restoreQuery().toByteString(),
           RESTORE_PRIORITY));
     }
-    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0) {
-      restoreStartedAt = -1; // done, or nobody held anything (offers arriving later still count)
+    // The restore stays open while offers' digest exchanges may still be under way, so that
+    // IDs vouched for by two holders still get their placeholders.
+    long settle = restoreLastOfferAt + config.antiEntropyIntervalMillis()
+        + 2 * config.fetchTimeoutMillis();
+    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0
+        && vouches.isEmpty() && now >= settle) {
+      restoreStartedAt = -1; // done, or nobody held anything
     }
   }
 
@@ -1454,8 +1656,17 @@ public final class ReplicaCore {
     if (!m.names(from)) {
       return; // the offerer was dropped from that manifest
     }
+    if (restoreStartedAt < 0 && ownManifest != null) {
+      return; // nobody asked: an unsolicited offer names no one as a source
+    }
+    if (ownManifest != null && ownManifest.version() > m.version()) {
+      return; // a holder dropped since: it may keep copies of what was deleted after
+    }
     adoptOwnManifest(now, m);
+    // Partners named only by an older manifest are no longer asked.
+    restorePartners.removeIf(p -> !ownManifest.names(p));
     restoreOffered = true;
+    restoreLastOfferAt = now;
     restorePartners.add(from);
     repairs.addSources(now, selfId, ownSources());
     out.report(new ReplicaEvent.RestoreOffered(from, offer.getHeld(), m.version()));
