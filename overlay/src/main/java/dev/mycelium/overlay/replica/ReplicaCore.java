@@ -32,6 +32,7 @@ import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
 import dev.mycelium.wire.proto.TombstoneBody;
 import java.io.ByteArrayOutputStream;
+import java.security.GeneralSecurityException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,6 +49,8 @@ import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.random.RandomGenerator;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * One node's replication: the owner role (place its fragments on R holders under a signed
@@ -75,6 +78,10 @@ public final class ReplicaCore {
   private static final int MAX_IDS_PER_MESSAGE = 4096;
   private static final int MAX_PARENTS_PER_MESSAGE = 1024;
   private static final int MAX_CONFIRMATIONS = 4096;
+  /** Most replicas in one ReplicaPut (owners send at most {@link #MAX_PUT_BATCH}). */
+  static final int MAX_PUT_REPLICAS = 1024;
+  /** Most tombstones in one ReplicaDelete (owners send at most 256). */
+  static final int MAX_DELETE_TOMBSTONES = 1024;
   /** Most owner roots in one DigestRoots: a node keeps at most this many digests anyway. */
   static final int MAX_ROOTS_PER_MESSAGE = 1024;
   /**
@@ -133,6 +140,16 @@ public final class ReplicaCore {
   private final ArrayDeque<FragmentId> scrubQueue = new ArrayDeque<>();
 
   private long nextRequest = 1;
+  private final Mac requestMac;
+  private final ReplicaLimits limits;
+  // Replica bytes kept per owner (the entries are the owner's digest size).
+  private final Map<NodeId, Long> heldBytes = new HashMap<>();
+  // Holders an owner's newer manifest dropped: the only strangers told about the newer one.
+  private final Map<NodeId, Set<NodeId>> formerHolders = new HashMap<>();
+  // Sealed own replicas: a fetch of the same fragment does not pay for sealing twice.
+  private final LinkedHashMap<FragmentId, SignedReplica> sealed =
+      new LinkedHashMap<>(16, 0.75f, true);
+  private long sealedBytes;
   private long nextAntiEntropy;
   private boolean idle;
   private long restoreStartedAt = -1;
@@ -160,7 +177,7 @@ public final class ReplicaCore {
 
   private record Probe(NodeId owner, NodeId source) {}
 
-  private record Put(List<FragmentId> ids, boolean report, long deadline) {}
+  private record Put(NodeId holder, List<FragmentId> ids, boolean report, long deadline) {}
 
   private record Expiry(long at, NodeId owner, FragmentId id) {}
 
@@ -187,7 +204,30 @@ public final class ReplicaCore {
    */
   public ReplicaCore(ReplicaConfig config, OwnerKeys keys, PeerAddress self, OwnFragments own,
       HeldReplicas held, RandomGenerator random, long now) {
+    this(config, ReplicaLimits.DEFAULTS, keys, self, own, held, random, keyFrom(random), now);
+  }
+
+  /**
+   * A core with explicit limits and request key.
+   *
+   * @param limits what other nodes may make this one hold
+   * @param requestKey at least 32 secret bytes (the daemon draws them from a SecureRandom at
+   *     start): request IDs are an HMAC under it, so a peer cannot guess the ID of a put or
+   *     fetch sent to another peer and answer it
+   */
+  public ReplicaCore(ReplicaConfig config, ReplicaLimits limits, OwnerKeys keys, PeerAddress self,
+      OwnFragments own, HeldReplicas held, RandomGenerator random, byte[] requestKey, long now) {
     this.config = Objects.requireNonNull(config, "config");
+    this.limits = Objects.requireNonNull(limits, "limits");
+    if (requestKey == null || requestKey.length < 32) {
+      throw new IllegalArgumentException("the request key needs at least 32 bytes");
+    }
+    try {
+      this.requestMac = Mac.getInstance("HmacSHA256");
+      this.requestMac.init(new SecretKeySpec(requestKey, "HmacSHA256"));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available", e);
+    }
     this.keys = Objects.requireNonNull(keys, "keys");
     this.self = Objects.requireNonNull(self, "self address");
     this.selfId = keys.nodeId();
@@ -202,6 +242,32 @@ public final class ReplicaCore {
     this.nextAntiEntropy = now + (long) (random.nextDouble() * config.antiEntropyIntervalMillis());
     this.startedAt = now;
     load(now);
+  }
+
+  /** A request key from the core's seeded generator: for simulations and tests. */
+  private static byte[] keyFrom(RandomGenerator random) {
+    byte[] k = new byte[32];
+    random.nextBytes(k);
+    return k;
+  }
+
+  /**
+   * An unguessable request ID for a message to {@code to}: the first 8 bytes of an HMAC over a
+   * counter and the peer, so that an ID is bound to the peer that must answer it.
+   */
+  private long requestId(NodeId to) {
+    byte[] in = new byte[8 + NodeId.LENGTH];
+    long n = nextRequest++;
+    for (int i = 0; i < 8; i++) {
+      in[i] = (byte) (n >>> (56 - 8 * i));
+    }
+    System.arraycopy(to.toBytes(), 0, in, 8, NodeId.LENGTH);
+    byte[] mac = requestMac.doFinal(in);
+    long id = 0;
+    for (int i = 0; i < 8; i++) {
+      id = id << 8 | (mac[i] & 0xff);
+    }
+    return id;
   }
 
   private void load(long now) {
@@ -244,13 +310,16 @@ public final class ReplicaCore {
         }
       }
       OwnerDigest d = digest(owner);
+      long[] bytes = {0};
       held.forEach(owner, (id, deleted) -> {
         if (deleted) {
           held.tombstone(id).ifPresent(t -> keepTombstone(now, owner, id, t, d));
         } else {
           d.put(id, false);
+          held.replica(id).ifPresent(r -> bytes[0] += r.getSerializedSize());
         }
       });
+      heldBytes.put(owner, bytes[0]);
     }
   }
 
@@ -316,7 +385,7 @@ public final class ReplicaCore {
           + s + "): store it before replicating it");
     }
     repairs.cancel(now, id);
-    Optional<SignedReplica> r = own.replica(id);
+    Optional<SignedReplica> r = ownReplica(id);
     if (r.isEmpty()) {
       return out.effects; // cannot leave the owner (private, no sealing): not advertised either
     }
@@ -344,8 +413,8 @@ public final class ReplicaCore {
     if (ownManifest != null) {
       List<FragmentId> ids = List.copyOf(outgoingIds);
       for (PeerAddress h : ownManifest.holders()) {
-        long req = nextRequest++;
-        puts.put(req, new Put(ids, true, now + 3 * config.fetchTimeoutMillis()));
+        long req = requestId(h.id());
+        puts.put(req, new Put(h.id(), ids, true, now + 3 * config.fetchTimeoutMillis()));
         ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
             .addAllReplicas(outgoing).setRequestId(req).build();
         replicatedBytes += outgoingBytes;
@@ -375,6 +444,7 @@ public final class ReplicaCore {
       outgoingBytes -= outgoing.remove(waiting).getSerializedSize();
     }
     keepTombstone(now, selfId, id, tombstone, digest(selfId));
+    forgetSealed(id);
     repairs.cancel(now, id);
     if (ownManifest != null) {
       Envelope env = Envelope.newBuilder().setReplicaDelete(
@@ -413,7 +483,7 @@ public final class ReplicaCore {
     if (w == null) {
       return out.effects;
     }
-    long req = nextRequest++;
+    long req = requestId(w.source());
     fetches.put(req, new Fetch(w.source(), w.owner(), Set.of(id), Math.min(deadline,
         now + config.fetchTimeoutMillis())));
     send(out, w.source(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
@@ -485,11 +555,16 @@ public final class ReplicaCore {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
         case REPLICA_ACK -> onAck(now, from, env.getReplicaAck(), out);
         case REPLICA_DELETE -> {
+          if (env.getReplicaDelete().getTombstonesCount() > MAX_DELETE_TOMBSTONES) {
+            throw new IllegalArgumentException("a delete carries "
+                + env.getReplicaDelete().getTombstonesCount() + " tombstones, at most "
+                + MAX_DELETE_TOMBSTONES);
+          }
           for (SignedTombstone t : env.getReplicaDelete().getTombstonesList()) {
             onTombstone(now, from, t, out);
           }
         }
-        case MANIFEST_UPDATE -> learnManifest(now, Manifest.verify(
+        case MANIFEST_UPDATE -> learnManifest(now, from, Manifest.verify(
             env.getManifestUpdate().getManifest()), out);
         case REPLICA_FETCH -> onFetch(now, from, env.getReplicaFetch(), out);
         case REPLICA_FETCH_REPLY -> onFetchReply(now, from, env.getReplicaFetchReply(), out);
@@ -714,7 +789,7 @@ public final class ReplicaCore {
             && size < MAX_REPLY_BYTES / 2) {
           FragmentId id = st.replicas.poll();
           budget--;
-          Optional<SignedReplica> r = own.replica(id);
+          Optional<SignedReplica> r = ownReplica(id);
           if (r.isPresent()) {
             put.addReplicas(r.get());
             ids.add(id);
@@ -722,8 +797,8 @@ public final class ReplicaCore {
           }
         }
         if (!ids.isEmpty()) {
-          long req = nextRequest++;
-          puts.put(req, new Put(ids, false, now + 3 * config.fetchTimeoutMillis()));
+          long req = requestId(e.getKey());
+          puts.put(req, new Put(e.getKey(), ids, false, now + 3 * config.fetchTimeoutMillis()));
           replicatedBytes += size;
           send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
               .build());
@@ -751,7 +826,11 @@ public final class ReplicaCore {
     if (!m.owner().equals(from)) {
       throw new IllegalArgumentException("only an owner may push its replicas");
     }
-    learnManifest(now, m, out);
+    if (put.getReplicasCount() > MAX_PUT_REPLICAS) {
+      throw new IllegalArgumentException("a put carries " + put.getReplicasCount()
+          + " replicas, at most " + MAX_PUT_REPLICAS);
+    }
+    learnManifest(now, from, m, out);
     Manifest current = heldManifests.get(from);
     boolean holder = current != null && current.names(selfId);
     if (current != null && current.version() > m.version()) {
@@ -763,9 +842,26 @@ public final class ReplicaCore {
     ByteArrayOutputStream stored = new ByteArrayOutputStream();
     ByteArrayOutputStream refused = new ByteArrayOutputStream();
     for (SignedReplica r : put.getReplicasList()) {
+      if (!holder) {
+        // Not a holder (no consent, or dropped): nothing is verified or kept, and the owner
+        // is told which it should place elsewhere.
+        byte[] claimed = claimedId(r);
+        if (claimed != null) {
+          refused.writeBytes(claimed);
+        }
+        continue;
+      }
+      if (r.getSerializedSize() > limits.maxReplicaBytes()) {
+        // Too big for this holder, not forged: refused so that the owner places it elsewhere.
+        byte[] claimed = claimedId(r);
+        if (claimed != null) {
+          refused.writeBytes(claimed);
+        }
+        continue;
+      }
       ReplicaCodec.Verified v;
       try {
-        v = ReplicaCodec.verify(r);
+        v = verifyReplica(r);
       } catch (InvalidFragmentException e) {
         forged(from, null, e.getMessage(), out);
         continue;
@@ -777,7 +873,7 @@ public final class ReplicaCore {
       }
       OwnerDigest d = digest(from);
       if (d.containsTombstone(v.id()) || d.containsLive(v.id())
-          || held.putReplica(from, v.id(), r)) {
+          || keepReplica(from, v.id(), r)) {
         if (!d.containsTombstone(v.id())) {
           d.put(v.id(), false);
         }
@@ -793,10 +889,11 @@ public final class ReplicaCore {
   }
 
   private void onAck(long now, NodeId from, ReplicaAck ack, Out out) {
-    Put p = puts.remove(ack.getRequestId());
-    if (p == null) {
-      return;
+    Put p = puts.get(ack.getRequestId());
+    if (p == null || !p.holder.equals(from)) {
+      return; // late, or an ack for a put this peer was never sent
     }
+    puts.remove(ack.getRequestId());
     for (FragmentId id : ids(ack.getStored())) {
       if (p.report && p.ids.contains(id)) {
         Set<NodeId> c = confirmations.computeIfAbsent(id, k -> new LinkedHashSet<>());
@@ -826,6 +923,7 @@ public final class ReplicaCore {
     if (owner.equals(selfId)) {
       if (own.state(id) != FragmentState.DELETED) {
         own.applyTombstone(id, t);
+        forgetSealed(id);
         out.report(new ReplicaEvent.TombstoneApplied(id, owner, from));
       }
       if (!expired) {
@@ -846,9 +944,13 @@ public final class ReplicaCore {
     }
     if (expired) {
       if (d.remove(id)) {
-        held.remove(id);
+        forgetHeld(owner, id);
       }
     } else {
+      if (!d.containsLive(id) && d.size() >= limits.maxEntriesPerOwner()) {
+        return; // over the owner's quota: a tombstone for a replica never held is not kept
+      }
+      forgetBytes(owner, id);
       held.putTombstone(owner, id, t);
       keepTombstone(now, owner, id, t, d);
     }
@@ -881,19 +983,41 @@ public final class ReplicaCore {
       Expiry e = expiries.poll();
       OwnerDigest d = digests.get(e.owner);
       if (d != null && d.containsTombstone(e.id) && d.remove(e.id) && !e.owner.equals(selfId)) {
-        held.remove(e.id);
+        forgetHeld(e.owner, e.id);
       }
     }
   }
 
-  private void learnManifest(long now, Manifest m, Out out) {
+  /**
+   * A manifest signed by its owner, relayed by {@code from}. Taken only from the owner itself or
+   * from a holder the known manifest names (a stranger replaying an old or foreign manifest
+   * changes nothing), and a manifest that names this node for a new owner only while this
+   * node holds for fewer than {@code maxHeldOwners}: holding is consent, not an obligation.
+   */
+  private void learnManifest(long now, NodeId from, Manifest m, Out out) {
     if (m.owner().equals(selfId)) {
-      adoptOwnManifest(now, m);
+      if (m.names(from) || isOwnSource(from)) {
+        adoptOwnManifest(now, m);
+      }
       return;
     }
     Manifest known = heldManifests.get(m.owner());
+    if (!from.equals(m.owner()) && (known == null || !known.names(from))) {
+      return;
+    }
     if (known != null && known.version() >= m.version()) {
       return;
+    }
+    if (m.names(selfId) && known == null && heldManifests.size() >= limits.maxHeldOwners()) {
+      return; // no consent: the owner's puts are refused and it places elsewhere
+    }
+    if (known != null) {
+      Set<NodeId> dropped = new LinkedHashSet<>(known.holderIds());
+      dropped.removeAll(m.holderIds());
+      dropped.remove(selfId);
+      if (!dropped.isEmpty()) {
+        formerHolders.put(m.owner(), dropped); // at most Manifest.MAX_HOLDERS
+      }
     }
     if (m.names(selfId)) {
       heldManifests.put(m.owner(), m);
@@ -908,6 +1032,8 @@ public final class ReplicaCore {
       heldManifests.remove(m.owner());
       held.dropOwner(m.owner());
       digests.remove(m.owner());
+      heldBytes.remove(m.owner());
+      formerHolders.remove(m.owner());
       repairs.cancelOwner(now, m.owner());
       out.report(new ReplicaEvent.Released(m.owner(), m.version()));
     }
@@ -976,7 +1102,7 @@ public final class ReplicaCore {
   }
 
   private void dropBadCopy(long now, NodeId owner, FragmentId id, String why, Out out) {
-    held.remove(id);
+    forgetHeld(owner, id);
     digest(owner).remove(id);
     scrubFailures++;
     out.report(new ReplicaEvent.ScrubFailed(id, owner, why));
@@ -992,10 +1118,13 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("a fetch asks for at most " + MAX_IDS_PER_MESSAGE
           + " IDs, got " + ids.size());
     }
+    boolean mine = owner.equals(selfId);
+    if (!entitled(owner, from)) {
+      return; // only the owner and its holders may read what is kept for it
+    }
     ReplicaFetchReply.Builder reply = ReplicaFetchReply.newBuilder().setRequestId(f.getRequestId());
     ByteArrayOutputStream missing = new ByteArrayOutputStream();
     int size = 0;
-    boolean mine = owner.equals(selfId);
     for (FragmentId id : ids) {
       if (size >= MAX_REPLY_BYTES) {
         break; // the rest is left unanswered; the asker asks again
@@ -1006,7 +1135,7 @@ public final class ReplicaCore {
         size += t.get().getSerializedSize();
         continue;
       }
-      Optional<SignedReplica> r = mine ? own.replica(id) : heldReplica(now, owner, id, out);
+      Optional<SignedReplica> r = mine ? ownReplica(id) : heldReplica(now, owner, id, out);
       if (r.isPresent()) {
         reply.addReplicas(r.get());
         size += r.get().getSerializedSize();
@@ -1058,7 +1187,7 @@ public final class ReplicaCore {
       try {
         Manifest m = Manifest.verify(reply.getManifest());
         if (m.owner().equals(f.owner)) {
-          learnManifest(now, m, out);
+          learnManifest(now, from, m, out);
         }
       } catch (IllegalArgumentException e) {
         out.effects.add(new ReplicaEffect.Penalize(from, PeerScores.BAD_SIGNATURE,
@@ -1080,7 +1209,7 @@ public final class ReplicaCore {
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = ReplicaCodec.verify(r);
+        v = verifyReplica(r);
         if (!f.ids.contains(v.id())) {
           throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
         }
@@ -1132,7 +1261,7 @@ public final class ReplicaCore {
     if (m == null || !m.names(selfId) || d == null || d.kind(v.id()) != null) {
       return;
     }
-    if (held.putReplica(v.owner(), v.id(), v.replica())) {
+    if (keepReplica(v.owner(), v.id(), v.replica())) {
       d.put(v.id(), false);
       out.report(new ReplicaEvent.Repaired(v.id(), v.owner(), false, from, v.size()));
     }
@@ -1160,7 +1289,7 @@ public final class ReplicaCore {
         return;
       }
       if (!d.containsLive(id)) {
-        if (!held.putReplica(v.owner(), id, v.replica())) {
+        if (!keepReplica(v.owner(), id, v.replica())) {
           failAttempt(now, id, from, "no room for the replica", out);
           return;
         }
@@ -1239,7 +1368,7 @@ public final class ReplicaCore {
         List<FragmentId> list = byOwner.getValue();
         for (int i = 0; i < list.size(); i += config.fetchBatch()) {
           List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
-          long req = nextRequest++;
+          long req = requestId(e.getKey());
           fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
               now + config.fetchTimeoutMillis()));
           send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
@@ -1309,9 +1438,12 @@ public final class ReplicaCore {
     Manifest m = heldManifests.get(owner);
     if (m != null && m.names(selfId)) {
       if (!peer.equals(owner) && !m.names(peer)) {
-        // The peer works from an older manifest: tell it.
-        send(out, peer, Envelope.newBuilder().setManifestUpdate(
-            ManifestUpdate.newBuilder().setManifest(m.signed())).build());
+        // A holder the owner dropped works from an older manifest: tell it. Anyone else is not
+        // entitled to this owner's digest or holder list and hears nothing.
+        if (formerHolders.getOrDefault(owner, Set.of()).contains(peer)) {
+          send(out, peer, Envelope.newBuilder().setManifestUpdate(
+              ManifestUpdate.newBuilder().setManifest(m.signed())).build());
+        }
         return false;
       }
       return true;
@@ -1547,7 +1679,7 @@ public final class ReplicaCore {
         List<FragmentId> list = byOwner.getValue();
         for (int i = 0; i < list.size(); i += config.fetchBatch()) {
           List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
-          long req = nextRequest++;
+          long req = requestId(e.getKey());
           fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
               now + config.fetchTimeoutMillis(), true));
           send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
@@ -1575,7 +1707,7 @@ public final class ReplicaCore {
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = ReplicaCodec.verify(r);
+        v = verifyReplica(r);
         if (!f.ids.contains(v.id())) {
           throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
         }
@@ -1674,6 +1806,101 @@ public final class ReplicaCore {
   }
 
   // ---- helpers ----
+
+  /**
+   * Whether a peer may fetch what this node keeps for {@code owner}: the owner itself, or a
+   * holder named in the owner's manifest as this node knows it (its own, for its own
+   * fragments; restore partners count, as they offered under its signed manifest).
+   */
+  private boolean entitled(NodeId owner, NodeId peer) {
+    if (owner.equals(selfId)) {
+      return isOwnSource(peer);
+    }
+    if (peer.equals(owner)) {
+      return true;
+    }
+    Manifest m = heldManifests.get(owner);
+    return m != null && m.names(peer);
+  }
+
+  /** Checks a replica's size before its signature: an oversized one is not even parsed. */
+  private ReplicaCodec.Verified verifyReplica(SignedReplica r) {
+    int size = r.getSerializedSize();
+    if (size > limits.maxReplicaBytes()) {
+      throw new InvalidFragmentException("size", "replica of " + size + " bytes, at most "
+          + limits.maxReplicaBytes());
+    }
+    return ReplicaCodec.verify(r);
+  }
+
+  /** The fragment ID a replica claims, unverified (to name it in a refusal), or null. */
+  private static byte[] claimedId(SignedReplica r) {
+    try {
+      byte[] id = dev.mycelium.wire.proto.ReplicaBody.parseFrom(r.getBody()).getFragmentId()
+          .toByteArray();
+      return id.length == FragmentId.LENGTH ? id : null;
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
+  /** Keeps a verified replica within the owner's quota in entries and bytes. */
+  private boolean keepReplica(NodeId owner, FragmentId id, SignedReplica r) {
+    OwnerDigest d = digest(owner);
+    long size = r.getSerializedSize();
+    long bytes = heldBytes.getOrDefault(owner, 0L);
+    if (d.size() >= limits.maxEntriesPerOwner() || bytes + size > limits.maxBytesPerOwner()
+        || size > limits.maxReplicaBytes()) {
+      return false;
+    }
+    if (!held.putReplica(owner, id, r)) {
+      return false;
+    }
+    heldBytes.put(owner, bytes + size);
+    return true;
+  }
+
+  private void forgetBytes(NodeId owner, FragmentId id) {
+    held.replica(id).ifPresent(r -> heldBytes.computeIfPresent(owner,
+        (k, v) -> Math.max(0, v - r.getSerializedSize())));
+  }
+
+  private void forgetHeld(NodeId owner, FragmentId id) {
+    forgetBytes(owner, id);
+    held.remove(id);
+  }
+
+  /**
+   * An own fragment's replica, sealed once and kept in a bounded cache: fragments are immutable,
+   * so the sealed copy stays good until the fragment is deleted.
+   */
+  private Optional<SignedReplica> ownReplica(FragmentId id) {
+    SignedReplica r = sealed.get(id);
+    if (r != null) {
+      return Optional.of(r);
+    }
+    Optional<SignedReplica> fresh = own.replica(id);
+    if (fresh.isPresent() && limits.sealCacheBytes() > 0) {
+      long size = fresh.get().getSerializedSize();
+      if (size <= limits.sealCacheBytes()) {
+        sealed.put(id, fresh.get());
+        sealedBytes += size;
+        for (Iterator<SignedReplica> it = sealed.values().iterator();
+            sealedBytes > limits.sealCacheBytes() && it.hasNext(); ) {
+          sealedBytes -= it.next().getSerializedSize();
+          it.remove();
+        }
+      }
+    }
+    return fresh;
+  }
+
+  private void forgetSealed(FragmentId id) {
+    SignedReplica r = sealed.remove(id);
+    if (r != null) {
+      sealedBytes -= r.getSerializedSize();
+    }
+  }
 
   private void send(Out out, NodeId to, Envelope env) {
     out.effects.add(new ReplicaEffect.Send(to, addresses.get(to), env));

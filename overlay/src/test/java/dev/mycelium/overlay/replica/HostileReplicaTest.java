@@ -7,11 +7,27 @@ import dev.mycelium.overlay.PeerScores;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.wire.NodeId;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.storage.InMemoryFragmentStore;
+import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.storage.ReplicaCodec;
+import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.proto.DigestIds;
+import dev.mycelium.wire.proto.DigestRoots;
 import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.ManifestUpdate;
+import dev.mycelium.wire.proto.OwnerRoot;
+import dev.mycelium.wire.proto.ReplicaAck;
+import dev.mycelium.wire.proto.ReplicaFetch;
+import dev.mycelium.wire.proto.ReplicaPut;
+import dev.mycelium.wire.proto.SignedReplica;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -115,5 +131,236 @@ class HostileReplicaTest {
     net.apply(owner, owner.core.onMessage(net.now, holders.get(0), ids(owner.id(), fake)));
     net.run(10_000);
     assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
+  }
+
+  // ---- manifests, consent and quotas ----
+
+  private static OwnerKeys identity(int n) {
+    byte[] seed = new byte[32];
+    seed[0] = (byte) n;
+    seed[1] = (byte) (n >> 8);
+    seed[30] = 7;
+    return OwnerKeys.fromSeed(seed);
+  }
+
+  private static PeerAddress address(OwnerKeys k) {
+    return new PeerAddress(k.nodeId(), "10.9.0.1", 7000);
+  }
+
+  /** A node with its own limits, driven message by message. */
+  private static ReplicaCore victim(ReplicaLimits limits, InMemoryHeldReplicas held) {
+    OwnerKeys k = identity(999);
+    InMemoryFragmentStore store = new InMemoryFragmentStore(ReplicaNet.CODEC, Long.MAX_VALUE,
+        () -> 0L);
+    return new ReplicaCore(ReplicaNetworkTest.FAST, limits, k, address(k),
+        new StoreOwnFragments(store, ReplicaNet.CODEC, k.nodeId(), ReplicaSealer.sharedOnly(k)),
+        held, new SplittableRandom(5), new byte[32], 0);
+  }
+
+  private static Envelope manifestUpdate(Manifest m) {
+    return Envelope.newBuilder().setManifestUpdate(ManifestUpdate.newBuilder()
+        .setManifest(m.signed())).build();
+  }
+
+  private static SignedReplica replica(OwnerKeys owner, int n, int textBytes) {
+    Fragment f = ReplicaNet.CODEC.create(owner, 1_700_000_000_000L + n, "x".repeat(textBytes)
+        + n, new float[] {n, 1, 2, 3}, Map.of(), Visibility.SHARED);
+    return ReplicaCodec.shared(owner, f.signed());
+  }
+
+  private static List<FragmentId> ackIds(List<ReplicaEffect> effects, boolean stored) {
+    ReplicaAck ack = effects.stream().filter(ReplicaEffect.Send.class::isInstance)
+        .map(e -> ((ReplicaEffect.Send) e).envelope()).filter(Envelope::hasReplicaAck)
+        .findFirst().orElseThrow().getReplicaAck();
+    byte[] b = (stored ? ack.getStored() : ack.getRefused()).toByteArray();
+    List<FragmentId> out = new ArrayList<>();
+    for (int i = 0; i < b.length; i += 32) {
+      out.add(FragmentId.of(java.util.Arrays.copyOfRange(b, i, i + 32)));
+    }
+    return out;
+  }
+
+  @Test
+  void aManifestNamingMoreThanSixteenHoldersIsMalformed() {
+    InMemoryHeldReplicas held = new InMemoryHeldReplicas();
+    ReplicaCore v = victim(ReplicaLimits.DEFAULTS, held);
+    OwnerKeys x = identity(1);
+    List<PeerAddress> holders = new ArrayList<>();
+    holders.add(address(identity(999)));
+    for (int i = 0; i < 16; i++) {
+      holders.add(address(identity(100 + i)));
+    }
+    // Signed by hand: Manifest.sign itself refuses the list.
+    dev.mycelium.wire.proto.ManifestBody.Builder b = dev.mycelium.wire.proto.ManifestBody
+        .newBuilder().setOwnerPublicKey(ByteString.copyFrom(x.publicKey())).setVersion(1)
+        .setReplicationFactor(17);
+    for (PeerAddress h : holders) {
+      b.addHolders(dev.mycelium.wire.proto.ReplicaHolder.newBuilder()
+          .setNodeId(ByteString.copyFrom(h.id().toBytes())).setHost(h.host()).setPort(h.port()));
+    }
+    byte[] body = dev.mycelium.wire.Canonical.encode(b.build());
+    Envelope env = Envelope.newBuilder().setManifestUpdate(ManifestUpdate.newBuilder()
+        .setManifest(dev.mycelium.wire.proto.SignedManifest.newBuilder()
+            .setBody(ByteString.copyFrom(body))
+            .setSignature(ByteString.copyFrom(x.sign(dev.mycelium.wire.Canonical.sha256(body))))))
+        .build();
+    assertThat(v.onMessage(0, x.nodeId(), env)).singleElement()
+        .isInstanceOf(ReplicaEffect.Penalize.class);
+    assertThat(v.manifestOf(x.nodeId())).isEmpty();
+    assertThat(held.owners()).isEmpty();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Manifest.sign(x, 1, holders, 3))
+        .hasMessageContaining("at most 16");
+  }
+
+  @Test
+  void aManifestRelayedBySomeoneOtherThanItsOwnerOrAKnownHolderIsIgnored() {
+    ReplicaCore v = victim(ReplicaLimits.DEFAULTS, new InMemoryHeldReplicas());
+    OwnerKeys x = identity(1);
+    OwnerKeys stranger = identity(2);
+    Manifest m = Manifest.sign(x, 1, List.of(address(identity(999)), address(identity(3))), 2);
+    assertThat(v.onMessage(0, stranger.nodeId(), manifestUpdate(m))).isEmpty();
+    assertThat(v.manifestOf(x.nodeId())).isEmpty();
+    v.onMessage(0, x.nodeId(), manifestUpdate(m));
+    assertThat(v.manifestOf(x.nodeId()).orElseThrow().version()).isEqualTo(1);
+    // A newer one from a holder the known manifest names is taken; from the stranger it is not.
+    Manifest newer = Manifest.sign(x, 2, List.of(address(identity(999)),
+        address(stranger)), 2);
+    v.onMessage(0, stranger.nodeId(), manifestUpdate(newer));
+    assertThat(v.manifestOf(x.nodeId()).orElseThrow().version()).isEqualTo(1);
+    v.onMessage(0, identity(3).nodeId(), manifestUpdate(newer));
+    assertThat(v.manifestOf(x.nodeId()).orElseThrow().version()).isEqualTo(2);
+  }
+
+  @Test
+  void aHolderHoldsForAtMostMaxHeldOwnersAndRefusesTheRest() {
+    InMemoryHeldReplicas held = new InMemoryHeldReplicas();
+    ReplicaCore v = victim(ReplicaLimits.DEFAULTS.withQuotas(4, 1000, 1L << 20), held);
+    int accepted = 0;
+    for (int i = 0; i < 10; i++) {
+      OwnerKeys x = identity(10 + i);
+      Manifest m = Manifest.sign(x, 1, List.of(address(identity(999))), 1);
+      List<ReplicaEffect> effects = v.onMessage(0, x.nodeId(), Envelope.newBuilder()
+          .setReplicaPut(ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(i)
+              .addReplicas(replica(x, 1, 10))).build());
+      if (ackIds(effects, true).size() == 1) {
+        accepted++;
+      } else {
+        assertThat(ackIds(effects, false)).hasSize(1);
+      }
+    }
+    assertThat(accepted).isEqualTo(4);
+    assertThat(held.owners()).hasSize(4);
+    assertThat(v.status().heldOwners()).isEqualTo(4);
+  }
+
+  @Test
+  void perOwnerQuotasInEntriesAndBytesAndTheReplicaSizeCapAreKept() {
+    InMemoryHeldReplicas held = new InMemoryHeldReplicas();
+    ReplicaLimits limits = new ReplicaLimits(8, 10, 4_000, 1_000, 1L << 20);
+    ReplicaCore v = victim(limits, held);
+    OwnerKeys x = identity(1);
+    Manifest m = Manifest.sign(x, 1, List.of(address(identity(999))), 1);
+    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(1);
+    for (int i = 0; i < 30; i++) {
+      put.addReplicas(replica(x, i, 10));
+    }
+    List<ReplicaEffect> effects = v.onMessage(0, x.nodeId(),
+        Envelope.newBuilder().setReplicaPut(put).build());
+    assertThat(ackIds(effects, true)).hasSize(10);
+    assertThat(ackIds(effects, false)).hasSize(20);
+    assertThat(v.digestOf(x.nodeId()).size()).isEqualTo(10);
+    // Bytes: another owner's replicas of about 300 bytes fill 4,000 bytes well before 10 entries.
+    OwnerKeys y = identity(2);
+    Manifest my = Manifest.sign(y, 1, List.of(address(identity(999))), 1);
+    ReplicaPut.Builder big = ReplicaPut.newBuilder().setManifest(my.signed()).setRequestId(2);
+    for (int i = 0; i < 10; i++) {
+      big.addReplicas(replica(y, i, 300));
+    }
+    big.addReplicas(replica(y, 99, 2_000)); // over the 1,000-byte replica cap
+    effects = v.onMessage(0, y.nodeId(), Envelope.newBuilder().setReplicaPut(big).build());
+    long kept = 0;
+    for (FragmentId id : ackIds(effects, true)) {
+      kept += held.replica(id).orElseThrow().getSerializedSize();
+    }
+    assertThat(kept).isLessThanOrEqualTo(4_000).isPositive();
+    assertThat(ackIds(effects, true).size()).isLessThan(10);
+    assertThat(ackIds(effects, false)).hasSize(11 - ackIds(effects, true).size());
+    assertThat(effects).noneMatch(ReplicaEffect.Penalize.class::isInstance);
+  }
+
+  // ---- acks, fetches and digests only between entitled peers ----
+
+  @Test
+  void anAckFromAPeerThePutWasNotSentToConfirmsNothing() {
+    ReplicaNet.Node liar = stranger();
+    settle(1);
+    Fragment f = owner.write(50);
+    List<ReplicaEffect> effects = new ArrayList<>();
+    net.apply(owner, effects = owner.core.tick(net.now + 1));
+    ReplicaEffect.Send put = effects.stream().filter(ReplicaEffect.Send.class::isInstance)
+        .map(ReplicaEffect.Send.class::cast).filter(s -> s.envelope().hasReplicaPut())
+        .findFirst().orElseThrow();
+    long req = put.envelope().getReplicaPut().getRequestId();
+    Envelope forged = Envelope.newBuilder().setReplicaAck(ReplicaAck.newBuilder()
+        .setRequestId(req).setStored(ByteString.copyFrom(f.id().toBytes()))).build();
+    assertThat(owner.core.onMessage(net.now, liar.id(), forged)).isEmpty();
+    assertThat(owner.core.confirmations(f.id())).doesNotContain(liar.id());
+    net.run(1_000);
+    assertThat(owner.core.confirmations(f.id())).hasSize(3).doesNotContain(liar.id());
+  }
+
+  @Test
+  void fetchesAndDigestExchangesAreAnsweredOnlyForTheOwnerAndItsHolders() {
+    List<Fragment> fs = settle(3);
+    ReplicaNet.Node liar = stranger();
+    ReplicaNet.Node holder = net.node(owner.core.holders().get(0));
+    Envelope fetch = Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+        .setRequestId(1).setOwnerId(ByteString.copyFrom(owner.id().toBytes()))
+        .setIds(ByteString.copyFrom(fs.get(0).id().toBytes()))).build();
+    assertThat(holder.core.onMessage(net.now, liar.id(), fetch)).isEmpty();
+    assertThat(owner.core.onMessage(net.now, liar.id(), fetch)).isEmpty();
+    NodeId other = owner.core.holders().get(1);
+    assertThat(holder.core.onMessage(net.now, other, fetch)).singleElement()
+        .satisfies(e -> assertThat(((ReplicaEffect.Send) e).envelope().getReplicaFetchReply()
+            .getReplicasCount()).isEqualTo(1));
+    Envelope roots = Envelope.newBuilder().setDigestRoots(DigestRoots.newBuilder()
+        .addRoots(OwnerRoot.newBuilder().setOwnerId(ByteString.copyFrom(owner.id().toBytes()))
+            .setRoot(ByteString.copyFrom(new byte[16])))).build();
+    assertThat(holder.core.onMessage(net.now, liar.id(), roots)).isEmpty();
+    assertThat(owner.core.onMessage(net.now, liar.id(), roots)).isEmpty();
+    assertThat(holder.core.onMessage(net.now, other, roots)).isNotEmpty();
+  }
+
+  @Test
+  void repeatedFetchesOfAnOwnFragmentSealItOnce() {
+    AtomicInteger seals = new AtomicInteger();
+    ReplicaSealer plain = ReplicaSealer.sharedOnly(owner.keys);
+    owner.sealer = new ReplicaSealer() {
+      @Override
+      public Optional<SignedReplica> seal(Fragment fragment) {
+        seals.incrementAndGet();
+        return plain.seal(fragment);
+      }
+
+      @Override
+      public Optional<dev.mycelium.wire.proto.SignedFragment> open(
+          ReplicaCodec.Verified replica) {
+        return plain.open(replica);
+      }
+    };
+    owner.fresh();
+    net.refreshViews();
+    Fragment f = owner.write(1);
+    net.run(1_000);
+    int afterPut = seals.get();
+    assertThat(afterPut).isEqualTo(1);
+    NodeId holder = owner.core.holders().get(0);
+    Envelope fetch = Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+        .setRequestId(1).setOwnerId(ByteString.copyFrom(owner.id().toBytes()))
+        .setIds(ByteString.copyFrom(f.id().toBytes()))).build();
+    for (int i = 0; i < 100; i++) {
+      assertThat(owner.core.onMessage(net.now, holder, fetch)).hasSize(1);
+    }
+    assertThat(seals.get()).isEqualTo(afterPut);
   }
 }
