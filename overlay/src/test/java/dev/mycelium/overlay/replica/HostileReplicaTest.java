@@ -363,4 +363,57 @@ class HostileReplicaTest {
     }
     assertThat(seals.get()).isEqualTo(afterPut);
   }
+
+  // ---- restores take only from the owner's known holders ----
+
+  @Test
+  void aRestoringOwnerTakesNoIdsFromAPeerThatKeptACopyButHoldsNothingForIt() {
+    List<Fragment> fs = settle(3);
+    Fragment gone = fs.get(1);
+    ReplicaNet.Node keeper = stranger(); // kept a copy somehow; never a holder
+    SignedReplica copy = ReplicaCodec.shared(owner.keys, gone.signed());
+    for (NodeId h : owner.core.holders()) {
+      net.partition(net.node(h)); // the holders, and their tombstones, are out of reach
+    }
+    owner.fresh();
+    net.refreshViews();
+    List<ReplicaEffect> effects = new ArrayList<>(owner.core.restore(net.now));
+    effects.addAll(owner.core.onMessage(net.now, keeper.id(),
+        ids(owner.id(), gone.id().toBytes())));
+    effects.addAll(owner.core.onMessage(net.now, keeper.id(), Envelope.newBuilder()
+        .setReplicaFetchReply(dev.mycelium.wire.proto.ReplicaFetchReply.newBuilder()
+            .setRequestId(1).addReplicas(copy)).build()));
+    effects.addAll(owner.core.tick(net.now + 200));
+    assertThat(effects).filteredOn(ReplicaEffect.Send.class::isInstance)
+        .noneMatch(e -> ((ReplicaEffect.Send) e).envelope().hasReplicaFetch());
+    assertThat(owner.store.get(gone.id())).isEmpty();
+  }
+
+  @Test
+  void anOfferUnderAnOlderManifestIsIgnoredAndItsSenderDroppedWhenANewerArrives() {
+    settle(3);
+    ReplicaNet.Node former = stranger();
+    long current = owner.core.manifest().orElseThrow().version();
+    Manifest old = Manifest.sign(owner.keys, current - 1, List.of(former.address), 1);
+    Envelope offer = Envelope.newBuilder().setRestoreOffer(
+        dev.mycelium.wire.proto.RestoreOffer.newBuilder().setManifest(old.signed())).build();
+    // Not restoring, and older than what the owner knows: nothing at all.
+    assertThat(owner.core.onMessage(net.now, former.id(), offer)).isEmpty();
+    assertThat(owner.core.manifest().orElseThrow().version()).isEqualTo(current);
+    // After a wipe the old offer is all the owner knows, until a current holder answers.
+    owner.fresh();
+    net.apply(owner, owner.core.restore(net.now));
+    net.apply(owner, owner.core.onMessage(net.now, former.id(), offer));
+    net.refreshViews();
+    net.apply(owner, owner.core.restore(net.now));
+    net.run(3_000);
+    assertThat(owner.core.manifest().orElseThrow().version()).isGreaterThanOrEqualTo(current);
+    long entries = owner.store.stats().entries();
+    List<ReplicaEffect> after = owner.core.onMessage(net.now, former.id(),
+        ids(owner.id(), randomIds(new SplittableRandom(4), 10)));
+    assertThat(after).isEmpty();
+    net.apply(owner, after);
+    net.run(3_000);
+    assertThat(owner.store.stats().entries()).isEqualTo(entries);
+  }
 }
