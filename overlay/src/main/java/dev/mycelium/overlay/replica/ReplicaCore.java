@@ -549,7 +549,9 @@ public final class ReplicaCore {
     if (from.equals(selfId)) {
       return out.effects;
     }
-    lastHeard.put(from, now);
+    if (isOwnSource(from)) {
+      lastHeard.put(from, now); // only holders are judged by their silence
+    }
     try {
       switch (env.getBodyCase()) {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
@@ -1768,13 +1770,13 @@ public final class ReplicaCore {
     if (!owner.equals(from) || owner.equals(selfId)) {
       return; // only an owner asks for its own fragments
     }
+    Manifest m = heldManifests.get(owner);
+    if (m == null || !m.names(selfId)) {
+      return; // nothing held for it: not even its address is kept
+    }
     if (q.hasReplyTo()) {
       addresses.put(owner, new PeerAddress(owner, q.getReplyTo().getHost(),
           q.getReplyTo().getPort()));
-    }
-    Manifest m = heldManifests.get(owner);
-    if (m == null || !m.names(selfId)) {
-      return;
     }
     send(out, owner, Envelope.newBuilder().setRestoreOffer(RestoreOffer.newBuilder()
         .setManifest(m.signed()).setHeld(digestOf(owner).size())).build());
