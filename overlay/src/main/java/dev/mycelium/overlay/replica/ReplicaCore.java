@@ -609,6 +609,14 @@ public final class ReplicaCore {
         restoreStartedAt >= 0);
   }
 
+  /**
+   * IDs learned from a partner's digest that wait to be fetched and verified, or are being
+   * fetched (never more than {@link #MAX_PENDING_PROBES} plus {@link #MAX_PROBES_IN_FLIGHT}).
+   */
+  public int pendingProbes() {
+    return probes.size() + probesInFlight;
+  }
+
   /** This node's holders, in manifest order (empty before placement). */
   public List<NodeId> holders() {
     return ownManifest == null ? List.of() : ownManifest.holderIds();
