@@ -566,8 +566,11 @@ public final class ReplicaCore {
             onTombstone(now, from, t, out);
           }
         }
-        case MANIFEST_UPDATE -> learnManifest(now, from, Manifest.verify(
-            env.getManifestUpdate().getManifest()), out);
+        case MANIFEST_UPDATE -> {
+          if (mayRelayManifest(from, env.getManifestUpdate().getManifest())) {
+            learnManifest(now, from, Manifest.verify(env.getManifestUpdate().getManifest()), out);
+          }
+        }
         case REPLICA_FETCH -> onFetch(now, from, env.getReplicaFetch(), out);
         case REPLICA_FETCH_REPLY -> onFetchReply(now, from, env.getReplicaFetchReply(), out);
         case DIGEST_ROOTS -> onRoots(from, env.getDigestRoots(), out);
@@ -926,6 +929,9 @@ public final class ReplicaCore {
   }
 
   private void onTombstone(long now, NodeId from, SignedTombstone t, Out out) {
+    if (!concernsThisNode(t)) {
+      return; // not this node's, nor an owner's it holds for: not worth a signature check
+    }
     TombstoneBody body = TOMBSTONES.verifyTombstone(t);
     FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
     NodeId owner = NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
@@ -1831,6 +1837,50 @@ public final class ReplicaCore {
     }
     Manifest m = heldManifests.get(owner);
     return m != null && m.names(peer);
+  }
+
+  /**
+   * Whether a tombstone is about this node's own fragments or an owner it holds for, read from
+   * the unverified body: a peer cannot make this node check signatures on anything else.
+   */
+  private boolean concernsThisNode(SignedTombstone t) {
+    try {
+      byte[] key = TombstoneBody.parseFrom(t.getBody()).getOwnerPublicKey().toByteArray();
+      if (key.length != 32) {
+        return true; // let the verifier name what is wrong
+      }
+      NodeId owner = NodeId.fromPublicKey(key);
+      if (owner.equals(selfId)) {
+        return true;
+      }
+      Manifest m = heldManifests.get(owner);
+      return m != null && m.names(selfId);
+    } catch (InvalidProtocolBufferException e) {
+      return true; // malformed: the verifier says so
+    }
+  }
+
+  /**
+   * Whether {@code from} may relay a manifest, read from the unverified body: the owner itself,
+   * a holder of the owner's known manifest, or anyone for this node's own (checked again after
+   * the signature). Saves a signature check on what would be ignored anyway.
+   */
+  private boolean mayRelayManifest(NodeId from, dev.mycelium.wire.proto.SignedManifest s) {
+    try {
+      byte[] key = dev.mycelium.wire.proto.ManifestBody.parseFrom(s.getBody())
+          .getOwnerPublicKey().toByteArray();
+      if (key.length != 32) {
+        return true;
+      }
+      NodeId owner = NodeId.fromPublicKey(key);
+      if (owner.equals(selfId) || owner.equals(from)) {
+        return true;
+      }
+      Manifest m = heldManifests.get(owner);
+      return m != null && m.names(from);
+    } catch (InvalidProtocolBufferException e) {
+      return true;
+    }
   }
 
   /** Checks a replica's size before its signature: an oversized one is not even parsed. */

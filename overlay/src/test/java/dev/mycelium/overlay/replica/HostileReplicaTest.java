@@ -22,6 +22,7 @@ import dev.mycelium.wire.proto.ReplicaAck;
 import dev.mycelium.wire.proto.ReplicaFetch;
 import dev.mycelium.wire.proto.ReplicaPut;
 import dev.mycelium.wire.proto.SignedReplica;
+import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -415,5 +416,34 @@ class HostileReplicaTest {
     net.apply(owner, after);
     net.run(3_000);
     assertThat(owner.store.stats().entries()).isEqualTo(entries);
+  }
+
+  @Test
+  void tombstonesAndManifestsAboutOwnersThisNodeHasNoPartInCostNoSignatureCheck() {
+    ReplicaCore v = victim(ReplicaLimits.DEFAULTS, new InMemoryHeldReplicas());
+    OwnerKeys x = identity(1);
+    dev.mycelium.wire.proto.ReplicaDelete.Builder del =
+        dev.mycelium.wire.proto.ReplicaDelete.newBuilder();
+    for (int i = 0; i < ReplicaCore.MAX_DELETE_TOMBSTONES; i++) {
+      byte[] id = new byte[32];
+      id[0] = (byte) i;
+      id[1] = (byte) (i >> 8);
+      SignedTombstone t = ReplicaNet.CODEC.tombstone(x, FragmentId.of(id), 1);
+      // A broken signature: were it checked, the sender would be penalized.
+      del.addTombstones(t.toBuilder().setSignature(ByteString.copyFrom(new byte[64])));
+    }
+    assertThat(v.onMessage(0, identity(2).nodeId(),
+        Envelope.newBuilder().setReplicaDelete(del).build())).isEmpty();
+    del.addTombstones(del.getTombstones(0));
+    assertThat(v.onMessage(0, identity(2).nodeId(),
+        Envelope.newBuilder().setReplicaDelete(del).build())).singleElement()
+        .isInstanceOf(ReplicaEffect.Penalize.class);
+    Manifest m = Manifest.sign(x, 1, List.of(address(identity(999))), 1);
+    Envelope forgedRelay = Envelope.newBuilder().setManifestUpdate(ManifestUpdate.newBuilder()
+        .setManifest(m.signed().toBuilder().setSignature(ByteString.copyFrom(new byte[64]))))
+        .build();
+    assertThat(v.onMessage(0, identity(2).nodeId(), forgedRelay)).isEmpty();
+    assertThat(v.onMessage(0, x.nodeId(), forgedRelay)).singleElement()
+        .isInstanceOf(ReplicaEffect.Penalize.class);
   }
 }
