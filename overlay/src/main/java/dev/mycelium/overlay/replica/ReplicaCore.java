@@ -835,6 +835,9 @@ public final class ReplicaCore {
   // ---- holder role ----
 
   private void onPut(long now, NodeId from, ReplicaPut put, Out out) {
+    if (!from.equals(claimedOwner(put.getManifest()))) {
+      throw new IllegalArgumentException("only an owner may push its replicas");
+    }
     Manifest m = Manifest.verify(put.getManifest());
     if (!m.owner().equals(from)) {
       throw new IllegalArgumentException("only an owner may push its replicas");
@@ -1797,15 +1800,18 @@ public final class ReplicaCore {
   }
 
   private void onRestoreOffer(long now, NodeId from, RestoreOffer offer, Out out) {
+    if (!selfId.equals(claimedOwner(offer.getManifest()))) {
+      throw new IllegalArgumentException("a restore offer carries another owner's manifest");
+    }
+    if (restoreStartedAt < 0 && ownManifest != null) {
+      return; // nobody asked: not worth a signature check
+    }
     Manifest m = Manifest.verify(offer.getManifest());
     if (!m.owner().equals(selfId)) {
       throw new IllegalArgumentException("a restore offer carries another owner's manifest");
     }
     if (!m.names(from)) {
       return; // the offerer was dropped from that manifest
-    }
-    if (restoreStartedAt < 0 && ownManifest != null) {
-      return; // nobody asked: an unsolicited offer names no one as a source
     }
     if (ownManifest != null && ownManifest.version() > m.version()) {
       return; // a holder dropped since: it may keep copies of what was deleted after
@@ -1880,6 +1886,17 @@ public final class ReplicaCore {
       return m != null && m.names(from);
     } catch (InvalidProtocolBufferException e) {
       return true;
+    }
+  }
+
+  /** The owner a manifest claims, unverified, or null when the body does not say. */
+  private static NodeId claimedOwner(dev.mycelium.wire.proto.SignedManifest s) {
+    try {
+      byte[] key = dev.mycelium.wire.proto.ManifestBody.parseFrom(s.getBody())
+          .getOwnerPublicKey().toByteArray();
+      return key.length == 32 ? NodeId.fromPublicKey(key) : null;
+    } catch (InvalidProtocolBufferException e) {
+      return null;
     }
   }
 
