@@ -156,6 +156,9 @@ public final class ReplicaCore {
   private boolean restoreBroadcast;
   private boolean restoreOffered;
   private long restoreLastOfferAt = -1;
+  // Placeholders a restore may still create: as many as the largest offer said it holds, so
+  // that even two colluding holders cannot add more than they claimed under their names.
+  private long restorePlaceholderBudget;
   private long replicatedBytes;
   // New own fragments waiting for the next tick: one ReplicaPut per holder carries them all,
   // so a burst of writes costs each holder one message per tick instead of one per write
@@ -502,6 +505,7 @@ public final class ReplicaCore {
   public List<ReplicaEffect> restore(long now) {
     Out out = new Out();
     restoreStartedAt = now;
+    restorePlaceholderBudget = 0;
     restoreBroadcast = false;
     restoreOffered = false;
     Envelope q = Envelope.newBuilder().setRestoreQuery(restoreQuery()).build();
@@ -1654,6 +1658,11 @@ public final class ReplicaCore {
       return;
     }
     vouches.remove(id);
+    if (restorePlaceholderBudget <= 0) {
+      probe(selfId, from, id); // more than the holders said they hold: verify first
+      return;
+    }
+    restorePlaceholderBudget--;
     own.markBlank(id);
     repairs.enqueue(now, id, selfId, true, ownSources());
   }
@@ -1821,6 +1830,7 @@ public final class ReplicaCore {
     restorePartners.removeIf(p -> !ownManifest.names(p));
     restoreOffered = true;
     restoreLastOfferAt = now;
+    restorePlaceholderBudget = Math.max(restorePlaceholderBudget, offer.getHeld());
     restorePartners.add(from);
     repairs.addSources(now, selfId, ownSources());
     out.report(new ReplicaEvent.RestoreOffered(from, offer.getHeld(), m.version()));

@@ -446,4 +446,30 @@ class HostileReplicaTest {
     assertThat(v.onMessage(0, x.nodeId(), forgedRelay)).singleElement()
         .isInstanceOf(ReplicaEffect.Penalize.class);
   }
+
+  @Test
+  void twoCollidingHoldersCreateNoMorePlaceholdersThanTheyClaimedToHold() {
+    List<Fragment> fs = settle(10);
+    List<NodeId> holders = owner.core.holders();
+    owner.fresh();
+    net.refreshViews();
+    net.apply(owner, owner.core.restore(net.now));
+    net.run(10_000);
+    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
+    // A second restore; two holders offer, claiming 20 entries, then list 2,000 made-up IDs.
+    net.apply(owner, owner.core.restore(net.now));
+    Manifest m = owner.core.manifest().orElseThrow();
+    byte[] fake = randomIds(new SplittableRandom(8), 2_000);
+    for (NodeId liar : holders.subList(0, 2)) {
+      net.apply(owner, owner.core.onMessage(net.now, liar, Envelope.newBuilder()
+          .setRestoreOffer(dev.mycelium.wire.proto.RestoreOffer.newBuilder()
+              .setManifest(m.signed()).setHeld(20)).build()));
+    }
+    for (NodeId liar : holders.subList(0, 2)) {
+      net.apply(owner, owner.core.onMessage(net.now, liar, ids(owner.id(), fake)));
+    }
+    assertThat(owner.store.stats().entries()).isLessThanOrEqualTo(fs.size() + 20L);
+    net.run(10_000);
+    assertThat(owner.store.stats().entries()).isLessThanOrEqualTo(fs.size() + 20L);
+  }
 }
