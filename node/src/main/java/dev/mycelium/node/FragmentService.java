@@ -567,6 +567,7 @@ public final class FragmentService {
    * @return the fragment's state here afterwards (DELETED when a tombstone stands for it)
    * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
    * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   * @throws SharedQuota.Exceeded when its owner (or all other owners) are over their quota
    */
   public FragmentState ingestShared(SignedFragment signed) {
     Fragment f = verifyShared(signed);
@@ -580,7 +581,7 @@ public final class FragmentService {
       long size = signed.getSerializedSize();
       if (!sharedQuota.tryAdd(f.owner(), size)) {
         sharedOverQuota.incrementAndGet();
-        throw new dev.mycelium.storage.StoreFullException("owner " + f.owner().shortString()
+        throw new SharedQuota.Exceeded("owner " + f.owner().shortString()
             + " is over its shared quota here (" + sharedQuota.entries(f.owner()) + " fragments, "
             + sharedQuota.bytes(f.owner()) + " bytes kept)");
       }

@@ -34,6 +34,18 @@ public final class SharedQuota {
     }
   }
 
+  /**
+   * A shared fragment refused because its owner, or all other owners together, are over the
+   * quota. Expected under a flood: callers count it rather than log each one.
+   */
+  public static final class Exceeded extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public Exceeded(String message) {
+      super(message);
+    }
+  }
+
   private final Limits limits;
   private final Map<NodeId, long[]> byOrigin = new HashMap<>();
   private long entries;

@@ -13,7 +13,6 @@ import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.InMemoryFragmentStore;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.SearchFilter;
-import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.Visibility;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.ExactVectorIndex;
@@ -81,7 +80,7 @@ class SharedQuotaTest {
           Map.of(), Visibility.SHARED);
       try {
         s.ingestShared(f.signed());
-      } catch (StoreFullException e) {
+      } catch (SharedQuota.Exceeded e) {
         refused++;
         assertThat(e.getMessage()).contains("shared quota");
       }
@@ -114,7 +113,7 @@ class SharedQuotaTest {
         second.ingestShared(codec.create(origin, 100 + i, "more " + i,
             new float[] {1, 0, 0, i}, Map.of(), Visibility.SHARED).signed());
         kept++;
-      } catch (StoreFullException e) {
+      } catch (SharedQuota.Exceeded e) {
         // over quota
       }
     }
