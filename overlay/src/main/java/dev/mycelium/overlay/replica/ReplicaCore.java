@@ -84,12 +84,6 @@ public final class ReplicaCore {
   static final int MAX_DELETE_TOMBSTONES = 1024;
   /** Most owner roots in one DigestRoots: a node keeps at most this many digests anyway. */
   static final int MAX_ROOTS_PER_MESSAGE = 1024;
-  /**
-   * Distinct holders that must list an unknown own ID during a restore before it gets a BLANK
-   * placeholder; an ID named by fewer is fetched first and stored only if a verified replica
-   * comes back, so one liar cannot fill the owner's store.
-   */
-  static final int VOUCHES_FOR_PLACEHOLDER = 2;
   /** Unknown own IDs waiting for a second voucher during a restore. */
   static final int MAX_VOUCHES = 16_384;
   /** IDs learned from a peer's digest, waiting to be fetched and verified before they count. */
@@ -842,13 +836,13 @@ public final class ReplicaCore {
     if (!from.equals(claimedOwner(put.getManifest()))) {
       throw new IllegalArgumentException("only an owner may push its replicas");
     }
-    Manifest m = Manifest.verify(put.getManifest());
-    if (!m.owner().equals(from)) {
-      throw new IllegalArgumentException("only an owner may push its replicas");
-    }
     if (put.getReplicasCount() > MAX_PUT_REPLICAS) {
       throw new IllegalArgumentException("a put carries " + put.getReplicasCount()
           + " replicas, at most " + MAX_PUT_REPLICAS);
+    }
+    Manifest m = Manifest.verify(put.getManifest());
+    if (!m.owner().equals(from)) {
+      throw new IllegalArgumentException("only an owner may push its replicas");
     }
     learnManifest(now, from, m, out);
     Manifest current = heldManifests.get(from);
@@ -1638,9 +1632,9 @@ public final class ReplicaCore {
 
   /**
    * A holder listed an own ID this node does not know. Only inside a restore this node started,
-   * and only once {@link #VOUCHES_FOR_PLACEHOLDER} distinct holders list it, does it become a
-   * BLANK placeholder queued for repair; otherwise it is fetched and kept only if a replica
-   * signed by this node comes back.
+   * and only once two distinct holders list it, does it become a BLANK placeholder queued for
+   * repair (one liar cannot fill the owner's store); otherwise it is fetched and kept only if a
+   * replica signed by this node comes back.
    */
   private void learnOwnId(long now, NodeId from, FragmentId id) {
     if (restoreStartedAt < 0) {
