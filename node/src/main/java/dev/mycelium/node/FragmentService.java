@@ -95,9 +95,18 @@ public final class FragmentService {
    * @param fragment the verified fragment when PRESENT
    * @param substituteFor the unavailable hit this one stands in for, or empty for a real hit
    * @param node the node that answered with this hit
+   * @param owner the fragment's owner, when known: a hit owned by someone else is another
+   *     user's shared knowledge, never this user's memory, and every result says so
    */
   public record SearchHit(FragmentId id, float score, FragmentState state,
-      Optional<Fragment> fragment, Optional<FragmentId> substituteFor, NodeId node) {
+      Optional<Fragment> fragment, Optional<FragmentId> substituteFor, NodeId node,
+      Optional<NodeId> owner) {
+
+    /** A hit whose owner is the fragment's, when the fragment is here. */
+    public SearchHit(FragmentId id, float score, FragmentState state,
+        Optional<Fragment> fragment, Optional<FragmentId> substituteFor, NodeId node) {
+      this(id, score, state, fragment, substituteFor, node, fragment.map(Fragment::owner));
+    }
 
     /** Whether this hit stands in for an unavailable one. */
     public boolean isSubstitute() {
@@ -149,6 +158,9 @@ public final class FragmentService {
   /** The BLANK read-through, when replication is running. */
   private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
   private final AtomicLong sharedIngested = new AtomicLong();
+  private volatile SharedQuota sharedQuota = new SharedQuota(SharedQuota.DEFAULTS);
+  private final AtomicBoolean sharedQuotaSeeded = new AtomicBoolean();
+  private final AtomicLong sharedOverQuota = new AtomicLong();
   private volatile int substitutesPerHit = 2;
   private volatile CopyLocator copies = id -> false;
   private final List<Consumer<Fragment>> putListeners =
@@ -493,7 +505,7 @@ public final class FragmentService {
         continue;
       }
       hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment(), Optional.empty(),
-          identity.nodeId()));
+          identity.nodeId(), sf.owner()));
     }
     return hits;
   }
@@ -581,6 +593,7 @@ public final class FragmentService {
    * @return the fragment's state here afterwards (DELETED when a tombstone stands for it)
    * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
    * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   * @throws SharedQuota.Exceeded when its owner (or all other owners) are over their quota
    */
   public FragmentState ingestShared(SignedFragment signed) {
     Fragment f = verifyShared(signed);
@@ -588,7 +601,30 @@ public final class FragmentService {
     if (before.isPresent() && before.get().state() == FragmentState.PRESENT) {
       return FragmentState.PRESENT;
     }
-    FragmentState state = store.put(f);
+    boolean charged = false;
+    if (!f.owner().equals(identity.nodeId())) {
+      seedSharedQuota();
+      long size = signed.getSerializedSize();
+      if (!sharedQuota.tryAdd(f.owner(), size)) {
+        sharedOverQuota.incrementAndGet();
+        throw new SharedQuota.Exceeded("owner " + f.owner().shortString()
+            + " is over its shared quota here (" + sharedQuota.entries(f.owner()) + " fragments, "
+            + sharedQuota.bytes(f.owner()) + " bytes kept)");
+      }
+      charged = true;
+    }
+    FragmentState state;
+    try {
+      state = store.put(f);
+    } catch (RuntimeException e) {
+      if (charged) {
+        sharedQuota.release(f.owner(), signed.getSerializedSize());
+      }
+      throw e;
+    }
+    if (state != FragmentState.PRESENT && charged) {
+      sharedQuota.release(f.owner(), signed.getSerializedSize());
+    }
     if (state == FragmentState.PRESENT) {
       sharedIngested.incrementAndGet();
       if (f.hasVector()) {
@@ -636,6 +672,39 @@ public final class FragmentService {
    */
   public void addPutListener(Consumer<Fragment> listener) {
     putListeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  /**
+   * Replaces the quota on other owners' shared fragments (config, tests). What the store
+   * already holds is counted against the new one on the next ingest.
+   */
+  public void setSharedQuota(SharedQuota.Limits limits) {
+    this.sharedQuota = new SharedQuota(limits);
+    sharedQuotaSeeded.set(false);
+  }
+
+  /** The quota on other owners' shared fragments, with what it holds. */
+  public SharedQuota sharedQuota() {
+    return sharedQuota;
+  }
+
+  /** Shared fragments refused because their owner was over its quota, since start. */
+  public long sharedOverQuota() {
+    return sharedOverQuota.get();
+  }
+
+  /** Counts, once, the other owners' fragments the store already holds against the quota. */
+  private void seedSharedQuota() {
+    if (sharedQuotaSeeded.getAndSet(true)) {
+      return;
+    }
+    SharedQuota q = sharedQuota;
+    store.forEachId(id -> store.get(id).ifPresent(sf -> {
+      if (sf.state() == FragmentState.PRESENT && sf.owner().isPresent()
+          && !sf.owner().get().equals(identity.nodeId())) {
+        q.account(sf.owner().get(), sf.fragment().orElseThrow().signed().getSerializedSize());
+      }
+    }));
   }
 
   /** Shared fragments of other nodes stored here since start. */

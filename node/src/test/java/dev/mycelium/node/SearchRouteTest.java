@@ -100,6 +100,8 @@ class SearchRouteTest {
     assertThat(hits.get(0).get("text").isNull()).isTrue();
     assertThat(hits.get(0).has("substitute_for")).isFalse();
     assertThat(hits.get(0).get("node").asText()).isEqualTo(me.nodeId().toString());
+    assertThat(hits.get(0).get("owner").asText()).as("a placeholder still names its owner")
+        .isEqualTo(me.nodeId().toString());
     assertThat(hits.get(1).get("id").asText()).isEqualTo(near.id().toString());
     assertThat(hits.get(1).get("substitute_for").asText()).isEqualTo(gone.id().toString());
     assertThat(hits.get(1).get("text").asText()).isEqualTo("near");
@@ -147,6 +149,9 @@ class SearchRouteTest {
     assertThat(hits.get(1).get("id").asText()).isEqualTo(theirs.id().toString());
     assertThat(hits.get(1).get("node").asText()).isEqualTo(other.toString());
     assertThat(hits.get(1).get("text").asText()).isEqualTo("theirs");
+    assertThat(hits.get(1).get("owner").asText()).as("another user's knowledge says whose")
+        .isEqualTo(other.toString());
+    assertThat(hits.get(0).get("owner").asText()).isEqualTo(me.nodeId().toString());
   }
 
   @Test

@@ -488,6 +488,11 @@ public final class ApiRoutes {
       n.put("score", h.score());
       n.put("state", h.state().name());
       n.put("node", h.node().toString());
+      if (h.owner().isPresent()) {
+        n.put("owner", h.owner().get().toString());
+      } else {
+        n.putNull("owner");
+      }
       if (h.substituteFor().isPresent()) {
         n.put("substitute_for", h.substituteFor().get().toString());
       }

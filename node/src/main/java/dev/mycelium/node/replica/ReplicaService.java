@@ -148,8 +148,12 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     ReplicaService s = new ReplicaService(parts, ledger);
     s.call(() -> {
       long now = now();
-      s.core = new ReplicaCore(parts.config(), parts.keys(), parts.peers().self(), parts.own(),
-          parts.held(), new SplittableRandom(), now);
+      // Request IDs are an HMAC under this key: a peer cannot guess another peer's request.
+      byte[] requestKey = new byte[32];
+      new java.security.SecureRandom().nextBytes(requestKey);
+      s.core = new ReplicaCore(parts.config(), dev.mycelium.overlay.replica.ReplicaLimits.DEFAULTS,
+          parts.keys(), parts.peers().self(), parts.own(), parts.held(), new SplittableRandom(),
+          requestKey, now);
       s.restorePending = parts.restore();
       s.snapshot = s.core.status();
       return null;

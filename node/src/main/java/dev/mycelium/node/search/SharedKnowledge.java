@@ -168,6 +168,9 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
       }
     } catch (InvalidFragmentException e) {
       reject(origin, topic, e.getMessage());
+    } catch (dev.mycelium.node.SharedQuota.Exceeded e) {
+      dropped.incrementAndGet(); // a flood is counted, not logged line by line
+      LOG.debug("shared fragment on {} not kept: {}", topic, e.getMessage());
     } catch (StoreFullException e) {
       dropped.incrementAndGet();
       LOG.warn("shared fragment on {} not kept: {}", topic, e.getMessage());

@@ -119,7 +119,9 @@ public final class AntiEntropyBench {
         }
       }
     }
-    return new Result(storeSize, d, perOwner, bytes, messages, c2.status().queued());
+    // What a partner lists is fetched and verified before it counts: pending probes.
+    return new Result(storeSize, d, perOwner, bytes, messages,
+        c2.status().queued() + c2.pendingProbes());
   }
 
   /** Roots for many owners in one message, per owner (the framing is shared). */

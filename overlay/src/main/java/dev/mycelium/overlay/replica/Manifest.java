@@ -28,10 +28,19 @@ import java.util.Objects;
  */
 public record Manifest(NodeId owner, byte[] ownerPublicKey, long version,
     List<PeerAddress> holders, int replicationFactor, SignedManifest signed) {
+  /**
+   * Most holders a manifest may name. Every holder becomes an anti-entropy partner of the
+   * others, so an unbounded list would let one owner make a node dial anyone.
+   */
+  public static final int MAX_HOLDERS = 16;
 
   public Manifest {
     Objects.requireNonNull(owner, "owner");
     holders = List.copyOf(holders);
+    if (holders.size() > MAX_HOLDERS) {
+      throw new IllegalArgumentException("a manifest names " + holders.size()
+          + " holders, at most " + MAX_HOLDERS);
+    }
   }
 
   /** Makes and signs a manifest. */
@@ -62,6 +71,10 @@ public record Manifest(NodeId owner, byte[] ownerPublicKey, long version,
       b = ManifestBody.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalArgumentException("manifest body is not a valid encoding");
+    }
+    if (b.getHoldersCount() > MAX_HOLDERS) {
+      throw new IllegalArgumentException("a manifest names " + b.getHoldersCount()
+          + " holders, at most " + MAX_HOLDERS);
     }
     byte[] key = b.getOwnerPublicKey().toByteArray();
     if (!OwnerKeys.verify(key, Canonical.sha256(body), s.getSignature().toByteArray())) {

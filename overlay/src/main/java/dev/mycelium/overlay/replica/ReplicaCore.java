@@ -32,6 +32,7 @@ import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
 import dev.mycelium.wire.proto.TombstoneBody;
 import java.io.ByteArrayOutputStream;
+import java.security.GeneralSecurityException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,6 +49,8 @@ import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.random.RandomGenerator;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * One node's replication: the owner role (place its fragments on R holders under a signed
@@ -75,6 +78,18 @@ public final class ReplicaCore {
   private static final int MAX_IDS_PER_MESSAGE = 4096;
   private static final int MAX_PARENTS_PER_MESSAGE = 1024;
   private static final int MAX_CONFIRMATIONS = 4096;
+  /** Most replicas in one ReplicaPut (owners send at most {@link #MAX_PUT_BATCH}). */
+  static final int MAX_PUT_REPLICAS = 1024;
+  /** Most tombstones in one ReplicaDelete (owners send at most 256). */
+  static final int MAX_DELETE_TOMBSTONES = 1024;
+  /** Most owner roots in one DigestRoots: a node keeps at most this many digests anyway. */
+  static final int MAX_ROOTS_PER_MESSAGE = 1024;
+  /** Unknown own IDs waiting for a second voucher during a restore. */
+  static final int MAX_VOUCHES = 16_384;
+  /** IDs learned from a peer's digest, waiting to be fetched and verified before they count. */
+  static final int MAX_PENDING_PROBES = 4096;
+  /** Of those, most in flight at once. */
+  static final int MAX_PROBES_IN_FLIGHT = 2048;
   private static final FragmentCodec TOMBSTONES = new FragmentCodec(FragmentLimits.DEFAULTS);
 
   private final ReplicaConfig config;
@@ -97,6 +112,13 @@ public final class ReplicaCore {
   private final Set<NodeId> departed = new HashSet<>();
   private final Set<NodeId> restorePartners = new LinkedHashSet<>();
   private final Map<Long, Fetch> fetches = new HashMap<>();
+  // Unknown own IDs a holder listed during a restore, with who listed them first: a second,
+  // distinct holder turns one into a placeholder; alone it ages into a probe.
+  private final LinkedHashMap<FragmentId, Vouch> vouches = new LinkedHashMap<>();
+  // IDs a participant listed that this node does not know: fetched from that participant and
+  // kept only if a replica or tombstone signed by the owner comes back. Never a placeholder.
+  private final LinkedHashMap<FragmentId, Probe> probes = new LinkedHashMap<>();
+  private int probesInFlight;
   private final Map<Long, Put> puts = new HashMap<>();
   private final Map<FragmentId, Long> fetchNow = new HashMap<>();
   private final LinkedHashMap<FragmentId, Set<NodeId>> confirmations =
@@ -112,11 +134,25 @@ public final class ReplicaCore {
   private final ArrayDeque<FragmentId> scrubQueue = new ArrayDeque<>();
 
   private long nextRequest = 1;
+  private final Mac requestMac;
+  private final ReplicaLimits limits;
+  // Replica bytes kept per owner (the entries are the owner's digest size).
+  private final Map<NodeId, Long> heldBytes = new HashMap<>();
+  // Holders an owner's newer manifest dropped: the only strangers told about the newer one.
+  private final Map<NodeId, Set<NodeId>> formerHolders = new HashMap<>();
+  // Sealed own replicas: a fetch of the same fragment does not pay for sealing twice.
+  private final LinkedHashMap<FragmentId, SignedReplica> sealed =
+      new LinkedHashMap<>(16, 0.75f, true);
+  private long sealedBytes;
   private long nextAntiEntropy;
   private boolean idle;
   private long restoreStartedAt = -1;
   private boolean restoreBroadcast;
   private boolean restoreOffered;
+  private long restoreLastOfferAt = -1;
+  // Placeholders a restore may still create: as many as the largest offer said it holds, so
+  // that even two colluding holders cannot add more than they claimed under their names.
+  private long restorePlaceholderBudget;
   private long replicatedBytes;
   // New own fragments waiting for the next tick: one ReplicaPut per holder carries them all,
   // so a burst of writes costs each holder one message per tick instead of one per write
@@ -127,9 +163,18 @@ public final class ReplicaCore {
   private long forgedReplicas;
   private long scrubFailures;
 
-  private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {}
+  private record Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline,
+      boolean probe) {
+    Fetch(NodeId peer, NodeId owner, Set<FragmentId> ids, long deadline) {
+      this(peer, owner, ids, deadline, false);
+    }
+  }
 
-  private record Put(List<FragmentId> ids, boolean report, long deadline) {}
+  private record Vouch(NodeId first, long at) {}
+
+  private record Probe(NodeId owner, NodeId source) {}
+
+  private record Put(NodeId holder, List<FragmentId> ids, boolean report, long deadline) {}
 
   private record Expiry(long at, NodeId owner, FragmentId id) {}
 
@@ -156,7 +201,30 @@ public final class ReplicaCore {
    */
   public ReplicaCore(ReplicaConfig config, OwnerKeys keys, PeerAddress self, OwnFragments own,
       HeldReplicas held, RandomGenerator random, long now) {
+    this(config, ReplicaLimits.DEFAULTS, keys, self, own, held, random, keyFrom(random), now);
+  }
+
+  /**
+   * A core with explicit limits and request key.
+   *
+   * @param limits what other nodes may make this one hold
+   * @param requestKey at least 32 secret bytes (the daemon draws them from a SecureRandom at
+   *     start): request IDs are an HMAC under it, so a peer cannot guess the ID of a put or
+   *     fetch sent to another peer and answer it
+   */
+  public ReplicaCore(ReplicaConfig config, ReplicaLimits limits, OwnerKeys keys, PeerAddress self,
+      OwnFragments own, HeldReplicas held, RandomGenerator random, byte[] requestKey, long now) {
     this.config = Objects.requireNonNull(config, "config");
+    this.limits = Objects.requireNonNull(limits, "limits");
+    if (requestKey == null || requestKey.length < 32) {
+      throw new IllegalArgumentException("the request key needs at least 32 bytes");
+    }
+    try {
+      this.requestMac = Mac.getInstance("HmacSHA256");
+      this.requestMac.init(new SecretKeySpec(requestKey, "HmacSHA256"));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available", e);
+    }
     this.keys = Objects.requireNonNull(keys, "keys");
     this.self = Objects.requireNonNull(self, "self address");
     this.selfId = keys.nodeId();
@@ -171,6 +239,32 @@ public final class ReplicaCore {
     this.nextAntiEntropy = now + (long) (random.nextDouble() * config.antiEntropyIntervalMillis());
     this.startedAt = now;
     load(now);
+  }
+
+  /** A request key from the core's seeded generator: for simulations and tests. */
+  private static byte[] keyFrom(RandomGenerator random) {
+    byte[] k = new byte[32];
+    random.nextBytes(k);
+    return k;
+  }
+
+  /**
+   * An unguessable request ID for a message to {@code to}: the first 8 bytes of an HMAC over a
+   * counter and the peer, so that an ID is bound to the peer that must answer it.
+   */
+  private long requestId(NodeId to) {
+    byte[] in = new byte[8 + NodeId.LENGTH];
+    long n = nextRequest++;
+    for (int i = 0; i < 8; i++) {
+      in[i] = (byte) (n >>> (56 - 8 * i));
+    }
+    System.arraycopy(to.toBytes(), 0, in, 8, NodeId.LENGTH);
+    byte[] mac = requestMac.doFinal(in);
+    long id = 0;
+    for (int i = 0; i < 8; i++) {
+      id = id << 8 | (mac[i] & 0xff);
+    }
+    return id;
   }
 
   private void load(long now) {
@@ -213,13 +307,16 @@ public final class ReplicaCore {
         }
       }
       OwnerDigest d = digest(owner);
+      long[] bytes = {0};
       held.forEach(owner, (id, deleted) -> {
         if (deleted) {
           held.tombstone(id).ifPresent(t -> keepTombstone(now, owner, id, t, d));
         } else {
           d.put(id, false);
+          held.replica(id).ifPresent(r -> bytes[0] += r.getSerializedSize());
         }
       });
+      heldBytes.put(owner, bytes[0]);
     }
   }
 
@@ -285,7 +382,7 @@ public final class ReplicaCore {
           + s + "): store it before replicating it");
     }
     repairs.cancel(now, id);
-    Optional<SignedReplica> r = own.replica(id);
+    Optional<SignedReplica> r = ownReplica(id);
     if (r.isEmpty()) {
       return out.effects; // cannot leave the owner (private, no sealing): not advertised either
     }
@@ -313,8 +410,8 @@ public final class ReplicaCore {
     if (ownManifest != null) {
       List<FragmentId> ids = List.copyOf(outgoingIds);
       for (PeerAddress h : ownManifest.holders()) {
-        long req = nextRequest++;
-        puts.put(req, new Put(ids, true, now + 3 * config.fetchTimeoutMillis()));
+        long req = requestId(h.id());
+        puts.put(req, new Put(h.id(), ids, true, now + 3 * config.fetchTimeoutMillis()));
         ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
             .addAllReplicas(outgoing).setRequestId(req).build();
         replicatedBytes += outgoingBytes;
@@ -344,6 +441,7 @@ public final class ReplicaCore {
       outgoingBytes -= outgoing.remove(waiting).getSerializedSize();
     }
     keepTombstone(now, selfId, id, tombstone, digest(selfId));
+    forgetSealed(id);
     repairs.cancel(now, id);
     if (ownManifest != null) {
       Envelope env = Envelope.newBuilder().setReplicaDelete(
@@ -382,7 +480,7 @@ public final class ReplicaCore {
     if (w == null) {
       return out.effects;
     }
-    long req = nextRequest++;
+    long req = requestId(w.source());
     fetches.put(req, new Fetch(w.source(), w.owner(), Set.of(id), Math.min(deadline,
         now + config.fetchTimeoutMillis())));
     send(out, w.source(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
@@ -401,6 +499,7 @@ public final class ReplicaCore {
   public List<ReplicaEffect> restore(long now) {
     Out out = new Out();
     restoreStartedAt = now;
+    restorePlaceholderBudget = 0;
     restoreBroadcast = false;
     restoreOffered = false;
     Envelope q = Envelope.newBuilder().setRestoreQuery(restoreQuery()).build();
@@ -425,6 +524,7 @@ public final class ReplicaCore {
     ensurePlacement(now, out);
     streamTick(now, out);
     repairTick(now, out);
+    probeTick(now, out);
     scrubTick(now, out);
     if (now >= nextAntiEntropy) {
       nextAntiEntropy = now + config.antiEntropyIntervalMillis();
@@ -447,18 +547,28 @@ public final class ReplicaCore {
     if (from.equals(selfId)) {
       return out.effects;
     }
-    lastHeard.put(from, now);
+    if (isOwnSource(from)) {
+      lastHeard.put(from, now); // only holders are judged by their silence
+    }
     try {
       switch (env.getBodyCase()) {
         case REPLICA_PUT -> onPut(now, from, env.getReplicaPut(), out);
         case REPLICA_ACK -> onAck(now, from, env.getReplicaAck(), out);
         case REPLICA_DELETE -> {
+          if (env.getReplicaDelete().getTombstonesCount() > MAX_DELETE_TOMBSTONES) {
+            throw new IllegalArgumentException("a delete carries "
+                + env.getReplicaDelete().getTombstonesCount() + " tombstones, at most "
+                + MAX_DELETE_TOMBSTONES);
+          }
           for (SignedTombstone t : env.getReplicaDelete().getTombstonesList()) {
             onTombstone(now, from, t, out);
           }
         }
-        case MANIFEST_UPDATE -> learnManifest(now, Manifest.verify(
-            env.getManifestUpdate().getManifest()), out);
+        case MANIFEST_UPDATE -> {
+          if (mayRelayManifest(from, env.getManifestUpdate().getManifest())) {
+            learnManifest(now, from, Manifest.verify(env.getManifestUpdate().getManifest()), out);
+          }
+        }
         case REPLICA_FETCH -> onFetch(now, from, env.getReplicaFetch(), out);
         case REPLICA_FETCH_REPLY -> onFetchReply(now, from, env.getReplicaFetchReply(), out);
         case DIGEST_ROOTS -> onRoots(from, env.getDigestRoots(), out);
@@ -498,6 +608,14 @@ public final class ReplicaCore {
         ownManifest == null ? 0 : ownManifest.version(), digest(selfId).size(), heldOwners,
         heldEntries, backlog, replicatedBytes, forgedReplicas, scrubFailures,
         restoreStartedAt >= 0);
+  }
+
+  /**
+   * IDs learned from a partner's digest that wait to be fetched and verified, or are being
+   * fetched (never more than {@link #MAX_PENDING_PROBES} plus {@link #MAX_PROBES_IN_FLIGHT}).
+   */
+  public int pendingProbes() {
+    return probes.size() + probesInFlight;
   }
 
   /** This node's holders, in manifest order (empty before placement). */
@@ -682,7 +800,7 @@ public final class ReplicaCore {
             && size < MAX_REPLY_BYTES / 2) {
           FragmentId id = st.replicas.poll();
           budget--;
-          Optional<SignedReplica> r = own.replica(id);
+          Optional<SignedReplica> r = ownReplica(id);
           if (r.isPresent()) {
             put.addReplicas(r.get());
             ids.add(id);
@@ -690,8 +808,8 @@ public final class ReplicaCore {
           }
         }
         if (!ids.isEmpty()) {
-          long req = nextRequest++;
-          puts.put(req, new Put(ids, false, now + 3 * config.fetchTimeoutMillis()));
+          long req = requestId(e.getKey());
+          puts.put(req, new Put(e.getKey(), ids, false, now + 3 * config.fetchTimeoutMillis()));
           replicatedBytes += size;
           send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
               .build());
@@ -715,11 +833,18 @@ public final class ReplicaCore {
   // ---- holder role ----
 
   private void onPut(long now, NodeId from, ReplicaPut put, Out out) {
+    if (!from.equals(claimedOwner(put.getManifest()))) {
+      throw new IllegalArgumentException("only an owner may push its replicas");
+    }
+    if (put.getReplicasCount() > MAX_PUT_REPLICAS) {
+      throw new IllegalArgumentException("a put carries " + put.getReplicasCount()
+          + " replicas, at most " + MAX_PUT_REPLICAS);
+    }
     Manifest m = Manifest.verify(put.getManifest());
     if (!m.owner().equals(from)) {
       throw new IllegalArgumentException("only an owner may push its replicas");
     }
-    learnManifest(now, m, out);
+    learnManifest(now, from, m, out);
     Manifest current = heldManifests.get(from);
     boolean holder = current != null && current.names(selfId);
     if (current != null && current.version() > m.version()) {
@@ -731,9 +856,26 @@ public final class ReplicaCore {
     ByteArrayOutputStream stored = new ByteArrayOutputStream();
     ByteArrayOutputStream refused = new ByteArrayOutputStream();
     for (SignedReplica r : put.getReplicasList()) {
+      if (!holder) {
+        // Not a holder (no consent, or dropped): nothing is verified or kept, and the owner
+        // is told which it should place elsewhere.
+        byte[] claimed = claimedId(r);
+        if (claimed != null) {
+          refused.writeBytes(claimed);
+        }
+        continue;
+      }
+      if (r.getSerializedSize() > limits.maxReplicaBytes()) {
+        // Too big for this holder, not forged: refused so that the owner places it elsewhere.
+        byte[] claimed = claimedId(r);
+        if (claimed != null) {
+          refused.writeBytes(claimed);
+        }
+        continue;
+      }
       ReplicaCodec.Verified v;
       try {
-        v = ReplicaCodec.verify(r);
+        v = verifyReplica(r);
       } catch (InvalidFragmentException e) {
         forged(from, null, e.getMessage(), out);
         continue;
@@ -745,7 +887,7 @@ public final class ReplicaCore {
       }
       OwnerDigest d = digest(from);
       if (d.containsTombstone(v.id()) || d.containsLive(v.id())
-          || held.putReplica(from, v.id(), r)) {
+          || keepReplica(from, v.id(), r)) {
         if (!d.containsTombstone(v.id())) {
           d.put(v.id(), false);
         }
@@ -761,10 +903,11 @@ public final class ReplicaCore {
   }
 
   private void onAck(long now, NodeId from, ReplicaAck ack, Out out) {
-    Put p = puts.remove(ack.getRequestId());
-    if (p == null) {
-      return;
+    Put p = puts.get(ack.getRequestId());
+    if (p == null || !p.holder.equals(from)) {
+      return; // late, or an ack for a put this peer was never sent
     }
+    puts.remove(ack.getRequestId());
     for (FragmentId id : ids(ack.getStored())) {
       if (p.report && p.ids.contains(id)) {
         Set<NodeId> c = confirmations.computeIfAbsent(id, k -> new LinkedHashSet<>());
@@ -787,6 +930,9 @@ public final class ReplicaCore {
   }
 
   private void onTombstone(long now, NodeId from, SignedTombstone t, Out out) {
+    if (!concernsThisNode(t)) {
+      return; // not this node's, nor an owner's it holds for: not worth a signature check
+    }
     TombstoneBody body = TOMBSTONES.verifyTombstone(t);
     FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
     NodeId owner = NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray());
@@ -794,6 +940,7 @@ public final class ReplicaCore {
     if (owner.equals(selfId)) {
       if (own.state(id) != FragmentState.DELETED) {
         own.applyTombstone(id, t);
+        forgetSealed(id);
         out.report(new ReplicaEvent.TombstoneApplied(id, owner, from));
       }
       if (!expired) {
@@ -814,9 +961,13 @@ public final class ReplicaCore {
     }
     if (expired) {
       if (d.remove(id)) {
-        held.remove(id);
+        forgetHeld(owner, id);
       }
     } else {
+      if (!d.containsLive(id) && d.size() >= limits.maxEntriesPerOwner()) {
+        return; // over the owner's quota: a tombstone for a replica never held is not kept
+      }
+      forgetBytes(owner, id);
       held.putTombstone(owner, id, t);
       keepTombstone(now, owner, id, t, d);
     }
@@ -849,19 +1000,41 @@ public final class ReplicaCore {
       Expiry e = expiries.poll();
       OwnerDigest d = digests.get(e.owner);
       if (d != null && d.containsTombstone(e.id) && d.remove(e.id) && !e.owner.equals(selfId)) {
-        held.remove(e.id);
+        forgetHeld(e.owner, e.id);
       }
     }
   }
 
-  private void learnManifest(long now, Manifest m, Out out) {
+  /**
+   * A manifest signed by its owner, relayed by {@code from}. Taken only from the owner itself or
+   * from a holder the known manifest names (a stranger replaying an old or foreign manifest
+   * changes nothing), and a manifest that names this node for a new owner only while this
+   * node holds for fewer than {@code maxHeldOwners}: holding is consent, not an obligation.
+   */
+  private void learnManifest(long now, NodeId from, Manifest m, Out out) {
     if (m.owner().equals(selfId)) {
-      adoptOwnManifest(now, m);
+      if (m.names(from) || isOwnSource(from)) {
+        adoptOwnManifest(now, m);
+      }
       return;
     }
     Manifest known = heldManifests.get(m.owner());
+    if (!from.equals(m.owner()) && (known == null || !known.names(from))) {
+      return;
+    }
     if (known != null && known.version() >= m.version()) {
       return;
+    }
+    if (m.names(selfId) && known == null && heldManifests.size() >= limits.maxHeldOwners()) {
+      return; // no consent: the owner's puts are refused and it places elsewhere
+    }
+    if (known != null) {
+      Set<NodeId> dropped = new LinkedHashSet<>(known.holderIds());
+      dropped.removeAll(m.holderIds());
+      dropped.remove(selfId);
+      if (!dropped.isEmpty()) {
+        formerHolders.put(m.owner(), dropped); // at most Manifest.MAX_HOLDERS
+      }
     }
     if (m.names(selfId)) {
       heldManifests.put(m.owner(), m);
@@ -876,6 +1049,8 @@ public final class ReplicaCore {
       heldManifests.remove(m.owner());
       held.dropOwner(m.owner());
       digests.remove(m.owner());
+      heldBytes.remove(m.owner());
+      formerHolders.remove(m.owner());
       repairs.cancelOwner(now, m.owner());
       out.report(new ReplicaEvent.Released(m.owner(), m.version()));
     }
@@ -944,7 +1119,7 @@ public final class ReplicaCore {
   }
 
   private void dropBadCopy(long now, NodeId owner, FragmentId id, String why, Out out) {
-    held.remove(id);
+    forgetHeld(owner, id);
     digest(owner).remove(id);
     scrubFailures++;
     out.report(new ReplicaEvent.ScrubFailed(id, owner, why));
@@ -960,10 +1135,13 @@ public final class ReplicaCore {
       throw new IllegalArgumentException("a fetch asks for at most " + MAX_IDS_PER_MESSAGE
           + " IDs, got " + ids.size());
     }
+    boolean mine = owner.equals(selfId);
+    if (!entitled(owner, from)) {
+      return; // only the owner and its holders may read what is kept for it
+    }
     ReplicaFetchReply.Builder reply = ReplicaFetchReply.newBuilder().setRequestId(f.getRequestId());
     ByteArrayOutputStream missing = new ByteArrayOutputStream();
     int size = 0;
-    boolean mine = owner.equals(selfId);
     for (FragmentId id : ids) {
       if (size >= MAX_REPLY_BYTES) {
         break; // the rest is left unanswered; the asker asks again
@@ -974,7 +1152,7 @@ public final class ReplicaCore {
         size += t.get().getSerializedSize();
         continue;
       }
-      Optional<SignedReplica> r = mine ? own.replica(id) : heldReplica(now, owner, id, out);
+      Optional<SignedReplica> r = mine ? ownReplica(id) : heldReplica(now, owner, id, out);
       if (r.isPresent()) {
         reply.addReplicas(r.get());
         size += r.get().getSerializedSize();
@@ -1018,11 +1196,15 @@ public final class ReplicaCore {
       return; // late (already timed out) or not ours
     }
     fetches.remove(reply.getRequestId());
+    if (f.probe) {
+      onProbeReply(now, from, f, reply, out);
+      return;
+    }
     if (reply.hasManifest()) {
       try {
         Manifest m = Manifest.verify(reply.getManifest());
         if (m.owner().equals(f.owner)) {
-          learnManifest(now, m, out);
+          learnManifest(now, from, m, out);
         }
       } catch (IllegalArgumentException e) {
         out.effects.add(new ReplicaEffect.Penalize(from, PeerScores.BAD_SIGNATURE,
@@ -1044,7 +1226,7 @@ public final class ReplicaCore {
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = ReplicaCodec.verify(r);
+        v = verifyReplica(r);
         if (!f.ids.contains(v.id())) {
           throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
         }
@@ -1089,6 +1271,19 @@ public final class ReplicaCore {
     return asked.size() == 1 ? asked.iterator().next() : null;
   }
 
+  /** Keeps a verified replica a probe brought for an owner this node holds for. */
+  private void storeHeld(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
+    Manifest m = heldManifests.get(v.owner());
+    OwnerDigest d = digests.get(v.owner());
+    if (m == null || !m.names(selfId) || d == null || d.kind(v.id()) != null) {
+      return;
+    }
+    if (keepReplica(v.owner(), v.id(), v.replica())) {
+      d.put(v.id(), false);
+      out.report(new ReplicaEvent.Repaired(v.id(), v.owner(), false, from, v.size()));
+    }
+  }
+
   private void storeRepaired(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
     FragmentId id = v.id();
     boolean mine = v.owner().equals(selfId);
@@ -1111,7 +1306,7 @@ public final class ReplicaCore {
         return;
       }
       if (!d.containsLive(id)) {
-        if (!held.putReplica(v.owner(), id, v.replica())) {
+        if (!keepReplica(v.owner(), id, v.replica())) {
           failAttempt(now, id, from, "no room for the replica", out);
           return;
         }
@@ -1157,6 +1352,10 @@ public final class ReplicaCore {
       Fetch f = it.next().getValue();
       if (f.deadline <= now) {
         it.remove();
+        if (f.probe) {
+          probesInFlight -= f.ids.size();
+          continue; // nothing was learned: the claim is simply forgotten
+        }
         for (FragmentId id : f.ids) {
           failAttempt(now, id, f.peer, "timed out", out);
         }
@@ -1186,7 +1385,7 @@ public final class ReplicaCore {
         List<FragmentId> list = byOwner.getValue();
         for (int i = 0; i < list.size(); i += config.fetchBatch()) {
           List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
-          long req = nextRequest++;
+          long req = requestId(e.getKey());
           fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
               now + config.fetchTimeoutMillis()));
           send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
@@ -1249,14 +1448,19 @@ public final class ReplicaCore {
    */
   private boolean participates(NodeId owner, NodeId peer, Out out) {
     if (owner.equals(selfId)) {
-      return true;
+      // Only a holder this node chose (its manifest) or one that offered a restore under its
+      // signed manifest may talk about its own fragments: anyone else could name made-up IDs.
+      return isOwnSource(peer);
     }
     Manifest m = heldManifests.get(owner);
     if (m != null && m.names(selfId)) {
       if (!peer.equals(owner) && !m.names(peer)) {
-        // The peer works from an older manifest: tell it.
-        send(out, peer, Envelope.newBuilder().setManifestUpdate(
-            ManifestUpdate.newBuilder().setManifest(m.signed())).build());
+        // A holder the owner dropped works from an older manifest: tell it. Anyone else is not
+        // entitled to this owner's digest or holder list and hears nothing.
+        if (formerHolders.getOrDefault(owner, Set.of()).contains(peer)) {
+          send(out, peer, Envelope.newBuilder().setManifestUpdate(
+              ManifestUpdate.newBuilder().setManifest(m.signed())).build());
+        }
         return false;
       }
       return true;
@@ -1265,6 +1469,10 @@ public final class ReplicaCore {
   }
 
   private void onRoots(NodeId from, DigestRoots roots, Out out) {
+    if (roots.getRootsCount() > MAX_ROOTS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest roots carry " + roots.getRootsCount()
+          + " owners, at most " + MAX_ROOTS_PER_MESSAGE);
+    }
     for (OwnerRoot r : roots.getRootsList()) {
       NodeId owner = NodeId.of(r.getOwnerId().toByteArray());
       if (!participates(owner, from, out)) {
@@ -1294,6 +1502,10 @@ public final class ReplicaCore {
     if (n.getValues().size() != n.getParentsCount() * chunk) {
       throw new IllegalArgumentException("digest nodes carry " + n.getValues().size()
           + " bytes for " + n.getParentsCount() + " parents");
+    }
+    if (n.getParentsCount() > MAX_PARENTS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest nodes carry " + n.getParentsCount()
+          + " parents, at most " + MAX_PARENTS_PER_MESSAGE);
     }
     byte[] values = n.getValues().toByteArray();
     List<Integer> differing = new ArrayList<>();
@@ -1362,33 +1574,45 @@ public final class ReplicaCore {
   }
 
   private void onIds(long now, NodeId from, DigestIds m, Out out) {
+    int listed = (m.getLiveIds().size() + m.getDeletedIds().size()) / FragmentId.LENGTH;
+    if (listed > MAX_IDS_PER_MESSAGE) {
+      throw new IllegalArgumentException("digest IDs carry " + listed + " IDs, at most "
+          + MAX_IDS_PER_MESSAGE);
+    }
     NodeId owner = NodeId.of(m.getOwnerId().toByteArray());
     if (!participates(owner, from, out)) {
       return;
     }
     OwnerDigest d = digestOf(owner);
-    boolean mine = owner.equals(selfId);
-    List<NodeId> sources = new ArrayList<>();
-    sources.add(from);
-    for (NodeId s : mine ? ownSources() : heldSources(owner)) {
-      if (!sources.contains(s)) {
-        sources.add(s);
-      }
+    if (m.getBucketsCount() > (1 << d.leafBits())) {
+      throw new IllegalArgumentException("digest IDs list " + m.getBucketsCount()
+          + " buckets, the digest has " + (1 << d.leafBits()));
     }
+    boolean mine = owner.equals(selfId);
     List<FragmentId> theirLive = ids(m.getLiveIds());
     List<FragmentId> theirDead = ids(m.getDeletedIds());
     for (FragmentId id : theirLive) {
-      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
-      if (d.kind(id) == null && !(mine && own.state(id) == FragmentState.DELETED)) {
-        if (mine) {
-          own.markBlank(id);
-        }
-        repairs.enqueue(now, id, owner, mine, sources);
+      if (d.kind(id) != null) {
+        continue;
       }
+      FragmentState st = mine ? own.state(id) : null;
+      if (st == null) {
+        if (mine) {
+          learnOwnId(now, from, id);
+        } else if (!repairs.contains(id)) {
+          probe(owner, from, id);
+        }
+      } else if ((st == FragmentState.BLANK || st == FragmentState.LOST)
+          && !repairs.contains(id)) {
+        // Known here already (the owner's own placeholder): the holder is one more source.
+        repairs.enqueue(now, id, selfId, true, ownSources());
+      }
+      // An own fragment deleted long ago (tombstone expired from digests) stays deleted.
     }
     for (FragmentId id : theirDead) {
-      if (!d.containsTombstone(id)) {
-        repairs.enqueue(now, id, owner, mine, sources);
+      if (!d.containsTombstone(id) && !(mine && own.state(id) == FragmentState.DELETED)
+          && !repairs.contains(id)) {
+        probe(owner, from, id);
       }
     }
     if (m.getReply() && m.getBucketsCount() > 0) {
@@ -1403,6 +1627,133 @@ public final class ReplicaCore {
       theirDead.forEach(id -> theirs.put(id, true));
       sendIds(from, owner, d, m.getBucketsList(), false,
           (id, deleted) -> !Boolean.valueOf(deleted).equals(theirs.get(id)), out);
+    }
+  }
+
+  /**
+   * A holder listed an own ID this node does not know. Only inside a restore this node started,
+   * and only once two distinct holders list it, does it become a BLANK placeholder queued for
+   * repair (one liar cannot fill the owner's store); otherwise it is fetched and kept only if a
+   * replica signed by this node comes back.
+   */
+  private void learnOwnId(long now, NodeId from, FragmentId id) {
+    if (restoreStartedAt < 0) {
+      probe(selfId, from, id);
+      return;
+    }
+    Vouch v = vouches.get(id);
+    if (v == null) {
+      if (vouches.size() < MAX_VOUCHES) {
+        vouches.put(id, new Vouch(from, now));
+      } // else: the next anti-entropy round lists it again
+      return;
+    }
+    if (v.first().equals(from)) {
+      return;
+    }
+    vouches.remove(id);
+    if (restorePlaceholderBudget <= 0) {
+      probe(selfId, from, id); // more than the holders said they hold: verify first
+      return;
+    }
+    restorePlaceholderBudget--;
+    own.markBlank(id);
+    repairs.enqueue(now, id, selfId, true, ownSources());
+  }
+
+  private void probe(NodeId owner, NodeId source, FragmentId id) {
+    if (probes.size() < MAX_PENDING_PROBES) {
+      probes.putIfAbsent(id, new Probe(owner, source));
+    } // else dropped: digests still differ, so the next round names it again
+  }
+
+  /** Whether a peer may speak about this node's own fragments. */
+  private boolean isOwnSource(NodeId peer) {
+    return ownManifest != null && ownManifest.names(peer) || restorePartners.contains(peer);
+  }
+
+  /**
+   * Vouches that found no second holder in time become probes; pending probes leave as
+   * fetches to the peer that listed them, within the in-flight bound.
+   */
+  private void probeTick(long now, Out out) {
+    for (Iterator<Map.Entry<FragmentId, Vouch>> it = vouches.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<FragmentId, Vouch> e = it.next();
+      if (restoreStartedAt >= 0 && e.getValue().at() + config.fetchTimeoutMillis() > now) {
+        break; // insertion order is arrival order
+      }
+      it.remove();
+      probe(selfId, e.getValue().first(), e.getKey());
+    }
+    Map<NodeId, Map<NodeId, List<FragmentId>>> bySource = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<FragmentId, Probe>> it = probes.entrySet().iterator();
+        it.hasNext() && probesInFlight < MAX_PROBES_IN_FLIGHT; ) {
+      Map.Entry<FragmentId, Probe> e = it.next();
+      it.remove();
+      Probe p = e.getValue();
+      bySource.computeIfAbsent(p.source(), k -> new LinkedHashMap<>())
+          .computeIfAbsent(p.owner(), k -> new ArrayList<>()).add(e.getKey());
+      probesInFlight++;
+    }
+    for (Map.Entry<NodeId, Map<NodeId, List<FragmentId>>> e : bySource.entrySet()) {
+      for (Map.Entry<NodeId, List<FragmentId>> byOwner : e.getValue().entrySet()) {
+        List<FragmentId> list = byOwner.getValue();
+        for (int i = 0; i < list.size(); i += config.fetchBatch()) {
+          List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
+          long req = requestId(e.getKey());
+          fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
+              now + config.fetchTimeoutMillis(), true));
+          send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
+              .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
+              .build());
+        }
+      }
+    }
+  }
+
+  /**
+   * The answer to a probe: what verifies as signed by the owner is kept (a replica, or a
+   * tombstone that keeps it deleted); anything missing is forgotten, never queued for repair.
+   */
+  private void onProbeReply(long now, NodeId from, Fetch f, ReplicaFetchReply reply, Out out) {
+    probesInFlight -= f.ids.size();
+    for (SignedTombstone t : reply.getTombstonesList()) {
+      TombstoneBody body = TOMBSTONES.verifyTombstone(t);
+      FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
+      if (f.ids.contains(id) && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray())
+          .equals(f.owner)) {
+        onTombstone(now, from, t, out);
+      }
+    }
+    for (SignedReplica r : reply.getReplicasList()) {
+      ReplicaCodec.Verified v;
+      try {
+        v = verifyReplica(r);
+        if (!f.ids.contains(v.id())) {
+          throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
+        }
+        if (!v.owner().equals(f.owner)) {
+          throw new InvalidFragmentException("owner", "replica belongs to another owner");
+        }
+      } catch (InvalidFragmentException e) {
+        forged(from, guessId(r, f.ids), e.getMessage(), out);
+        continue;
+      }
+      if (v.owner().equals(selfId)) {
+        OwnerDigest d = digest(selfId);
+        if (d.kind(v.id()) != null || own.state(v.id()) == FragmentState.DELETED
+            || own.state(v.id()) == FragmentState.PRESENT) {
+          continue;
+        }
+        if (own.restore(v)) {
+          d.put(v.id(), false);
+          repairs.succeeded(now, v.id(), v.size());
+          out.report(new ReplicaEvent.Repaired(v.id(), selfId, true, from, v.size()));
+        }
+      } else {
+        storeHeld(now, from, v, out);
+      }
     }
   }
 
@@ -1424,8 +1775,13 @@ public final class ReplicaCore {
       out.effects.add(new ReplicaEffect.Broadcast(RESTORE_TOPIC, restoreQuery().toByteString(),
           RESTORE_PRIORITY));
     }
-    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0) {
-      restoreStartedAt = -1; // done, or nobody held anything (offers arriving later still count)
+    // The restore stays open while offers' digest exchanges may still be under way, so that
+    // IDs vouched for by two holders still get their placeholders.
+    long settle = restoreLastOfferAt + config.antiEntropyIntervalMillis()
+        + 2 * config.fetchTimeoutMillis();
+    if (!restoreHoldsPlacement(now) && repairs.stats().queueLength() == 0
+        && vouches.isEmpty() && now >= settle) {
+      restoreStartedAt = -1; // done, or nobody held anything
     }
   }
 
@@ -1434,19 +1790,25 @@ public final class ReplicaCore {
     if (!owner.equals(from) || owner.equals(selfId)) {
       return; // only an owner asks for its own fragments
     }
+    Manifest m = heldManifests.get(owner);
+    if (m == null || !m.names(selfId)) {
+      return; // nothing held for it: not even its address is kept
+    }
     if (q.hasReplyTo()) {
       addresses.put(owner, new PeerAddress(owner, q.getReplyTo().getHost(),
           q.getReplyTo().getPort()));
-    }
-    Manifest m = heldManifests.get(owner);
-    if (m == null || !m.names(selfId)) {
-      return;
     }
     send(out, owner, Envelope.newBuilder().setRestoreOffer(RestoreOffer.newBuilder()
         .setManifest(m.signed()).setHeld(digestOf(owner).size())).build());
   }
 
   private void onRestoreOffer(long now, NodeId from, RestoreOffer offer, Out out) {
+    if (!selfId.equals(claimedOwner(offer.getManifest()))) {
+      throw new IllegalArgumentException("a restore offer carries another owner's manifest");
+    }
+    if (restoreStartedAt < 0 && ownManifest != null) {
+      return; // nobody asked: not worth a signature check
+    }
     Manifest m = Manifest.verify(offer.getManifest());
     if (!m.owner().equals(selfId)) {
       throw new IllegalArgumentException("a restore offer carries another owner's manifest");
@@ -1454,8 +1816,15 @@ public final class ReplicaCore {
     if (!m.names(from)) {
       return; // the offerer was dropped from that manifest
     }
+    if (ownManifest != null && ownManifest.version() > m.version()) {
+      return; // a holder dropped since: it may keep copies of what was deleted after
+    }
     adoptOwnManifest(now, m);
+    // Partners named only by an older manifest are no longer asked.
+    restorePartners.removeIf(p -> !ownManifest.names(p));
     restoreOffered = true;
+    restoreLastOfferAt = now;
+    restorePlaceholderBudget = Math.max(restorePlaceholderBudget, offer.getHeld());
     restorePartners.add(from);
     repairs.addSources(now, selfId, ownSources());
     out.report(new ReplicaEvent.RestoreOffered(from, offer.getHeld(), m.version()));
@@ -1463,6 +1832,156 @@ public final class ReplicaCore {
   }
 
   // ---- helpers ----
+
+  /**
+   * Whether a peer may fetch what this node keeps for {@code owner}: the owner itself, or a
+   * holder named in the owner's manifest as this node knows it (its own, for its own
+   * fragments; restore partners count, as they offered under its signed manifest).
+   */
+  private boolean entitled(NodeId owner, NodeId peer) {
+    if (owner.equals(selfId)) {
+      return isOwnSource(peer);
+    }
+    if (peer.equals(owner)) {
+      return true;
+    }
+    Manifest m = heldManifests.get(owner);
+    return m != null && m.names(peer);
+  }
+
+  /**
+   * Whether a tombstone is about this node's own fragments or an owner it holds for, read from
+   * the unverified body: a peer cannot make this node check signatures on anything else.
+   */
+  private boolean concernsThisNode(SignedTombstone t) {
+    try {
+      byte[] key = TombstoneBody.parseFrom(t.getBody()).getOwnerPublicKey().toByteArray();
+      if (key.length != 32) {
+        return true; // let the verifier name what is wrong
+      }
+      NodeId owner = NodeId.fromPublicKey(key);
+      if (owner.equals(selfId)) {
+        return true;
+      }
+      Manifest m = heldManifests.get(owner);
+      return m != null && m.names(selfId);
+    } catch (InvalidProtocolBufferException e) {
+      return true; // malformed: the verifier says so
+    }
+  }
+
+  /**
+   * Whether {@code from} may relay a manifest, read from the unverified body: the owner itself,
+   * a holder of the owner's known manifest, or anyone for this node's own (checked again after
+   * the signature). Saves a signature check on what would be ignored anyway.
+   */
+  private boolean mayRelayManifest(NodeId from, dev.mycelium.wire.proto.SignedManifest s) {
+    try {
+      byte[] key = dev.mycelium.wire.proto.ManifestBody.parseFrom(s.getBody())
+          .getOwnerPublicKey().toByteArray();
+      if (key.length != 32) {
+        return true;
+      }
+      NodeId owner = NodeId.fromPublicKey(key);
+      if (owner.equals(selfId) || owner.equals(from)) {
+        return true;
+      }
+      Manifest m = heldManifests.get(owner);
+      return m != null && m.names(from);
+    } catch (InvalidProtocolBufferException e) {
+      return true;
+    }
+  }
+
+  /** The owner a manifest claims, unverified, or null when the body does not say. */
+  private static NodeId claimedOwner(dev.mycelium.wire.proto.SignedManifest s) {
+    try {
+      byte[] key = dev.mycelium.wire.proto.ManifestBody.parseFrom(s.getBody())
+          .getOwnerPublicKey().toByteArray();
+      return key.length == 32 ? NodeId.fromPublicKey(key) : null;
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
+  /** Checks a replica's size before its signature: an oversized one is not even parsed. */
+  private ReplicaCodec.Verified verifyReplica(SignedReplica r) {
+    int size = r.getSerializedSize();
+    if (size > limits.maxReplicaBytes()) {
+      throw new InvalidFragmentException("size", "replica of " + size + " bytes, at most "
+          + limits.maxReplicaBytes());
+    }
+    return ReplicaCodec.verify(r);
+  }
+
+  /** The fragment ID a replica claims, unverified (to name it in a refusal), or null. */
+  private static byte[] claimedId(SignedReplica r) {
+    try {
+      byte[] id = dev.mycelium.wire.proto.ReplicaBody.parseFrom(r.getBody()).getFragmentId()
+          .toByteArray();
+      return id.length == FragmentId.LENGTH ? id : null;
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
+  /** Keeps a verified replica within the owner's quota in entries and bytes. */
+  private boolean keepReplica(NodeId owner, FragmentId id, SignedReplica r) {
+    OwnerDigest d = digest(owner);
+    long size = r.getSerializedSize();
+    long bytes = heldBytes.getOrDefault(owner, 0L);
+    if (d.size() >= limits.maxEntriesPerOwner() || bytes + size > limits.maxBytesPerOwner()
+        || size > limits.maxReplicaBytes()) {
+      return false;
+    }
+    if (!held.putReplica(owner, id, r)) {
+      return false;
+    }
+    heldBytes.put(owner, bytes + size);
+    return true;
+  }
+
+  private void forgetBytes(NodeId owner, FragmentId id) {
+    held.replica(id).ifPresent(r -> heldBytes.computeIfPresent(owner,
+        (k, v) -> Math.max(0, v - r.getSerializedSize())));
+  }
+
+  private void forgetHeld(NodeId owner, FragmentId id) {
+    forgetBytes(owner, id);
+    held.remove(id);
+  }
+
+  /**
+   * An own fragment's replica, sealed once and kept in a bounded cache: fragments are immutable,
+   * so the sealed copy stays good until the fragment is deleted.
+   */
+  private Optional<SignedReplica> ownReplica(FragmentId id) {
+    SignedReplica r = sealed.get(id);
+    if (r != null) {
+      return Optional.of(r);
+    }
+    Optional<SignedReplica> fresh = own.replica(id);
+    if (fresh.isPresent() && limits.sealCacheBytes() > 0) {
+      long size = fresh.get().getSerializedSize();
+      if (size <= limits.sealCacheBytes()) {
+        sealed.put(id, fresh.get());
+        sealedBytes += size;
+        for (Iterator<SignedReplica> it = sealed.values().iterator();
+            sealedBytes > limits.sealCacheBytes() && it.hasNext(); ) {
+          sealedBytes -= it.next().getSerializedSize();
+          it.remove();
+        }
+      }
+    }
+    return fresh;
+  }
+
+  private void forgetSealed(FragmentId id) {
+    SignedReplica r = sealed.remove(id);
+    if (r != null) {
+      sealedBytes -= r.getSerializedSize();
+    }
+  }
 
   private void send(Out out, NodeId to, Envelope env) {
     out.effects.add(new ReplicaEffect.Send(to, addresses.get(to), env));

@@ -57,22 +57,42 @@ public final class NetworkSearch {
   public static final int MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 
   /**
-   * Limits of the core.
+   * Limits of the core. A peer's request is clamped to the peer limits before this node spends
+   * anything on it, so one request costs at most {@code maxFanout} forwards, {@code maxPeerK}
+   * hits and {@code maxPeerBudgetMillis} of waiting, whatever it asked for.
    *
    * @param maxHops the most hops this node forwards a request over (a larger hops_left is cut)
-   * @param maxK the most hits a request may ask for
-   * @param maxBudgetMillis the longest a request may make this node wait
+   * @param maxK the most hits a request may ask for (more is malformed)
+   * @param maxBudgetMillis the longest this node's own search may wait
    * @param dedupWindow request IDs remembered to drop duplicates
    * @param maxPending requests in progress at once; more are dropped (the asker times out)
+   * @param maxPeerK a peer's k is cut to this
+   * @param maxPeerBudgetMillis a peer's budget is cut to this
+   * @param maxFanout most neighbours a peer's request is forwarded to (a random choice)
+   * @param requestsPerSecond requests a peer may send per second, on average
+   * @param requestBurst requests a peer may send at once after a quiet spell
+   * @param maxPendingBytes bytes of hits held for all searches in progress together
    */
   public record Limits(int maxHops, int maxK, long maxBudgetMillis, int dedupWindow,
-      int maxPending) {
+      int maxPending, int maxPeerK, long maxPeerBudgetMillis, int maxFanout,
+      double requestsPerSecond, int requestBurst, long maxPendingBytes) {
     public Limits {
-      if (maxHops < 1 || maxK < 1 || maxBudgetMillis < 1 || dedupWindow < 1 || maxPending < 1) {
+      if (maxHops < 1 || maxK < 1 || maxBudgetMillis < 1 || dedupWindow < 1 || maxPending < 1
+          || maxPeerK < 1 || maxPeerBudgetMillis < 1 || maxFanout < 1 || requestBurst < 1
+          || maxPendingBytes < 1 || !(requestsPerSecond > 0)) {
         throw new IllegalArgumentException("every network search limit must be at least 1: "
             + "maxHops=" + maxHops + ", maxK=" + maxK + ", maxBudgetMillis=" + maxBudgetMillis
-            + ", dedupWindow=" + dedupWindow + ", maxPending=" + maxPending);
+            + ", dedupWindow=" + dedupWindow + ", maxPending=" + maxPending
+            + ", maxPeerK=" + maxPeerK + ", maxPeerBudgetMillis=" + maxPeerBudgetMillis
+            + ", maxFanout=" + maxFanout + ", requestsPerSecond=" + requestsPerSecond
+            + ", requestBurst=" + requestBurst + ", maxPendingBytes=" + maxPendingBytes);
       }
+    }
+
+    /** The given core limits with the default peer limits. */
+    public Limits(int maxHops, int maxK, long maxBudgetMillis, int dedupWindow, int maxPending) {
+      this(maxHops, maxK, maxBudgetMillis, dedupWindow, maxPending, Math.min(maxK, 100),
+          Math.min(maxBudgetMillis, 5_000), 16, 10, 20, 16L << 20);
     }
 
     /** Limits for a node that forwards at most {@code maxHops}. */
@@ -80,6 +100,12 @@ public final class NetworkSearch {
       return new Limits(maxHops, 1000, 30_000, 4096, 256);
     }
   }
+
+  /** Peers whose request rate is tracked; the least recently heard is forgotten first. */
+  static final int MAX_TRACKED_PEERS = 1024;
+
+  /** Most nodes one answer may report as unanswered that this node keeps per search. */
+  static final int MAX_UNANSWERED = 1024;
 
   /** What the core asks its driver to do. */
   public sealed interface Action {
@@ -130,6 +156,7 @@ public final class NetworkSearch {
     final Set<NodeId> answered = new LinkedHashSet<>();
     final Set<NodeId> unanswered = new LinkedHashSet<>();
     final Map<ByteString, Hit> hits = new HashMap<>();
+    long bytes;
     boolean localDone;
 
     Pending(ByteString id, NodeId replyTo, int k, long deadline) {
@@ -150,6 +177,10 @@ public final class NetworkSearch {
   private final RandomGenerator random;
   private final Map<ByteString, Pending> pending = new LinkedHashMap<>();
   private final LinkedHashMap<ByteString, Boolean> seen = new LinkedHashMap<>();
+  // Token buckets per peer, in access order so that the quietest peer is forgotten first.
+  private final LinkedHashMap<NodeId, double[]> buckets = new LinkedHashMap<>(16, 0.75f, true);
+  private long pendingBytes;
+  private long rateLimited;
 
   private long requestsServed;
   private long duplicates;
@@ -218,6 +249,10 @@ public final class NetworkSearch {
           + bad));
       return actions;
     }
+    if (!admit(now, from)) {
+      rateLimited++;
+      return actions; // over its rate: dropped, the asker times out
+    }
     ByteString id = req.getRequestId();
     if (seen.containsKey(id)) {
       duplicates++;
@@ -232,21 +267,35 @@ public final class NetworkSearch {
     remember(id);
     requestsServed++;
     int hops = Math.min(req.getHopsLeft(), limits.maxHops());
-    long budget = Math.min(req.getBudgetMillis(), limits.maxBudgetMillis());
+    long budget = Math.min(req.getBudgetMillis(), limits.maxPeerBudgetMillis());
+    int k = Math.min(req.getK(), limits.maxPeerK());
     long wait = budget * (hops - 1) / hops;
     // At the last hop the only wait is for the local search; give it the whole budget.
-    Pending p = new Pending(id, from, req.getK(), now + (hops > 1 ? wait : budget));
+    Pending p = new Pending(id, from, k, now + (hops > 1 ? wait : budget));
     pending.put(id, p);
-    actions.add(new Action.SearchLocally(id, req));
+    NetworkSearchRequest clamped = req.toBuilder().setK(k).setHopsLeft(hops)
+        .setBudgetMillis((int) budget).build();
+    actions.add(new Action.SearchLocally(id, clamped));
     if (hops > 1 && wait > 0) {
       NodeId origin = NodeId.of(req.getOrigin().toByteArray());
-      NetworkSearchRequest fwd = req.toBuilder().setHopsLeft(hops - 1)
+      NetworkSearchRequest fwd = clamped.toBuilder().setHopsLeft(hops - 1)
           .setBudgetMillis((int) wait).build();
+      List<NodeId> targets = new ArrayList<>();
       for (NodeId n : neighbours) {
-        if (!n.equals(from) && !n.equals(origin) && !n.equals(self) && p.asked.add(n)) {
-          forwarded++;
-          actions.add(new Action.Send(n, Envelope.newBuilder().setSearchRequest(fwd).build()));
+        if (!n.equals(from) && !n.equals(origin) && !n.equals(self) && !targets.contains(n)) {
+          targets.add(n);
         }
+      }
+      // A random choice of at most maxFanout, so that one request cannot make this node
+      // speak to every neighbour it has.
+      for (int i = 0; i < targets.size() && i < limits.maxFanout(); i++) {
+        int j = i + random.nextInt(targets.size() - i);
+        NodeId t = targets.get(j);
+        targets.set(j, targets.get(i));
+        targets.set(i, t);
+        p.asked.add(t);
+        forwarded++;
+        actions.add(new Action.Send(t, Envelope.newBuilder().setSearchRequest(fwd).build()));
       }
     }
     return actions;
@@ -281,7 +330,11 @@ public final class NetworkSearch {
       return actions;
     }
     p.answered.add(from);
+    int considered = 0;
     for (NetworkSearchHit h : resp.getHitsList()) {
+      if (++considered > p.k) {
+        break; // more than was asked for: the rest is not even looked at
+      }
       if (h.getNode().size() != NODE_ID_LENGTH || !h.hasFragment()) {
         malformed++;
         actions.add(new Action.Penalize(from, MALFORMED_PENALTY,
@@ -291,6 +344,9 @@ public final class NetworkSearch {
       merge(p, new Hit(h, from));
     }
     for (ByteString u : resp.getUnansweredList()) {
+      if (p.unanswered.size() >= MAX_UNANSWERED) {
+        break;
+      }
       if (u.size() == NODE_ID_LENGTH) {
         p.unanswered.add(NodeId.of(u.toByteArray()));
       }
@@ -345,12 +401,56 @@ public final class NetworkSearch {
     return null;
   }
 
+  /**
+   * Keeps a hit if it is better than what the search has, within the byte budget of all
+   * searches; a search never keeps more than twice its k (the worst are let go).
+   */
   private void merge(Pending p, Hit h) {
     ByteString key = fragmentKey(h.hit());
     Hit old = p.hits.get(key);
-    if (old == null || h.hit().getScore() > old.hit().getScore()) {
-      p.hits.put(key, h);
+    if (old != null && h.hit().getScore() <= old.hit().getScore()) {
+      return;
     }
+    long size = h.hit().getSerializedSize();
+    long freed = old == null ? 0 : old.hit().getSerializedSize();
+    if (pendingBytes - freed + size > limits.maxPendingBytes()) {
+      return;
+    }
+    p.hits.put(key, h);
+    p.bytes += size - freed;
+    pendingBytes += size - freed;
+    if (p.hits.size() > 2 * p.k) {
+      List<Map.Entry<ByteString, Hit>> ranked = new ArrayList<>(p.hits.entrySet());
+      ranked.sort(Comparator.comparingDouble(e -> -e.getValue().hit().getScore()));
+      for (Map.Entry<ByteString, Hit> e : ranked.subList(p.k, ranked.size())) {
+        p.hits.remove(e.getKey());
+        long s = e.getValue().hit().getSerializedSize();
+        p.bytes -= s;
+        pendingBytes -= s;
+      }
+    }
+  }
+
+  /** Takes a token from the peer's bucket, refilled at requestsPerSecond up to the burst. */
+  private boolean admit(long now, NodeId peer) {
+    double[] b = buckets.get(peer);
+    if (b == null) {
+      if (buckets.size() >= MAX_TRACKED_PEERS) {
+        Iterator<NodeId> it = buckets.keySet().iterator();
+        it.next();
+        it.remove();
+      }
+      b = new double[] {limits.requestBurst(), now};
+      buckets.put(peer, b);
+    }
+    double elapsed = Math.max(0, now - b[1]);
+    b[0] = Math.min(limits.requestBurst(), b[0] + elapsed * limits.requestsPerSecond() / 1000.0);
+    b[1] = now;
+    if (b[0] < 1) {
+      return false;
+    }
+    b[0] -= 1;
+    return true;
   }
 
   private void finishIfDone(Pending p, long now, List<Action> actions) {
@@ -361,6 +461,7 @@ public final class NetworkSearch {
 
   private void finish(Pending p, List<Action> actions) {
     pending.remove(p.id);
+    pendingBytes -= p.bytes;
     List<NodeId> missing = new ArrayList<>();
     for (NodeId n : p.asked) {
       if (!p.answered.contains(n)) {
@@ -449,6 +550,16 @@ public final class NetworkSearch {
   /** Malformed requests and hits. */
   public long malformed() {
     return malformed;
+  }
+
+  /** Requests dropped because their peer sent more than its rate allows. */
+  public long rateLimited() {
+    return rateLimited;
+  }
+
+  /** Bytes of hits held for the searches in progress. */
+  public long pendingBytes() {
+    return pendingBytes;
   }
 
   /** Requests dropped because too many were in progress. */

@@ -85,11 +85,13 @@ class PrivateReplicaTest {
     ReplicaNet.Node a = net.list().get(0);
     a.sealer = aesGcm(a.keys);
     a.fresh();
+    net.refreshViews(); // the new core places its own manifest: holders take puts from it
     List<Fragment> fs = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       fs.add(a.write(i, i % 2 == 0 ? Visibility.PRIVATE : Visibility.SHARED));
     }
     net.run(2_000);
+    assertThat(a.core.holders()).hasSize(3);
     for (NodeId h : a.core.holders()) {
       for (Fragment f : fs) {
         SignedReplica r = net.node(h).held.replica(f.id()).orElseThrow();
