@@ -2,13 +2,21 @@ package dev.mycelium.node.peer;
 
 import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
-import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.FailureDetector;
 import dev.mycelium.overlay.MemberState;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.OverlayNode;
 import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.node.NodeCore;
+import dev.mycelium.overlay.node.NodeEffect;
+import dev.mycelium.overlay.node.SharedKnowledgeCore;
+import dev.mycelium.overlay.replica.ReplicaEvent;
+import dev.mycelium.overlay.replica.ReplicaStatus;
+import dev.mycelium.overlay.search.NetworkSearch;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
@@ -34,7 +42,12 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,14 +58,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's place in the gossip overlay: one {@link OverlayNode} driven over real
- * {@link PeerTransport} links.
+ * The node's one driver: the whole node core ({@link NodeCore}: overlay, replication, network
+ * search, shared knowledge) driven over real {@link PeerTransport} links, with every effect the
+ * core produces carried out here, in {@link #apply}, and nowhere else.
  *
- * <p>Why one event loop: the overlay cores are single-threaded state machines that never read
- * a clock. This service owns a one-thread Netty event loop on which every channel lives, the
- * tick is scheduled and every call into the core is made, so the core needs no locks; the
- * clock ({@code System.currentTimeMillis()}) is read here and passed in. Public methods may be
- * called from any thread; they hop onto the loop.
+ * <p>Why one event loop: the cores are single-threaded state machines that never read a clock.
+ * This service owns a one-thread Netty event loop on which every channel lives and every call
+ * into the core is made, so the core needs no locks; the clock ({@code
+ * System.currentTimeMillis()}) is read here and passed in. The core is woken when it says it
+ * must be ({@link NodeCore#nextDeadline()}), not on a blind period. Work that is slow or
+ * touches the store (index searches for peers, checking search hits, keeping shared fragments)
+ * goes to a small bounded worker pool; its results come back to the loop as inputs. Public
+ * methods may be called from any thread; they hop onto the loop. Replication, network search
+ * and shared knowledge are thin facades over this driver: they attach their core, feed inputs
+ * and listen to reports, but own no thread and apply no effect.
  *
  * <p>Effects map onto links: {@code Send} writes to the link of that node (dialing it first,
  * with the message held in a small bounded queue meanwhile), {@code Connect} dials, {@code
@@ -89,7 +108,7 @@ public final class PeerService implements AutoCloseable {
   public record Stats(int activePeers, int passivePeers, long peerUps, long peerDowns,
       long suspicions, long deaths, long refutations, long lefts, long bans, long delivered,
       long broadcastsDropped, long sendsDropped, long dialFailures, long bannedRefused,
-      long malformed, PeerTransport.Stats transport) {}
+      long malformed, PeerTransport.Stats transport, long unrouted, long workShed) {}
 
   private final OwnerKeys keys;
   private final OverlayConfig config;
@@ -99,9 +118,19 @@ public final class PeerService implements AutoCloseable {
   private final List<InetSocketAddress> seeds;
   private final Optional<NetworkKeyring> keyring;
   private final long randomSeed;
+  private NodeCore core;
+  /** Shortcut to {@code core.overlay()}, set with the core. */
   private OverlayNode overlay;
-  private ScheduledFuture<?> ticker;
+  private ScheduledFuture<?> wake;
+  private long wakeAt = Long.MAX_VALUE;
   private volatile boolean closed;
+  private final ThreadPoolExecutor workers;
+  private volatile Work work = Work.NONE;
+  private volatile Consumer<ReplicaEvent> replicaEvents = e -> { };
+  private volatile Consumer<ReplicaStatus> replicaTicks = s -> { };
+  private volatile UnaryOperator<Envelope> outboundTamper;
+  private final Map<ByteString, CompletableFuture<NetworkSearch.Outcome>> searches =
+      new HashMap<>();
 
   // Touched only on the loop.
   private final Map<NodeId, PeerLink> links = new HashMap<>();
@@ -118,7 +147,6 @@ public final class PeerService implements AutoCloseable {
   private long nextSeedRetry;
 
   private final Map<String, List<Consumer<byte[]>>> subscribers = new ConcurrentHashMap<>();
-  private final List<Application> applications = new CopyOnWriteArrayList<>();
 
   private final AtomicLong peerUps = new AtomicLong();
   private final AtomicLong peerDowns = new AtomicLong();
@@ -134,6 +162,7 @@ public final class PeerService implements AutoCloseable {
   private final AtomicLong bannedRefused = new AtomicLong();
   private final AtomicLong malformed = new AtomicLong();
   private final AtomicLong lossDropped = new AtomicLong();
+  private final AtomicLong workShed = new AtomicLong();
 
   private PeerService(OwnerKeys keys, OverlayConfig config, List<InetSocketAddress> seeds,
       Optional<NetworkKeyring> keyring, PeerTransport.Limits limits, long randomSeed) {
@@ -147,7 +176,22 @@ public final class PeerService implements AutoCloseable {
     // The advertised address is provisional until the listening port is known.
     this.transport = new PeerTransport(keys, new PeerAddress(keys.nodeId(), "0.0.0.0", 0),
         keyring, limits, group, new Links());
+    // Bounded: beyond the queue, work is shed and counted (a peer's search then goes
+    // unanswered by this node, a shared fragment is not kept), never queued without end.
+    this.workers = new ThreadPoolExecutor(WORKERS, WORKERS, 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(WORK_QUEUE), r -> {
+          Thread t = new Thread(r, "mycelium-node-worker");
+          t.setDaemon(true);
+          return t;
+        }, (r, pool) -> workShed.incrementAndGet());
+    this.workers.allowCoreThreadTimeOut(true);
   }
+
+  /** Threads of the worker pool: index searches and signature checks, off the loop. */
+  static final int WORKERS = 2;
+
+  /** Work items waiting for a worker before more are shed. */
+  static final int WORK_QUEUE = 1024;
 
   /**
    * Starts a node's overlay service: listens, then joins through the seeds (or starts a new
@@ -216,11 +260,10 @@ public final class PeerService implements AutoCloseable {
       long now = now();
       overlay = new OverlayNode(config, self, new SplittableRandom(randomSeed),
           BroadcastSignatures.signer(keys), BroadcastSignatures.verifier(), now);
-      apply(overlay.start(now));
+      core = new NodeCore(overlay, now + config.tickMillis());
+      apply(core.start(now));
       unresolvedSeeds.addAll(seeds);
       dialSeeds(now);
-      ticker = loop.scheduleAtFixedRate(this::tick, config.tickMillis(), config.tickMillis(),
-          TimeUnit.MILLISECONDS);
       return null;
     });
     LOG.info("peer service of {} listening on {}, advertising {}:{}, {} seed(s)",
@@ -296,7 +339,7 @@ public final class PeerService implements AutoCloseable {
           addresses.putIfAbsent(p.id(), p);
         }
       }
-      apply(overlay.join(now(), copy));
+      apply(core.join(now(), copy));
     });
   }
 
@@ -316,7 +359,7 @@ public final class PeerService implements AutoCloseable {
       throw new IllegalArgumentException("priority must be >= 0, got " + priority);
     }
     ByteString bytes = ByteString.copyFrom(payload);
-    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority)));
+    run(() -> apply(core.broadcast(now(), topic, bytes, priority)));
   }
 
   /**
@@ -333,7 +376,7 @@ public final class PeerService implements AutoCloseable {
       throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
     }
     ByteString bytes = ByteString.copyFrom(payload);
-    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority, ttl)));
+    run(() -> apply(core.broadcast(now(), topic, bytes, priority, ttl)));
   }
 
   /**
@@ -344,57 +387,128 @@ public final class PeerService implements AutoCloseable {
     Objects.requireNonNull(topic, "topic");
     Objects.requireNonNull(consumer, "consumer");
     subscribers.computeIfAbsent(topic, t -> new CopyOnWriteArrayList<>()).add(consumer);
-    run(() -> overlay.subscribe(topic));
+    run(() -> core.subscribe(topic));
   }
 
   /**
-   * A core above the overlay (replication, network search) that exchanges its own messages
-   * with peers over the overlay's links. Every method runs on the service's network thread: it
-   * must be quick and hand slow work (disk, index) elsewhere.
+   * The work the driver hands to its worker pool, off the loop: searching the local index for a
+   * peer, checking hits, keeping shared fragments. Every method runs on a worker thread and
+   * must be bounded; its result goes back into the core on the loop.
    */
-  public interface Application {
-    /** A message numbered {@link OverlayNode#FIRST_APPLICATION_FIELD} or above, admitted. */
-    void onEnvelope(NodeId from, Envelope envelope);
-
-    /** Every overlay event (peers up, down, dead, left; deliveries; bans). */
-    default void onEvent(OverlayEvent event) {}
-  }
-
-  /** Registers an application; messages that no application handles are dropped. */
-  public void register(Application application) {
-    applications.add(Objects.requireNonNull(application, "application"));
-  }
-
-  /**
-   * Sends an application message to a peer, dialing it if needed. Sends to a peer that cannot
-   * be reached are dropped and counted, as overlay sends are.
-   */
-  public void sendApplication(NodeId to, Envelope envelope) {
-    Objects.requireNonNull(to, "to");
-    if (!OverlayNode.isApplication(envelope)) {
-      throw new IllegalArgumentException("only application messages (numbered "
-          + OverlayNode.FIRST_APPLICATION_FIELD + " and up) may be sent from outside the overlay, "
-          + "got " + envelope.getBodyCase());
-    }
-    run(() -> {
-      if (!to.equals(keys.nodeId())) {
-        send(to, envelope);
+  public interface Work {
+    /** No work possible: nothing found locally, every hit kept unchecked, nothing kept. */
+    Work NONE = new Work() {
+      @Override
+      public List<NetworkSearchHit> searchLocally(NetworkSearchRequest request) {
+        return List.of();
       }
+
+      @Override
+      public CheckedHits checkHits(NodeId from, NetworkSearchResponse response) {
+        return new CheckedHits(response.toBuilder().clearHits().build(), List.of());
+      }
+
+      @Override
+      public Optional<String> ingestShared(NodeId origin, String topic, ByteString payload) {
+        return Optional.empty();
+      }
+    };
+
+    /** This node's shared hits for a peer's search request. */
+    List<NetworkSearchHit> searchLocally(NetworkSearchRequest request);
+
+    /** A peer's search response with only the hits that check, and why the others did not. */
+    CheckedHits checkHits(NodeId from, NetworkSearchResponse response);
+
+    /**
+     * Checks and keeps a shared fragment received by broadcast; the reason it does not check,
+     * or empty when it was kept (or dropped for a reason that is not the origin's fault).
+     */
+    Optional<String> ingestShared(NodeId origin, String topic, ByteString payload);
+  }
+
+  /** The outcome of {@link Work#checkHits}. */
+  public record CheckedHits(NetworkSearchResponse clean, List<String> rejections) {}
+
+  /** Installs the worker-side functions (the node does once its store and index are up). */
+  public void work(Work work) {
+    this.work = Objects.requireNonNull(work, "work");
+  }
+
+  /**
+   * Attaches replication: the part is made on the loop from this node's address (the core
+   * loads its digests from the stores there), and its reports go to the two listeners, which
+   * run on the loop and must be quick.
+   */
+  public void attachReplica(Function<PeerAddress, NodeCore.ReplicaPart> part,
+      Consumer<ReplicaEvent> events, Consumer<ReplicaStatus> ticks) {
+    Objects.requireNonNull(part, "replica part");
+    this.replicaEvents = Objects.requireNonNull(events, "events");
+    this.replicaTicks = Objects.requireNonNull(ticks, "ticks");
+    call(() -> {
+      apply(core.attachReplica(now(), part.apply(core.self())));
+      return null;
+    });
+  }
+
+  /** Attaches network search. */
+  public void attachSearch(NetworkSearch search) {
+    Objects.requireNonNull(search, "network search");
+    call(() -> {
+      core.attachSearch(search);
+      return null;
+    });
+  }
+
+  /** Attaches shared knowledge (its topics are subscribed). */
+  public void attachShared(SharedKnowledgeCore shared) {
+    Objects.requireNonNull(shared, "shared knowledge");
+    call(() -> {
+      core.attachShared(shared);
+      return null;
     });
   }
 
   /**
-   * Sends an application message to a peer that may not be a neighbour, at the address given
-   * (a holder named in a manifest): the address is remembered so the peer can be dialed.
+   * Feeds an input to the node core on the loop (without waiting) and applies its effects; the
+   * second argument is the time.
    */
-  public void sendApplication(PeerAddress to, Envelope envelope) {
-    Objects.requireNonNull(to, "to");
+  public void drive(BiFunction<NodeCore, Long, List<NodeEffect>> input) {
+    Objects.requireNonNull(input, "input");
+    run(() -> apply(input.apply(core, now())));
+  }
+
+  /** Reads the node core on the loop, waiting for the answer (for status, stats and tests). */
+  public <T> T read(Function<NodeCore, T> query) {
+    Objects.requireNonNull(query, "query");
+    return call(() -> query.apply(core));
+  }
+
+  /**
+   * Starts a network search of the active view; the future completes with the outcome when
+   * every neighbour answered or the budget ran out.
+   */
+  public CompletableFuture<NetworkSearch.Outcome> search(NetworkSearchRequest query, int hops,
+      long budgetMillis) {
+    CompletableFuture<NetworkSearch.Outcome> done = new CompletableFuture<>();
     run(() -> {
-      if (!to.id().equals(keys.nodeId())) {
-        addresses.putIfAbsent(to.id(), to);
+      try {
+        NodeCore.SearchStarted s = core.startSearch(now(), query, hops, budgetMillis);
+        searches.put(s.requestId(), done);
+        apply(s.effects());
+      } catch (RuntimeException e) {
+        done.completeExceptionally(e);
       }
     });
-    sendApplication(to.id(), envelope);
+    return done;
+  }
+
+  /**
+   * Fault injector for tests: every envelope this node sends passes through {@code tamper}
+   * first (null turns it off), as a peer that alters what it sends would.
+   */
+  public void tamperOutbound(UnaryOperator<Envelope> tamper) {
+    this.outboundTamper = tamper;
   }
 
   /**
@@ -421,12 +535,12 @@ public final class PeerService implements AutoCloseable {
   /** Advertises this node's free room for replicas (and its load) to its neighbours. */
   public void setCapacity(dev.mycelium.overlay.Capacity capacity) {
     Objects.requireNonNull(capacity, "capacity");
-    run(() -> apply(overlay.setCapacity(now(), capacity)));
+    run(() -> apply(core.setCapacity(now(), capacity)));
   }
 
-  /** Lowers a peer's score for a bad application message (a forged replica). */
+  /** Lowers a peer's score for something bad it sent (a forged search hit). */
   public void penalize(NodeId peer, double points, String why) {
-    run(() -> apply(overlay.penalize(now(), peer, points, why)));
+    run(() -> apply(core.penalize(now(), peer, points, why)));
   }
 
   /** The address a peer advertised, if this node knows it. */
@@ -435,16 +549,6 @@ public final class PeerService implements AutoCloseable {
       PeerAddress a = addresses.get(peer);
       return a != null ? a : overlay.views().passive().get(peer);
     }));
-  }
-
-  private void deliverToApplications(NodeId from, Envelope envelope) {
-    for (Application a : applications) {
-      try {
-        a.onEnvelope(from, envelope);
-      } catch (RuntimeException e) {
-        LOG.error("application failed on {} from {}", envelope.getBodyCase(), from.shortString(), e);
-      }
-    }
   }
 
   /**
@@ -458,12 +562,12 @@ public final class PeerService implements AutoCloseable {
   }
 
   public Stats stats() {
-    int[] views = call(() -> new int[] {overlay.activeView().size(),
-        overlay.passiveView().size()});
-    return new Stats(views[0], views[1], peerUps.get(), peerDowns.get(), suspicions.get(),
+    long[] views = call(() -> new long[] {overlay.activeView().size(),
+        overlay.passiveView().size(), core.routes().dropped()});
+    return new Stats((int) views[0], (int) views[1], peerUps.get(), peerDowns.get(), suspicions.get(),
         deaths.get(), refutations.get(), lefts.get(), bans.get(), delivered.get(),
         broadcastsDropped.get(), sendsDropped.get(), dialFailures.get(), bannedRefused.get(),
-        malformed.get(), transport.stats());
+        malformed.get(), transport.stats(), views[2], workShed.get());
   }
 
   /** Leaves the overlay gracefully (peers mark this node left, not dead), then stops. */
@@ -478,7 +582,7 @@ public final class PeerService implements AutoCloseable {
     }
     try {
       call(() -> {
-        apply(overlay.leave(now()));
+        apply(core.leave(now()));
         stopTicking();
         for (PeerLink l : List.copyOf(links.values())) {
           l.close();
@@ -509,13 +613,15 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void stopTicking() {
-    if (ticker != null) {
-      ticker.cancel(false);
+    wakeAt = Long.MIN_VALUE;
+    if (wake != null) {
+      wake.cancel(false);
     }
   }
 
   private void shutdown(long quietMillis) {
     closed = true;
+    workers.shutdownNow();
     transport.close();
     group.shutdownGracefully(quietMillis, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     LOG.info("peer service of {} stopped", keys.nodeId().shortString());
@@ -568,7 +674,7 @@ public final class PeerService implements AutoCloseable {
         PeerLink l = links.remove(p);
         if (l != null) {
           l.abort();
-          apply(overlay.onLinkLost(now, p));
+          apply(core.onLinkLost(now, p));
         }
       }
       return null;
@@ -682,17 +788,40 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
+  /** Wakes the core at its deadline: whatever is due runs, then the next wake-up is set. */
   private void tick() {
+    wake = null;
+    wakeAt = Long.MAX_VALUE;
+    if (closed) {
+      return;
+    }
     try {
       long now = now();
-      apply(overlay.tick(now));
+      apply(core.tick(now));
       if (now >= nextSeedRetry && overlay.activeView().isEmpty()) {
         dialSeeds(now);
       }
     } catch (RuntimeException e) {
-      // A throwing periodic task would be cancelled for good; log and keep ticking.
-      LOG.error("overlay tick failed", e);
+      // A failing step must not stop the wake-ups; log and carry on.
+      LOG.error("node core tick failed", e);
+      reschedule();
     }
+  }
+
+  /** Sets the one wake-up at the core's next deadline, if it moved earlier or none is set. */
+  private void reschedule() {
+    if (closed || core == null || wakeAt == Long.MIN_VALUE) {
+      return;
+    }
+    long at = core.nextDeadline();
+    if (at >= wakeAt) {
+      return;
+    }
+    if (wake != null) {
+      wake.cancel(false);
+    }
+    wakeAt = at;
+    wake = loop.schedule(this::tick, Math.max(0, at - now()), TimeUnit.MILLISECONDS);
   }
 
   /** Dials the seeds whose node ID is not known yet (once known, the core retries them). */
@@ -705,17 +834,22 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
-  private void apply(List<Effect> effects) {
-    for (Effect e : effects) {
-      if (e instanceof Effect.Send s) {
-        send(s.to(), s.envelope());
-      } else if (e instanceof Effect.Connect c) {
+  /** Carries out the node core's effects: the one place where that is done. Runs on the loop. */
+  private void apply(List<NodeEffect> effects) {
+    for (NodeEffect e : effects) {
+      if (e instanceof NodeEffect.Send s) {
+        if (s.address() != null && !s.to().equals(keys.nodeId())) {
+          addresses.putIfAbsent(s.to(), s.address());
+        }
+        UnaryOperator<Envelope> tamper = outboundTamper;
+        send(s.to(), tamper == null ? s.envelope() : tamper.apply(s.envelope()));
+      } else if (e instanceof NodeEffect.Connect c) {
         addresses.put(c.address().id(), c.address());
         unwanted.remove(c.address().id());
         if (!links.containsKey(c.address().id())) {
           dial(c.address().id());
         }
-      } else if (e instanceof Effect.Disconnect d) {
+      } else if (e instanceof NodeEffect.Disconnect d) {
         PeerLink l = links.remove(d.peer());
         pending.remove(d.peer());
         if (l != null) {
@@ -723,9 +857,73 @@ public final class PeerService implements AutoCloseable {
         } else if (dialing.contains(d.peer())) {
           unwanted.add(d.peer());
         }
-      } else if (e instanceof Effect.Report r) {
+      } else if (e instanceof NodeEffect.OverlayReport r) {
         report(r.event());
+      } else if (e instanceof NodeEffect.ReplicaReport r) {
+        listen(replicaEvents, r.event());
+      } else if (e instanceof NodeEffect.ReplicaTicked t) {
+        listen(replicaTicks, t.status());
+      } else if (e instanceof NodeEffect.Penalized p) {
+        LOG.warn("peer {} penalized: {}", p.peer().shortString(), p.reason());
+      } else if (e instanceof NodeEffect.SearchCompleted c) {
+        CompletableFuture<NetworkSearch.Outcome> f = searches.remove(c.requestId());
+        if (f != null) {
+          f.complete(c.outcome());
+        }
+      } else if (e instanceof NodeEffect.SearchLocally l) {
+        offLoop(() -> {
+          List<NetworkSearchHit> hits = work.searchLocally(l.request());
+          return (c, now) -> c.onLocalResult(now, l.requestId(), hits);
+        });
+      } else if (e instanceof NodeEffect.CheckHits c) {
+        offLoop(() -> {
+          CheckedHits checked = work.checkHits(c.from(), c.response());
+          return (core, now) -> core.onCheckedResponse(now, c.from(), checked.clean(),
+              checked.rejections());
+        });
+      } else if (e instanceof NodeEffect.IngestShared i) {
+        offLoop(() -> {
+          Optional<String> bad = work.ingestShared(i.origin(), i.topic(), i.payload());
+          return bad.<BiFunction<NodeCore, Long, List<NodeEffect>>>map(
+              why -> (core, now) -> core.onSharedRejected(now, i.origin(), why)).orElse(null);
+        });
       }
+    }
+    reschedule();
+  }
+
+  private static <T> void listen(Consumer<T> listener, T value) {
+    try {
+      listener.accept(value);
+    } catch (RuntimeException e) {
+      LOG.error("listener failed on {}", value, e);
+    }
+  }
+
+  /**
+   * Runs a step on the worker pool; the input it returns (if any) goes back into the core on
+   * the loop. Shed when the pool's queue is full.
+   */
+  private void offLoop(Callable<BiFunction<NodeCore, Long, List<NodeEffect>>> step) {
+    try {
+      workers.execute(() -> {
+        BiFunction<NodeCore, Long, List<NodeEffect>> input;
+        try {
+          input = step.call();
+        } catch (Exception e) {
+          LOG.warn("node work failed: {}", e.toString());
+          return;
+        }
+        if (input != null && !closed) {
+          try {
+            run(() -> apply(input.apply(core, now())));
+          } catch (IllegalStateException e) {
+            // Closed meanwhile: the result has nowhere to go.
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      workShed.incrementAndGet();
     }
   }
 
@@ -770,13 +968,6 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void report(OverlayEvent ev) {
-    for (Application a : applications) {
-      try {
-        a.onEvent(ev);
-      } catch (RuntimeException e) {
-        LOG.error("application failed on {}", ev, e);
-      }
-    }
     if (ev instanceof OverlayEvent.PeerUp up) {
       peerUps.incrementAndGet();
       LOG.info("peer up {}", up.peer().shortString());
@@ -894,7 +1085,7 @@ public final class PeerService implements AutoCloseable {
     private void joinThrough(long now, PeerLink seedLink) {
       LOG.info("seed {} is {}", seedLink.dialed(), seedLink.peer().shortString());
       addresses.put(seedLink.peer(), seedLink.advertised());
-      apply(overlay.join(now, List.of(seedLink.advertised())));
+      apply(core.join(now, List.of(seedLink.advertised())));
     }
 
     @Override
@@ -909,15 +1100,7 @@ public final class PeerService implements AutoCloseable {
         lossDropped.incrementAndGet();
         return;
       }
-      if (OverlayNode.isApplication(envelope)) {
-        OverlayNode.Admission a = overlay.admit(now(), link.peer());
-        apply(a.effects());
-        if (a.accepted()) {
-          deliverToApplications(link.peer(), envelope);
-        }
-        return;
-      }
-      apply(overlay.onMessage(now(), link.peer(), envelope));
+      apply(core.onMessage(now(), link.peer(), envelope));
     }
 
     @Override
@@ -926,7 +1109,7 @@ public final class PeerService implements AutoCloseable {
       if (overlay == null || closed) {
         return;
       }
-      apply(overlay.onMalformed(now(), peer, why));
+      apply(core.onMalformed(now(), peer, why));
     }
 
     @Override
@@ -937,7 +1120,7 @@ public final class PeerService implements AutoCloseable {
       }
       links.remove(peer);
       if (!link.closeRequested() && overlay != null && !closed) {
-        apply(overlay.onLinkLost(now(), peer));
+        apply(core.onLinkLost(now(), peer));
       }
     }
 
@@ -955,7 +1138,7 @@ public final class PeerService implements AutoCloseable {
       sendsDropped.addAndGet(dropped == null ? 0 : dropped.size());
       LOG.debug("dial {} at {} failed: {}", expected.shortString(), address, why);
       if (overlay != null && !closed && !links.containsKey(expected)) {
-        apply(overlay.onLinkLost(now(), expected));
+        apply(core.onLinkLost(now(), expected));
       }
     }
   }
