@@ -104,11 +104,12 @@ public final class NodeCore {
 
   // ---- attaching the cores above the overlay ----
 
-  /** Starts replication: its messages are routed from now on, its restore topic subscribed. */
+  /**
+   * Starts replication: its messages are routed from now on, its restore topic subscribed. A
+   * second call replaces the core (a node whose disk was wiped restarts replication over empty
+   * stores while its overlay runs on).
+   */
   public List<NodeEffect> attachReplica(long now, ReplicaPart part) {
-    if (replica != null) {
-      throw new IllegalStateException("replication is already attached");
-    }
     if (!part.core().id().equals(overlay.id())) {
       throw new IllegalArgumentException("the replica core belongs to "
           + part.core().id().shortString() + ", not to this node " + overlay.id().shortString());
