@@ -265,6 +265,12 @@ final class NodePeers implements AutoCloseable {
         PeerService.Stats::dialFailures);
     counter(registry, "mycelium_overlay_malformed_total", "Malformed messages from peers",
         PeerService.Stats::malformed);
+    counter(registry, "mycelium_overlay_unrouted_total",
+        "Peer messages of a type no running core owns, dropped unpenalized",
+        PeerService.Stats::unrouted);
+    counter(registry, "mycelium_node_work_shed_total",
+        "Worker steps (local searches for peers, hit checks, shared ingest) shed when full",
+        PeerService.Stats::workShed);
   }
 
   /**
