@@ -21,6 +21,7 @@ import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import io.netty.channel.EventLoop;
+import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -63,9 +64,12 @@ import org.slf4j.LoggerFactory;
  * core produces carried out here, in {@link #apply}, and nowhere else.
  *
  * <p>Why one event loop: the cores are single-threaded state machines that never read a clock.
- * This service owns a one-thread Netty event loop on which every channel lives and every call
- * into the core is made, so the core needs no locks; the clock ({@code
- * System.currentTimeMillis()}) is read here and passed in. The core is woken when it says it
+ * Every call into the core is made on this service's one driver thread, so the core needs no
+ * locks; the clock ({@code System.currentTimeMillis()}) is read here and passed in. Channels
+ * live on a separate Netty I/O thread, whose callbacks hop to the driver's loop, so that the
+ * core's own work (replication's store writes and signature checks) never holds up sockets
+ * and TLS handshakes; what waits for the driver is bounded (links stop being read beyond
+ * {@link #INBOUND_HIGH_BYTES}). The core is woken when it says it
  * must be ({@link NodeCore#nextDeadline()}), not on a blind period. Work that is slow or
  * touches the store (index searches for peers, checking search hits, keeping shared fragments)
  * goes to a small bounded worker pool; its results come back to the loop as inputs. Public
@@ -112,7 +116,10 @@ public final class PeerService implements AutoCloseable {
 
   private final OwnerKeys keys;
   private final OverlayConfig config;
+  /** Netty's I/O thread: sockets, TLS, framing. */
   private final EventLoopGroup group;
+  /** The driver's one thread, on which every call into the node core is made. */
+  private final EventLoopGroup driverGroup;
   private final EventLoop loop;
   private final PeerTransport transport;
   private final List<InetSocketAddress> seeds;
@@ -172,10 +179,15 @@ public final class PeerService implements AutoCloseable {
     this.keyring = keyring;
     this.randomSeed = randomSeed;
     this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    this.loop = group.next();
+    this.driverGroup = new DefaultEventLoopGroup(1, r -> {
+      Thread t = new Thread(r, "mycelium-node-loop");
+      t.setDaemon(true);
+      return t;
+    });
+    this.loop = driverGroup.next();
     // The advertised address is provisional until the listening port is known.
     this.transport = new PeerTransport(keys, new PeerAddress(keys.nodeId(), "0.0.0.0", 0),
-        keyring, limits, group, new Links());
+        keyring, limits, group, new ToLoop(new Links()));
     // Bounded: beyond the queue, work is shed and counted (a peer's search then goes
     // unanswered by this node, a shared fragment is not kept), never queued without end.
     this.workers = new ThreadPoolExecutor(WORKERS, WORKERS, 30, TimeUnit.SECONDS,
@@ -232,6 +244,7 @@ public final class PeerService implements AutoCloseable {
       s.begin(listen, advertised);
     } catch (RuntimeException | InterruptedException e) {
       s.group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      s.driverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
@@ -436,17 +449,18 @@ public final class PeerService implements AutoCloseable {
   }
 
   /**
-   * Attaches replication: the part is made on the loop from this node's address (the core
-   * loads its digests from the stores there), and its reports go to the two listeners, which
-   * run on the loop and must be quick.
+   * Attaches replication. The caller builds the core (it loads the digests of what the stores
+   * hold, which may take seconds, so not on the loop) and hands it over here; from then on it
+   * is touched only on the loop. Its reports go to the two listeners, which run on the loop
+   * and must be quick.
    */
-  public void attachReplica(Function<PeerAddress, NodeCore.ReplicaPart> part,
-      Consumer<ReplicaEvent> events, Consumer<ReplicaStatus> ticks) {
+  public void attachReplica(NodeCore.ReplicaPart part, Consumer<ReplicaEvent> events,
+      Consumer<ReplicaStatus> ticks) {
     Objects.requireNonNull(part, "replica part");
     this.replicaEvents = Objects.requireNonNull(events, "events");
     this.replicaTicks = Objects.requireNonNull(ticks, "ticks");
     call(() -> {
-      apply(core.attachReplica(now(), part.apply(core.self())));
+      apply(core.attachReplica(now(), part));
       return null;
     });
   }
@@ -624,15 +638,16 @@ public final class PeerService implements AutoCloseable {
     workers.shutdownNow();
     transport.close();
     group.shutdownGracefully(quietMillis, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    driverGroup.shutdownGracefully(0, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     LOG.info("peer service of {} stopped", keys.nodeId().shortString());
   }
 
   // ---- fault injectors, for integration tests only ----
 
   /**
-   * Fault injector for tests: holds this node's network thread for {@code pause}, as a long GC
-   * pause or a SIGSTOP would. Nothing is read, ticked or sent meanwhile; the kernel buffers
-   * what peers send. Returns once the pause has begun; the future completes when it ends.
+   * Fault injector for tests: holds this node's driver thread for {@code pause}, as a long GC
+   * pause or a SIGSTOP would. Nothing is handled, ticked or sent meanwhile; what peers send
+   * waits, up to the inbound bound and then in the kernel's buffers. Returns once the pause has begun; the future completes when it ends.
    */
   CompletableFuture<Void> freeze(Duration pause) {
     CountDownLatch begun = new CountDownLatch(1);
@@ -917,8 +932,8 @@ public final class PeerService implements AutoCloseable {
         if (input != null && !closed) {
           try {
             run(() -> apply(input.apply(core, now())));
-          } catch (IllegalStateException e) {
-            // Closed meanwhile: the result has nowhere to go.
+          } catch (RuntimeException e) {
+            // Closed meanwhile (the loop refuses work): the result has nowhere to go.
           }
         }
       });
@@ -1015,7 +1030,88 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
-  /** Transport callbacks; all arrive on the loop. */
+  /** Bytes of inbound envelopes waiting for the driver above which links stop being read. */
+  static final long INBOUND_HIGH_BYTES = 32L << 20;
+
+  /** Bytes of inbound envelopes waiting below which paused links are read again. */
+  static final long INBOUND_LOW_BYTES = 8L << 20;
+
+  private final AtomicLong inboundBytes = new AtomicLong();
+  private final Set<PeerLink> pausedLinks = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Hands every transport callback from the I/O thread to the driver's loop, so that work in
+   * the core (replication's store writes and signature checks) never holds up sockets and TLS
+   * handshakes. Bounded: while more than {@link #INBOUND_HIGH_BYTES} of envelopes wait for the
+   * driver, links that deliver more stop being read (TCP then pushes back on the peers) until
+   * the driver is below {@link #INBOUND_LOW_BYTES}.
+   */
+  private final class ToLoop implements PeerTransport.Listener {
+    private final PeerTransport.Listener inner;
+
+    ToLoop(PeerTransport.Listener inner) {
+      this.inner = inner;
+    }
+
+    private void hop(Runnable r) {
+      try {
+        loop.execute(r);
+      } catch (RuntimeException e) {
+        // Stopping: the driver takes nothing more.
+      }
+    }
+
+    @Override
+    public void onReady(PeerLink link) {
+      hop(() -> inner.onReady(link));
+    }
+
+    @Override
+    public void onEnvelope(PeerLink link, Envelope envelope) {
+      long size = envelope.getSerializedSize();
+      if (inboundBytes.addAndGet(size) >= INBOUND_HIGH_BYTES && pausedLinks.add(link)) {
+        link.reading(false);
+        if (inboundBytes.get() <= INBOUND_LOW_BYTES) {
+          resumeReading();
+        }
+      }
+      hop(() -> {
+        try {
+          inner.onEnvelope(link, envelope);
+        } finally {
+          if (inboundBytes.addAndGet(-size) <= INBOUND_LOW_BYTES && !pausedLinks.isEmpty()) {
+            resumeReading();
+          }
+        }
+      });
+    }
+
+    private void resumeReading() {
+      for (PeerLink l : List.copyOf(pausedLinks)) {
+        if (pausedLinks.remove(l)) {
+          l.reading(true);
+        }
+      }
+    }
+
+    @Override
+    public void onMalformed(NodeId peer, String why) {
+      hop(() -> inner.onMalformed(peer, why));
+    }
+
+    @Override
+    public void onClosed(PeerLink link) {
+      pausedLinks.remove(link);
+      hop(() -> inner.onClosed(link));
+    }
+
+    @Override
+    public void onDialFailed(InetSocketAddress address, NodeId expected, String why) {
+      hop(() -> inner.onDialFailed(address, expected, why));
+    }
+  }
+
+  /** Transport callbacks; all arrive on the driver's loop (through {@link ToLoop}). */
   private final class Links implements PeerTransport.Listener {
     @Override
     public void onReady(PeerLink link) {

@@ -108,17 +108,18 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
   }
 
   /**
-   * Attaches the replication core to the node's driver (the core loads the digests of what the
-   * stores hold, on the driver's loop) and starts listening to its reports.
+   * Builds the replication core (it loads the digests of what the stores hold), attaches it
+   * to the node's driver and starts listening to its reports.
    */
   public static ReplicaService start(Parts parts, RepairLedger ledger) {
     ReplicaService s = new ReplicaService(parts, ledger);
     long tick = Math.max(1, parts.tick().toMillis());
-    parts.peers().attachReplica(self -> new NodeCore.ReplicaPart(
-        new ReplicaCore(parts.config(), parts.keys(), self, parts.own(), parts.held(),
-            new SplittableRandom(), now()),
-        tick, parts.restore(), IDLE_AFTER_MILLIS, s::capacity), s::report, s::observe);
-    s.snapshot = parts.peers().read(c -> c.replica().orElseThrow().status());
+    // Built here, not on the driver's loop: loading the digests reads both stores.
+    ReplicaCore core = new ReplicaCore(parts.config(), parts.keys(), parts.peers().self(),
+        parts.own(), parts.held(), new SplittableRandom(), now());
+    s.snapshot = core.status();
+    parts.peers().attachReplica(new NodeCore.ReplicaPart(core, tick, parts.restore(),
+        IDLE_AFTER_MILLIS, s::capacity), s::report, s::observe);
     ReplicaStatus st = s.coreStatus();
     LOG.info("replication running: factor {}, {} own entries, {} held for {} owners{}",
         parts.config().replicationFactor(), st.ownEntries(), st.heldEntries(), st.heldOwners(),
