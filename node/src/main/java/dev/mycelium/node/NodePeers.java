@@ -285,6 +285,12 @@ final class NodePeers implements AutoCloseable {
     counter(registry, "mycelium_peer_address_bans_total",
         "Remote addresses banned after failed handshakes or a banned node",
         s -> s.transport().addressBans());
+    counter(registry, "mycelium_overlay_unrouted_total",
+        "Peer messages of a type no running core owns, dropped unpenalized",
+        PeerService.Stats::unrouted);
+    counter(registry, "mycelium_node_work_shed_total",
+        "Worker steps (local searches for peers, hit checks, shared ingest) shed when full",
+        PeerService.Stats::workShed);
   }
 
   /**

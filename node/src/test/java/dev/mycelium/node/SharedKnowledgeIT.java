@@ -12,10 +12,13 @@ import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.overlay.search.NetworkSearch;
 import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
 import dev.mycelium.wire.proto.NetworkSearchResponse;
 import java.net.InetSocketAddress;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import dev.mycelium.node.search.SharedKnowledge;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentId;
@@ -191,17 +194,23 @@ class SharedKnowledgeIT {
     PeerService rogue = PeerService.start(rogueKeys, new InetSocketAddress("127.0.0.1", 0), null,
         List.of(seed), OverlayConfig.test(), Optional.empty(), 7);
     try {
-      rogue.register(new PeerService.Application() {
+      rogue.attachSearch(new NetworkSearch(rogueKeys.nodeId(),
+          NetworkSearch.Limits.defaults(3), new SplittableRandom(7)));
+      rogue.work(new PeerService.Work() {
         @Override
-        public void onEnvelope(NodeId from, Envelope env) {
-          if (env.hasSearchRequest()) {
-            rogue.sendApplication(from, Envelope.newBuilder().setSearchResponse(
-                NetworkSearchResponse.newBuilder()
-                    .setRequestId(env.getSearchRequest().getRequestId())
-                    .addHits(NetworkSearchHit.newBuilder().setFragment(forged).setScore(1f)
-                        .setNode(ByteString.copyFrom(rogueKeys.nodeId().toBytes()))))
-                .build());
-          }
+        public List<NetworkSearchHit> searchLocally(NetworkSearchRequest request) {
+          return List.of(NetworkSearchHit.newBuilder().setFragment(forged).setScore(1f)
+              .setNode(ByteString.copyFrom(rogueKeys.nodeId().toBytes())).build());
+        }
+
+        @Override
+        public PeerService.CheckedHits checkHits(NodeId from, NetworkSearchResponse response) {
+          return new PeerService.CheckedHits(response, List.of());
+        }
+
+        @Override
+        public Optional<String> ingestShared(NodeId origin, String topic, ByteString payload) {
+          return Optional.empty();
         }
       });
       await().atMost(WAIT).pollInterval(Duration.ofMillis(200))

@@ -16,7 +16,8 @@ import java.net.SocketAddress;
  * of the network key checked for this link, and its Hello checked. Writes are bounded ({@link #send}) because a peer that stops reading must
  * cost this node a closed link, never unbounded memory.
  *
- * <p>Not thread-safe: used from the event loop that owns the channel.
+ * <p>Safe to use from the node's driver thread while the channel lives on an I/O thread: the
+ * write bookkeeping is atomic and Netty queues writes from other threads.
  */
 public final class PeerLink {
   private final Channel channel;
@@ -25,11 +26,13 @@ public final class PeerLink {
   private final boolean outbound;
   private final InetSocketAddress dialed;
   private final PeerTransport transport;
-  private int pendingFrames;
-  private long pendingBytes;
-  private boolean closeRequested;
-  private boolean dropped;
-  private ChannelFuture lastWrite;
+  private final java.util.concurrent.atomic.AtomicInteger pendingFrames =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong pendingBytes =
+      new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closeRequested;
+  private volatile boolean dropped;
+  private volatile ChannelFuture lastWrite;
 
   PeerLink(Channel channel, NodeId peer, PeerAddress advertised, boolean outbound,
       InetSocketAddress dialed, PeerTransport transport) {
@@ -93,8 +96,8 @@ public final class PeerLink {
       return false;
     }
     PeerTransport.Limits limits = transport.limits();
-    if (pendingFrames >= limits.maxPendingFrames()
-        || pendingBytes + bytes.length > limits.maxPendingBytes()) {
+    if (pendingFrames.get() >= limits.maxPendingFrames()
+        || pendingBytes.get() + bytes.length > limits.maxPendingBytes()) {
       // The peer is not reading, so a polite TLS close would wait on it too: drop the link
       // and stop queueing at once; the socket goes when the close_notify times out.
       dropped = true;
@@ -102,13 +105,14 @@ public final class PeerLink {
       channel.close();
       return false;
     }
-    pendingFrames++;
-    pendingBytes += bytes.length;
+    pendingFrames.incrementAndGet();
+    pendingBytes.addAndGet(bytes.length);
     final int size = bytes.length;
-    lastWrite = channel.writeAndFlush(Unpooled.wrappedBuffer(bytes));
-    lastWrite.addListener(f -> {
-      pendingFrames--;
-      pendingBytes -= size;
+    ChannelFuture write = channel.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+    lastWrite = write;
+    write.addListener(f -> {
+      pendingFrames.decrementAndGet();
+      pendingBytes.addAndGet(-size);
     });
     transport.countOut(size);
     return true;
@@ -117,8 +121,9 @@ public final class PeerLink {
   /** Closes the link after the frames already queued have been written. */
   public void close() {
     closeRequested = true;
-    if (lastWrite != null && !lastWrite.isDone()) {
-      lastWrite.addListener(ChannelFutureListener.CLOSE);
+    ChannelFuture last = lastWrite;
+    if (last != null && !last.isDone()) {
+      last.addListener(ChannelFutureListener.CLOSE);
     } else {
       channel.close();
     }
@@ -131,7 +136,12 @@ public final class PeerLink {
   }
 
   int pendingFrames() {
-    return pendingFrames;
+    return pendingFrames.get();
+  }
+
+  /** Stops or resumes reading from the peer (back-pressure while the driver is behind). */
+  void reading(boolean on) {
+    channel.config().setAutoRead(on);
   }
 
   @Override

@@ -2,17 +2,26 @@ package dev.mycelium.node.peer;
 
 import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
-import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.FailureDetector;
 import dev.mycelium.overlay.MemberState;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.OverlayNode;
 import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.node.NodeCore;
+import dev.mycelium.overlay.node.NodeEffect;
+import dev.mycelium.overlay.node.SharedKnowledgeCore;
+import dev.mycelium.overlay.replica.ReplicaEvent;
+import dev.mycelium.overlay.replica.ReplicaStatus;
+import dev.mycelium.overlay.search.NetworkSearch;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import io.netty.channel.EventLoop;
+import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -34,7 +43,12 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,14 +59,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's place in the gossip overlay: one {@link OverlayNode} driven over real
- * {@link PeerTransport} links.
+ * The node's one driver: the whole node core ({@link NodeCore}: overlay, replication, network
+ * search, shared knowledge) driven over real {@link PeerTransport} links, with every effect the
+ * core produces carried out here, in {@link #apply}, and nowhere else.
  *
- * <p>Why one event loop: the overlay cores are single-threaded state machines that never read
- * a clock. This service owns a one-thread Netty event loop on which every channel lives, the
- * tick is scheduled and every call into the core is made, so the core needs no locks; the
- * clock ({@code System.currentTimeMillis()}) is read here and passed in. Public methods may be
- * called from any thread; they hop onto the loop.
+ * <p>Why one event loop: the cores are single-threaded state machines that never read a clock.
+ * Every call into the core is made on this service's one driver thread, so the core needs no
+ * locks; the clock ({@code System.currentTimeMillis()}) is read here and passed in. Channels
+ * live on a separate Netty I/O thread, whose callbacks hop to the driver's loop, so that the
+ * core's own work (replication's store writes and signature checks) never holds up sockets
+ * and TLS handshakes; what waits for the driver is bounded (links stop being read beyond
+ * {@link #INBOUND_HIGH_BYTES}). The core is woken when it says it
+ * must be ({@link NodeCore#nextDeadline()}), not on a blind period. Work that is slow or
+ * touches the store (index searches for peers, checking search hits, keeping shared fragments)
+ * goes to a small bounded worker pool; its results come back to the loop as inputs. Public
+ * methods may be called from any thread; they hop onto the loop. Replication, network search
+ * and shared knowledge are thin facades over this driver: they attach their core, feed inputs
+ * and listen to reports, but own no thread and apply no effect.
  *
  * <p>Effects map onto links: {@code Send} writes to the link of that node (dialing it first,
  * with the message held in a small bounded queue meanwhile), {@code Connect} dials, {@code
@@ -89,19 +112,26 @@ public final class PeerService implements AutoCloseable {
   public record Stats(int activePeers, int passivePeers, long peerUps, long peerDowns,
       long suspicions, long deaths, long refutations, long lefts, long bans, long delivered,
       long broadcastsDropped, long sendsDropped, long dialFailures, long bannedRefused,
-      long malformed, PeerTransport.Stats transport) {}
+      long malformed, PeerTransport.Stats transport, long unrouted, long workShed) {}
 
   private final OwnerKeys keys;
   private final OverlayConfig config;
+  /** Netty's I/O thread: sockets, TLS, framing. */
   private final EventLoopGroup group;
+  /** The driver's one thread, on which every call into the node core is made. */
+  private final EventLoopGroup driverGroup;
   private final EventLoop loop;
   private final PeerTransport transport;
   private final List<InetSocketAddress> seeds;
   private final Optional<NetworkKeyring> keyring;
   private final long randomSeed;
+  private NodeCore core;
+  /** Shortcut to {@code core.overlay()}, set with the core. */
   private OverlayNode overlay;
-  private ScheduledFuture<?> ticker;
+  private ScheduledFuture<?> wake;
+  private long wakeAt = Long.MAX_VALUE;
   private volatile boolean closed;
+  /** The transport's listener, called directly once on the loop. */
   private final Links listener = new Links();
   /**
    * Looks up host names for dials, so that a slow or hostile resolver never stalls the network
@@ -113,6 +143,13 @@ public final class PeerService implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
+  private final ThreadPoolExecutor workers;
+  private volatile Work work = Work.NONE;
+  private volatile Consumer<ReplicaEvent> replicaEvents = e -> { };
+  private volatile Consumer<ReplicaStatus> replicaTicks = s -> { };
+  private volatile UnaryOperator<Envelope> outboundTamper;
+  private final Map<ByteString, CompletableFuture<NetworkSearch.Outcome>> searches =
+      new HashMap<>();
 
   // Touched only on the loop.
   private final Map<NodeId, PeerLink> links = new HashMap<>();
@@ -129,7 +166,6 @@ public final class PeerService implements AutoCloseable {
   private long nextSeedRetry;
 
   private final Map<String, List<Consumer<byte[]>>> subscribers = new ConcurrentHashMap<>();
-  private final List<Application> applications = new CopyOnWriteArrayList<>();
 
   private final AtomicLong peerUps = new AtomicLong();
   private final AtomicLong peerDowns = new AtomicLong();
@@ -145,6 +181,7 @@ public final class PeerService implements AutoCloseable {
   private final AtomicLong bannedRefused = new AtomicLong();
   private final AtomicLong malformed = new AtomicLong();
   private final AtomicLong lossDropped = new AtomicLong();
+  private final AtomicLong workShed = new AtomicLong();
 
   private PeerService(OwnerKeys keys, OverlayConfig config, List<InetSocketAddress> seeds,
       Optional<NetworkKeyring> keyring, PeerTransport.Limits limits, long randomSeed) {
@@ -154,11 +191,31 @@ public final class PeerService implements AutoCloseable {
     this.keyring = keyring;
     this.randomSeed = randomSeed;
     this.group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    this.loop = group.next();
+    this.driverGroup = new DefaultEventLoopGroup(1, r -> {
+      Thread t = new Thread(r, "mycelium-node-loop");
+      t.setDaemon(true);
+      return t;
+    });
+    this.loop = driverGroup.next();
     // The advertised address is provisional until the listening port is known.
     this.transport = new PeerTransport(keys, new PeerAddress(keys.nodeId(), "0.0.0.0", 0),
-        keyring, limits, group, listener);
+        keyring, limits, group, new ToLoop(listener));
+    // Bounded: beyond the queue, work is shed and counted (a peer's search then goes
+    // unanswered by this node, a shared fragment is not kept), never queued without end.
+    this.workers = new ThreadPoolExecutor(WORKERS, WORKERS, 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(WORK_QUEUE), r -> {
+          Thread t = new Thread(r, "mycelium-node-worker");
+          t.setDaemon(true);
+          return t;
+        }, (r, pool) -> workShed.incrementAndGet());
+    this.workers.allowCoreThreadTimeOut(true);
   }
+
+  /** Threads of the worker pool: index searches and signature checks, off the loop. */
+  static final int WORKERS = 2;
+
+  /** Work items waiting for a worker before more are shed. */
+  static final int WORK_QUEUE = 1024;
 
   /**
    * Starts a node's overlay service: listens, then joins through the seeds (or starts a new
@@ -199,6 +256,7 @@ public final class PeerService implements AutoCloseable {
       s.begin(listen, advertised);
     } catch (RuntimeException | InterruptedException e) {
       s.group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      s.driverGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
@@ -227,11 +285,10 @@ public final class PeerService implements AutoCloseable {
       long now = now();
       overlay = new OverlayNode(config, self, new SplittableRandom(randomSeed),
           BroadcastSignatures.signer(keys), BroadcastSignatures.verifier(), now);
-      apply(overlay.start(now));
+      core = new NodeCore(overlay, now + config.tickMillis());
+      apply(core.start(now));
       unresolvedSeeds.addAll(seeds);
       dialSeeds(now);
-      ticker = loop.scheduleAtFixedRate(this::tick, config.tickMillis(), config.tickMillis(),
-          TimeUnit.MILLISECONDS);
       return null;
     });
     LOG.info("peer service of {} listening on {}, advertising {}:{}, {} seed(s)",
@@ -307,7 +364,7 @@ public final class PeerService implements AutoCloseable {
           addresses.putIfAbsent(p.id(), p);
         }
       }
-      apply(overlay.join(now(), copy));
+      apply(core.join(now(), copy));
     });
   }
 
@@ -327,7 +384,7 @@ public final class PeerService implements AutoCloseable {
       throw new IllegalArgumentException("priority must be >= 0, got " + priority);
     }
     ByteString bytes = ByteString.copyFrom(payload);
-    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority)));
+    run(() -> apply(core.broadcast(now(), topic, bytes, priority)));
   }
 
   /**
@@ -344,7 +401,7 @@ public final class PeerService implements AutoCloseable {
       throw new IllegalArgumentException("ttl must be >= 0, got " + ttl);
     }
     ByteString bytes = ByteString.copyFrom(payload);
-    run(() -> apply(overlay.broadcast(now(), topic, bytes, priority, ttl)));
+    run(() -> apply(core.broadcast(now(), topic, bytes, priority, ttl)));
   }
 
   /**
@@ -355,57 +412,129 @@ public final class PeerService implements AutoCloseable {
     Objects.requireNonNull(topic, "topic");
     Objects.requireNonNull(consumer, "consumer");
     subscribers.computeIfAbsent(topic, t -> new CopyOnWriteArrayList<>()).add(consumer);
-    run(() -> overlay.subscribe(topic));
+    run(() -> core.subscribe(topic));
   }
 
   /**
-   * A core above the overlay (replication, network search) that exchanges its own messages
-   * with peers over the overlay's links. Every method runs on the service's network thread: it
-   * must be quick and hand slow work (disk, index) elsewhere.
+   * The work the driver hands to its worker pool, off the loop: searching the local index for a
+   * peer, checking hits, keeping shared fragments. Every method runs on a worker thread and
+   * must be bounded; its result goes back into the core on the loop.
    */
-  public interface Application {
-    /** A message numbered {@link OverlayNode#FIRST_APPLICATION_FIELD} or above, admitted. */
-    void onEnvelope(NodeId from, Envelope envelope);
-
-    /** Every overlay event (peers up, down, dead, left; deliveries; bans). */
-    default void onEvent(OverlayEvent event) {}
-  }
-
-  /** Registers an application; messages that no application handles are dropped. */
-  public void register(Application application) {
-    applications.add(Objects.requireNonNull(application, "application"));
-  }
-
-  /**
-   * Sends an application message to a peer, dialing it if needed. Sends to a peer that cannot
-   * be reached are dropped and counted, as overlay sends are.
-   */
-  public void sendApplication(NodeId to, Envelope envelope) {
-    Objects.requireNonNull(to, "to");
-    if (!OverlayNode.isApplication(envelope)) {
-      throw new IllegalArgumentException("only application messages (numbered "
-          + OverlayNode.FIRST_APPLICATION_FIELD + " and up) may be sent from outside the overlay, "
-          + "got " + envelope.getBodyCase());
-    }
-    run(() -> {
-      if (!to.equals(keys.nodeId())) {
-        send(to, envelope);
+  public interface Work {
+    /** No work possible: nothing found locally, every hit kept unchecked, nothing kept. */
+    Work NONE = new Work() {
+      @Override
+      public List<NetworkSearchHit> searchLocally(NetworkSearchRequest request) {
+        return List.of();
       }
+
+      @Override
+      public CheckedHits checkHits(NodeId from, NetworkSearchResponse response) {
+        return new CheckedHits(response.toBuilder().clearHits().build(), List.of());
+      }
+
+      @Override
+      public Optional<String> ingestShared(NodeId origin, String topic, ByteString payload) {
+        return Optional.empty();
+      }
+    };
+
+    /** This node's shared hits for a peer's search request. */
+    List<NetworkSearchHit> searchLocally(NetworkSearchRequest request);
+
+    /** A peer's search response with only the hits that check, and why the others did not. */
+    CheckedHits checkHits(NodeId from, NetworkSearchResponse response);
+
+    /**
+     * Checks and keeps a shared fragment received by broadcast; the reason it does not check,
+     * or empty when it was kept (or dropped for a reason that is not the origin's fault).
+     */
+    Optional<String> ingestShared(NodeId origin, String topic, ByteString payload);
+  }
+
+  /** The outcome of {@link Work#checkHits}. */
+  public record CheckedHits(NetworkSearchResponse clean, List<String> rejections) {}
+
+  /** Installs the worker-side functions (the node does once its store and index are up). */
+  public void work(Work work) {
+    this.work = Objects.requireNonNull(work, "work");
+  }
+
+  /**
+   * Attaches replication. The caller builds the core (it loads the digests of what the stores
+   * hold, which may take seconds, so not on the loop) and hands it over here; from then on it
+   * is touched only on the loop. Its reports go to the two listeners, which run on the loop
+   * and must be quick.
+   */
+  public void attachReplica(NodeCore.ReplicaPart part, Consumer<ReplicaEvent> events,
+      Consumer<ReplicaStatus> ticks) {
+    Objects.requireNonNull(part, "replica part");
+    this.replicaEvents = Objects.requireNonNull(events, "events");
+    this.replicaTicks = Objects.requireNonNull(ticks, "ticks");
+    call(() -> {
+      apply(core.attachReplica(now(), part));
+      return null;
+    });
+  }
+
+  /** Attaches network search. */
+  public void attachSearch(NetworkSearch search) {
+    Objects.requireNonNull(search, "network search");
+    call(() -> {
+      core.attachSearch(search);
+      return null;
+    });
+  }
+
+  /** Attaches shared knowledge (its topics are subscribed). */
+  public void attachShared(SharedKnowledgeCore shared) {
+    Objects.requireNonNull(shared, "shared knowledge");
+    call(() -> {
+      core.attachShared(shared);
+      return null;
     });
   }
 
   /**
-   * Sends an application message to a peer that may not be a neighbour, at the address given
-   * (a holder named in a manifest): the address is remembered so the peer can be dialed.
+   * Feeds an input to the node core on the loop (without waiting) and applies its effects; the
+   * second argument is the time.
    */
-  public void sendApplication(PeerAddress to, Envelope envelope) {
-    Objects.requireNonNull(to, "to");
+  public void drive(BiFunction<NodeCore, Long, List<NodeEffect>> input) {
+    Objects.requireNonNull(input, "input");
+    run(() -> apply(input.apply(core, now())));
+  }
+
+  /** Reads the node core on the loop, waiting for the answer (for status, stats and tests). */
+  public <T> T read(Function<NodeCore, T> query) {
+    Objects.requireNonNull(query, "query");
+    return call(() -> query.apply(core));
+  }
+
+  /**
+   * Starts a network search of the active view; the future completes with the outcome when
+   * every neighbour answered or the budget ran out.
+   */
+  public CompletableFuture<NetworkSearch.Outcome> search(NetworkSearchRequest query, int hops,
+      long budgetMillis) {
+    CompletableFuture<NetworkSearch.Outcome> done = new CompletableFuture<>();
     run(() -> {
-      if (!to.id().equals(keys.nodeId())) {
-        addresses.putIfAbsent(to.id(), to);
+      try {
+        NodeCore.SearchStarted s = core.startSearch(now(), query, hops, budgetMillis);
+        searches.put(s.requestId(), done);
+        apply(s.effects());
+      } catch (RuntimeException e) {
+        done.completeExceptionally(e);
       }
     });
-    sendApplication(to.id(), envelope);
+    return done;
+  }
+
+  /**
+   * Fault injector for tests: every envelope this node sends passes through {@code tamper}
+   * first (null turns it off), as a peer that alters what it sends would.
+   */
+  public void tamperOutbound(UnaryOperator<Envelope> tamper) {
+    this.outboundTamper = tamper;
   }
 
   /**
@@ -432,12 +561,12 @@ public final class PeerService implements AutoCloseable {
   /** Advertises this node's free room for replicas (and its load) to its neighbours. */
   public void setCapacity(dev.mycelium.overlay.Capacity capacity) {
     Objects.requireNonNull(capacity, "capacity");
-    run(() -> apply(overlay.setCapacity(now(), capacity)));
+    run(() -> apply(core.setCapacity(now(), capacity)));
   }
 
-  /** Lowers a peer's score for a bad application message (a forged replica). */
+  /** Lowers a peer's score for something bad it sent (a forged search hit). */
   public void penalize(NodeId peer, double points, String why) {
-    run(() -> apply(overlay.penalize(now(), peer, points, why)));
+    run(() -> apply(core.penalize(now(), peer, points, why)));
   }
 
   /** The address a peer advertised, if this node knows it. */
@@ -446,16 +575,6 @@ public final class PeerService implements AutoCloseable {
       PeerAddress a = addresses.get(peer);
       return a != null ? a : overlay.views().passive().get(peer);
     }));
-  }
-
-  private void deliverToApplications(NodeId from, Envelope envelope) {
-    for (Application a : applications) {
-      try {
-        a.onEnvelope(from, envelope);
-      } catch (RuntimeException e) {
-        LOG.error("application failed on {} from {}", envelope.getBodyCase(), from.shortString(), e);
-      }
-    }
   }
 
   /**
@@ -469,12 +588,12 @@ public final class PeerService implements AutoCloseable {
   }
 
   public Stats stats() {
-    int[] views = call(() -> new int[] {overlay.activeView().size(),
-        overlay.passiveView().size()});
-    return new Stats(views[0], views[1], peerUps.get(), peerDowns.get(), suspicions.get(),
+    long[] views = call(() -> new long[] {overlay.activeView().size(),
+        overlay.passiveView().size(), core.routes().dropped()});
+    return new Stats((int) views[0], (int) views[1], peerUps.get(), peerDowns.get(), suspicions.get(),
         deaths.get(), refutations.get(), lefts.get(), bans.get(), delivered.get(),
         broadcastsDropped.get(), sendsDropped.get(), dialFailures.get(), bannedRefused.get(),
-        malformed.get(), transport.stats());
+        malformed.get(), transport.stats(), views[2], workShed.get());
   }
 
   /** Leaves the overlay gracefully (peers mark this node left, not dead), then stops. */
@@ -489,7 +608,7 @@ public final class PeerService implements AutoCloseable {
     }
     try {
       call(() -> {
-        apply(overlay.leave(now()));
+        apply(core.leave(now()));
         stopTicking();
         for (PeerLink l : List.copyOf(links.values())) {
           l.close();
@@ -520,25 +639,28 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void stopTicking() {
-    if (ticker != null) {
-      ticker.cancel(false);
+    wakeAt = Long.MIN_VALUE;
+    if (wake != null) {
+      wake.cancel(false);
     }
   }
 
   private void shutdown(long quietMillis) {
     closed = true;
     resolver.shutdownNow();
+    workers.shutdownNow();
     transport.close();
     group.shutdownGracefully(quietMillis, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+    driverGroup.shutdownGracefully(0, 3_000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     LOG.info("peer service of {} stopped", keys.nodeId().shortString());
   }
 
   // ---- fault injectors, for integration tests only ----
 
   /**
-   * Fault injector for tests: holds this node's network thread for {@code pause}, as a long GC
-   * pause or a SIGSTOP would. Nothing is read, ticked or sent meanwhile; the kernel buffers
-   * what peers send. Returns once the pause has begun; the future completes when it ends.
+   * Fault injector for tests: holds this node's driver thread for {@code pause}, as a long GC
+   * pause or a SIGSTOP would. Nothing is handled, ticked or sent meanwhile; what peers send
+   * waits, up to the inbound bound and then in the kernel's buffers. Returns once the pause has begun; the future completes when it ends.
    */
   CompletableFuture<Void> freeze(Duration pause) {
     CountDownLatch begun = new CountDownLatch(1);
@@ -580,7 +702,7 @@ public final class PeerService implements AutoCloseable {
         PeerLink l = links.remove(p);
         if (l != null) {
           l.abort();
-          apply(overlay.onLinkLost(now, p));
+          apply(core.onLinkLost(now, p));
         }
       }
       return null;
@@ -694,17 +816,40 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
+  /** Wakes the core at its deadline: whatever is due runs, then the next wake-up is set. */
   private void tick() {
+    wake = null;
+    wakeAt = Long.MAX_VALUE;
+    if (closed) {
+      return;
+    }
     try {
       long now = now();
-      apply(overlay.tick(now));
+      apply(core.tick(now));
       if (now >= nextSeedRetry && overlay.activeView().isEmpty()) {
         dialSeeds(now);
       }
     } catch (RuntimeException e) {
-      // A throwing periodic task would be cancelled for good; log and keep ticking.
-      LOG.error("overlay tick failed", e);
+      // A failing step must not stop the wake-ups; log and carry on.
+      LOG.error("node core tick failed", e);
+      reschedule();
     }
+  }
+
+  /** Sets the one wake-up at the core's next deadline, if it moved earlier or none is set. */
+  private void reschedule() {
+    if (closed || core == null || wakeAt == Long.MIN_VALUE) {
+      return;
+    }
+    long at = core.nextDeadline();
+    if (at >= wakeAt) {
+      return;
+    }
+    if (wake != null) {
+      wake.cancel(false);
+    }
+    wakeAt = at;
+    wake = loop.schedule(this::tick, Math.max(0, at - now()), TimeUnit.MILLISECONDS);
   }
 
   /** Dials the seeds whose node ID is not known yet (once known, the core retries them). */
@@ -717,11 +862,16 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
-  private void apply(List<Effect> effects) {
-    for (Effect e : effects) {
-      if (e instanceof Effect.Send s) {
-        send(s.to(), s.envelope());
-      } else if (e instanceof Effect.Connect c) {
+  /** Carries out the node core's effects: the one place where that is done. Runs on the loop. */
+  private void apply(List<NodeEffect> effects) {
+    for (NodeEffect e : effects) {
+      if (e instanceof NodeEffect.Send s) {
+        if (s.address() != null && !s.to().equals(keys.nodeId())) {
+          addresses.putIfAbsent(s.to(), s.address());
+        }
+        UnaryOperator<Envelope> tamper = outboundTamper;
+        send(s.to(), tamper == null ? s.envelope() : tamper.apply(s.envelope()));
+      } else if (e instanceof NodeEffect.Connect c) {
         // A Connect may carry a third party's word for the address (a walk's joiner, a probe
         // target): it never replaces an address this node already has.
         addresses.putIfAbsent(c.address().id(), c.address());
@@ -729,7 +879,7 @@ public final class PeerService implements AutoCloseable {
         if (!links.containsKey(c.address().id())) {
           dial(c.address().id());
         }
-      } else if (e instanceof Effect.Disconnect d) {
+      } else if (e instanceof NodeEffect.Disconnect d) {
         PeerLink l = links.remove(d.peer());
         pending.remove(d.peer());
         if (l != null) {
@@ -737,9 +887,73 @@ public final class PeerService implements AutoCloseable {
         } else if (dialing.contains(d.peer())) {
           unwanted.add(d.peer());
         }
-      } else if (e instanceof Effect.Report r) {
+      } else if (e instanceof NodeEffect.OverlayReport r) {
         report(r.event());
+      } else if (e instanceof NodeEffect.ReplicaReport r) {
+        listen(replicaEvents, r.event());
+      } else if (e instanceof NodeEffect.ReplicaTicked t) {
+        listen(replicaTicks, t.status());
+      } else if (e instanceof NodeEffect.Penalized p) {
+        LOG.warn("peer {} penalized: {}", p.peer().shortString(), p.reason());
+      } else if (e instanceof NodeEffect.SearchCompleted c) {
+        CompletableFuture<NetworkSearch.Outcome> f = searches.remove(c.requestId());
+        if (f != null) {
+          f.complete(c.outcome());
+        }
+      } else if (e instanceof NodeEffect.SearchLocally l) {
+        offLoop(() -> {
+          List<NetworkSearchHit> hits = work.searchLocally(l.request());
+          return (c, now) -> c.onLocalResult(now, l.requestId(), hits);
+        });
+      } else if (e instanceof NodeEffect.CheckHits c) {
+        offLoop(() -> {
+          CheckedHits checked = work.checkHits(c.from(), c.response());
+          return (core, now) -> core.onCheckedResponse(now, c.from(), checked.clean(),
+              checked.rejections());
+        });
+      } else if (e instanceof NodeEffect.IngestShared i) {
+        offLoop(() -> {
+          Optional<String> bad = work.ingestShared(i.origin(), i.topic(), i.payload());
+          return bad.<BiFunction<NodeCore, Long, List<NodeEffect>>>map(
+              why -> (core, now) -> core.onSharedRejected(now, i.origin(), why)).orElse(null);
+        });
       }
+    }
+    reschedule();
+  }
+
+  private static <T> void listen(Consumer<T> listener, T value) {
+    try {
+      listener.accept(value);
+    } catch (RuntimeException e) {
+      LOG.error("listener failed on {}", value, e);
+    }
+  }
+
+  /**
+   * Runs a step on the worker pool; the input it returns (if any) goes back into the core on
+   * the loop. Shed when the pool's queue is full.
+   */
+  private void offLoop(Callable<BiFunction<NodeCore, Long, List<NodeEffect>>> step) {
+    try {
+      workers.execute(() -> {
+        BiFunction<NodeCore, Long, List<NodeEffect>> input;
+        try {
+          input = step.call();
+        } catch (Exception e) {
+          LOG.warn("node work failed: {}", e.toString());
+          return;
+        }
+        if (input != null && !closed) {
+          try {
+            run(() -> apply(input.apply(core, now())));
+          } catch (RuntimeException e) {
+            // Closed meanwhile (the loop refuses work): the result has nowhere to go.
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      workShed.incrementAndGet();
     }
   }
 
@@ -809,13 +1023,6 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void report(OverlayEvent ev) {
-    for (Application a : applications) {
-      try {
-        a.onEvent(ev);
-      } catch (RuntimeException e) {
-        LOG.error("application failed on {}", LogSafe.of(ev), e);
-      }
-    }
     if (ev instanceof OverlayEvent.PeerUp up) {
       peerUps.incrementAndGet();
       LOG.info("peer up {}", up.peer().shortString());
@@ -869,7 +1076,88 @@ public final class PeerService implements AutoCloseable {
     }
   }
 
-  /** Transport callbacks; all arrive on the loop. */
+  /** Bytes of inbound envelopes waiting for the driver above which links stop being read. */
+  static final long INBOUND_HIGH_BYTES = 32L << 20;
+
+  /** Bytes of inbound envelopes waiting below which paused links are read again. */
+  static final long INBOUND_LOW_BYTES = 8L << 20;
+
+  private final AtomicLong inboundBytes = new AtomicLong();
+  private final Set<PeerLink> pausedLinks = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Hands every transport callback from the I/O thread to the driver's loop, so that work in
+   * the core (replication's store writes and signature checks) never holds up sockets and TLS
+   * handshakes. Bounded: while more than {@link #INBOUND_HIGH_BYTES} of envelopes wait for the
+   * driver, links that deliver more stop being read (TCP then pushes back on the peers) until
+   * the driver is below {@link #INBOUND_LOW_BYTES}.
+   */
+  private final class ToLoop implements PeerTransport.Listener {
+    private final PeerTransport.Listener inner;
+
+    ToLoop(PeerTransport.Listener inner) {
+      this.inner = inner;
+    }
+
+    private void hop(Runnable r) {
+      try {
+        loop.execute(r);
+      } catch (RuntimeException e) {
+        // Stopping: the driver takes nothing more.
+      }
+    }
+
+    @Override
+    public void onReady(PeerLink link) {
+      hop(() -> inner.onReady(link));
+    }
+
+    @Override
+    public void onEnvelope(PeerLink link, Envelope envelope) {
+      long size = envelope.getSerializedSize();
+      if (inboundBytes.addAndGet(size) >= INBOUND_HIGH_BYTES && pausedLinks.add(link)) {
+        link.reading(false);
+        if (inboundBytes.get() <= INBOUND_LOW_BYTES) {
+          resumeReading();
+        }
+      }
+      hop(() -> {
+        try {
+          inner.onEnvelope(link, envelope);
+        } finally {
+          if (inboundBytes.addAndGet(-size) <= INBOUND_LOW_BYTES && !pausedLinks.isEmpty()) {
+            resumeReading();
+          }
+        }
+      });
+    }
+
+    private void resumeReading() {
+      for (PeerLink l : List.copyOf(pausedLinks)) {
+        if (pausedLinks.remove(l)) {
+          l.reading(true);
+        }
+      }
+    }
+
+    @Override
+    public void onMalformed(NodeId peer, String why) {
+      hop(() -> inner.onMalformed(peer, why));
+    }
+
+    @Override
+    public void onClosed(PeerLink link) {
+      pausedLinks.remove(link);
+      hop(() -> inner.onClosed(link));
+    }
+
+    @Override
+    public void onDialFailed(InetSocketAddress address, NodeId expected, String why) {
+      hop(() -> inner.onDialFailed(address, expected, why));
+    }
+  }
+
+  /** Transport callbacks; all arrive on the driver's loop (through {@link ToLoop}). */
   private final class Links implements PeerTransport.Listener {
     @Override
     public void onReady(PeerLink link) {
@@ -939,7 +1227,7 @@ public final class PeerService implements AutoCloseable {
     private void joinThrough(long now, PeerLink seedLink) {
       LOG.info("seed {} is {}", seedLink.dialed(), seedLink.peer().shortString());
       addresses.put(seedLink.peer(), seedLink.advertised());
-      apply(overlay.join(now, List.of(seedLink.advertised())));
+      apply(core.join(now, List.of(seedLink.advertised())));
     }
 
     @Override
@@ -954,15 +1242,7 @@ public final class PeerService implements AutoCloseable {
         lossDropped.incrementAndGet();
         return;
       }
-      if (OverlayNode.isApplication(envelope)) {
-        OverlayNode.Admission a = overlay.admit(now(), link.peer());
-        apply(a.effects());
-        if (a.accepted()) {
-          deliverToApplications(link.peer(), envelope);
-        }
-        return;
-      }
-      apply(overlay.onMessage(now(), link.peer(), envelope));
+      apply(core.onMessage(now(), link.peer(), envelope));
     }
 
     @Override
@@ -971,7 +1251,7 @@ public final class PeerService implements AutoCloseable {
       if (overlay == null || closed) {
         return;
       }
-      apply(overlay.onMalformed(now(), peer, why));
+      apply(core.onMalformed(now(), peer, why));
     }
 
     @Override
@@ -982,7 +1262,7 @@ public final class PeerService implements AutoCloseable {
       }
       links.remove(peer);
       if (!link.closeRequested() && overlay != null && !closed) {
-        apply(overlay.onLinkLost(now(), peer));
+        apply(core.onLinkLost(now(), peer));
       }
     }
 
@@ -1000,7 +1280,7 @@ public final class PeerService implements AutoCloseable {
       sendsDropped.addAndGet(dropped == null ? 0 : dropped.size());
       LOG.debug("dial {} at {} failed: {}", expected.shortString(), address, why);
       if (overlay != null && !closed && !links.containsKey(expected)) {
-        apply(overlay.onLinkLost(now(), expected));
+        apply(core.onLinkLost(now(), expected));
       }
     }
   }

@@ -2,14 +2,14 @@ package dev.mycelium.node.replica;
 
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.Capacity;
-import dev.mycelium.overlay.OverlayEvent;
-import dev.mycelium.overlay.replica.Candidate;
+import dev.mycelium.overlay.node.NodeCore;
+import dev.mycelium.overlay.node.NodeEffect;
 import dev.mycelium.overlay.replica.HeldReplicas;
 import dev.mycelium.overlay.replica.OwnFragments;
 import dev.mycelium.overlay.replica.RepairScheduler;
 import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.overlay.replica.ReplicaCore;
-import dev.mycelium.overlay.replica.ReplicaEffect;
+import dev.mycelium.overlay.replica.ReplicaLimits;
 import dev.mycelium.overlay.replica.ReplicaEvent;
 import dev.mycelium.overlay.replica.ReplicaStatus;
 import dev.mycelium.storage.FragmentId;
@@ -27,14 +27,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -42,21 +36,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drives the replication core ({@link ReplicaCore}) in the daemon, as {@link PeerService} drives
- * the overlay core: every core call runs on one thread ({@code mycelium-replica}) with the time
- * passed in, on a fixed tick and on each message, event, put, delete and BLANK finding; the
- * core's effects are carried out here: sends, broadcasts and penalties through the peer
- * service, reports to the {@link RepairLedger} (which logs every repair and loss), to writes
- * waiting for holders and to reads waiting for a copy.
- *
- * <p>Why one thread: the core is a plain state machine, not thread-safe by design, so that the
- * simulator and the daemon run exactly the same code (DESIGN.md, "The one rule").
+ * Replication's face to the rest of the daemon: a thin facade over the node's one driver
+ * ({@link PeerService}), which runs the replication core ({@link ReplicaCore}) inside the node
+ * core ({@code NodeCore}) on its loop and carries out its effects. This class owns no thread
+ * and applies no effect: it attaches the core, turns puts, deletes, BLANK findings, reads and
+ * {@code repair run} into inputs, and listens to the core's reports to feed the {@link
+ * RepairLedger} (which logs every repair and loss), writes waiting for holders and reads
+ * waiting for a copy.
  */
-public final class ReplicaService implements PeerService.Application, RepairControl,
-    BlankReadHook, ReplicationHooks, AutoCloseable {
+public final class ReplicaService implements RepairControl, BlankReadHook, ReplicationHooks,
+    AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaService.class);
-  /** Ticks between two capacity adverts to the neighbours. */
-  private static final int CAPACITY_EVERY = 20;
 
   /**
    * What the service needs to start.
@@ -82,12 +72,8 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   private final Parts parts;
   private final PeerService peers;
   private final RepairLedger ledger;
-  private final ScheduledExecutorService loop;
-  private final ScheduledExecutorService peerWatch;
   private final NodeId self;
   private volatile boolean closed;
-  /** Fault injector state: whether fetch replies leave with altered replicas (tests only). */
-  private volatile boolean forgeFetchReplies;
   /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
   private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int holderCount;
@@ -104,19 +90,13 @@ public final class ReplicaService implements PeerService.Application, RepairCont
    * wait behind a long queue of replication work.
    */
   private volatile ReplicaStatus snapshot;
-  /** The active view as last read; refreshed off the loop, since reading it waits for I/O. */
-  private volatile List<Candidate> candidates = List.of();
 
-  // Touched only on the loop.
-  private ReplicaCore core;
+  // Touched only on the driver's loop.
   private final Map<FragmentId, List<Waiter>> writes = new HashMap<>();
   private final Map<FragmentId, List<CompletableFuture<Optional<Fetched>>>> reads =
       new HashMap<>();
-  private boolean restorePending;
   private boolean manualRequested;
   private RepairScheduler.Cycle lastSeenCycle;
-  private long ticks;
-  private Capacity advertised;
 
   /** A write waiting for {@code w} holders to confirm. */
   private record Waiter(int w, CompletableFuture<Set<NodeId>> done) {}
@@ -126,45 +106,25 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     this.peers = parts.peers();
     this.ledger = ledger;
     this.self = parts.keys().nodeId();
-    this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "mycelium-replica");
-      t.setDaemon(true);
-      return t;
-    });
-    // The peer service answers on its network thread, which is busy while replicas stream:
-    // the replication thread must never wait for it, so another thread reads the view.
-    this.peerWatch = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "mycelium-replica-peers");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /**
-   * Builds the core on its thread (it loads the digests of what the stores hold), registers
-   * with the peer service and starts ticking.
+   * Builds the replication core (it loads the digests of what the stores hold), attaches it
+   * to the node's driver and starts listening to its reports.
    */
   public static ReplicaService start(Parts parts, RepairLedger ledger) {
     ReplicaService s = new ReplicaService(parts, ledger);
-    s.call(() -> {
-      long now = now();
-      // Request IDs are an HMAC under this key: a peer cannot guess another peer's request.
-      byte[] requestKey = new byte[32];
-      new java.security.SecureRandom().nextBytes(requestKey);
-      s.core = new ReplicaCore(parts.config(), dev.mycelium.overlay.replica.ReplicaLimits.DEFAULTS,
-          parts.keys(), parts.peers().self(), parts.own(), parts.held(), new SplittableRandom(),
-          requestKey, now);
-      s.restorePending = parts.restore();
-      s.snapshot = s.core.status();
-      return null;
-    });
-    parts.peers().register(s);
-    parts.peers().subscribe(ReplicaCore.RESTORE_TOPIC, payload -> { });
     long tick = Math.max(1, parts.tick().toMillis());
-    s.refreshCandidates();
-    s.peerWatch.scheduleWithFixedDelay(s::refreshCandidates, tick, tick,
-        TimeUnit.MILLISECONDS);
-    s.loop.scheduleWithFixedDelay(s::tick, tick, tick, TimeUnit.MILLISECONDS);
+    // Built here, not on the driver's loop: loading the digests reads both stores.
+    // Request IDs are an HMAC under this key: a peer cannot guess another peer's request.
+    byte[] requestKey = new byte[32];
+    new java.security.SecureRandom().nextBytes(requestKey);
+    ReplicaCore core = new ReplicaCore(parts.config(), ReplicaLimits.DEFAULTS, parts.keys(),
+        parts.peers().self(), parts.own(), parts.held(), new SplittableRandom(), requestKey,
+        now());
+    s.snapshot = core.status();
+    parts.peers().attachReplica(new NodeCore.ReplicaPart(core, tick, parts.restore(),
+        IDLE_AFTER_MILLIS, s::capacity), s::report, s::observe);
     ReplicaStatus st = s.coreStatus();
     LOG.info("replication running: factor {}, {} own entries, {} held for {} owners{}",
         parts.config().replicationFactor(), st.ownEntries(), st.heldEntries(), st.heldOwners(),
@@ -184,38 +144,15 @@ public final class ReplicaService implements PeerService.Application, RepairCont
    */
   static final long IDLE_AFTER_MILLIS = 10_000;
 
-  private volatile long lastWriteMillis = now();
-
   static boolean idle(long now, long lastWriteMillis) {
     return now - lastWriteMillis >= IDLE_AFTER_MILLIS;
   }
 
-  private void tick() {
+  /** Mirrors the core's repair cycles into the ledger, so the surfaces report them. */
+  private void observe(ReplicaStatus st) {
     if (closed) {
       return;
     }
-    try {
-      long now = now();
-      core.setIdle(idle(now, lastWriteMillis));
-      List<Candidate> candidates = this.candidates;
-      apply(core.updatePeers(now, candidates));
-      if (restorePending && !candidates.isEmpty()) {
-        restorePending = false;
-        apply(core.restore(now));
-      }
-      apply(core.tick(now));
-      observeCycles();
-      if (ticks++ % CAPACITY_EVERY == 0) {
-        advertiseCapacity();
-      }
-    } catch (RuntimeException e) {
-      LOG.warn("replication tick failed: {}", e.toString(), e);
-    }
-  }
-
-  /** Mirrors the core's repair cycles into the ledger, so the surfaces report them. */
-  private void observeCycles() {
-    ReplicaStatus st = core.status();
     snapshot = st;
     ledger.queue(st.queueLength());
     holderCount = st.holders().size();
@@ -231,68 +168,52 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     ledger.running(st.currentCycle() != null);
   }
 
-  private void advertiseCapacity() {
+  /** The room for replicas this node advertises to its neighbours. */
+  private Capacity capacity() {
     StoreStats held = parts.heldStats().get();
     long free = Math.max(0, held.capacityEntries() - held.entries());
     float load = (float) Math.min(1.0, Math.max(0.0, held.fillRatio()));
-    Capacity c = new Capacity(free, load);
-    if (!c.equals(advertised)) {
-      advertised = c;
-      peers.setCapacity(c);
-    }
+    return new Capacity(free, load);
   }
 
-  private void refreshCandidates() {
+  private void submit(BiFunction<NodeCore, Long, List<NodeEffect>> input) {
     if (closed) {
       return;
     }
     try {
-      List<Candidate> out = new ArrayList<>();
-      for (PeerService.ActivePeer p : peers.activePeers()) {
-        out.add(new Candidate(p.address(), p.capacity(), p.score()));
-      }
-      candidates = List.copyOf(out);
-    } catch (RuntimeException e) {
-      LOG.debug("could not read the active view: {}", e.toString());
+      peers.drive(input);
+    } catch (IllegalStateException e) {
+      // The peer service is stopping: the step is dropped, as any work after close is.
     }
   }
 
   @Override
-  public void onEnvelope(NodeId from, Envelope envelope) {
-    submit(() -> apply(core.onMessage(now(), from, envelope)));
-  }
-
-  @Override
-  public void onEvent(OverlayEvent event) {
-    submit(() -> apply(core.onOverlayEvent(now(), event)));
-  }
-
-  @Override
   public void stored(FragmentId id) {
-    lastWriteMillis = now();
-    submit(() -> apply(core.put(now(), id)));
+    submit((c, now) -> c.replicaPut(now, id));
   }
 
   @Override
   public CompletableFuture<Set<NodeId>> awaitConfirmed(FragmentId id, int w) {
     CompletableFuture<Set<NodeId>> done = new CompletableFuture<>();
-    submit(() -> {
-      Set<NodeId> already = core.confirmations(id);
+    submit((c, now) -> {
+      Set<NodeId> already = c.replica().orElseThrow().confirmations(id);
       if (already.size() >= w) {
         done.complete(already);
       } else {
         writes.computeIfAbsent(id, k -> new ArrayList<>()).add(new Waiter(w, done));
       }
+      return List.of();
     });
     // A waiter that gave up (timed out, cancelled) leaves the map, so writes whose holders
     // never confirm do not pile up.
     done.whenComplete((s, e) -> {
       if (e != null) {
-        submit(() -> {
+        submit((c, now) -> {
           List<Waiter> ws = writes.get(id);
           if (ws != null && ws.removeIf(x -> x.done() == done) && ws.isEmpty()) {
             writes.remove(id);
           }
+          return List.of();
         });
       }
     });
@@ -309,13 +230,12 @@ public final class ReplicaService implements PeerService.Application, RepairCont
 
   @Override
   public void deleted(FragmentId id, SignedTombstone tombstone) {
-    lastWriteMillis = now();
-    submit(() -> apply(core.delete(now(), id, tombstone)));
+    submit((c, now) -> c.replicaDelete(now, id, tombstone));
   }
 
   @Override
   public void blank(FragmentId id) {
-    submit(() -> apply(core.onBlank(now(), id)));
+    submit((c, now) -> c.replicate(now, r -> r.onBlank(now, id)));
   }
 
   @Override
@@ -326,10 +246,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
       f.complete(Optional.empty());
       return f;
     }
-    submit(() -> {
+    submit((c, now) -> {
       reads.computeIfAbsent(id, k -> new ArrayList<>()).add(f);
-      long now = now();
-      apply(core.fetchNow(now, id, now + core.config().fetchTimeoutMillis()));
+      return c.replicate(now, r -> r.fetchNow(now, id, now + r.config().fetchTimeoutMillis()));
     });
     return f;
   }
@@ -346,12 +265,9 @@ public final class ReplicaService implements PeerService.Application, RepairCont
   @Override
   public boolean runNow() {
     boolean running = snapshot.currentCycle() != null;
-    submit(() -> {
+    submit((c, now) -> {
       manualRequested = true;
-      long now = now();
-      apply(core.antiEntropyNow(now));
-      apply(core.tick(now));
-      observeCycles();
+      return c.repairNow(now);
     });
     return !running;
   }
@@ -373,29 +289,12 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     return snapshot;
   }
 
-  // ---- effects ----
-
-  private void apply(List<ReplicaEffect> effects) {
-    for (ReplicaEffect e : effects) {
-      if (e instanceof ReplicaEffect.Send s) {
-        Envelope env = forgeFetchReplies ? forged(s.envelope()) : s.envelope();
-        if (s.address() != null) {
-          peers.sendApplication(s.address(), env);
-        } else {
-          peers.sendApplication(s.to(), env);
-        }
-      } else if (e instanceof ReplicaEffect.Broadcast b) {
-        peers.broadcast(b.topic(), b.payload().toByteArray(), b.priority());
-      } else if (e instanceof ReplicaEffect.Penalize p) {
-        LOG.warn("peer {} penalized: {}", p.peer().shortString(), p.reason());
-        peers.penalize(p.peer(), p.points(), p.reason());
-      } else if (e instanceof ReplicaEffect.Report r) {
-        report(r.event());
-      }
-    }
-  }
+  // ---- reports (on the driver's loop) ----
 
   private void report(ReplicaEvent ev) {
+    if (closed) {
+      return;
+    }
     if (ev instanceof ReplicaEvent.WriteAcked a) {
       synchronized (recentConfirmed) {
         recentConfirmed.put(a.id(), Set.copyOf(a.confirmed()));
@@ -418,7 +317,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     } else if (ev instanceof ReplicaEvent.RepairFailed f) {
       ledger.failed(f.id(), f.from(), f.reason() + " (attempt " + f.attempts() + ")");
     } else if (ev instanceof ReplicaEvent.Lost l) {
-      ledger.lost(l.id(), core.config().maxAttempts(), !l.owner().equals(self));
+      ledger.lost(l.id(), parts.config().maxAttempts(), !l.owner().equals(self));
       if (l.owner().equals(self)) {
         lost.add(l.id());
       }
@@ -472,41 +371,6 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     return out.toString();
   }
 
-  // ---- the loop ----
-
-  private void submit(Runnable r) {
-    if (closed) {
-      return;
-    }
-    try {
-      loop.execute(() -> {
-        try {
-          r.run();
-        } catch (RuntimeException e) {
-          LOG.warn("replication step failed: {}", e.toString(), e);
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      // Stopping: the step is dropped, as any work after close is.
-    }
-  }
-
-  private <T> T call(Callable<T> c) {
-    try {
-      return loop.submit(c).get(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for the replication thread");
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException re ? re
-          : new IllegalStateException(e.getCause());
-    } catch (TimeoutException e) {
-      throw new IllegalStateException("the replication thread did not answer within 30 s");
-    } catch (RejectedExecutionException e) {
-      throw new IllegalStateException("replication is stopping");
-    }
-  }
-
   // ---- fault injectors, for integration tests only ----
 
   /**
@@ -516,7 +380,7 @@ public final class ReplicaService implements PeerService.Application, RepairCont
    * from another holder. Never enabled outside tests.
    */
   void forgeFetchReplies(boolean on) {
-    forgeFetchReplies = on;
+    peers.tamperOutbound(on ? ReplicaService::forged : null);
   }
 
   private static Envelope forged(Envelope env) {
@@ -534,19 +398,12 @@ public final class ReplicaService implements PeerService.Application, RepairCont
     return env.toBuilder().setReplicaFetchReply(reply).build();
   }
 
-  /** Stops ticking and drops queued work; the stores are closed by the node. */
+  /**
+   * Stops listening: reports and inputs from now on are dropped. The core itself stops with
+   * the peer service; the stores are closed by the node after both.
+   */
   @Override
   public void close() {
     closed = true;
-    peerWatch.shutdownNow();
-    loop.shutdown();
-    try {
-      if (!loop.awaitTermination(5, TimeUnit.SECONDS)) {
-        loop.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      loop.shutdownNow();
-    }
   }
 }

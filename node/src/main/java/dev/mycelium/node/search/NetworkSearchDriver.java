@@ -5,7 +5,6 @@ import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.FragmentService.SearchHit;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.search.NetworkSearch;
-import dev.mycelium.overlay.search.NetworkSearch.Action;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
@@ -29,41 +28,31 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drives the {@link NetworkSearch} core for a running node: network search requests and
- * answers arrive through the {@link PeerService} (Envelope numbers 50-59), the core runs on one
- * thread of its own with the clock read there, and the local searches it asks for run on a
- * small pool, off the network thread and off the core's.
+ * Network search's face to the rest of the daemon: a thin facade over the node's one driver
+ * ({@link PeerService}), which runs the {@link NetworkSearch} core inside the node core on its
+ * loop, routes search requests and answers to it (and to nothing else), and carries out its
+ * effects. This class owns no thread and applies no effect: it starts searches, and provides
+ * the worker-side steps the driver runs off its loop (the local search a peer's request asks
+ * for, the check of a peer's hits).
  *
  * <p>Trust: every hit received is checked here (hash, canonical form, owner signature, shared)
  * and scored again against the query from its own vector, so a peer can neither forge content
  * nor inflate a rank; a peer that sends a forged hit loses score. Only shared fragments are
  * ever sent in an answer ({@link FragmentService#searchShared}).
  */
-public final class NetworkSearchDriver implements NetworkSearcher, PeerService.Application,
-    AutoCloseable {
+public final class NetworkSearchDriver implements NetworkSearcher, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NetworkSearchDriver.class);
 
   /** Score points a peer loses for a hit that does not check. */
-  static final double FORGED_HIT_PENALTY = 10.0;
-
-  /** How often the core's deadlines are checked. */
-  private static final long TICK_MILLIS = 20;
+  static final double FORGED_HIT_PENALTY = dev.mycelium.overlay.node.NodeCore.FORGED_HIT_PENALTY;
 
   /** Counters since start, for metrics and tests. */
   public record Stats(long searches, long partial, long requestsServed, long duplicates,
@@ -75,11 +64,6 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
   private final ByteString selfBytes;
   private final int maxHops;
   private final long timeoutMillis;
-  private final NetworkSearch core;
-  private final ScheduledExecutorService loop;
-  private final ThreadPoolExecutor localSearches;
-  private final Map<ByteString, CompletableFuture<NetworkSearch.Outcome>> waiting =
-      new ConcurrentHashMap<>();
   private final AtomicLong searches = new AtomicLong();
   private final AtomicLong partial = new AtomicLong();
   private final AtomicLong hitsReceived = new AtomicLong();
@@ -87,7 +71,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
   private volatile boolean closed;
 
   /**
-   * Starts the driver and registers it with the peer service.
+   * Attaches a network search core to the peer service.
    *
    * @param maxHops the most hops a search travels (asked or forwarded)
    * @param timeout the longest a search waits for other nodes
@@ -100,23 +84,8 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
     this.selfBytes = ByteString.copyFrom(self.toBytes());
     this.maxHops = maxHops;
     this.timeoutMillis = timeout.toMillis();
-    this.core = new NetworkSearch(self, NetworkSearch.Limits.defaults(maxHops), new SplittableRandom(new SecureRandom().nextLong()));
-    this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "mycelium-netsearch");
-      t.setDaemon(true);
-      return t;
-    });
-    // Bounded: a flood of requests is shed here (the askers time out) instead of queuing
-    // searches without end.
-    this.localSearches = new ThreadPoolExecutor(1, 2, 30, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(256), r -> {
-          Thread t = new Thread(r, "mycelium-netsearch-local");
-          t.setDaemon(true);
-          return t;
-        }, new ThreadPoolExecutor.DiscardPolicy());
-    loop.scheduleWithFixedDelay(() -> onLoop(() -> core.tick(now())), TICK_MILLIS, TICK_MILLIS,
-        TimeUnit.MILLISECONDS);
-    peers.register(this);
+    peers.attachSearch(new NetworkSearch(self, NetworkSearch.Limits.defaults(maxHops),
+        new SplittableRandom(new SecureRandom().nextLong())));
   }
 
   @Override
@@ -139,30 +108,19 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
       q.addVector(f);
     }
     NetworkSearchRequest request = q.build();
-    List<NodeId> neighbours;
-    try {
-      neighbours = peers.activeView();
-    } catch (IllegalStateException e) {
-      return new Result(List.of(), List.of(), List.of(), false);
-    }
-    CompletableFuture<NetworkSearch.Outcome> done = new CompletableFuture<>();
-    loop.execute(() -> {
-      NetworkSearch.Started s = core.start(now(), request, hops, timeoutMillis, neighbours);
-      waiting.put(s.requestId(), done);
-      apply(s.actions());
-    });
     NetworkSearch.Outcome outcome;
     try {
       // The core ends the search at the deadline; the extra second only guards against a
       // stopped loop.
-      outcome = done.get(timeoutMillis + 1000, TimeUnit.MILLISECONDS);
+      outcome = peers.search(request, hops, timeoutMillis)
+          .get(timeoutMillis + 1000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       partial.incrementAndGet();
-      return new Result(List.of(), neighbours, neighbours, false);
-    } catch (ExecutionException | TimeoutException e) {
+      return new Result(List.of(), List.of(), List.of(), false);
+    } catch (ExecutionException | TimeoutException | IllegalStateException e) {
       partial.incrementAndGet();
-      return new Result(List.of(), neighbours, neighbours, false);
+      return new Result(List.of(), List.of(), List.of(), false);
     }
     if (!outcome.complete()) {
       partial.incrementAndGet();
@@ -209,36 +167,16 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
     }
   }
 
-  // ---- PeerService.Application (network thread: hand everything to the loop) ----
+  // ---- work the driver runs off its loop ----
 
-  @Override
-  public void onEnvelope(NodeId from, Envelope envelope) {
-    switch (envelope.getBodyCase()) {
-      case SEARCH_REQUEST -> {
-        NetworkSearchRequest req = envelope.getSearchRequest();
-        onLoop(() -> core.onRequest(now(), from, req, neighbours()));
-      }
-      case SEARCH_RESPONSE -> {
-        // Checked here, at every hop, so that a forged hit costs the peer that sent it rather
-        // than an honest relay further along; off the network thread (signature checks).
-        try {
-          localSearches.execute(() -> {
-            NetworkSearchResponse clean = verified(from, envelope.getSearchResponse());
-            onLoop(() -> core.onResponse(now(), from, clean));
-          });
-        } catch (RejectedExecutionException e) {
-          // Stopping.
-        }
-      }
-      default -> {
-        // Another application's message (replication).
-      }
-    }
-  }
-
-  /** The response without the hits that do not check; each bad one costs the sender. */
-  private NetworkSearchResponse verified(NodeId from, NetworkSearchResponse resp) {
+  /**
+   * The response without the hits that do not check, checked at every hop so that a forged
+   * hit costs the peer that sent it rather than an honest relay further along; the driver
+   * penalizes the sender once per rejection.
+   */
+  PeerService.CheckedHits checkHits(NodeId from, NetworkSearchResponse resp) {
     NetworkSearchResponse.Builder out = resp.toBuilder().clearHits();
+    List<String> rejections = new ArrayList<>();
     for (NetworkSearchHit h : resp.getHitsList()) {
       try {
         fragments.verifyShared(h.getFragment());
@@ -246,69 +184,14 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
       } catch (InvalidFragmentException e) {
         hitsRejected.incrementAndGet();
         LOG.warn("network search hit from {} rejected: {}", from.shortString(), e.getMessage());
-        penalize(from, "forged search hit: " + e.getMessage());
+        rejections.add(e.getMessage());
       }
     }
-    return out.build();
-  }
-
-  private List<NodeId> neighbours() {
-    try {
-      return peers.activeView();
-    } catch (IllegalStateException e) {
-      return List.of();
-    }
-  }
-
-  private void onLoop(Supplier<List<Action>> step) {
-    if (closed) {
-      return;
-    }
-    try {
-      loop.execute(() -> {
-        try {
-          apply(step.get());
-        } catch (RuntimeException e) {
-          LOG.error("network search step failed", e);
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      // Stopping.
-    }
-  }
-
-  /** Carries out the core's actions; runs on the loop. */
-  private void apply(List<Action> actions) {
-    for (Action a : actions) {
-      if (a instanceof Action.Send s) {
-        try {
-          peers.sendApplication(s.to(), s.envelope());
-        } catch (IllegalStateException e) {
-          LOG.debug("peer service closed; search message to {} dropped", s.to().shortString());
-        }
-      } else if (a instanceof Action.SearchLocally l) {
-        localSearches.execute(() -> {
-          List<NetworkSearchHit> hits = localShared(l.request());
-          onLoop(() -> core.onLocalResult(now(), l.requestId(), hits));
-        });
-      } else if (a instanceof Action.Completed c) {
-        CompletableFuture<NetworkSearch.Outcome> f = waiting.remove(c.requestId());
-        if (f != null) {
-          f.complete(c.outcome());
-        }
-      } else if (a instanceof Action.Penalize p) {
-        LOG.debug("penalising {}: {}", p.peer().shortString(), p.why());
-        try {
-          peers.penalize(p.peer(), p.points(), p.why());
-        } catch (IllegalStateException e) {
-          LOG.debug("peer service closed; {} not penalised", p.peer().shortString());
-        }
-      }
-    }
+    return new PeerService.CheckedHits(out.build(), rejections);
   }
 
   /** This node's shared hits for a peer's request; nothing when it cannot be searched. */
-  private List<NetworkSearchHit> localShared(NetworkSearchRequest req) {
+  List<NetworkSearchHit> localShared(NetworkSearchRequest req) {
     try {
       float[] v = new float[req.getVectorCount()];
       for (int i = 0; i < v.length; i++) {
@@ -363,31 +246,19 @@ public final class NetworkSearchDriver implements NetworkSearcher, PeerService.A
   public Stats stats() {
     long[] c = new long[4];
     try {
-      loop.submit(() -> {
-        c[0] = core.requestsServed();
-        c[1] = core.duplicates();
-        c[2] = core.forwarded();
-        c[3] = core.malformed();
-      }).get(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (ExecutionException | TimeoutException
-        | RejectedExecutionException e) {
+      long[] read = peers.read(n -> n.search().map(core -> new long[] {core.requestsServed(),
+          core.duplicates(), core.forwarded(), core.malformed()}).orElse(new long[4]));
+      System.arraycopy(read, 0, c, 0, 4);
+    } catch (IllegalStateException e) {
       // Stopping: report what is known without the core's counters.
     }
     return new Stats(searches.get(), partial.get(), c[0], c[1], c[2], hitsReceived.get(),
         hitsRejected.get(), c[3]);
   }
 
-  /** Stops; searches still waiting end at once with what they have (nothing). */
+  /** Stops starting searches; the core stops with the peer service. */
   @Override
   public void close() {
     closed = true;
-    loop.shutdownNow();
-    localSearches.shutdownNow();
-    for (CompletableFuture<NetworkSearch.Outcome> f : waiting.values()) {
-      f.completeExceptionally(new IllegalStateException("the node is stopping"));
-    }
-    waiting.clear();
   }
 }

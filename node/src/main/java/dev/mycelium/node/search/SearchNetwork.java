@@ -1,16 +1,25 @@
 package dev.mycelium.node.search;
 
+import com.google.protobuf.ByteString;
 import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.peer.PeerService;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
  * The node's share of the network beyond replication: shared knowledge and network search,
- * started together over the node's peer service and stopped before it. One object so that the
+ * attached together to the node's driver (the peer service), which runs their cores and hands
+ * their slow steps (local searches for peers, hit checks, keeping shared fragments) to its
+ * workers through the {@link PeerService.Work} installed here; stopped before the driver. One object so that the
  * node's start and stop order needs one line each.
  */
 public final class SearchNetwork implements AutoCloseable {
@@ -28,6 +37,22 @@ public final class SearchNetwork implements AutoCloseable {
     SharedKnowledge shared = new SharedKnowledge(peers, fragments, config.shared());
     NetworkSearchDriver search = new NetworkSearchDriver(peers, fragments,
         config.search().maxHops(), config.search().networkTimeout());
+    peers.work(new PeerService.Work() {
+      @Override
+      public List<NetworkSearchHit> searchLocally(NetworkSearchRequest request) {
+        return search.localShared(request);
+      }
+
+      @Override
+      public PeerService.CheckedHits checkHits(NodeId from, NetworkSearchResponse response) {
+        return search.checkHits(from, response);
+      }
+
+      @Override
+      public Optional<String> ingestShared(NodeId origin, String topic, ByteString payload) {
+        return shared.take(origin, topic, payload);
+      }
+    });
     SearchNetwork n = new SearchNetwork(shared, search);
     n.registerMetrics(registry);
     return n;

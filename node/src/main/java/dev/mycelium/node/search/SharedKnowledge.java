@@ -5,25 +5,17 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.peer.PeerService;
-import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.overlay.node.SharedKnowledgeCore;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.NodeId;
-import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.SignedFragment;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +23,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Shared knowledge: a node publishes its shared fragments by broadcast, and keeps (stores and
  * indexes) those of others on the topics it subscribes to.
+ *
+ * <p>A thin facade over the node's one driver ({@link PeerService}): the protocol half (topics,
+ * which deliveries to take, distrusted origins, penalties) is {@link SharedKnowledgeCore},
+ * inside the node core on the driver's loop; this class publishes this node's fragments and
+ * provides the worker-side step that checks and keeps a received one ({@link #take}).
  *
  * <p>Topics: a shared fragment's topic is its metadata entry {@value #TOPIC_KEY}, else the
  * node's {@code shared.default-topic}; on the overlay it travels on {@value #TOPIC_PREFIX}
@@ -43,20 +40,14 @@ import org.slf4j.LoggerFactory;
  * private, malformed) is dropped and counted, its origin loses score, and nothing more from
  * that origin is taken until the node restarts.
  */
-public final class SharedKnowledge implements PeerService.Application, AutoCloseable {
+public final class SharedKnowledge implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SharedKnowledge.class);
 
   /** Prefix of the overlay topics that carry shared fragments. */
-  public static final String TOPIC_PREFIX = "shared/";
+  public static final String TOPIC_PREFIX = SharedKnowledgeCore.TOPIC_PREFIX;
 
   /** The metadata key that names a shared fragment's topic. */
-  public static final String TOPIC_KEY = "topic";
-
-  /** Score points an origin loses for a payload that does not check. */
-  static final double FORGED_PENALTY = 10.0;
-
-  /** Origins remembered as untrusted. */
-  private static final int MAX_DISTRUSTED = 10_000;
+  public static final String TOPIC_KEY = SharedKnowledgeCore.TOPIC_KEY;
 
   /** Counters since start, for metrics and tests. */
   public record Stats(long published, long received, long stored, long rejected,
@@ -66,43 +57,22 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
   private final FragmentService fragments;
   private final NodeConfig.Shared config;
   private final NodeId self;
-  private final ThreadPoolExecutor ingest;
-  private final Set<NodeId> distrusted = Collections.newSetFromMap(
-      Collections.synchronizedMap(new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<NodeId, Boolean> eldest) {
-          return size() > MAX_DISTRUSTED;
-        }
-      }));
-  private final AtomicLong published = new AtomicLong();
-  private final AtomicLong received = new AtomicLong();
+  private final SharedKnowledgeCore core;
   private final AtomicLong stored = new AtomicLong();
-  private final AtomicLong rejected = new AtomicLong();
-  private final AtomicLong fromDistrusted = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
+  private volatile boolean closed;
 
   /**
-   * Subscribes to the configured topics, registers with the peer service and publishes every
-   * shared fragment this node's clients put from now on.
+   * Attaches the shared knowledge core to the peer service (which subscribes its topics) and
+   * publishes every shared fragment this node's clients put from now on.
    */
   public SharedKnowledge(PeerService peers, FragmentService fragments, NodeConfig.Shared config) {
     this.peers = Objects.requireNonNull(peers, "peers");
     this.fragments = Objects.requireNonNull(fragments, "fragments");
     this.config = Objects.requireNonNull(config, "config");
     this.self = peers.nodeId();
-    // Disk and index work off the network thread; a flood beyond the queue is shed, counted.
-    this.ingest = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(1024), r -> {
-          Thread t = new Thread(r, "mycelium-shared-ingest");
-          t.setDaemon(true);
-          return t;
-        }, (r, pool) -> dropped.incrementAndGet());
-    peers.register(this);
-    for (String topic : config.topics()) {
-      // Deliveries are taken from the overlay's Delivered event, which names the origin; the
-      // subscription itself is what makes the overlay deliver the topic here.
-      peers.subscribe(TOPIC_PREFIX + topic, payload -> { });
-    }
+    this.core = new SharedKnowledgeCore(self, config.topics(), config.defaultTopic());
+    peers.attachShared(core);
     fragments.addPutListener(this::publish);
     LOG.info("shared knowledge: subscribed to {}", config.topics().isEmpty() ? "no topics"
         : String.join(", ", config.topics()));
@@ -110,56 +80,37 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
 
   /** The topic a shared fragment is published on (without {@link #TOPIC_PREFIX}). */
   public String topicOf(Fragment f) {
-    String t = f.metadata().get(TOPIC_KEY);
-    return t == null || t.isBlank() ? config.defaultTopic() : t.trim();
+    return core.topicOf(f.metadata());
   }
 
   /** Broadcasts one of this node's own shared fragments; others are ignored. */
   public void publish(Fragment f) {
-    if (f.visibility() != Visibility.SHARED || !f.owner().equals(self)) {
+    if (closed || f.visibility() != Visibility.SHARED || !f.owner().equals(self)) {
       return;
     }
+    String topic = topicOf(f);
+    ByteString bytes = f.signed().toByteString();
     try {
-      peers.broadcast(TOPIC_PREFIX + topicOf(f), f.signed().toByteArray(), config.priority(),
-          config.broadcastTtl());
-      published.incrementAndGet();
+      peers.drive((c, now) -> c.publishShared(now, topic, bytes, config.priority(),
+          config.broadcastTtl()));
     } catch (IllegalStateException e) {
       LOG.debug("peer service closed; fragment {} not published", f.id());
     }
   }
 
-  @Override
-  public void onEnvelope(NodeId from, Envelope envelope) {
-    // Shared fragments arrive as broadcasts (onEvent), not as messages of their own.
-  }
-
-  @Override
-  public void onEvent(OverlayEvent event) {
-    if (!(event instanceof OverlayEvent.Delivered d) || !d.topic().startsWith(TOPIC_PREFIX)
-        || d.origin().equals(self)) {
-      return;
+  /**
+   * Checks and keeps one received payload; runs on a worker of the driver. Returns why it does
+   * not check (the driver then distrusts and penalizes the origin), or empty.
+   */
+  Optional<String> take(NodeId origin, String topic, ByteString payload) {
+    if (closed) {
+      return Optional.empty();
     }
-    received.incrementAndGet();
-    if (distrusted.contains(d.origin())) {
-      fromDistrusted.incrementAndGet();
-      return;
-    }
-    ByteString payload = d.payload();
-    try {
-      ingest.execute(() -> take(d.origin(), d.topic(), payload));
-    } catch (RejectedExecutionException e) {
-      dropped.incrementAndGet();
-    }
-  }
-
-  /** Checks and keeps one received payload; runs on the ingest thread. */
-  void take(NodeId origin, String topic, ByteString payload) {
     SignedFragment signed;
     try {
       signed = SignedFragment.parseFrom(payload);
     } catch (InvalidProtocolBufferException e) {
-      reject(origin, topic, "not a signed fragment");
-      return;
+      return reject(origin, topic, "not a signed fragment");
     }
     try {
       FragmentState state = fragments.ingestShared(signed);
@@ -167,7 +118,7 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
         stored.incrementAndGet();
       }
     } catch (InvalidFragmentException e) {
-      reject(origin, topic, e.getMessage());
+      return reject(origin, topic, e.getMessage());
     } catch (dev.mycelium.node.SharedQuota.Exceeded e) {
       dropped.incrementAndGet(); // a flood is counted, not logged line by line
       LOG.debug("shared fragment on {} not kept: {}", topic, e.getMessage());
@@ -178,23 +129,18 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
       dropped.incrementAndGet();
       LOG.warn("shared fragment on {} not kept: {}", topic, e.toString());
     }
+    return Optional.empty();
   }
 
-  private void reject(NodeId origin, String topic, String why) {
-    rejected.incrementAndGet();
-    distrusted.add(origin);
+  private Optional<String> reject(NodeId origin, String topic, String why) {
     LOG.warn("dropped a shared fragment on {} from {}: {}; that node is no longer trusted",
         topic, origin.shortString(), why);
-    try {
-      peers.penalize(origin, FORGED_PENALTY, "bad shared fragment: " + why);
-    } catch (IllegalStateException e) {
-      LOG.debug("peer service closed; {} not penalised", origin.shortString());
-    }
+    return Optional.of(why);
   }
 
   /** Whether a node sent a shared fragment that did not check. */
   public boolean distrusts(NodeId node) {
-    return distrusted.contains(node);
+    return peers.read(c -> core.distrusts(node));
   }
 
   /** The topics this node receives. */
@@ -203,12 +149,13 @@ public final class SharedKnowledge implements PeerService.Application, AutoClose
   }
 
   public Stats stats() {
-    return new Stats(published.get(), received.get(), stored.get(), rejected.get(),
-        fromDistrusted.get(), dropped.get());
+    long[] c = peers.read(n -> new long[] {core.published(), core.received(), core.rejected(),
+        core.fromDistrusted()});
+    return new Stats(c[0], c[1], stored.get(), c[2], c[3], dropped.get());
   }
 
   @Override
   public void close() {
-    ingest.shutdownNow();
+    closed = true;
   }
 }

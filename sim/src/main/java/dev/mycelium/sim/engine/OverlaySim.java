@@ -1,12 +1,12 @@
 package dev.mycelium.sim.engine;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayNode;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.overlay.Capacity;
-import dev.mycelium.overlay.replica.Candidate;
+import dev.mycelium.overlay.node.NodeCore;
+import dev.mycelium.overlay.node.NodeEffect;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
 import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.overlay.replica.ReplicaCore;
@@ -14,6 +14,7 @@ import dev.mycelium.overlay.replica.ReplicaEffect;
 import dev.mycelium.overlay.replica.ReplicaEvent;
 import dev.mycelium.overlay.replica.ReplicaSealer;
 import dev.mycelium.overlay.replica.StoreOwnFragments;
+import dev.mycelium.overlay.search.NetworkSearch;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentId;
@@ -21,6 +22,9 @@ import dev.mycelium.storage.InMemoryFragmentStore;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,12 +33,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * Many {@link OverlayNode}s on one {@link Simulator} and one {@link NetworkModel}: the same
- * cores the daemon runs, driven by virtual time. Messages travel as objects (their serialized
+ * Many {@link NodeCore}s on one {@link Simulator} and one {@link NetworkModel}: the same
+ * composed node the daemon runs (overlay, and on request replication and network search),
+ * driven by virtual time. Each node is woken exactly at its core's {@link
+ * NodeCore#nextDeadline()}, as the daemon's driver wakes it. Messages travel as objects (their serialized
  * size is counted, not produced as bytes on a socket), so a thousand nodes run in seconds.
  *
  * <p>Randomness: a root {@link SplittableRandom} from the seed gives, in node index order, one
@@ -49,10 +58,9 @@ import java.util.function.Function;
  * keeps no disk state for and which are reported to listeners so that simulated stores apply
  * them.
  *
- * <p>Replication (optional, {@link #withReplication}): each node also runs a {@link ReplicaCore}
- * over an in-memory fragment store and replica store, driven exactly as the daemon's peer
- * service drives it (application envelopes after {@link OverlayNode#admit}, overlay events,
- * candidates and a tick on every overlay tick, broadcasts through the overlay). Node IDs are
+ * <p>Replication (optional, {@link #withReplication}): each node's core also holds a {@link
+ * ReplicaCore} over an in-memory fragment store and replica store; the node core routes its
+ * messages and events to it as it does in the daemon. Node IDs are
  * then Ed25519 keys derived from the seed, because a replica core's ID is its owner key. A crash
  * drops both cores and keeps the stores (the disk survives); a disk wipe empties them, and the
  * node restores from its holders when it next boots.
@@ -66,7 +74,8 @@ public final class OverlaySim {
     final PeerAddress address;
     final SplittableRandom coreStream;
     final SplittableRandom linkRandom;
-    OverlayNode core;
+    NodeCore core;
+    long wakeAt = Long.MAX_VALUE;
     Status status = Status.NOT_STARTED;
     int epoch;
     final List<Runnable> deferred = new ArrayList<>();
@@ -80,9 +89,7 @@ public final class OverlaySim {
     OwnerKeys keys;
     InMemoryFragmentStore store;
     InMemoryHeldReplicas held;
-    ReplicaCore replica;
     boolean needsRestore;
-    long lastReplicaTick = Long.MIN_VALUE / 2;
 
     SimNode(int index, PeerAddress address, SplittableRandom coreStream,
         SplittableRandom linkRandom) {
@@ -111,6 +118,14 @@ public final class OverlaySim {
   private long replicaTickMillis;
   private long applicationBytes;
   private long applicationMessages;
+  private int searchMaxHops;
+  private long searchLocalMillis;
+  private BiFunction<Integer, NetworkSearchRequest, List<NetworkSearchHit>> localSearch =
+      (i, q) -> List.of();
+  private final Map<ByteString, SearchTrace> searches = new HashMap<>();
+  private long searchMessages;
+  private long searchBytes;
+  private long penalties;
 
   public OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network) {
     this(seed, nodeCount, config, network, false);
@@ -119,9 +134,9 @@ public final class OverlaySim {
   /**
    * A simulation whose nodes also run the replication core with {@code replicaConfig}, over
    * in-memory stores that use {@code codec}; every node subscribes to
-   * {@link ReplicaCore#RESTORE_TOPIC}. The replica cores tick on the first overlay tick at
-   * least {@code replicaTickMillis} after their previous one (the API allows 100 ms to 1 s;
-   * slower ticks cost less simulation time).
+   * {@link ReplicaCore#RESTORE_TOPIC}. The replica cores tick every {@code
+   * replicaTickMillis}, woken at that deadline by the node core (the daemon allows 100 ms to
+   * 1 s; slower ticks cost less simulation time).
    */
   public static OverlaySim withReplication(long seed, int nodeCount, OverlayConfig config,
       NetworkModel network, ReplicaConfig replicaConfig, FragmentCodec codec,
@@ -222,58 +237,81 @@ public final class OverlaySim {
     if (restart) {
       fault(n, new NodeFault.Restart());
     }
-    n.core = new OverlayNode(config, n.address, n.coreStream.split(),
+    OverlayNode overlay = new OverlayNode(config, n.address, n.coreStream.split(),
         SimCrypto.signer(n.address.id()), SimCrypto.verifier(), sim.now());
+    ReplicaCore replica = replicaConfig != null ? newReplica(n) : null;
+    n.core = new NodeCore(overlay, sim.now() + n.coreStream.nextLong(config.tickMillis()));
+    n.wakeAt = Long.MAX_VALUE;
     for (String t : subscriptions) {
       n.core.subscribe(t);
     }
     n.status = Status.UP;
     n.deferred.clear();
     n.tickDeferred = false;
-    if (replicaConfig != null) {
-      bootReplica(n);
+    if (replica != null) {
+      attachReplica(n, replica);
     }
-    int epoch = n.epoch;
-    sim.after(n.coreStream.nextLong(config.tickMillis()), () -> tick(n, epoch));
+    if (searchMaxHops > 0) {
+      n.core.attachSearch(new NetworkSearch(n.address.id(),
+          NetworkSearch.Limits.defaults(searchMaxHops), n.coreStream.split()));
+    }
+    reschedule(n);
   }
 
   /**
    * A fresh replica core over the node's stores (kept across crashes; new and empty on the
    * first boot and after a wipe, in which case the core asks its holders for everything).
    */
-  private void bootReplica(SimNode n) {
-    long now = sim.now();
+  private ReplicaCore newReplica(SimNode n) {
     if (n.store == null) {
       n.store = new InMemoryFragmentStore(codec, Long.MAX_VALUE, sim::now);
       n.held = new InMemoryHeldReplicas();
     }
-    n.replica = new ReplicaCore(replicaConfig, n.keys, n.address,
+    return new ReplicaCore(replicaConfig, n.keys, n.address,
         new StoreOwnFragments(n.store, codec, n.keys.nodeId(), ReplicaSealer.sharedOnly(n.keys)),
-        n.held, n.coreStream.split(), now);
+        n.held, n.coreStream.split(), sim.now());
+  }
+
+  /**
+   * Attaches (or, after a disk wipe, replaces) the node's replica core: it ticks every replica
+   * tick, is never idle (the simulated user never stops writing), and advertises a fixed room.
+   */
+  private void attachReplica(SimNode n, ReplicaCore replica) {
+    long now = sim.now();
+    apply(n, n.core.attachReplica(now, new NodeCore.ReplicaPart(replica, replicaTickMillis,
+        false, Long.MAX_VALUE, null)));
     apply(n, n.core.setCapacity(now, new Capacity(1_000_000, 0.2f)));
     if (n.needsRestore) {
       n.needsRestore = false;
-      applyReplica(n, n.replica.restore(now));
+      apply(n, n.core.replicate(now, r -> r.restore(now)));
     }
   }
 
-  private void tick(SimNode n, int epoch) {
-    if (n.epoch != epoch || n.status == Status.CRASHED) {
+  /** Wakes node n at its core's deadline {@code at} (unless a nearer wake-up replaced it). */
+  private void wake(SimNode n, int epoch, long at) {
+    if (n.epoch != epoch || n.status == Status.CRASHED || n.wakeAt != at) {
       return;
     }
+    n.wakeAt = Long.MAX_VALUE;
     if (n.status == Status.PAUSED) {
       n.tickDeferred = true;
       return;
     }
     apply(n, n.core.tick(sim.now()));
-    if (n.replica != null && n.epoch == epoch && n.status == Status.UP
-        && sim.now() - n.lastReplicaTick >= replicaTickMillis) {
-      long now = sim.now();
-      n.lastReplicaTick = now;
-      applyReplica(n, n.replica.updatePeers(now, Candidate.fromOverlay(n.core, now)));
-      applyReplica(n, n.replica.tick(now));
+  }
+
+  /** Schedules the node's one wake-up at its core's next deadline, if that moved earlier. */
+  private void reschedule(SimNode n) {
+    if (n.core == null || n.status != Status.UP) {
+      return;
     }
-    sim.after(config.tickMillis(), () -> tick(n, epoch));
+    long at = n.core.nextDeadline();
+    if (at >= n.wakeAt) {
+      return;
+    }
+    n.wakeAt = at;
+    int epoch = n.epoch;
+    sim.at(Math.max(at, sim.now()), () -> wake(n, epoch, at));
   }
 
   /**
@@ -312,7 +350,7 @@ public final class OverlaySim {
     n.status = Status.CRASHED;
     n.epoch++;
     n.core = null;
-    n.replica = null;
+    n.wakeAt = Long.MAX_VALUE;
     n.deferred.clear();
     live--;
   }
@@ -362,9 +400,7 @@ public final class OverlaySim {
         n.held = null;
         n.needsRestore = true;
         if (n.status == Status.UP) {
-          bootReplica(n);
-        } else {
-          n.replica = null;
+          attachReplica(n, newReplica(n));
         }
       }
     });
@@ -420,8 +456,9 @@ public final class OverlaySim {
     }
     if (n.tickDeferred) {
       n.tickDeferred = false;
-      tick(n, epoch);
+      apply(n, n.core.tick(sim.now()));
     }
+    reschedule(n);
   }
 
   /** Node i broadcasts. */
@@ -453,44 +490,51 @@ public final class OverlaySim {
 
   // ---- the engine ----
 
-  private void apply(SimNode n, List<Effect> effects) {
+  /** Carries out a node core's effects, as the daemon's driver does, then sets its wake-up. */
+  private void apply(SimNode n, List<NodeEffect> effects) {
     long now = sim.now();
-    for (Effect e : effects) {
-      if (e instanceof Effect.Send s) {
+    for (NodeEffect e : effects) {
+      if (n.core == null) {
+        return;
+      }
+      if (e instanceof NodeEffect.Send s) {
         send(n, s.to(), s.envelope());
-      } else if (e instanceof Effect.Report r) {
+      } else if (e instanceof NodeEffect.OverlayReport r) {
         trace = trace * 31 + (now ^ n.index) * 7 + r.event().getClass().getSimpleName().hashCode();
         for (SimListener l : listeners) {
           l.onEvent(now, n.index, r.event());
         }
-        if (n.replica != null && n.core != null) {
-          applyReplica(n, n.replica.onOverlayEvent(now, r.event()));
-        }
-      }
-    }
-  }
-
-  /** Carries out a replica core's effects as the daemon's peer service does. */
-  private void applyReplica(SimNode n, List<ReplicaEffect> effects) {
-    long now = sim.now();
-    for (ReplicaEffect e : effects) {
-      if (n.core == null) {
-        return;
-      }
-      if (e instanceof ReplicaEffect.Send s) {
-        send(n, s.to(), s.envelope());
-      } else if (e instanceof ReplicaEffect.Broadcast b) {
-        apply(n, n.core.broadcast(now, b.topic(), b.payload(), b.priority()));
-      } else if (e instanceof ReplicaEffect.Penalize p) {
-        apply(n, n.core.penalize(now, p.peer(), p.points(), p.reason()));
-      } else if (e instanceof ReplicaEffect.Report r) {
+      } else if (e instanceof NodeEffect.ReplicaReport r) {
         ReplicaEvent ev = r.event();
         trace = trace * 31 + (now ^ n.index) * 11 + ev.getClass().getSimpleName().hashCode();
         for (SimListener l : listeners) {
           l.onReplicaEvent(now, n.index, ev);
         }
+      } else if (e instanceof NodeEffect.Penalized p) {
+        penalties++;
+      } else if (e instanceof NodeEffect.SearchLocally l) {
+        List<NetworkSearchHit> hits = localSearch.apply(n.index, l.request());
+        int epoch = n.epoch;
+        sim.after(searchLocalMillis, () -> {
+          if (n.epoch == epoch && n.status == Status.UP) {
+            apply(n, n.core.onLocalResult(sim.now(), l.requestId(), hits));
+          }
+        });
+      } else if (e instanceof NodeEffect.CheckHits c) {
+        // Simulated hits are not signed; every hit passes the check.
+        apply(n, n.core.onCheckedResponse(now, c.from(), c.response(), List.of()));
+      } else if (e instanceof NodeEffect.SearchCompleted c) {
+        SearchTrace t = searches.remove(c.requestId());
+        if (t != null) {
+          t.completedAt = now;
+          t.outcome = c.outcome();
+          if (t.done != null) {
+            t.done.accept(t);
+          }
+        }
       }
     }
+    reschedule(n);
   }
 
   private void send(SimNode from, NodeId toId, Envelope env) {
@@ -503,6 +547,10 @@ public final class OverlaySim {
     if (OverlayNode.isApplication(env)) {
       applicationMessages++;
       applicationBytes += size;
+    }
+    if (env.hasSearchRequest() || env.hasSearchResponse()) {
+      searchMessages++;
+      searchBytes += size;
     }
     if (to == null) {
       return;
@@ -546,13 +594,11 @@ public final class OverlaySim {
     n.messagesReceived++;
     trace = trace * 31 + sim.now() * 1_000_003L + (long) fromIndex * 8191 + n.index * 131
         + env.getBodyCase().getNumber();
-    if (n.replica != null && OverlayNode.isApplication(env)) {
-      OverlayNode.Admission a = n.core.admit(sim.now(), from);
-      apply(n, a.effects());
-      if (a.accepted() && n.replica != null && n.core != null) {
-        applyReplica(n, n.replica.onMessage(sim.now(), from, env));
+    if (env.hasSearchResponse()) {
+      SearchTrace t = searches.get(env.getSearchResponse().getRequestId());
+      if (t != null && t.origin == n.index) {
+        t.answered(sim.now(), env.getSearchResponse());
       }
-      return;
     }
     apply(n, n.core.onMessage(sim.now(), from, env));
   }
@@ -571,7 +617,121 @@ public final class OverlaySim {
 
   /** The replica core of node i, or null if it is down or replication is off. */
   public ReplicaCore replica(int i) {
-    return node(i).replica;
+    SimNode n = node(i);
+    return n.core == null ? null : n.core.replica().orElse(null);
+  }
+
+  /** The whole node core of node i, or null if it is not running. */
+  public NodeCore nodeCore(int i) {
+    return node(i).core;
+  }
+
+  // ---- network search ----
+
+  /**
+   * Every node (booted from now on) also runs the network search core with this hop limit.
+   * A peer's request is answered from {@code localSearch} (node index, request: that node's
+   * shared hits) after {@code localMillis} of simulated search time. Hits are not signed: the
+   * driver's check passes them all.
+   */
+  public OverlaySim withNetworkSearch(int maxHops, long localMillis,
+      BiFunction<Integer, NetworkSearchRequest, List<NetworkSearchHit>> localSearch) {
+    if (maxHops < 1 || localMillis < 0) {
+      throw new IllegalArgumentException("network search needs max hops >= 1 and a local "
+          + "search time >= 0 ms, got " + maxHops + " and " + localMillis);
+    }
+    this.searchMaxHops = maxHops;
+    this.searchLocalMillis = localMillis;
+    this.localSearch = java.util.Objects.requireNonNull(localSearch, "local search");
+    return this;
+  }
+
+  /**
+   * One network search from a node: when it started, when each answer of a neighbour reached
+   * the origin and how many distinct hits had arrived by then, and the outcome.
+   */
+  public static final class SearchTrace {
+    final int origin;
+    final long startedAt;
+    final Consumer<SearchTrace> done;
+    long completedAt = -1;
+    NetworkSearch.Outcome outcome;
+    private final Set<ByteString> seen = new HashSet<>();
+    private final List<long[]> arrivals = new ArrayList<>();
+
+    SearchTrace(int origin, long startedAt, Consumer<SearchTrace> done) {
+      this.origin = origin;
+      this.startedAt = startedAt;
+      this.done = done;
+    }
+
+    void answered(long now, NetworkSearchResponse r) {
+      for (NetworkSearchHit h : r.getHitsList()) {
+        seen.add(h.getFragment().getSignature().concat(h.getFragment().getBody()));
+      }
+      arrivals.add(new long[] {now - startedAt, seen.size()});
+    }
+
+    public int origin() {
+      return origin;
+    }
+
+    public long startedAt() {
+      return startedAt;
+    }
+
+    /** Milliseconds from start to the outcome, or -1 while running. */
+    public long millisToComplete() {
+      return completedAt < 0 ? -1 : completedAt - startedAt;
+    }
+
+    /** The outcome, or null while running. */
+    public NetworkSearch.Outcome outcome() {
+      return outcome;
+    }
+
+    /** Milliseconds from start until {@code k} distinct hits had reached the origin, or -1. */
+    public long millisToHit(int k) {
+      for (long[] a : arrivals) {
+        if (a[1] >= k) {
+          return a[0];
+        }
+      }
+      return -1;
+    }
+  }
+
+  /**
+   * Starts a network search from node i at {@code at}; {@code done} receives the trace when
+   * the origin's core completes it (never if the node goes down first).
+   */
+  public void search(int i, long at, NetworkSearchRequest query, int hops, long budgetMillis,
+      Consumer<SearchTrace> done) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status != Status.UP || n.core == null) {
+        return;
+      }
+      SearchTrace t = new SearchTrace(i, sim.now(), done);
+      NodeCore.SearchStarted s = n.core.startSearch(sim.now(), query, hops, budgetMillis);
+      searches.put(s.requestId(), t);
+      apply(n, s.effects());
+    });
+  }
+
+  /** Search requests and answers handed to the network. */
+  public long searchMessagesSent() {
+    return searchMessages;
+  }
+
+  /** Bytes of search requests and answers handed to the network. */
+  public long searchBytesSent() {
+    return searchBytes;
+  }
+
+  /** Penalties any node's core gave any peer (honest runs should have none but attacks). */
+  public long penalties() {
+    return penalties;
   }
 
   /** Node i's own-fragment store (kept while it is down), or null before its first boot. */
@@ -595,11 +755,11 @@ public final class OverlaySim {
    */
   public boolean put(int i, Fragment f) {
     SimNode n = node(i);
-    if (n.replica == null || n.status != Status.UP) {
+    if (n.core == null || n.core.replica().isEmpty() || n.status != Status.UP) {
       return false;
     }
     n.store.put(f);
-    applyReplica(n, n.replica.put(sim.now(), f.id()));
+    apply(n, n.core.replicaPut(sim.now(), f.id()));
     return true;
   }
 
@@ -611,8 +771,8 @@ public final class OverlaySim {
   /** Now: runs any call on node i's replica core and carries out its effects (if it is up). */
   public void drive(int i, Function<ReplicaCore, List<ReplicaEffect>> call) {
     SimNode n = node(i);
-    if (n.replica != null && n.status == Status.UP) {
-      applyReplica(n, call.apply(n.replica));
+    if (n.core != null && n.status == Status.UP) {
+      apply(n, n.core.replicate(sim.now(), call));
     }
   }
 
@@ -655,9 +815,10 @@ public final class OverlaySim {
     return network;
   }
 
-  /** The core of node i, or null if it is not running. */
+  /** The overlay of node i, or null if it is not running. */
   public OverlayNode core(int i) {
-    return node(i).core;
+    SimNode n = node(i);
+    return n.core == null ? null : n.core.overlay();
   }
 
   public Status status(int i) {
@@ -680,7 +841,7 @@ public final class OverlaySim {
     if (n.core == null) {
       return new int[0];
     }
-    List<NodeId> view = n.core.activeView();
+    List<NodeId> view = n.core.overlay().activeView();
     int[] out = new int[view.size()];
     for (int k = 0; k < out.length; k++) {
       out[k] = indexOf(view.get(k));
@@ -694,7 +855,7 @@ public final class OverlaySim {
     if (n.core == null) {
       return new int[0];
     }
-    List<NodeId> view = n.core.passiveView();
+    List<NodeId> view = n.core.overlay().passiveView();
     int[] out = new int[view.size()];
     for (int k = 0; k < out.length; k++) {
       out[k] = indexOf(view.get(k));

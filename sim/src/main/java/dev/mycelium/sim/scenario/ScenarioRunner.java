@@ -24,7 +24,7 @@ import java.util.function.Supplier;
 public final class ScenarioRunner {
   /** The shipped scenario files, in the order {@code --list} shows them. */
   public static final List<String> BUILT_IN = List.of("growth", "broadcast", "mass-failure",
-      "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing");
+      "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing", "network-search");
 
   private static final Map<String, Supplier<Scenario>> KINDS = new LinkedHashMap<>();
 
@@ -37,6 +37,7 @@ public final class ScenarioRunner {
     KINDS.put("partition-heal", PartitionHealScenario::new);
     KINDS.put("churn", ChurnScenario::new);
     KINDS.put("self-healing", SelfHealingScenario::new);
+    KINDS.put("network-search", NetworkSearchScenario::new);
   }
 
   private ScenarioRunner() {}

@@ -77,6 +77,27 @@ class ScenariosTest {
   }
 
   @Test
+  void networkSearchIsAnsweredFindsWhatIsInReachAndPenalizesNobody() {
+    Report r = run("network-search", "nodes", "100", "search.searches", "40",
+        "search.hops", "[1, 2]", "search.holders", "10", "search.crashed", "0.1",
+        "search.slow", "0.1");
+    List<Map<String, Object>> rows = rows(r, "searches");
+    assertThat(rows).hasSize(3);
+    for (Map<String, Object> row : rows.subList(0, 2)) {
+      assertThat(row.get("completed")).as(row.toString()).isEqualTo(40);
+      assertThat((Double) row.get("complete share")).as(row.toString()).isEqualTo(1.0);
+      assertThat((Double) row.get("relevant found mean")).as(row.toString())
+          .isEqualTo((Double) row.get("relevant in reach mean"));
+      assertThat((Double) row.get("messages/query")).isPositive();
+    }
+    assertThat((Double) rows.get(1).get("messages/query"))
+        .isGreaterThan((Double) rows.get(0).get("messages/query"));
+    assertThat((Double) rows.get(1).get("relevant found mean"))
+        .isGreaterThan((Double) rows.get(0).get("relevant found mean"));
+    assertThat(section(r, "honesty")).containsEntry("penalties", 0L).containsEntry("bans", 0L);
+  }
+
+  @Test
   void massFailureKeepsTheSurvivorsConnected() {
     Report r = run("mass-failure", "nodes", "100", "mass-failure.fractions", "[0.5]",
         "mass-failure.heal-horizon-ms", "20000", "mass-failure.broadcasts", "3");

@@ -1,0 +1,521 @@
+package dev.mycelium.overlay.node;
+
+import com.google.protobuf.ByteString;
+import dev.mycelium.overlay.Capacity;
+import dev.mycelium.overlay.Effect;
+import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.overlay.OverlayNode;
+import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.node.Routes.Owner;
+import dev.mycelium.overlay.replica.Candidate;
+import dev.mycelium.overlay.replica.ReplicaCore;
+import dev.mycelium.overlay.replica.ReplicaEffect;
+import dev.mycelium.overlay.search.NetworkSearch;
+import dev.mycelium.storage.FragmentId;
+import dev.mycelium.wire.NodeId;
+import dev.mycelium.wire.proto.Envelope;
+import dev.mycelium.wire.proto.NetworkSearchHit;
+import dev.mycelium.wire.proto.NetworkSearchRequest;
+import dev.mycelium.wire.proto.NetworkSearchResponse;
+import dev.mycelium.wire.proto.SignedTombstone;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * One node, as one pure state machine: the overlay ({@link OverlayNode}: membership, failure
+ * detection, broadcast, peer scores), replication ({@link ReplicaCore}), network search ({@link
+ * NetworkSearch}) and shared knowledge ({@link SharedKnowledgeCore}) behind one router ({@link
+ * Routes}), with one family of effects coming out ({@link NodeEffect}).
+ *
+ * <p>Why one composition: the daemon and the simulator must run the same node, not each its own
+ * selection and wiring of cores. Everything that ties the cores together lives here and
+ * nowhere else: each inbound envelope goes to the one core that owns its type, after the
+ * overlay's admission (bans, token buckets); overlay events reach replication and shared
+ * knowledge; replication's broadcasts go out through the overlay; every core's penalties
+ * lower the one score table; replication gets the active view as placement candidates.
+ *
+ * <p>Time and randomness come in as arguments ({@code now} on every call; the cores were built
+ * with their random streams), and {@link #nextDeadline()} says when the core must next be
+ * woken with {@link #tick}, so a driver schedules exactly that instead of ticking blindly.
+ * Replication, search and shared knowledge are attached once the node has what they need
+ * (stores, an index); until then their messages are dropped by the router, never penalized.
+ * Not thread-safe: one driver thread per node.
+ */
+public final class NodeCore {
+  /** Replication ticks between two capacity adverts to the neighbours. */
+  static final int CAPACITY_EVERY = 20;
+
+  /**
+   * Replication and how to drive it.
+   *
+   * @param core the replication core (built over this node's stores)
+   * @param tickMillis how often it ticks (candidates, repairs, anti-entropy)
+   * @param restore whether to run a restore once neighbours are up (empty store, no manifest)
+   * @param idleAfterMillis quiet this long (no puts or deletes) and the node counts as idle,
+   *     so repairs take the larger budget; {@code Long.MAX_VALUE} for never
+   * @param capacity what to advertise as room for replicas, read every {@value
+   *     #CAPACITY_EVERY} ticks; null to advertise nothing from here
+   */
+  public record ReplicaPart(ReplicaCore core, long tickMillis, boolean restore,
+      long idleAfterMillis, Supplier<Capacity> capacity) {
+    public ReplicaPart {
+      Objects.requireNonNull(core, "replica core");
+      if (tickMillis < 1) {
+        throw new IllegalArgumentException("replica tick must be >= 1 ms, got " + tickMillis);
+      }
+      if (idleAfterMillis < 0) {
+        throw new IllegalArgumentException("idle-after must be >= 0 ms, got " + idleAfterMillis);
+      }
+    }
+  }
+
+  /** A search this node started: its request ID (to match the completion) and the effects. */
+  public record SearchStarted(ByteString requestId, List<NodeEffect> effects) {}
+
+  private final OverlayNode overlay;
+  private Routes routes = new Routes(EnumSet.of(Owner.OVERLAY));
+  private long nextOverlayTick;
+
+  private ReplicaPart replicaPart;
+  private ReplicaCore replica;
+  private long nextReplicaTick = Long.MAX_VALUE;
+  private boolean restorePending;
+  private long lastWriteMillis;
+  private long replicaTicks;
+  private Capacity advertised;
+
+  private NetworkSearch search;
+  private SharedKnowledgeCore shared;
+  private long penalties;
+
+  /**
+   * @param overlay the node's overlay, not yet started
+   * @param firstTick when the overlay first ticks (a driver may spread nodes' ticks)
+   */
+  public NodeCore(OverlayNode overlay, long firstTick) {
+    this.overlay = Objects.requireNonNull(overlay, "overlay");
+    this.nextOverlayTick = firstTick;
+  }
+
+  // ---- attaching the cores above the overlay ----
+
+  /**
+   * Starts replication: its messages are routed from now on, its restore topic subscribed. A
+   * second call replaces the core (a node whose disk was wiped restarts replication over empty
+   * stores while its overlay runs on).
+   */
+  public List<NodeEffect> attachReplica(long now, ReplicaPart part) {
+    if (!part.core().id().equals(overlay.id())) {
+      throw new IllegalArgumentException("the replica core belongs to "
+          + part.core().id().shortString() + ", not to this node " + overlay.id().shortString());
+    }
+    this.replicaPart = part;
+    this.replica = part.core();
+    this.restorePending = part.restore();
+    this.lastWriteMillis = now;
+    this.nextReplicaTick = now + part.tickMillis();
+    this.replicaTicks = 0;
+    this.advertised = null;
+    overlay.subscribe(ReplicaCore.RESTORE_TOPIC);
+    routes = routes.with(Owner.REPLICA);
+    return List.of();
+  }
+
+  /** Starts network search: search requests and responses are routed from now on. */
+  public void attachSearch(NetworkSearch core) {
+    if (search != null) {
+      throw new IllegalStateException("network search is already attached");
+    }
+    this.search = Objects.requireNonNull(core, "network search");
+    routes = routes.with(Owner.SEARCH);
+  }
+
+  /** Starts shared knowledge: its topics are subscribed, deliveries on them are ingested. */
+  public void attachShared(SharedKnowledgeCore core) {
+    if (shared != null) {
+      throw new IllegalStateException("shared knowledge is already attached");
+    }
+    this.shared = Objects.requireNonNull(core, "shared knowledge");
+    for (String t : core.overlayTopics()) {
+      overlay.subscribe(t);
+    }
+  }
+
+  // ---- overlay inputs ----
+
+  /** Starts the periodic work without a seed (the first node of a network). */
+  public List<NodeEffect> start(long now) {
+    return run(now).overlay(overlay.start(now)).out;
+  }
+
+  /** Joins the network through any of the seeds. */
+  public List<NodeEffect> join(long now, List<PeerAddress> seeds) {
+    return run(now).overlay(overlay.join(now, seeds)).out;
+  }
+
+  /** Leaves gracefully: peers mark this node left, not dead. */
+  public List<NodeEffect> leave(long now) {
+    return run(now).overlay(overlay.leave(now)).out;
+  }
+
+  /** Broadcasts a payload to every node subscribed to the topic. */
+  public List<NodeEffect> broadcast(long now, String topic, ByteString payload, int priority) {
+    return run(now).overlay(overlay.broadcast(now, topic, payload, priority)).out;
+  }
+
+  /** Broadcasts a payload that travels at most {@code ttl} hops. */
+  public List<NodeEffect> broadcast(long now, String topic, ByteString payload, int priority,
+      int ttl) {
+    return run(now).overlay(overlay.broadcast(now, topic, payload, priority, ttl)).out;
+  }
+
+  public void subscribe(String topic) {
+    overlay.subscribe(topic);
+  }
+
+  /** Advertises new capacity to active neighbours. */
+  public List<NodeEffect> setCapacity(long now, Capacity capacity) {
+    advertised = capacity;
+    return run(now).overlay(overlay.setCapacity(now, capacity)).out;
+  }
+
+  /** Lowers a peer's score for something the driver found bad. */
+  public List<NodeEffect> penalize(long now, NodeId peer, double points, String why) {
+    Run r = run(now);
+    r.penalize(peer, points, why);
+    return r.out;
+  }
+
+  /** The transport could not parse a frame from this peer. */
+  public List<NodeEffect> onMalformed(long now, NodeId from, String why) {
+    return run(now).overlay(overlay.onMalformed(now, from, why)).out;
+  }
+
+  /** The transport lost its link to this peer. */
+  public List<NodeEffect> onLinkLost(long now, NodeId peer) {
+    return run(now).overlay(overlay.onLinkLost(now, peer)).out;
+  }
+
+  /**
+   * One message from an authenticated peer. Overlay messages go to the overlay (which admits
+   * them itself); every other message is admitted by the overlay's defences first and then
+   * handed to the one running core that owns its type ({@link Routes}), or dropped and counted
+   * there.
+   */
+  public List<NodeEffect> onMessage(long now, NodeId from, Envelope env) {
+    Run r = run(now);
+    Optional<Owner> owner = Routes.owner(env.getBodyCase());
+    if (owner.isPresent() && owner.get() == Owner.OVERLAY) {
+      routes.route(env);
+      return r.overlay(overlay.onMessage(now, from, env)).out;
+    }
+    OverlayNode.Admission a = overlay.admit(now, from);
+    r.overlay(a.effects());
+    if (!a.accepted()) {
+      return r.out;
+    }
+    Optional<Owner> to = routes.route(env);
+    if (to.isEmpty()) {
+      return r.out;
+    }
+    if (to.get() == Owner.REPLICA) {
+      r.replica(replica.onMessage(now, from, env));
+    } else if (env.hasSearchRequest()) {
+      r.search(search.onRequest(now, from, env.getSearchRequest(), overlay.activeView()));
+    } else if (env.getSearchResponse().getHitsCount() == 0) {
+      r.search(search.onResponse(now, from, env.getSearchResponse()));
+    } else {
+      r.out.add(new NodeEffect.CheckHits(from, env.getSearchResponse()));
+    }
+    return r.out;
+  }
+
+  // ---- time ----
+
+  /**
+   * Runs whatever is due at {@code now}: the overlay's periodic work, replication's tick, the
+   * deadlines of searches in progress. Calling it early does no harm and nothing.
+   */
+  public List<NodeEffect> tick(long now) {
+    Run r = run(now);
+    if (now >= nextOverlayTick) {
+      nextOverlayTick = now + overlay.config().tickMillis();
+      r.overlay(overlay.tick(now));
+    }
+    if (replica != null && now >= nextReplicaTick) {
+      nextReplicaTick = now + replicaPart.tickMillis();
+      replicaTick(r);
+    }
+    if (search != null && search.nextDeadline() <= now) {
+      r.search(search.tick(now));
+    }
+    return r.out;
+  }
+
+  /**
+   * The latest time by which {@link #tick} must be called: the earliest of the overlay's next
+   * round (probes, shuffles, broadcast announcements), replication's next tick and the nearest
+   * search deadline. Conservative: the overlay asks for its fixed period.
+   */
+  public long nextDeadline() {
+    long next = nextOverlayTick;
+    if (replica != null) {
+      next = Math.min(next, nextReplicaTick);
+    }
+    if (search != null) {
+      next = Math.min(next, search.nextDeadline());
+    }
+    return next;
+  }
+
+  private void replicaTick(Run r) {
+    long now = r.now;
+    replica.setIdle(now - lastWriteMillis >= replicaPart.idleAfterMillis());
+    List<Candidate> candidates = Candidate.fromOverlay(overlay, now);
+    r.replica(replica.updatePeers(now, candidates));
+    if (restorePending && !candidates.isEmpty()) {
+      restorePending = false;
+      r.replica(replica.restore(now));
+    }
+    r.replica(replica.tick(now));
+    if (replicaPart.capacity() != null && replicaTicks % CAPACITY_EVERY == 0) {
+      Capacity c = replicaPart.capacity().get();
+      if (!c.equals(advertised)) {
+        advertised = c;
+        r.overlay(overlay.setCapacity(now, c));
+      }
+    }
+    replicaTicks++;
+    r.out.add(new NodeEffect.ReplicaTicked(replica.status()));
+  }
+
+  // ---- replication inputs ----
+
+  /** A new own fragment is durable in the local store: replicate it. */
+  public List<NodeEffect> replicaPut(long now, FragmentId id) {
+    lastWriteMillis = now;
+    return replicate(now, c -> c.put(now, id));
+  }
+
+  /** An own fragment was deleted: spread its tombstone. */
+  public List<NodeEffect> replicaDelete(long now, FragmentId id, SignedTombstone tombstone) {
+    lastWriteMillis = now;
+    return replicate(now, c -> c.delete(now, id, tombstone));
+  }
+
+  /**
+   * Any other call on the replication core (BLANK findings, fetch-now, restore), its effects
+   * carried into the node's one family. Nothing when replication is not attached.
+   */
+  public List<NodeEffect> replicate(long now, Function<ReplicaCore, List<ReplicaEffect>> call) {
+    if (replica == null) {
+      return List.of();
+    }
+    return run(now).replica(call.apply(replica)).out;
+  }
+
+  /** Anti-entropy with every partner and a replication tick, now ({@code repair run}). */
+  public List<NodeEffect> repairNow(long now) {
+    if (replica == null) {
+      return List.of();
+    }
+    Run r = run(now);
+    r.replica(replica.antiEntropyNow(now));
+    replicaTick(r);
+    return r.out;
+  }
+
+  // ---- search inputs ----
+
+  /**
+   * Starts a search of the active view.
+   *
+   * @throws IllegalStateException when network search is not attached
+   * @throws IllegalArgumentException when hops, budget or k are out of the core's limits
+   */
+  public SearchStarted startSearch(long now, NetworkSearchRequest query, int hops,
+      long budgetMillis) {
+    if (search == null) {
+      throw new IllegalStateException("network search is not running on this node");
+    }
+    NetworkSearch.Started s = search.start(now, query, hops, budgetMillis, overlay.activeView());
+    Run r = run(now);
+    r.search(s.actions());
+    return new SearchStarted(s.requestId(), r.out);
+  }
+
+  /** The driver's local search for a peer's request ({@link NodeEffect.SearchLocally}) is done. */
+  public List<NodeEffect> onLocalResult(long now, ByteString requestId,
+      List<NetworkSearchHit> hits) {
+    if (search == null) {
+      return List.of();
+    }
+    return run(now).search(search.onLocalResult(now, requestId, hits)).out;
+  }
+
+  /**
+   * The driver checked a response's hits ({@link NodeEffect.CheckHits}).
+   *
+   * @param clean the response with only the hits that passed
+   * @param rejections why each dropped hit failed; each costs the sender
+   *     {@link #FORGED_HIT_PENALTY}
+   */
+  public List<NodeEffect> onCheckedResponse(long now, NodeId from, NetworkSearchResponse clean,
+      List<String> rejections) {
+    if (search == null) {
+      return List.of();
+    }
+    Run r = run(now);
+    for (String why : rejections) {
+      r.penalize(from, FORGED_HIT_PENALTY, "forged search hit: " + why);
+    }
+    return r.search(search.onResponse(now, from, clean)).out;
+  }
+
+  /** Score points a peer loses for a search hit that does not check. */
+  public static final double FORGED_HIT_PENALTY = 10.0;
+
+  // ---- shared knowledge inputs ----
+
+  /** Publishes one of this node's shared fragments (its signed bytes) on its topic. */
+  public List<NodeEffect> publishShared(long now, String topic, ByteString signedFragment,
+      int priority, int ttl) {
+    if (shared == null) {
+      return List.of();
+    }
+    shared.notePublished();
+    return run(now).overlay(overlay.broadcast(now, SharedKnowledgeCore.TOPIC_PREFIX + topic,
+        signedFragment, priority, ttl)).out;
+  }
+
+  /** A shared fragment from this origin did not check: distrust the origin, lower its score. */
+  public List<NodeEffect> onSharedRejected(long now, NodeId origin, String why) {
+    if (shared == null) {
+      return List.of();
+    }
+    shared.rejected(origin);
+    Run r = run(now);
+    r.penalize(origin, SharedKnowledgeCore.FORGED_PENALTY, "bad shared fragment: " + why);
+    return r.out;
+  }
+
+  // ---- state ----
+
+  public NodeId id() {
+    return overlay.id();
+  }
+
+  public PeerAddress self() {
+    return overlay.self();
+  }
+
+  public OverlayNode overlay() {
+    return overlay;
+  }
+
+  /** The replication core, if attached. */
+  public Optional<ReplicaCore> replica() {
+    return Optional.ofNullable(replica);
+  }
+
+  /** The network search core, if attached. */
+  public Optional<NetworkSearch> search() {
+    return Optional.ofNullable(search);
+  }
+
+  /** The shared knowledge core, if attached. */
+  public Optional<SharedKnowledgeCore> shared() {
+    return Optional.ofNullable(shared);
+  }
+
+  public Routes routes() {
+    return routes;
+  }
+
+  /** Penalties any core asked for since start. */
+  public long penalties() {
+    return penalties;
+  }
+
+  // ---- carrying each core's output into the node's effects ----
+
+  private Run run(long now) {
+    return new Run(now);
+  }
+
+  /** The effects of one call, with the cross-core consequences applied as they are produced. */
+  private final class Run {
+    final long now;
+    final List<NodeEffect> out = new ArrayList<>();
+
+    Run(long now) {
+      this.now = now;
+    }
+
+    Run overlay(List<Effect> effects) {
+      for (Effect e : effects) {
+        if (e instanceof Effect.Send s) {
+          out.add(new NodeEffect.Send(s.to(), null, s.envelope()));
+        } else if (e instanceof Effect.Connect c) {
+          out.add(new NodeEffect.Connect(c.address()));
+        } else if (e instanceof Effect.Disconnect d) {
+          out.add(new NodeEffect.Disconnect(d.peer()));
+        } else if (e instanceof Effect.Report r) {
+          out.add(new NodeEffect.OverlayReport(r.event()));
+          onOverlayEvent(r.event());
+        }
+      }
+      return this;
+    }
+
+    private void onOverlayEvent(OverlayEvent ev) {
+      if (replica != null) {
+        replica(replica.onOverlayEvent(now, ev));
+      }
+      if (shared != null && ev instanceof OverlayEvent.Delivered d) {
+        shared.onDelivered(d).ifPresent(out::add);
+      }
+    }
+
+    Run replica(List<ReplicaEffect> effects) {
+      for (ReplicaEffect e : effects) {
+        if (e instanceof ReplicaEffect.Send s) {
+          out.add(new NodeEffect.Send(s.to(), s.address(), s.envelope()));
+        } else if (e instanceof ReplicaEffect.Broadcast b) {
+          overlay(overlay.broadcast(now, b.topic(), b.payload(), b.priority()));
+        } else if (e instanceof ReplicaEffect.Penalize p) {
+          penalize(p.peer(), p.points(), p.reason());
+        } else if (e instanceof ReplicaEffect.Report r) {
+          out.add(new NodeEffect.ReplicaReport(r.event()));
+        }
+      }
+      return this;
+    }
+
+    Run search(List<NetworkSearch.Action> actions) {
+      for (NetworkSearch.Action a : actions) {
+        if (a instanceof NetworkSearch.Action.Send s) {
+          out.add(new NodeEffect.Send(s.to(), null, s.envelope()));
+        } else if (a instanceof NetworkSearch.Action.SearchLocally l) {
+          out.add(new NodeEffect.SearchLocally(l.requestId(), l.request()));
+        } else if (a instanceof NetworkSearch.Action.Completed c) {
+          out.add(new NodeEffect.SearchCompleted(c.requestId(), c.outcome()));
+        } else if (a instanceof NetworkSearch.Action.Penalize p) {
+          penalize(p.peer(), p.points(), p.why());
+        }
+      }
+      return this;
+    }
+
+    void penalize(NodeId peer, double points, String why) {
+      penalties++;
+      out.add(new NodeEffect.Penalized(peer, points, why));
+      overlay(overlay.penalize(now, peer, points, why));
+    }
+  }
+}
