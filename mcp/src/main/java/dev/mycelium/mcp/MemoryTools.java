@@ -514,9 +514,8 @@ public final class MemoryTools {
     out.put("forgotten", r.path("deleted").asLong());
     out.set("filter", filter);
     if (dryRun) {
-      out.put("next", "nothing was deleted; to forget these " + r.path("matched").asLong()
-          + " memories call forget again with the same filter, dry_run false and expect "
-          + r.path("matched").asLong());
+      out.put("next", "nothing was deleted; to forget what matched, call forget again with "
+          + "the same filter, dry_run false and expect " + r.path("matched").asLong());
     }
     return out;
   }
