@@ -105,6 +105,8 @@ public final class McpCommand implements Callable<Integer> {
     MemoryTools tools = new MemoryTools(new LazyNodeApi(target),
         new MemoryTools.Defaults(blankToNull(agent), blankToNull(run), dedupSimilarity));
     JacksonMcpJsonMapper json = new JacksonMcpJsonMapper(new ObjectMapper());
+    java.util.List<io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification> specs =
+        tools.specifications(json);
     StdioServerTransportProvider transport =
         new StdioServerTransportProvider(json, in, protocolOut);
     McpSyncServer server =
@@ -113,10 +115,9 @@ public final class McpCommand implements Callable<Integer> {
             .jsonMapper(json)
             .instructions(MemoryTools.INSTRUCTIONS)
             .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
-            .tools(tools.specifications(json))
+            .tools(specs)
             .build();
-    LOG.info("MCP server on stdio: agent {}, run {}, {} tools", agent, run,
-        tools.specifications(json).size());
+    LOG.info("MCP server on stdio: agent {}, run {}, {} tools", agent, run, specs.size());
     try {
       stdinClosed.await();
     } catch (InterruptedException e) {
