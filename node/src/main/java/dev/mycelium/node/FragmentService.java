@@ -322,6 +322,7 @@ public final class FragmentService {
   public void forgotten(FragmentId id) {
     index.remove(id);
     marks.forgotten(id);
+    foreignExpired.remove(id);
   }
 
   private StoredFragment readThrough(ReadThrough rt, StoredFragment missing) {
