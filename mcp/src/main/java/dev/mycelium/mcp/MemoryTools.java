@@ -483,7 +483,9 @@ public final class MemoryTools {
       ArrayNode deleted = out.putArray("forgotten");
       for (JsonNode v : h.path("versions")) {
         String vid = v.path("id").asText();
-        if (!"DELETED".equals(v.path("state").asText())) {
+        String state = v.path("state").asText();
+        // A version this node never had (UNKNOWN) has nothing here to delete.
+        if (!state.equals("DELETED") && !state.equals("UNKNOWN")) {
           api.delete("/v1/fragments/" + vid);
           deleted.add(vid);
         }
