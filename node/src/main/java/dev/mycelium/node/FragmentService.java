@@ -165,6 +165,11 @@ public final class FragmentService {
   private volatile CopyLocator copies = id -> false;
   private final List<Consumer<Fragment>> putListeners =
       new CopyOnWriteArrayList<>();
+  private final MemoryMarks marks = new MemoryMarks();
+  /** Serialises updates so that two cannot supersede the same version. */
+  private final Object updateLock = new Object();
+  /** Expired fragments of other owners: hidden here, deleted only by their owner's tombstone. */
+  private final Set<FragmentId> foreignExpired = ConcurrentHashMap.newKeySet();
 
   FragmentService(
       Identity identity,
@@ -205,6 +210,7 @@ public final class FragmentService {
             request.visibility() == null ? Visibility.PRIVATE : request.visibility());
     FragmentState state = store.put(f);
     if (state == FragmentState.PRESENT) {
+      marks.note(f);
       if (f.hasVector()) {
         index.add(f.id(), f.vector());
       } else {
@@ -342,6 +348,7 @@ public final class FragmentService {
       return;
     }
     Fragment f = sf.get().fragment().get();
+    marks.note(f);
     if (f.hasVector()) {
       index.add(id, f.vector());
     } else {
@@ -352,6 +359,8 @@ public final class FragmentService {
   /** A fragment's tombstone was applied behind the service's back: drop it from the index. */
   public void forgotten(FragmentId id) {
     index.remove(id);
+    marks.forgotten(id);
+    foreignExpired.remove(id);
   }
 
   private StoredFragment readThrough(ReadThrough rt, StoredFragment missing) {
@@ -388,6 +397,7 @@ public final class FragmentService {
     if (after != FragmentState.PRESENT) {
       return store.get(id).orElse(missing);
     }
+    marks.note(f);
     if (f.hasVector()) {
       index.add(id, f.vector());
     } else {
@@ -420,6 +430,7 @@ public final class FragmentService {
     SignedTombstone tombstone = codec.tombstone(identity.keys(), id, clock.getAsLong());
     store.delete(id, tombstone);
     index.remove(id);
+    marks.forgotten(id);
     ReplicationHooks r = replication;
     if (r != null) {
       r.deleted(id, tombstone);
@@ -474,14 +485,18 @@ public final class FragmentService {
 
   private List<SearchHit> nearest(float[] query, int k, SearchFilter filter, boolean sharedOnly) {
     boolean unfiltered = filter.equals(SearchFilter.NONE) && !sharedOnly;
+    long now = clock.getAsLong();
     Map<FragmentId, StoredFragment> seen = new ConcurrentHashMap<>();
     // Without a filter every indexed ID is a candidate and only the returned ones are looked
     // up; with one, each candidate is read and checked (a read verifies the hash, so this is
     // reserved for filtered searches).
     Predicate<FragmentId> accept =
         unfiltered
-            ? id -> true
+            ? id -> current(id, now)
             : id -> {
+                if (!current(id, now)) {
+                  return false;
+                }
                 Optional<StoredFragment> sf = store.get(id);
                 sf.ifPresent(s -> seen.put(id, s));
                 return sf.isPresent() && passes(sf.get(), filter, sharedOnly);
@@ -501,7 +516,7 @@ public final class FragmentService {
         }
         sf = read.get();
       }
-      if (!passes(sf, filter, sharedOnly)) {
+      if (!passes(sf, filter, sharedOnly) || !current(h.id(), now)) {
         continue;
       }
       hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment(), Optional.empty(),
@@ -523,6 +538,7 @@ public final class FragmentService {
     }
     Set<FragmentId> used = new HashSet<>();
     hits.forEach(h -> used.add(h.id()));
+    long now = clock.getAsLong();
     List<SearchHit> out = new ArrayList<>(hits.size() + per);
     for (SearchHit h : hits) {
       out.add(h);
@@ -535,7 +551,7 @@ public final class FragmentService {
       }
       Map<FragmentId, StoredFragment> read = new HashMap<>();
       Predicate<FragmentId> survivor = id -> {
-        if (used.contains(id)) {
+        if (used.contains(id) || !current(id, now)) {
           return false;
         }
         Optional<StoredFragment> sf = store.get(id);
@@ -626,6 +642,7 @@ public final class FragmentService {
       sharedQuota.release(f.owner(), signed.getSerializedSize());
     }
     if (state == FragmentState.PRESENT) {
+      marks.note(f);
       sharedIngested.incrementAndGet();
       if (f.hasVector()) {
         index.add(f.id(), f.vector());
@@ -764,6 +781,7 @@ public final class FragmentService {
    * thread; interruptible.
    */
   void reconcileIndex() throws InterruptedException {
+    loadMarks();
     long present = store.stats().byState().getOrDefault(FragmentState.PRESENT, 0L);
     long indexed = index.size();
     if (present == indexed) {
@@ -875,6 +893,331 @@ public final class FragmentService {
     while ((job = embedQueue.poll()) != null) {
       run(job);
     }
+  }
+
+  // ---- memory operations: updates, expiry, listing, bulk delete, export -------------------
+
+  /**
+   * Whether a fragment is current: neither superseded by a newer version of the same owner nor
+   * expired. Searches and listings show only current fragments; a read by ID shows any.
+   */
+  private boolean current(FragmentId id, long nowMillis) {
+    if (marks.isEmpty()) {
+      return true;
+    }
+    return !marks.expired(id, nowMillis) && supersededBy(id).isEmpty();
+  }
+
+  /** The newer version of {@code id} (same owner), if an update superseded it. */
+  public Optional<FragmentId> supersededBy(FragmentId id) {
+    return marks.supersededBy(id, this::ownerOf);
+  }
+
+  /** The owner of a stored fragment as the store knows it, without a read-through. */
+  public Optional<NodeId> ownerOf(FragmentId id) {
+    return store.get(id).flatMap(StoredFragment::owner);
+  }
+
+  /** This node's ID: the owner of every fragment its clients put. */
+  public NodeId nodeId() {
+    return identity.nodeId();
+  }
+
+  /** The IDs in the store, read before any is looked up (no reads inside the iteration). */
+  private List<FragmentId> allIds() {
+    List<FragmentId> ids = new ArrayList<>();
+    store.forEachId(ids::add);
+    return ids;
+  }
+
+  /** Reads every stored fragment's links and expiry into the marks (at start). */
+  private void loadMarks() throws InterruptedException {
+    List<FragmentId> ids = allIds();
+    long noted = 0;
+    for (FragmentId id : ids) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedException("loading memory marks stopped");
+      }
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isPresent() && sf.get().fragment().isPresent()) {
+        Fragment f = sf.get().fragment().get();
+        if (f.metadata().containsKey(MemoryMarks.SUPERSEDES)
+            || f.metadata().containsKey(MemoryMarks.EXPIRES_AT)) {
+          marks.note(f);
+          noted++;
+        }
+      }
+    }
+    if (noted > 0) {
+      LOG.info("{} fragments carry an update link or an expiry", noted);
+    }
+  }
+
+  /**
+   * Stores a new version of one of this node's fragments: the request's metadata must name
+   * {@code older} under {@link MemoryMarks#SUPERSEDES} (so that the link is signed into the new
+   * fragment). Only the newest version of a present fragment of this node can be updated, so a
+   * history never forks.
+   *
+   * @throws IllegalArgumentException when {@code older} is unknown, not PRESENT, or not the
+   *     newest version (the message names the newer one)
+   * @throws NotOwnerException when another node owns {@code older}
+   */
+  public PutResult update(PutRequest request, FragmentId older) {
+    if (!older.toString().equals(request.metadata().get(MemoryMarks.SUPERSEDES))) {
+      throw new IllegalStateException("the update's metadata must name the version it replaces");
+    }
+    synchronized (updateLock) {
+      Optional<StoredFragment> old = store.get(older);
+      if (old.isEmpty()) {
+        throw new IllegalArgumentException("no fragment " + older + " at this node to update");
+      }
+      if (old.get().owner().isPresent() && !old.get().owner().get().equals(identity.nodeId())) {
+        throw new NotOwnerException("fragment " + older + " belongs to node "
+            + old.get().owner().get() + "; only its owner can update it");
+      }
+      if (old.get().state() != FragmentState.PRESENT) {
+        throw new IllegalArgumentException("fragment " + older + " is " + old.get().state()
+            + "; only a PRESENT fragment can be updated");
+      }
+      Optional<FragmentId> newer = supersededBy(older);
+      if (newer.isPresent()) {
+        throw new IllegalArgumentException("fragment " + older + " was already updated by "
+            + newer.get() + "; update the newest version (see its history)");
+      }
+      return put(request);
+    }
+  }
+
+  /**
+   * One version in a fragment's history.
+   *
+   * @param id the version's ID
+   * @param stored its state here and, when PRESENT, the fragment; empty when this node does
+   *     not know the ID (an older version that never reached it)
+   * @param supersededBy the next version, or empty for the newest
+   */
+  public record Version(FragmentId id, Optional<StoredFragment> stored,
+      Optional<FragmentId> supersededBy) {}
+
+  /** Most versions a history walks, each way. */
+  static final int MAX_HISTORY = 1000;
+
+  /**
+   * Every version of the fragment {@code id} belongs to, oldest first: back through the links
+   * each version signed, forward through the versions that supersede it.
+   *
+   * @return empty when {@code id} is unknown here
+   */
+  public Optional<List<Version>> history(FragmentId id) {
+    Optional<StoredFragment> start = store.get(id);
+    if (start.isEmpty()) {
+      return Optional.empty();
+    }
+    java.util.ArrayDeque<FragmentId> older = new java.util.ArrayDeque<>();
+    Set<FragmentId> seen = new HashSet<>();
+    seen.add(id);
+    Optional<StoredFragment> at = start;
+    while (older.size() < MAX_HISTORY && at.isPresent() && at.get().fragment().isPresent()) {
+      Optional<FragmentId> prev = MemoryMarks.supersedesOf(at.get().fragment().get());
+      if (prev.isEmpty() || !seen.add(prev.get())) {
+        break;
+      }
+      older.addFirst(prev.get());
+      at = store.get(prev.get());
+    }
+    List<FragmentId> chain = new ArrayList<>(older);
+    chain.add(id);
+    FragmentId last = id;
+    for (int i = 0; i < MAX_HISTORY; i++) {
+      Optional<FragmentId> next = supersededBy(last);
+      if (next.isEmpty() || !seen.add(next.get())) {
+        break;
+      }
+      chain.add(next.get());
+      last = next.get();
+    }
+    List<Version> out = new ArrayList<>(chain.size());
+    for (int i = 0; i < chain.size(); i++) {
+      FragmentId v = chain.get(i);
+      out.add(new Version(v, store.get(v),
+          i + 1 < chain.size() ? Optional.of(chain.get(i + 1)) : Optional.empty()));
+    }
+    return Optional.of(out);
+  }
+
+  /**
+   * A page of a listing.
+   *
+   * @param total how many fragments match
+   * @param fragments the newest {@code limit} of them, newest first
+   */
+  public record Listing(long total, List<StoredFragment> fragments) {}
+
+  /**
+   * Stored fragments that pass the filter, newest first, without a query. Superseded and
+   * expired ones are left out unless {@code includeHidden}. Reads every stored fragment: meant
+   * for browsing, export and bulk deletes, not for the hot path.
+   */
+  public Listing list(SearchFilter filter, boolean includeHidden, int limit) {
+    long now = clock.getAsLong();
+    java.util.PriorityQueue<Fragment> newest = new java.util.PriorityQueue<>(
+        java.util.Comparator.comparingLong(Fragment::createdAtMillis)
+            .thenComparing(f -> f.id().toString(), java.util.Comparator.reverseOrder()));
+    long total = 0;
+    for (FragmentId id : allIds()) {
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isEmpty() || sf.get().state() != FragmentState.PRESENT
+          || !filter.test(sf.get().fragment().orElseThrow())
+          || (!includeHidden && !current(id, now))) {
+        continue;
+      }
+      total++;
+      newest.add(sf.get().fragment().get());
+      if (newest.size() > limit) {
+        newest.poll();
+      }
+    }
+    List<StoredFragment> out = new ArrayList<>(newest.size());
+    while (!newest.isEmpty()) {
+      out.add(StoredFragment.present(newest.poll()));
+    }
+    java.util.Collections.reverse(out);
+    return new Listing(total, out);
+  }
+
+  /**
+   * The outcome of a delete by filter.
+   *
+   * @param matched how many of this node's fragments matched
+   * @param deleted how many were deleted (0 on a dry run)
+   * @param sample up to 100 of the matching IDs
+   */
+  public record ForgetResult(long matched, long deleted, List<FragmentId> sample) {}
+
+  /**
+   * Deletes every fragment of this node that passes {@code filter}, superseded and expired
+   * versions included, with signed tombstones; a dry run only counts. A real run takes the
+   * count the caller saw ({@code expect}) and refuses when the filter now matches another
+   * number, so that what is deleted is what the caller counted.
+   *
+   * @throws IllegalStateException when {@code expect} differs from the count
+   */
+  public ForgetResult forget(SearchFilter filter, boolean dryRun, long expect) {
+    SearchFilter own = new SearchFilter(Optional.of(identity.nodeId()), filter.metadata(),
+        filter.fromMillis(), filter.toMillis());
+    List<FragmentId> matching = new ArrayList<>();
+    for (FragmentId id : allIds()) {
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isPresent() && sf.get().state() == FragmentState.PRESENT
+          && own.test(sf.get().fragment().orElseThrow())) {
+        matching.add(id);
+      }
+    }
+    matching.sort(java.util.Comparator.comparing(FragmentId::toString));
+    List<FragmentId> sample = List.copyOf(matching.subList(0, Math.min(100, matching.size())));
+    if (dryRun) {
+      return new ForgetResult(matching.size(), 0, sample);
+    }
+    if (expect != matching.size()) {
+      throw new IllegalStateException("the filter matches " + matching.size()
+          + " fragments now, not " + expect + "; count again with a dry run");
+    }
+    long deleted = 0;
+    for (FragmentId id : matching) {
+      if (delete(id).isPresent()) {
+        deleted++;
+      }
+    }
+    return new ForgetResult(matching.size(), deleted, sample);
+  }
+
+  /**
+   * Deletes this node's expired fragments with signed tombstones (which replication carries to
+   * every holder), at most {@code max} per call. Another owner's expired fragment is only hidden
+   * here: its owner's tombstone deletes it.
+   *
+   * @return how many were deleted
+   */
+  public int sweepExpired(int max) {
+    long now = clock.getAsLong();
+    int deleted = 0;
+    for (FragmentId id : marks.expiredBy(now, max + foreignExpired.size())) {
+      if (deleted >= max) {
+        break;
+      }
+      if (foreignExpired.contains(id)) {
+        continue;
+      }
+      Optional<NodeId> owner = ownerOf(id);
+      if (owner.isPresent() && !owner.get().equals(identity.nodeId())) {
+        foreignExpired.add(id);
+        continue;
+      }
+      try {
+        if (delete(id).isPresent()) {
+          deleted++;
+        } else {
+          marks.forgotten(id);
+        }
+      } catch (RuntimeException e) {
+        LOG.warn("could not delete expired fragment {}: {}", id, e.toString());
+      }
+    }
+    if (deleted > 0) {
+      LOG.info("deleted {} expired fragments", deleted);
+    }
+    return deleted;
+  }
+
+  /**
+   * The nearest current fragment of this node whose agent and run equal those of
+   * {@code metadata} (both absent counts as equal) and whose vector is at least
+   * {@code similarity} close to {@code vector}: the near-duplicate a put may return instead of
+   * storing a copy.
+   */
+  public Optional<SearchHit> nearDuplicate(float[] vector, Map<String, String> metadata,
+      double similarity) {
+    Map<String, String> scope = new HashMap<>();
+    for (String key : List.of(MemoryMarks.AGENT, MemoryMarks.RUN)) {
+      if (metadata.containsKey(key)) {
+        scope.put(key, metadata.get(key));
+      }
+    }
+    SearchFilter filter = new SearchFilter(Optional.of(identity.nodeId()), scope,
+        Optional.empty(), Optional.empty());
+    for (SearchHit h : nearest(queryVector(null, vector), 10, filter, false)) {
+      if (h.score() < similarity) {
+        break;
+      }
+      if (h.state() != FragmentState.PRESENT) {
+        continue;
+      }
+      Map<String, String> md = h.fragment().orElseThrow().metadata();
+      if (Objects.equals(md.get(MemoryMarks.AGENT), metadata.get(MemoryMarks.AGENT))
+          && Objects.equals(md.get(MemoryMarks.RUN), metadata.get(MemoryMarks.RUN))) {
+        return Optional.of(h);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * This node's own PRESENT fragments, oldest first (by creation time, then ID), current or
+   * not: what an export writes, in an order that does not depend on how the store was filled.
+   */
+  public List<Fragment> ownFragments() {
+    List<Fragment> out = new ArrayList<>();
+    for (FragmentId id : allIds()) {
+      Optional<StoredFragment> sf = store.get(id);
+      if (sf.isPresent() && sf.get().state() == FragmentState.PRESENT
+          && sf.get().fragment().get().owner().equals(identity.nodeId())) {
+        out.add(sf.get().fragment().get());
+      }
+    }
+    out.sort(java.util.Comparator.comparingLong(Fragment::createdAtMillis)
+        .thenComparing(f -> f.id().toString()));
+    return out;
   }
 
   FragmentStore store() {

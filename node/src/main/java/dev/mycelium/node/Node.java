@@ -206,6 +206,8 @@ public final class Node implements AutoCloseable, ApiBackend {
         guarded("scrubber", this::scrubStep), 100, 100, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
         TimeUnit.SECONDS);
+    scheduler.scheduleWithFixedDelay(guarded("expiry sweep", () -> service.sweepExpired(1000)),
+        5, 5, TimeUnit.SECONDS);
     if (config.peer().enabled()) {
       peers = NodePeers.start(config.peer(), identity, dataDir);
       peers.registerMetrics(metrics.registry());

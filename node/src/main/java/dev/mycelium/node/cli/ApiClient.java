@@ -202,7 +202,24 @@ public final class ApiClient {
     }
   }
 
+  /**
+   * GET of a body that is not one JSON value (the export's JSON lines), as bytes; throws on any
+   * non-2xx answer.
+   */
+  public byte[] getBytes(String path) {
+    HttpResponse<byte[]> resp = sendRaw(request(path).GET());
+    if (resp.statusCode() >= 200 && resp.statusCode() < 300) {
+      return resp.body();
+    }
+    throw errorOf(new Answer(resp.statusCode(), parse(resp.body())));
+  }
+
   private Answer send(HttpRequest.Builder builder) {
+    HttpResponse<byte[]> resp = sendRaw(builder);
+    return new Answer(resp.statusCode(), parse(resp.body()));
+  }
+
+  private HttpResponse<byte[]> sendRaw(HttpRequest.Builder builder) {
     HttpRequest req = builder.header("Content-Type", "application/json; charset=utf-8").build();
     HttpResponse<byte[]> resp;
     try {
@@ -221,7 +238,7 @@ public final class ApiClient {
       Thread.currentThread().interrupt();
       throw new CliException(ExitCodes.FAILURE, "interrupted");
     }
-    return new Answer(resp.statusCode(), parse(resp.body()));
+    return resp;
   }
 
   private CliException unreachable(String why) {

@@ -38,6 +38,7 @@ import picocli.CommandLine.Spec;
       GetCommand.class,
       DeleteCommand.class,
       SearchCommand.class,
+      ExportCommand.class,
       StatusCommand.class,
       PeersCommand.class,
       RepairCommand.class,

@@ -44,6 +44,26 @@ public final class PutCommand extends ApiCommand {
   Map<String, String> meta = new LinkedHashMap<>();
 
   @Option(
+      names = "--agent",
+      paramLabel = "NAME",
+      description = "The agent the fragment belongs to (searches can filter on it).")
+  String agent;
+
+  @Option(
+      names = "--run",
+      paramLabel = "ID",
+      description = "The run (session) the fragment belongs to (searches can filter on it).")
+  String run;
+
+  @Option(
+      names = "--expires",
+      paramLabel = "TIME",
+      converter = InstantMillisConverter.class,
+      description = "When the fragment expires (ISO-8601 time or epoch milliseconds): it then"
+          + " leaves searches and is deleted.")
+  Long expires;
+
+  @Option(
       names = "--visibility",
       paramLabel = "private|shared",
       description = "private (the default) or shared.")
@@ -117,6 +137,15 @@ public final class PutCommand extends ApiCommand {
     }
     if (vis != null) {
       req.put("visibility", vis);
+    }
+    if (agent != null) {
+      req.put("agent", agent);
+    }
+    if (run != null) {
+      req.put("run", run);
+    }
+    if (expires != null) {
+      req.put("expires_at", expires);
     }
     JsonNode r = client().post("/v1/fragments", req);
     if (json()) {

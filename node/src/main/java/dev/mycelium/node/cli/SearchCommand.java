@@ -32,6 +32,12 @@ public final class SearchCommand extends ApiCommand {
   @Option(names = "--owner", paramLabel = "NODE_ID", description = "Only this owner's fragments.")
   String owner;
 
+  @Option(names = "--agent", paramLabel = "NAME", description = "Only this agent's fragments.")
+  String agent;
+
+  @Option(names = "--run", paramLabel = "ID", description = "Only this run's fragments.")
+  String run;
+
   @Option(
       names = "--meta",
       paramLabel = "KEY=VALUE",
@@ -95,6 +101,12 @@ public final class SearchCommand extends ApiCommand {
     ObjectNode filter = ApiClient.mapper().createObjectNode();
     if (owner != null) {
       filter.put("owner", owner);
+    }
+    if (agent != null) {
+      filter.put("agent", agent);
+    }
+    if (run != null) {
+      filter.put("run", run);
     }
     if (!meta.isEmpty()) {
       ObjectNode m = filter.putObject("metadata");

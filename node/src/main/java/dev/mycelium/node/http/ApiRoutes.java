@@ -41,6 +41,8 @@ public final class ApiRoutes {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final String FRAGMENTS = "/v1/fragments";
   private static final String FAULTS = "/v1/debug/faults";
+  private static final String EXPORT = "/v1/export";
+  private static final String HISTORY = "/history";
 
   private final ApiBackend backend;
   private final ApiKey apiKey;
@@ -177,6 +179,21 @@ public final class ApiRoutes {
       case FRAGMENTS + "/batch":
         requireMethod(method, "POST");
         return batch(route, body);
+      case FRAGMENTS + "/list":
+        requireMethod(method, "POST");
+        return list(route, body);
+      case FRAGMENTS + "/forget":
+        requireMethod(method, "POST");
+        return forget(route, body);
+      case FRAGMENTS + "/{id}/history":
+        {
+          requireMethod(method, "GET");
+          String rest = path.substring(FRAGMENTS.length() + 1);
+          return history(route, RequestParser.id(rest.substring(0, rest.indexOf('/'))));
+        }
+      case EXPORT:
+        requireMethod(method, "GET");
+        return export(route);
       case FRAGMENTS + "/{id}":
         {
           FragmentId id = RequestParser.id(path.substring(FRAGMENTS.length() + 1));
@@ -317,11 +334,16 @@ public final class ApiRoutes {
   static String routeOf(String path) {
     switch (path) {
       case "/health", "/ready", "/metrics", FRAGMENTS, FRAGMENTS + "/batch", "/v1/search",
-          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run", FAULTS:
+          "/v1/status", "/v1/peers", "/v1/keyring", "/v1/repair", "/v1/repair/run", FAULTS,
+          FRAGMENTS + "/list", FRAGMENTS + "/forget", EXPORT:
         return path;
       default:
         if (Dashboard.owns(path)) {
           return Dashboard.ROUTE;
+        }
+        if (path.startsWith(FRAGMENTS + "/") && path.endsWith(HISTORY)
+            && path.indexOf('/', FRAGMENTS.length() + 1) == path.length() - HISTORY.length()) {
+          return FRAGMENTS + "/{id}/history";
         }
         if (path.startsWith(FRAGMENTS + "/") && path.indexOf('/', FRAGMENTS.length() + 1) < 0) {
           return FRAGMENTS + "/{id}";
@@ -351,6 +373,25 @@ public final class ApiRoutes {
       }
       w = rep.asInt();
     }
+    FragmentId supersedes = null;
+    Double dedup = null;
+    if (tree instanceof ObjectNode obj) {
+      JsonNode sup = obj.remove("supersedes");
+      if (sup != null && !sup.isNull()) {
+        if (!sup.isTextual()) {
+          throw ApiException.badRequest("supersedes", "supersedes must be a fragment ID string");
+        }
+        try {
+          supersedes = FragmentId.parse(sup.asText());
+        } catch (IllegalArgumentException e) {
+          throw ApiException.invalid("supersedes", "supersedes: " + e.getMessage());
+        }
+        if (obj.path("metadata").has(dev.mycelium.node.MemoryMarks.SUPERSEDES)) {
+          throw ApiException.invalid("metadata.supersedes", "give supersedes once, as a field");
+        }
+      }
+      dedup = dedupThreshold(obj.remove("dedup"));
+    }
     FragmentService.PutRequest request = parser.put(tree, "");
     FragmentService fragments = backend.fragments();
     if (w > 0 && !fragments.replicating()) {
@@ -358,8 +399,50 @@ public final class ApiRoutes {
           + "can confirm \"replicas\": " + w + "; nothing was stored (replication needs "
           + "mycelium.peer.enabled = true)", "replicas");
     }
-    PutResult r = fragments.put(request);
+    if (supersedes != null) {
+      java.util.Map<String, String> md = new java.util.LinkedHashMap<>(request.metadata());
+      md.put(dev.mycelium.node.MemoryMarks.SUPERSEDES, supersedes.toString());
+      request = new FragmentService.PutRequest(request.text(), request.vector(), md,
+          request.visibility());
+    }
+    if (dedup != null) {
+      // The duplicate check needs the vector now; it is then stored with the fragment, which
+      // makes the new fragment searchable at once instead of after the embedder's turn.
+      float[] vector = fragments.queryVector(request.text(), request.vector());
+      request = new FragmentService.PutRequest(request.text(), vector, request.metadata(),
+          request.visibility());
+      if (supersedes == null) {
+        Optional<SearchHit> dup = fragments.nearDuplicate(vector, request.metadata(), dedup);
+        if (dup.isPresent()) {
+          SearchHit h = dup.get();
+          ObjectNode n = F.objectNode();
+          n.put("id", h.id().toString());
+          n.put("state", h.state().name());
+          n.put("created_at", h.fragment().orElseThrow().createdAtMillis());
+          n.put("embedded", true);
+          n.put("deduplicated", true);
+          n.put("similarity", h.score());
+          return CompletableFuture.completedFuture(json(route, 200, n));
+        }
+      }
+    }
+    PutResult r;
+    if (supersedes != null) {
+      try {
+        r = fragments.update(request, supersedes);
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(409, "conflict", e.getMessage(), "supersedes");
+      }
+    } else {
+      r = fragments.put(request);
+    }
     ObjectNode n = F.objectNode();
+    if (dedup != null) {
+      n.put("deduplicated", false);
+    }
+    if (supersedes != null) {
+      n.put("supersedes", supersedes.toString());
+    }
     n.put("id", r.id().toString());
     n.put("state", r.state().name());
     n.put("created_at", r.createdAtMillis());
@@ -376,6 +459,120 @@ public final class ApiRoutes {
       });
     }
     return CompletableFuture.completedFuture(json(route, 201, n));
+  }
+
+  /** Similarity used when a put says {@code "dedup": true}. */
+  static final double DEFAULT_DEDUP_SIMILARITY = 0.95;
+
+  /** {@code dedup}: absent or false (no check), true (the default similarity) or 0 &lt; s ≤ 1. */
+  private static Double dedupThreshold(JsonNode d) {
+    if (d == null || d.isNull() || (d.isBoolean() && !d.asBoolean())) {
+      return null;
+    }
+    if (d.isBoolean()) {
+      return DEFAULT_DEDUP_SIMILARITY;
+    }
+    if (!d.isNumber() || !(d.asDouble() > 0 && d.asDouble() <= 1)) {
+      throw ApiException.invalid("dedup", "dedup must be true, false, or a cosine similarity "
+          + "above 0 and at most 1 (return an existing fragment at least this close), got " + d);
+    }
+    return d.asDouble();
+  }
+
+  private ApiResponse list(String route, byte[] body) {
+    RequestParser.ListRequest req = parser.list(RequestParser.parse(body));
+    FragmentService.Listing listing =
+        backend.fragments().list(req.filter(), req.includeHidden(), req.limit());
+    ObjectNode out = F.objectNode();
+    out.put("total", listing.total());
+    ArrayNode items = out.putArray("fragments");
+    for (StoredFragment sf : listing.fragments()) {
+      items.add(fragmentNode(sf.id(), sf));
+    }
+    out.put("truncated", listing.total() > listing.fragments().size());
+    return json(route, 200, out);
+  }
+
+  private ApiResponse forget(String route, byte[] body) {
+    RequestParser.ForgetRequest req = parser.forget(RequestParser.parse(body));
+    FragmentService.ForgetResult r;
+    try {
+      r = backend.fragments().forget(req.filter(), req.dryRun(), req.expect());
+    } catch (IllegalStateException e) {
+      throw new ApiException(409, "conflict", e.getMessage(), "expect");
+    }
+    ObjectNode out = F.objectNode();
+    out.put("dry_run", req.dryRun());
+    out.put("matched", r.matched());
+    out.put("deleted", r.deleted());
+    ArrayNode ids = out.putArray("ids");
+    r.sample().forEach(id -> ids.add(id.toString()));
+    return json(route, 200, out);
+  }
+
+  private ApiResponse history(String route, FragmentId id) {
+    List<FragmentService.Version> versions = backend.fragments().history(id).orElseThrow(() ->
+        new ApiException(404, "not_found", "no fragment " + id + " at this node", "id"));
+    ObjectNode out = F.objectNode();
+    out.put("id", id.toString());
+    out.put("current", versions.get(versions.size() - 1).id().toString());
+    ArrayNode items = out.putArray("versions");
+    for (FragmentService.Version v : versions) {
+      ObjectNode n = v.stored().map(sf -> fragmentNode(v.id(), sf))
+          .orElseGet(() -> F.objectNode().put("id", v.id().toString()).put("state", "UNKNOWN"));
+      v.supersededBy().ifPresent(next -> n.put("superseded_by", next.toString()));
+      items.add(n);
+    }
+    return json(route, 200, out);
+  }
+
+  /**
+   * This node's own fragments as JSON lines, one {@code POST /v1/fragments} body per line
+   * (text, vector when the client gave one, metadata, visibility), oldest first: what
+   * {@code mycelium put --file} reads back. The order and the encoding depend only on the
+   * fragments, so two nodes holding the same fragments export the same bytes.
+   */
+  private ApiResponse export(String route) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      for (Fragment f : backend.fragments().ownFragments()) {
+        ObjectNode n = F.objectNode();
+        n.put("text", f.text());
+        if (f.hasVector()) {
+          ArrayNode v = n.putArray("vector");
+          for (float x : f.vector()) {
+            v.add(x);
+          }
+        }
+        ObjectNode md = n.putObject("metadata");
+        f.metadata().forEach(md::put);
+        n.put("visibility", f.visibility().name().toLowerCase(Locale.ROOT));
+        out.write(RequestParser.JSON.writeValueAsBytes(n));
+        out.write('\n');
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("writing to memory cannot fail", e);
+    }
+    return new ApiResponse(200, "application/x-ndjson", out.toByteArray(), route);
+  }
+
+  /** A fragment as {@code GET /v1/fragments/{id}} shows it. */
+  private static ObjectNode fragmentNode(FragmentId id, StoredFragment sf) {
+    ObjectNode n = F.objectNode();
+    n.put("id", id.toString());
+    n.put("state", sf.state().name());
+    sf.owner().ifPresent(o -> n.put("owner", o.toString()));
+    if (sf.state() == FragmentState.PRESENT && sf.fragment().isPresent()) {
+      Fragment f = sf.fragment().get();
+      n.put("owner", f.owner().toString());
+      n.put("created_at", f.createdAtMillis());
+      n.put("text", f.text());
+      ObjectNode md = n.putObject("metadata");
+      f.metadata().forEach(md::put);
+      n.put("visibility", f.visibility().name().toLowerCase(Locale.ROOT));
+      n.put("has_vector", f.hasVector());
+    }
+    return n;
   }
 
   private ApiResponse batch(String route, byte[] body) {
@@ -412,20 +609,9 @@ public final class ApiRoutes {
     if (found.isEmpty()) {
       throw new ApiException(404, "not_found", "no fragment " + id + " at this node", "id");
     }
-    StoredFragment sf = found.get();
-    ObjectNode n = F.objectNode();
-    n.put("id", id.toString());
-    n.put("state", sf.state().name());
-    sf.owner().ifPresent(o -> n.put("owner", o.toString()));
-    if (sf.state() == FragmentState.PRESENT && sf.fragment().isPresent()) {
-      Fragment f = sf.fragment().get();
-      n.put("created_at", f.createdAtMillis());
-      n.put("text", f.text());
-      ObjectNode md = n.putObject("metadata");
-      f.metadata().forEach(md::put);
-      n.put("visibility", f.visibility().name().toLowerCase(Locale.ROOT));
-      n.put("has_vector", f.hasVector());
-    }
+    ObjectNode n = fragmentNode(id, found.get());
+    backend.fragments().supersededBy(id).ifPresent(next -> n.put("superseded_by",
+        next.toString()));
     return json(route, 200, n);
   }
 
@@ -498,11 +684,14 @@ public final class ApiRoutes {
       }
       if (h.fragment().isPresent()) {
         Fragment f = h.fragment().get();
+        n.put("owner", f.owner().toString());
         n.put("text", f.text());
         ObjectNode md = n.putObject("metadata");
         f.metadata().forEach(md::put);
         n.put("created_at", f.createdAtMillis());
       } else {
+        fragments.ownerOf(h.id()).ifPresentOrElse(o -> n.put("owner", o.toString()),
+            () -> n.putNull("owner"));
         n.putNull("text");
         n.putNull("metadata");
         n.putNull("created_at");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.mycelium.node.FragmentService.PutRequest;
+import dev.mycelium.node.MemoryMarks;
 import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.SearchFilter;
@@ -57,10 +58,17 @@ final class RequestParser {
           .build();
 
   private static final Set<String> PUT_FIELDS = Set.of("text", "vector", "metadata",
-      "visibility");
+      "visibility", "agent", "run", "expires_at");
   private static final Set<String> SEARCH_FIELDS = Set.of("text", "vector", "k", "filter", "scope",
       "hops");
-  private static final Set<String> FILTER_FIELDS = Set.of("owner", "metadata", "from", "to");
+  private static final Set<String> FILTER_FIELDS = Set.of("owner", "metadata", "from", "to",
+      "agent", "run");
+
+  /** Longest agent or run name. */
+  static final int MAX_SCOPE_CHARS = 256;
+
+  /** Most fragments a listing returns. */
+  static final int MAX_LIST = 1000;
 
   /**
    * A checked search request.
@@ -128,7 +136,18 @@ final class RequestParser {
       throw ApiException.badRequest(prefix + "text", "text must be a string");
     }
     float[] vector = optionalVector(body.get("vector"), prefix + "vector");
-    Map<String, String> metadata = stringMap(body.get("metadata"), prefix + "metadata");
+    Map<String, String> metadata =
+        new LinkedHashMap<>(stringMap(body.get("metadata"), prefix + "metadata"));
+    scopeInto(body, metadata, prefix);
+    JsonNode exp = body.get("expires_at");
+    if (exp != null && !exp.isNull()) {
+      if (!exp.isIntegralNumber() || !exp.canConvertToLong() || exp.asLong() <= 0) {
+        throw ApiException.badRequest(prefix + "expires_at", "expires_at must be milliseconds "
+            + "since the epoch, a positive whole number");
+      }
+      mergeReserved(metadata, MemoryMarks.EXPIRES_AT, Long.toString(exp.asLong()), prefix);
+    }
+    checkReserved(metadata, prefix);
     Visibility visibility = Visibility.PRIVATE;
     JsonNode vis = body.get("visibility");
     if (vis != null && !vis.isNull()) {
@@ -251,13 +270,135 @@ final class RequestParser {
       throw ApiException.invalid("filter.metadata", "filter.metadata names at most "
           + MAX_FILTER_PAIRS + " pairs, got " + md.size());
     }
-    Map<String, String> metadata = stringMap(md, "filter.metadata");
+    Map<String, String> metadata = new LinkedHashMap<>(stringMap(md, "filter.metadata"));
+    scopeInto(f, metadata, "filter.");
     Optional<Long> from = millis(f.get("from"), "filter.from");
     Optional<Long> to = millis(f.get("to"), "filter.to");
     if (from.isPresent() && to.isPresent() && from.get() > to.get()) {
       throw ApiException.invalid("filter.to", "filter.to must not be before filter.from");
     }
     return new SearchFilter(owner, metadata, from, to);
+  }
+
+  /**
+   * Puts the first-class scope fields ({@code agent}, {@code run}) into the metadata under
+   * their own keys, which is where they are signed, stored and filtered on.
+   */
+  private static void scopeInto(JsonNode body, Map<String, String> metadata, String prefix) {
+    for (String key : List.of(MemoryMarks.AGENT, MemoryMarks.RUN)) {
+      JsonNode n = body.get(key);
+      if (n == null || n.isNull()) {
+        continue;
+      }
+      if (!n.isTextual()) {
+        throw ApiException.badRequest(prefix + key, prefix + key + " must be a string");
+      }
+      String v = n.asText();
+      if (v.isBlank() || v.length() > MAX_SCOPE_CHARS) {
+        throw ApiException.invalid(prefix + key, prefix + key + " must be 1 to "
+            + MAX_SCOPE_CHARS + " characters, not blank");
+      }
+      mergeReserved(metadata, key, v, prefix);
+    }
+  }
+
+  private static void mergeReserved(Map<String, String> metadata, String key, String value,
+      String prefix) {
+    String before = metadata.put(key, value);
+    if (before != null && !before.equals(value)) {
+      throw ApiException.invalid(prefix + key, prefix + key + " is \"" + value
+          + "\" but metadata." + key + " says \"" + before + "\"; give it once");
+    }
+  }
+
+  /**
+   * Reserved metadata keys must hold what their readers expect, whether they came as fields or
+   * in metadata (as in an export read back by {@code mycelium put --file}).
+   */
+  private static void checkReserved(Map<String, String> metadata, String prefix) {
+    String exp = metadata.get(MemoryMarks.EXPIRES_AT);
+    if (exp != null && !exp.matches("[0-9]{1,19}")) {
+      throw ApiException.invalid(prefix + "metadata." + MemoryMarks.EXPIRES_AT,
+          "metadata.expires_at must be milliseconds since the epoch in decimal, got \"" + exp
+              + "\"");
+    }
+    String sup = metadata.get(MemoryMarks.SUPERSEDES);
+    if (sup != null) {
+      try {
+        FragmentId.parse(sup);
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid(prefix + "metadata." + MemoryMarks.SUPERSEDES,
+            "metadata.supersedes must be a fragment ID: " + e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * A checked listing request.
+   *
+   * @param filter restrictions
+   * @param limit most fragments returned
+   * @param includeHidden whether superseded and expired fragments are listed too
+   */
+  record ListRequest(SearchFilter filter, int limit, boolean includeHidden) {}
+
+  ListRequest list(JsonNode body) {
+    checkFields(body, Set.of("filter", "limit", "include_superseded"), "");
+    int limit = 100;
+    JsonNode l = body.get("limit");
+    if (l != null && !l.isNull()) {
+      if (!l.isIntegralNumber() || !l.canConvertToInt() || l.asInt() < 1
+          || l.asInt() > MAX_LIST) {
+        throw ApiException.invalid("limit", "limit must be a whole number from 1 to " + MAX_LIST
+            + ", got " + l);
+      }
+      limit = l.asInt();
+    }
+    return new ListRequest(filter(body.get("filter")), limit,
+        bool(body.get("include_superseded"), "include_superseded", false));
+  }
+
+  /**
+   * A checked delete by filter.
+   *
+   * @param filter what to delete (never empty)
+   * @param dryRun only count
+   * @param expect the count the caller saw in its dry run (-1 on a dry run)
+   */
+  record ForgetRequest(SearchFilter filter, boolean dryRun, long expect) {}
+
+  ForgetRequest forget(JsonNode body) {
+    checkFields(body, Set.of("filter", "dry_run", "expect"), "");
+    SearchFilter filter = filter(body.get("filter"));
+    if (filter.metadata().isEmpty() && filter.fromMillis().isEmpty()
+        && filter.toMillis().isEmpty()) {
+      throw ApiException.invalid("filter", "give a filter (agent, run, metadata, from or to) "
+          + "that names what to delete; to delete everything, filter on from: 0");
+    }
+    boolean dryRun = bool(body.get("dry_run"), "dry_run", true);
+    long expect = -1;
+    JsonNode e = body.get("expect");
+    if (!dryRun) {
+      if (e == null || e.isNull()) {
+        throw ApiException.invalid("expect", "dry_run false needs expect: the count a dry run "
+            + "returned, so that what is deleted is what was counted");
+      }
+      if (!e.isIntegralNumber() || !e.canConvertToLong() || e.asLong() < 0) {
+        throw ApiException.badRequest("expect", "expect must be a whole number, got " + e);
+      }
+      expect = e.asLong();
+    }
+    return new ForgetRequest(filter, dryRun, expect);
+  }
+
+  private static boolean bool(JsonNode n, String field, boolean fallback) {
+    if (n == null || n.isNull()) {
+      return fallback;
+    }
+    if (!n.isBoolean()) {
+      throw ApiException.badRequest(field, field + " must be true or false, got " + n);
+    }
+    return n.asBoolean();
   }
 
   static FragmentId id(String text) {
