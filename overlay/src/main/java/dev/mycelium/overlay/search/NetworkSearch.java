@@ -89,10 +89,15 @@ public final class NetworkSearch {
       }
     }
 
-    /** The given core limits with the default peer limits. */
+    /**
+     * The given core limits with the default peer limits. The request rate is per peer and must
+     * carry an honest neighbour's forwarding plus its own user's agents, which search in bursts
+     * (30 searches in a second is an ordinary agent loop); what a request may cost is bounded
+     * apart from the rate, by {@code maxPending} and {@code maxPendingBytes}.
+     */
     public Limits(int maxHops, int maxK, long maxBudgetMillis, int dedupWindow, int maxPending) {
       this(maxHops, maxK, maxBudgetMillis, dedupWindow, maxPending, Math.min(maxK, 100),
-          Math.min(maxBudgetMillis, 5_000), 16, 10, 20, 16L << 20);
+          Math.min(maxBudgetMillis, 5_000), 16, 50, 100, 16L << 20);
     }
 
     /** Limits for a node that forwards at most {@code maxHops}. */
