@@ -3,9 +3,10 @@ package dev.mycelium.node.http;
 import dev.mycelium.node.audit.AuditLog;
 import dev.mycelium.node.metrics.NodeMetrics;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -14,10 +15,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The door of the API, on the request head, before a byte of the body is read or buffered:
@@ -25,7 +26,11 @@ import java.util.Set;
  * 421 (a web page that rebinds a DNS name to 127.0.0.1 sends its own name, so it reads
  * nothing), a request without the key gets 401, and a declared body over the limit gets 413.
  * A refused request's body is dropped as it arrives and the connection is closed after the
- * answer, so a client without the key cannot make the node hold its body.
+ * answer, so a client without the key cannot make the node hold its body. The close lingers:
+ * closing a socket with the client's body still unread makes the kernel reset the connection,
+ * which can destroy the answer before the client reads it (RFC 9112, section 9.6), so the node
+ * shuts its side, drops what still arrives and closes when the client does or after {@link
+ * #LINGER_MILLIS}.
  */
 final class ApiGate extends ChannelInboundHandlerAdapter {
   /** Host names every node answers to: the loopback names. */
@@ -36,7 +41,10 @@ final class ApiGate extends ChannelInboundHandlerAdapter {
   private final long maxBody;
   private final boolean overCap;
   private final NodeMetrics metrics;
-  private boolean discarding;
+  private boolean refused;
+
+  /** How long a refused connection may keep sending what is dropped before it is closed. */
+  static final long LINGER_MILLIS = 2_000;
 
   /**
    * A gate for one connection.
@@ -55,10 +63,7 @@ final class ApiGate extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (discarding) {
-      if (msg instanceof LastHttpContent) {
-        discarding = false;
-      }
+    if (refused) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -66,7 +71,7 @@ final class ApiGate extends ChannelInboundHandlerAdapter {
       long start = System.nanoTime();
       ApiResponse refusal = check(ctx, req);
       if (refusal != null) {
-        discarding = !(msg instanceof LastHttpContent);
+        refused = true;
         ReferenceCountUtil.release(msg);
         metrics.httpRequest(refusal.route(), refusal.status(), System.nanoTime() - start);
         refuse(ctx, refusal);
@@ -161,6 +166,19 @@ final class ApiGate extends ChannelInboundHandlerAdapter {
     }
     HttpUtil.setContentLength(resp, r.body().length);
     HttpUtil.setKeepAlive(resp, false);
-    ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+    ctx.writeAndFlush(resp).addListener(f -> lingerThenClose(ctx.channel()));
+  }
+
+  private static void lingerThenClose(Channel ch) {
+    if (!(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+      ch.close();
+      return;
+    }
+    duplex.shutdownOutput().addListener(f -> {
+      if (!f.isSuccess()) {
+        ch.close();
+      }
+    });
+    ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
   }
 }

@@ -130,6 +130,28 @@ class ApiLimitsIT {
         + "\r\n\r\n";
   }
 
+  /**
+   * A client that sends its whole oversized body before it reads (as most do) still gets the
+   * 413: the node drops the body instead of resetting the connection under the answer.
+   */
+  @Test
+  void aClientStillSendingAnOversizedBodyReadsThe413() throws Exception {
+    startPlain(16, 4, Duration.ofSeconds(30));
+    byte[] body = new byte[4 << 20];
+    java.util.Arrays.fill(body, (byte) 'x');
+    for (int i = 0; i < 5; i++) {
+      try (Socket s = connect()) {
+        send(s, "POST /v1/fragments HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+            + KEY + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+            + "\r\n\r\n");
+        s.getOutputStream().write(body);
+        s.getOutputStream().flush();
+        assertThat(readAnswer(s)).as("attempt %d", i).startsWith("HTTP/1.1 413")
+            .contains("too_large");
+      }
+    }
+  }
+
   @Test
   void connectionsBeyondTheCapGet503WithRetryAfter() throws Exception {
     ApiServer server = startPlain(2, 4, Duration.ofSeconds(30));
