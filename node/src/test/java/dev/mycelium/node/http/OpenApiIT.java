@@ -39,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * docs/openapi.yaml against running nodes: the document names exactly the routes the node
  * serves, with exactly the methods it serves on them, and real answers of the main operations
- * (successes and errors) are valid against the schemas the document gives for their status.
+ * (successes and errors) are valid against the schemas the document gives for their status,
+ * with every field they carry declared there.
  * Two nodes run, so that the peer listing and a network search have something to show.
  */
 @Timeout(180)
@@ -54,6 +55,7 @@ class OpenApiIT {
   private Path tmp;
   private JsonNode doc;
   private SchemaRegistry schemas;
+  private SchemaRegistry closedSchemas;
   private Node node;
   private Node other;
   private final HttpClient http =
@@ -77,6 +79,11 @@ class OpenApiIT {
     doc.fieldNames().forEachRemaining(f -> dialect.keyword(new NonValidationKeyword(f)));
     schemas = SchemaRegistry.withDefaultDialect(dialect.build(),
         b -> b.schemas(Map.of(DOC_IRI, yaml)));
+    JsonNode closed = doc.deepCopy();
+    close(closed, false);
+    String closedText = JSON.writeValueAsString(closed);
+    closedSchemas = SchemaRegistry.withDefaultDialect(dialect.build(),
+        b -> b.schemas(Map.of(DOC_IRI, closedText)));
     node = start("a", null);
     String seed = call(node, "GET", "/v1/status", null, true).json().get("peer").asText();
     other = start("b", seed);
@@ -91,6 +98,24 @@ class OpenApiIT {
     }
     if (node != null) {
       node.close();
+    }
+  }
+
+  /**
+   * Closes every object schema that lists its properties (and says nothing of others), so that
+   * an answer with a field the document does not declare fails: the document is to be complete
+   * enough to generate clients from. The condition of an if/then stays open, or it would no
+   * longer match and its then would be skipped.
+   */
+  private static void close(JsonNode n, boolean condition) {
+    if (n instanceof ObjectNode o) {
+      if (!condition && o.get("properties") instanceof ObjectNode
+          && !o.has("additionalProperties") && !o.has("unevaluatedProperties")) {
+        o.put("unevaluatedProperties", false);
+      }
+      o.fields().forEachRemaining(e -> close(e.getValue(), e.getKey().equals("if")));
+    } else if (n.isArray()) {
+      n.forEach(e -> close(e, false));
     }
   }
 
@@ -208,13 +233,20 @@ class OpenApiIT {
    * for JSON the body must validate against that status's schema.
    */
   private void check(String method, String template, Reply r) throws Exception {
-    List<String> problems = problems(method, template, r.status(), r.json());
-    assertThat(problems).as(method + " " + template + " -> " + r.status() + " " + r.body())
-        .isEmpty();
+    assertThat(problems(method, template, r.status(), r.json()))
+        .as(method + " " + template + " -> " + r.status() + " " + r.body()).isEmpty();
+    assertThat(problems(closedSchemas, method, template, r.status(), r.json()))
+        .as("fields that docs/openapi.yaml does not declare, in " + method + " " + template
+            + " -> " + r.status() + " " + r.body()).isEmpty();
     assertThat(r.contentType()).startsWith("application/json");
   }
 
   private List<String> problems(String method, String template, int status, JsonNode body) {
+    return problems(schemas, method, template, status, body);
+  }
+
+  private List<String> problems(SchemaRegistry registry, String method, String template,
+      int status, JsonNode body) {
     JsonNode op = doc.path("paths").path(template).path(method.toLowerCase(java.util.Locale.ROOT));
     assertThat(op.isObject()).as(method + " " + template + " in the document").isTrue();
     JsonNode response = op.path("responses").path(Integer.toString(status));
@@ -228,7 +260,7 @@ class OpenApiIT {
     }
     assertThat(response.path("content").has("application/json"))
         .as(pointer + " has a JSON schema").isTrue();
-    Schema schema = schemas.getSchema(SchemaLocation.of(DOC_IRI + "#" + pointer
+    Schema schema = registry.getSchema(SchemaLocation.of(DOC_IRI + "#" + pointer
         + "/content/application~1json/schema"));
     List<String> out = new ArrayList<>();
     for (Error e : schema.validate(body)) {
@@ -238,7 +270,7 @@ class OpenApiIT {
   }
 
   private List<String> problemsWith(String componentSchema, JsonNode body) {
-    Schema schema = schemas.getSchema(SchemaLocation.of(DOC_IRI + "#/components/schemas/"
+    Schema schema = closedSchemas.getSchema(SchemaLocation.of(DOC_IRI + "#/components/schemas/"
         + componentSchema));
     List<String> out = new ArrayList<>();
     for (Error e : schema.validate(body)) {
@@ -377,6 +409,12 @@ class OpenApiIT {
     assertThat(problems("GET", "/v1/fragments/{id}", 404, error)).isEmpty();
     error.remove("ref");
     assertThat(problems("GET", "/v1/fragments/{id}", 404, error)).isNotEmpty();
+
+    ObjectNode surprising = (ObjectNode) call("GET", "/v1/peers", null).json();
+    assertThat(problems(closedSchemas, "GET", "/v1/peers", 200, surprising)).isEmpty();
+    ((ObjectNode) surprising.get("peers").get(0)).put("mood", "cheerful");
+    assertThat(problems(closedSchemas, "GET", "/v1/peers", 200, surprising)).isNotEmpty();
+    assertThat(problems("GET", "/v1/peers", 200, surprising)).isEmpty();
 
     ObjectNode hitless = (ObjectNode) call("POST", "/v1/search", "{\"text\":\"x\"}").json();
     hitless.put("took_ms", "soon");
