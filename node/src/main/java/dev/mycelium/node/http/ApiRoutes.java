@@ -487,7 +487,12 @@ public final class ApiRoutes {
     out.put("total", listing.total());
     ArrayNode items = out.putArray("fragments");
     for (StoredFragment sf : listing.fragments()) {
-      items.add(withReplicas(fragmentNode(sf.id(), sf), sf));
+      ObjectNode n = withReplicas(fragmentNode(sf.id(), sf), sf);
+      if (req.includeHidden()) {
+        backend.fragments().supersededBy(sf.id()).ifPresent(next -> n.put("superseded_by",
+            next.toString()));
+      }
+      items.add(n);
     }
     out.put("truncated", listing.total() > listing.fragments().size());
     return json(route, 200, out);
