@@ -134,6 +134,17 @@ class ExplorerIT {
     assertThat(listed.at("/fragments/0/state").asText()).isIn("BLANK", "LOST");
     assertThat(listed.at("/fragments/0/replicas/holders")).hasSize(2);
 
+    // The page's files are public (they hold no data) and hold no key.
+    for (String file : List.of("/ui/explore.html", "/ui/explore.js")) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(one.apiUrl() + file))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(file).isEqualTo(200);
+      assertThat(r.body()).doesNotContain(one.apiKey().value());
+    }
+    assertThat(http.send(HttpRequest.newBuilder(URI.create(one.apiUrl() + "/ui/explore.js"))
+        .build(), HttpResponse.BodyHandlers.ofString()).body())
+        .contains("textContent").doesNotContain("innerHTML =");
+
     Optional<HeadlessChromium> chromium = HeadlessChromium.find(tmp);
     assumeTrue(chromium.isPresent(), "no chromium on PATH (Debian package chromium);"
         + " the browser part of the explorer test is skipped");
