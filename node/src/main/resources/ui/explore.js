@@ -24,7 +24,8 @@
 
   // ---- the API key, as on the dashboard: from #key=... once, then this tab's storage ----
 
-  // #q=... opens the explorer on that search (a link from elsewhere, or a bookmark).
+  // #q=... opens the explorer on that search, #id=... on one fragment (a link from a card, from
+  // elsewhere, or a bookmark). The key, if the address carried one, leaves it at once.
   function takeKeyFromUrl() {
     const q = /(?:^#|&)q=([^&]+)/.exec(location.hash);
     if (q) {
@@ -33,8 +34,14 @@
     const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
     if (m) {
       sessionStorage.setItem(KEY_ITEM, decodeURIComponent(m[1]));
-      history.replaceState(null, '', location.pathname);
+      const id = wantedId();
+      history.replaceState(null, '', location.pathname + (id ? '#id=' + id : ''));
     }
+  }
+
+  function wantedId() {
+    const m = /(?:^#|&)id=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
+    return m ? m[1] : null;
   }
 
   function apiKey() {
@@ -84,7 +91,7 @@
       const status = await api('GET', '/v1/status');
       selfId = status.node_id;
       $('node-id').textContent = selfId;
-      await ($('q').value.trim() ? search() : browse());
+      await route();
     } catch (e) {
       failed(e);
     }
@@ -145,6 +152,22 @@
     await show(r.fragments, false);
   }
 
+  // What the address asks for: one fragment, a search, or the listing.
+  function route() {
+    const id = wantedId();
+    if (id) {
+      return one(id);
+    }
+    return $('q').value.trim() ? search() : browse();
+  }
+
+  // One fragment as GET shows it (a BLANK one is first asked of a holder), with its history.
+  async function one(id) {
+    const f = await api('GET', '/v1/fragments/' + id);
+    $('summary').textContent = 'fragment ' + id;
+    await show([f], false);
+  }
+
   async function search() {
     const text = $('q').value.trim();
     if (!text) {
@@ -159,6 +182,7 @@
 
   // ---- drawing ----
 
+  // fromSearch: the entries are search hits, which lack what only GET tells (replicas).
   async function show(fragments, fromSearch) {
     $('error').textContent = '';
     const box = $('results');
@@ -215,7 +239,9 @@
     if (f.superseded_by) {
       add(head, 'span', 'badge superseded', 'superseded');
     }
-    add(head, 'code', 'fid', f.id.substring(0, 16)).title = f.id;
+    const link = add(head, 'a', 'fid mono', f.id.substring(0, 16));
+    link.href = '#id=' + f.id;
+    link.title = f.id;
     if (f.score !== undefined && f.score !== null) {
       add(head, 'span', 'muted', 'score ' + Number(f.score).toFixed(3));
     }
@@ -231,8 +257,8 @@
 
     const md = f.metadata || {};
     const dl = add(card, 'dl', 'facts');
-    fact(dl, 'scope', SCOPE_KEYS.map((k) => k + ' ' + (md[k] === undefined ? '-' : md[k]))
-      .join(' \u00b7 '));
+    fact(dl, 'scope', f.metadata ? SCOPE_KEYS.map((k) => k + ' '
+      + (md[k] === undefined ? '-' : md[k])).join(' \u00b7 ') : 'unknown without a copy');
     fact(dl, 'owner', f.owner ? (f.owner === selfId ? 'this node' : f.owner.substring(0, 16))
       : 'unknown').title = f.owner || '';
     if (f.visibility) {
@@ -283,9 +309,13 @@
       const li = add(ol, 'li', 'version ' + (v.state || 'UNKNOWN'));
       li.dataset.id = v.id;
       add(li, 'span', 'badge state ' + v.state, v.state);
-      add(li, 'code', 'fid', v.id.substring(0, 12)).title = v.id;
+      const link = add(li, 'a', 'fid mono', v.id.substring(0, 12));
+      link.href = '#id=' + v.id;
+      link.title = v.id;
       if (v.id === chain.current) {
         add(li, 'span', 'badge current', 'current');
+      } else if (v.superseded_by) {
+        add(li, 'span', 'badge superseded', 'superseded');
       }
       if (v.id === f.id) {
         add(li, 'span', 'muted', '(this card)');
@@ -324,11 +354,27 @@
     };
   }
 
-  $('search-form').addEventListener('submit', guarded(search));
+  // The forms clear an #id=... from the address, so that a later click on the same ID works.
+  function leaveFragment() {
+    if (wantedId()) {
+      history.replaceState(null, '', location.pathname);
+    }
+  }
+
+  $('search-form').addEventListener('submit', guarded(() => {
+    leaveFragment();
+    return search();
+  }));
   $('browse-form').addEventListener('submit', guarded(() => {
+    leaveFragment();
     $('q').value = '';
     return browse();
   }));
+  window.addEventListener('hashchange', () => {
+    if (apiKey() && selfId) {
+      route().catch(failed);
+    }
+  });
   $('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const k = $('key').value.trim();

@@ -183,6 +183,14 @@ class ExplorerIT {
         .contains("data-id=\"" + second + "\" data-state=\"PRESENT\"")
         .contains("data-confirmed=\"2\" data-holders=\"2\"");
 
+    // One fragment from the address: the superseded version, marked, with its chain.
+    String old = chromium.get().dumpDom(one.apiUrl() + "/ui/explore.html#key="
+        + one.apiKey().value() + "&id=" + first);
+    assertThat(old).contains("data-id=\"" + first + "\" data-state=\"PRESENT\"",
+        "first plan: meet on monday", "data-versions=\"2\"",
+        "<span class=\"badge superseded\">superseded</span>")
+        .doesNotContain("data-id=\"" + second + "\" data-state=");
+
     Path shot = Path.of("target", "explorer.png").toAbsolutePath();
     chromium.get().screenshot(url, shot, 1100, 860);
     byte[] png = Files.readAllBytes(shot);
