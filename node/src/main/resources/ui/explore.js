@@ -10,6 +10,7 @@
   const SCOPE_KEYS = ['agent', 'run'];
   const HIDDEN_KEYS = ['agent', 'run', 'supersedes'];
   const TEXT_IN_HISTORY = 160;
+  const DETAIL_REQUESTS = 4;
   // What a fragment without text means, by state (DESIGN: the fragment states).
   const MISSING = {
     BLANK: 'BLANK: known to exist, no good copy here; repair asks its holders for one',
@@ -187,20 +188,29 @@
     $('error').textContent = '';
     const box = $('results');
     box.replaceChildren();
-    const details = [];
-    fragments.forEach((f) => {
+    const todo = fragments.map((f) => {
       const card = document.createElement('article');
       box.appendChild(card);
-      details.push(fill(card, f, fromSearch));
+      draw(card, f, null);
+      return () => fill(card, f, fromSearch);
     });
-    await Promise.all(details);
+    // A few detail requests at a time: a page of 1000 must not fill the node's request queue
+    // (api.max-queued-requests) and be answered 503.
+    const workers = [];
+    for (let w = 0; w < DETAIL_REQUESTS; w++) {
+      workers.push((async () => {
+        while (todo.length > 0) {
+          await todo.shift()();
+        }
+      })());
+    }
+    await Promise.all(workers);
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
   }
 
   // A card from what the list or search said, then completed with what only GET and history
   // tell (replicas of a search hit, the chain of versions).
   async function fill(card, f, fromSearch) {
-    draw(card, f, null);
     let full = f;
     let chain = null;
     try {

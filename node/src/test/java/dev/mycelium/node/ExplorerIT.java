@@ -109,7 +109,7 @@ class ExplorerIT {
 
     String first = put(one, "first plan: meet on monday", "planner", null);
     String second = put(one, "second plan: meet on tuesday", "planner", first);
-    String hostile = put(one, HOSTILE, "scribe", null);
+    String hostile = put(one, HOSTILE, "<b>scribe</b>", null);
     String rotten = put(one, "a note whose every copy rots", "scribe", null);
 
     // The fields the page shows, from the API.
@@ -153,7 +153,7 @@ class ExplorerIT {
 
     // Texts and scope.
     assertThat(dom).contains("second plan: meet on tuesday", "agent planner", "run run-7",
-        "agent scribe", "topic=planning");
+        "topic=planning");
     // The BLANK one is listed first, marked, without text.
     assertThat(dom).containsPattern("class=\"card fragment flagged (BLANK|LOST)\" data-id=\""
         + rotten + "\" data-state=\"(BLANK|LOST)\"");
@@ -170,6 +170,7 @@ class ExplorerIT {
     // The markup in a fragment is shown as text: escaped in the DOM, no element, no script ran.
     assertThat(dom).contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x"
         + " onerror=\"document.title='pwned'\"&gt; remember to escape this");
+    assertThat(dom).contains("agent &lt;b&gt;scribe&lt;/b&gt;").doesNotContain("<b>");
     assertThat(dom).doesNotContain("<img").contains("<title>Mycelium memories</title>")
         .doesNotContain("pwned</title>");
     assertThat(dom).contains("data-id=\"" + hostile + "\"");
