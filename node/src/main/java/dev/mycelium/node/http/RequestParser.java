@@ -339,6 +339,7 @@ final class RequestParser {
    * @param filter restrictions
    * @param limit most fragments returned
    * @param includeHidden whether superseded and expired fragments are listed too
+   * @param states the states listed (PRESENT only unless the request names others)
    */
   record ListRequest(SearchFilter filter, int limit, boolean includeHidden,
       Set<dev.mycelium.storage.FragmentState> states) {}
