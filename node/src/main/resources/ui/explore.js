@@ -32,11 +32,18 @@
     if (q) {
       $('q').value = decodeURIComponent(q[1]);
     }
+    const st = /(?:^#|&)states=([A-Z,]+)(?:&|$)/.exec(location.hash);
+    if (st) {
+      const wanted = st[1].split(',');
+      document.querySelectorAll('input[name=state]').forEach((c) => {
+        c.checked = wanted.includes(c.value);
+      });
+    }
     const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
     if (m) {
       sessionStorage.setItem(KEY_ITEM, decodeURIComponent(m[1]));
-      const id = wantedId();
-      history.replaceState(null, '', location.pathname + (id ? '#id=' + id : ''));
+      const rest = location.hash.replace(/(?:^#|&)key=[^&]*/, '').replace(/^&/, '');
+      history.replaceState(null, '', location.pathname + (rest ? '#' + rest : ''));
     }
   }
 

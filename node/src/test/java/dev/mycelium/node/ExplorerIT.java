@@ -184,6 +184,12 @@ class ExplorerIT {
         .contains("data-id=\"" + second + "\" data-state=\"PRESENT\"")
         .contains("data-confirmed=\"2\" data-holders=\"2\"");
 
+    // Only the flagged ones, as the dashboard's BLANK and LOST links ask.
+    String flagged = chromium.get().dumpDom(one.apiUrl() + "/ui/explore.html#key="
+        + one.apiKey().value() + "&states=BLANK,LOST");
+    assertThat(flagged).contains("1 of 1 fragments", "data-id=\"" + rotten + "\"")
+        .doesNotContain("data-id=\"" + second + "\" data-state=");
+
     // One fragment from the address: the superseded version, marked, with its chain.
     String old = chromium.get().dumpDom(one.apiUrl() + "/ui/explore.html#key="
         + one.apiKey().value() + "&id=" + first);
