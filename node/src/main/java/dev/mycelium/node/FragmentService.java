@@ -339,6 +339,28 @@ public final class FragmentService {
   }
 
   /**
+   * Where an own fragment's replicas stand, for the explorer.
+   *
+   * @param holders this node's holders (its signed manifest): every own fragment is placed on
+   *     them, so they are the same for all its fragments
+   * @param confirmed the holders that acknowledged storing this fragment's replica since the
+   *     node started (remembered for its most recent puts only)
+   */
+  public record Replicas(List<NodeId> holders, Set<NodeId> confirmed) {}
+
+  /**
+   * Where the replicas of one of this node's own fragments stand; empty when the node runs no
+   * replication or the fragment has another owner (this node keeps no holders for it).
+   */
+  public Optional<Replicas> replicas(FragmentId id, Optional<NodeId> owner) {
+    ReplicationHooks r = replication;
+    if (r == null || owner.isEmpty() || !owner.get().equals(identity.nodeId())) {
+      return Optional.empty();
+    }
+    return Optional.of(new Replicas(r.holders(), r.confirmed(id)));
+  }
+
+  /**
    * A fragment was restored into the store behind the service's back (by repair): put it in
    * the index, as a put would.
    */
@@ -1060,6 +1082,53 @@ public final class FragmentService {
    * for browsing, export and bulk deletes, not for the hot path.
    */
   public Listing list(SearchFilter filter, boolean includeHidden, int limit) {
+    return list(filter, includeHidden, Set.of(FragmentState.PRESENT), limit);
+  }
+
+  /**
+   * Like {@link #list(SearchFilter, boolean, int)}, over the given states. A fragment without
+   * bytes here (BLANK, LOST, DELETED) is known only by its ID and maybe its owner: it passes a
+   * filter on the owner only, has no creation time, and comes before the PRESENT ones (it is
+   * what needs attention), in ID order.
+   */
+  public Listing list(SearchFilter filter, boolean includeHidden, Set<FragmentState> states,
+      int limit) {
+    boolean plainFilter = filter.metadata().isEmpty() && filter.fromMillis().isEmpty()
+        && filter.toMillis().isEmpty();
+    List<StoredFragment> flagged = new ArrayList<>();
+    long flaggedTotal = 0;
+    if (plainFilter && states.stream().anyMatch(st -> st != FragmentState.PRESENT)) {
+      java.util.PriorityQueue<StoredFragment> first = new java.util.PriorityQueue<>(
+          java.util.Comparator.comparing((StoredFragment sf) -> sf.id().toString())
+              .reversed());
+      for (FragmentId id : allIds()) {
+        Optional<StoredFragment> sf = store.get(id);
+        if (sf.isEmpty() || sf.get().state() == FragmentState.PRESENT
+            || !states.contains(sf.get().state())
+            || (filter.owner().isPresent() && !filter.owner().equals(sf.get().owner()))) {
+          continue;
+        }
+        flaggedTotal++;
+        first.add(sf.get());
+        if (first.size() > limit) {
+          first.poll();
+        }
+      }
+      while (!first.isEmpty()) {
+        flagged.add(first.poll());
+      }
+      java.util.Collections.reverse(flagged);
+    }
+    if (!states.contains(FragmentState.PRESENT)) {
+      return new Listing(flaggedTotal, flagged);
+    }
+    Listing present = listPresent(filter, includeHidden, limit - flagged.size());
+    List<StoredFragment> out = new ArrayList<>(flagged);
+    out.addAll(present.fragments());
+    return new Listing(flaggedTotal + present.total(), out);
+  }
+
+  private Listing listPresent(SearchFilter filter, boolean includeHidden, int limit) {
     long now = clock.getAsLong();
     java.util.PriorityQueue<Fragment> newest = new java.util.PriorityQueue<>(
         java.util.Comparator.comparingLong(Fragment::createdAtMillis)

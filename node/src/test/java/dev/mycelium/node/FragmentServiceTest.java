@@ -118,6 +118,85 @@ class FragmentServiceTest {
     assertThat(s.search(null, v, 5, byMetadata).hits()).isEmpty();
   }
 
+  @Test
+  void aListingOverFlaggedStatesPutsThemFirstAndFiltersThemOnTheOwnerOnly() {
+    FragmentService s = service(10);
+    PutResult kept = s.put(new PutRequest("kept", vec(1, 0), Map.of("k", "v"), Visibility.PRIVATE));
+    clock.incrementAndGet();
+    PutResult rotten = s.put(new PutRequest("rotten", vec(0, 1), Map.of("k", "v"),
+        Visibility.PRIVATE));
+    store.markBlank(rotten.id());
+    // PRESENT only, as before: the BLANK one is left out.
+    assertThat(s.list(SearchFilter.NONE, false, 10).fragments())
+        .extracting(StoredFragment::id).containsExactly(kept.id());
+    FragmentService.Listing all = s.list(SearchFilter.NONE, false,
+        Set.of(FragmentState.PRESENT, FragmentState.BLANK), 10);
+    assertThat(all.total()).isEqualTo(2);
+    assertThat(all.fragments()).extracting(StoredFragment::id)
+        .containsExactly(rotten.id(), kept.id());
+    assertThat(all.fragments().get(0).state()).isEqualTo(FragmentState.BLANK);
+    // Only flagged ones, and a limit that the flagged ones fill.
+    assertThat(s.list(SearchFilter.NONE, false, Set.of(FragmentState.BLANK), 10).fragments())
+        .extracting(StoredFragment::id).containsExactly(rotten.id());
+    FragmentService.Listing one = s.list(SearchFilter.NONE, false,
+        Set.of(FragmentState.PRESENT, FragmentState.BLANK), 1);
+    assertThat(one.total()).isEqualTo(2);
+    assertThat(one.fragments()).extracting(StoredFragment::id).containsExactly(rotten.id());
+    // Without its bytes a BLANK fragment cannot pass a metadata filter; the owner filter it can.
+    SearchFilter byMetadata =
+        new SearchFilter(Optional.empty(), Map.of("k", "v"), Optional.empty(), Optional.empty());
+    assertThat(s.list(byMetadata, false, Set.of(FragmentState.PRESENT, FragmentState.BLANK), 10)
+        .fragments()).extracting(StoredFragment::id).containsExactly(kept.id());
+    SearchFilter byOther = new SearchFilter(
+        Optional.of(Identity.of(OwnerKeys.generate(new SecureRandom())).nodeId()), Map.of(),
+        Optional.empty(), Optional.empty());
+    assertThat(s.list(byOther, false, Set.of(FragmentState.BLANK), 10).fragments()).isEmpty();
+    SearchFilter byMe = new SearchFilter(Optional.of(me.nodeId()), Map.of(), Optional.empty(),
+        Optional.empty());
+    assertThat(s.list(byMe, false, Set.of(FragmentState.BLANK), 10).fragments())
+        .extracting(StoredFragment::id).containsExactly(rotten.id());
+  }
+
+  @Test
+  void replicasAreShownForOwnFragmentsOnlyWhileReplicationRuns() {
+    FragmentService s = service(10);
+    PutResult r = s.put(new PutRequest("placed", vec(1, 0), Map.of(), Visibility.PRIVATE));
+    assertThat(s.replicas(r.id(), Optional.of(me.nodeId()))).isEmpty();
+    NodeId a = Identity.of(OwnerKeys.generate(new SecureRandom())).nodeId();
+    NodeId b = Identity.of(OwnerKeys.generate(new SecureRandom())).nodeId();
+    s.replication(new dev.mycelium.node.replica.ReplicationHooks() {
+      @Override
+      public void stored(FragmentId id) {}
+
+      @Override
+      public void deleted(FragmentId id, SignedTombstone tombstone) {}
+
+      @Override
+      public void blank(FragmentId id) {}
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Set<NodeId>> awaitConfirmed(FragmentId id,
+          int w) {
+        return new java.util.concurrent.CompletableFuture<>();
+      }
+
+      @Override
+      public Set<NodeId> confirmed(FragmentId id) {
+        return id.equals(r.id()) ? Set.of(a) : Set.of();
+      }
+
+      @Override
+      public List<NodeId> holders() {
+        return List.of(a, b);
+      }
+    }, java.time.Duration.ofSeconds(1));
+    FragmentService.Replicas rep = s.replicas(r.id(), Optional.of(me.nodeId())).orElseThrow();
+    assertThat(rep.holders()).containsExactly(a, b);
+    assertThat(rep.confirmed()).containsExactly(a);
+    assertThat(s.replicas(r.id(), Optional.of(a))).as("another owner's").isEmpty();
+    assertThat(s.replicas(r.id(), Optional.empty())).as("owner unknown").isEmpty();
+  }
+
   private static float[] vec(float... head) {
     float[] v = new float[DIM];
     System.arraycopy(head, 0, v, 0, head.length);

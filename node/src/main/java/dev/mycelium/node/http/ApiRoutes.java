@@ -492,12 +492,17 @@ public final class ApiRoutes {
   private ApiResponse list(String route, byte[] body) {
     RequestParser.ListRequest req = parser.list(RequestParser.parse(body));
     FragmentService.Listing listing =
-        backend.fragments().list(req.filter(), req.includeHidden(), req.limit());
+        backend.fragments().list(req.filter(), req.includeHidden(), req.states(), req.limit());
     ObjectNode out = F.objectNode();
     out.put("total", listing.total());
     ArrayNode items = out.putArray("fragments");
     for (StoredFragment sf : listing.fragments()) {
-      items.add(fragmentNode(sf.id(), sf));
+      ObjectNode n = withReplicas(fragmentNode(sf.id(), sf), sf);
+      if (req.includeHidden()) {
+        backend.fragments().supersededBy(sf.id()).ifPresent(next -> n.put("superseded_by",
+            next.toString()));
+      }
+      items.add(n);
     }
     out.put("truncated", listing.total() > listing.fragments().size());
     return json(route, 200, out);
@@ -528,7 +533,7 @@ public final class ApiRoutes {
     out.put("current", versions.get(versions.size() - 1).id().toString());
     ArrayNode items = out.putArray("versions");
     for (FragmentService.Version v : versions) {
-      ObjectNode n = v.stored().map(sf -> fragmentNode(v.id(), sf))
+      ObjectNode n = v.stored().map(sf -> withReplicas(fragmentNode(v.id(), sf), sf))
           .orElseGet(() -> F.objectNode().put("id", v.id().toString()).put("state", "UNKNOWN"));
       v.supersededBy().ifPresent(next -> n.put("superseded_by", next.toString()));
       items.add(n);
@@ -564,6 +569,21 @@ public final class ApiRoutes {
       throw new IllegalStateException("writing to memory cannot fail", e);
     }
     return new ApiResponse(200, "application/x-ndjson", out.toByteArray(), route);
+  }
+
+  /**
+   * Adds {@code "replicas": {"holders", "confirmed"}} to an own fragment's body when the node
+   * runs replication (a fragment of another owner has no holders here, so no field).
+   */
+  private ObjectNode withReplicas(ObjectNode n, StoredFragment sf) {
+    backend.fragments().replicas(sf.id(), sf.owner()).ifPresent(r -> {
+      ObjectNode rep = n.putObject("replicas");
+      ArrayNode holders = rep.putArray("holders");
+      r.holders().forEach(h -> holders.add(h.toString()));
+      ArrayNode confirmed = rep.putArray("confirmed");
+      r.confirmed().stream().map(Object::toString).sorted().forEach(confirmed::add);
+    });
+    return n;
   }
 
   /** A fragment as {@code GET /v1/fragments/{id}} shows it. */
@@ -619,7 +639,7 @@ public final class ApiRoutes {
     if (found.isEmpty()) {
       throw new ApiException(404, "not_found", "no fragment " + id + " at this node", "id");
     }
-    ObjectNode n = fragmentNode(id, found.get());
+    ObjectNode n = withReplicas(fragmentNode(id, found.get()), found.get());
     backend.fragments().supersededBy(id).ifPresent(next -> n.put("superseded_by",
         next.toString()));
     return json(route, 200, n);

@@ -21,7 +21,9 @@ final class Dashboard {
       "/ui", "index.html",
       "/ui/index.html", "index.html",
       "/ui/app.js", "app.js",
-      "/ui/app.css", "app.css");
+      "/ui/app.css", "app.css",
+      "/ui/explore.html", "explore.html",
+      "/ui/explore.js", "explore.js");
 
   private Dashboard() {}
 

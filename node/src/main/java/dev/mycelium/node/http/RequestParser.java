@@ -339,11 +339,13 @@ final class RequestParser {
    * @param filter restrictions
    * @param limit most fragments returned
    * @param includeHidden whether superseded and expired fragments are listed too
+   * @param states the states listed (PRESENT only unless the request names others)
    */
-  record ListRequest(SearchFilter filter, int limit, boolean includeHidden) {}
+  record ListRequest(SearchFilter filter, int limit, boolean includeHidden,
+      Set<dev.mycelium.storage.FragmentState> states) {}
 
   ListRequest list(JsonNode body) {
-    checkFields(body, Set.of("filter", "limit", "include_superseded"), "");
+    checkFields(body, Set.of("filter", "limit", "include_superseded", "states"), "");
     int limit = 100;
     JsonNode l = body.get("limit");
     if (l != null && !l.isNull()) {
@@ -355,7 +357,31 @@ final class RequestParser {
       limit = l.asInt();
     }
     return new ListRequest(filter(body.get("filter")), limit,
-        bool(body.get("include_superseded"), "include_superseded", false));
+        bool(body.get("include_superseded"), "include_superseded", false),
+        states(body.get("states")));
+  }
+
+  /** {@code states}: absent (PRESENT only) or a non-empty array of state names. */
+  private static Set<dev.mycelium.storage.FragmentState> states(JsonNode n) {
+    if (n == null || n.isNull()) {
+      return Set.of(dev.mycelium.storage.FragmentState.PRESENT);
+    }
+    String names = "PRESENT, BLANK, LOST or DELETED";
+    if (!n.isArray() || n.isEmpty() || n.size() > 4) {
+      throw ApiException.invalid("states", "states must be a non-empty array of " + names
+          + ", got " + n);
+    }
+    java.util.EnumSet<dev.mycelium.storage.FragmentState> out =
+        java.util.EnumSet.noneOf(dev.mycelium.storage.FragmentState.class);
+    for (JsonNode e : n) {
+      try {
+        out.add(dev.mycelium.storage.FragmentState.valueOf(e.isTextual() ? e.asText() : ""));
+      } catch (IllegalArgumentException ex) {
+        throw ApiException.invalid("states", "each state must be one of " + names + ", got "
+            + e);
+      }
+    }
+    return out;
   }
 
   /**

@@ -229,6 +229,11 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
   }
 
   @Override
+  public List<NodeId> holders() {
+    return snapshot.holders();
+  }
+
+  @Override
   public void deleted(FragmentId id, SignedTombstone tombstone) {
     submit((c, now) -> c.replicaDelete(now, id, tombstone));
   }

@@ -30,4 +30,12 @@ public interface ReplicationHooks {
 
   /** The holders that confirmed a recent put so far. */
   Set<NodeId> confirmed(FragmentId id);
+
+  /**
+   * This node's holders, in manifest order: every own fragment is placed on them. Empty before
+   * placement, and by default (a hook that knows no placement).
+   */
+  default java.util.List<NodeId> holders() {
+    return java.util.List.of();
+  }
 }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.Node;
 import dev.mycelium.node.StandardBackends;
 import dev.mycelium.node.config.ConfigLoader;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,11 +103,11 @@ class DashboardIT {
     assertThat(get(one, "/ui/nope.js", null).statusCode()).isEqualTo(404);
     assertThat(get(one, "/v1/status", null).statusCode()).isEqualTo(401);
 
-    Optional<String> chromium = browser();
+    Optional<HeadlessChromium> chromium = HeadlessChromium.find(tmp);
     assumeTrue(chromium.isPresent(), "no chromium on PATH (Debian package chromium);"
         + " the browser part of the dashboard test is skipped");
     String url = one.apiUrl() + "/ui#key=" + one.apiKey().value();
-    String dom = chromium(chromium.get(), "--dump-dom", url);
+    String dom = chromium.get().dumpDom(url);
     assertThat(dom).contains("data-active-peers=\"2\"");
     assertThat(dom).containsPattern("id=\"count-PRESENT\"[^>]*>3<");
     assertThat(dom).containsPattern("id=\"count-BLANK\"[^>]*>0<");
@@ -126,47 +124,10 @@ class DashboardIT {
     assertThat(dom).containsPattern("<section id=\"login\" hidden");
 
     Path shot = Path.of("target", "dashboard.png").toAbsolutePath();
-    Files.deleteIfExists(shot);
-    chromium(chromium.get(), "--screenshot=" + shot, "--window-size=1200,900",
-        "--hide-scrollbars", url);
+    chromium.get().screenshot(url, shot, 1200, 900);
     assertThat(shot).isRegularFile();
     byte[] png = Files.readAllBytes(shot);
     assertThat(png.length).isGreaterThan(10_000);
     assertThat(new String(png, 1, 3, StandardCharsets.US_ASCII)).isEqualTo("PNG");
-  }
-
-  private String chromium(String exe, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(exe, "--headless", "--no-sandbox",
-        "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-extensions", "--disable-background-networking", "--disable-sync",
-        "--user-data-dir=" + Files.createTempDirectory(tmp, "chromium"),
-        // The page polls every 3 s; this lets it load, fetch and draw at least twice.
-        "--virtual-time-budget=7000"));
-    cmd.addAll(List.of(args));
-    Path out = Files.createTempFile(tmp, "chromium", ".out");
-    Path err = Files.createTempFile(tmp, "chromium", ".err");
-    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile())
-        .redirectError(err.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("chromium did not finish in 120 s: " + Files.readString(err));
-    }
-    assertThat(p.exitValue()).as(Files.readString(err)).isZero();
-    return Files.readString(out);
-  }
-
-  private static Optional<String> browser() {
-    String path = System.getenv("PATH");
-    if (path == null) {
-      return Optional.empty();
-    }
-    for (String name : List.of("chromium", "chromium-browser", "google-chrome")) {
-      for (String dir : path.split(File.pathSeparator)) {
-        if (Files.isExecutable(Path.of(dir, name))) {
-          return Optional.of(Path.of(dir, name).toString());
-        }
-      }
-    }
-    return Optional.empty();
   }
 }

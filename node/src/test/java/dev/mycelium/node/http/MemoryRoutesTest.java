@@ -69,6 +69,10 @@ class MemoryRoutesTest {
     refused("limit", "POST", "/v1/fragments/list", "{\"limit\":0}");
     refused("include_superseded", "POST", "/v1/fragments/list",
         "{\"include_superseded\":\"yes\"}");
+    refused("states", "POST", "/v1/fragments/list", "{\"states\":[]}");
+    refused("states", "POST", "/v1/fragments/list", "{\"states\":\"BLANK\"}");
+    refused("states", "POST", "/v1/fragments/list", "{\"states\":[\"blank\"]}");
+    refused("states", "POST", "/v1/fragments/list", "{\"states\":[1]}");
     refused("filter", "POST", "/v1/fragments/forget", "{\"filter\":{}}");
     refused("expect", "POST", "/v1/fragments/forget",
         "{\"filter\":{\"agent\":\"a\"},\"dry_run\":false}");
@@ -78,6 +82,8 @@ class MemoryRoutesTest {
   @Test
   void goodMemoryInputReachesTheStore() throws Exception {
     call(503, "POST", "/v1/fragments/list", "{\"filter\":{\"agent\":\"a\",\"run\":\"r\"}}");
+    call(503, "POST", "/v1/fragments/list",
+        "{\"states\":[\"PRESENT\",\"BLANK\",\"LOST\",\"DELETED\"]}");
     call(503, "POST", "/v1/fragments/forget", "{\"filter\":{\"run\":\"r\"}}");
     call(503, "GET", "/v1/fragments/" + "a".repeat(64) + "/history", null);
     call(503, "GET", "/v1/export", null);
