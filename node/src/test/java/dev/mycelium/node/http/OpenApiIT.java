@@ -357,6 +357,12 @@ class OpenApiIT {
     Reply deleted = call("GET", "/v1/fragments/" + doomed, null);
     check("GET", "/v1/fragments/{id}", deleted);
     assertThat(deleted.json().get("state").asText()).isEqualTo("DELETED");
+    Reply flagged = call("POST", "/v1/fragments/list", "{\"states\":[\"DELETED\"]}");
+    check("POST", "/v1/fragments/list", flagged);
+    assertThat(flagged.json().get("fragments").get(0).get("state").asText())
+        .isEqualTo("DELETED");
+    assertThat(got.json().has("replicas")).as("own fragment, replication on: " + got.body())
+        .isTrue();
 
     Reply export = call("GET", "/v1/export", null);
     assertThat(export.status()).isEqualTo(200);
