@@ -61,7 +61,12 @@ class OpenApiIT {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  private record Reply(int status, String contentType, String body) {
+  private record Reply(int status, String contentType, String body,
+      Map<String, List<String>> headers) {
+    Reply(int status, String contentType, String body) {
+      this(status, contentType, body, Map.of());
+    }
+
     JsonNode json() throws Exception {
       return JSON.readTree(body);
     }
@@ -152,7 +157,7 @@ class OpenApiIT {
     }
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""),
-        r.body());
+        r.body(), r.headers().map());
   }
 
   private Reply call(String method, String path, String body) throws Exception {
@@ -239,6 +244,15 @@ class OpenApiIT {
         .as("fields that docs/openapi.yaml does not declare, in " + method + " " + template
             + " -> " + r.status() + " " + r.body()).isEmpty();
     assertThat(r.contentType()).startsWith("application/json");
+    JsonNode response = doc.path("paths").path(template)
+        .path(method.toLowerCase(java.util.Locale.ROOT)).path("responses")
+        .path(Integer.toString(r.status()));
+    if (response.has("$ref")) {
+      response = doc.at(response.get("$ref").asText().substring(1));
+    }
+    response.path("headers").fieldNames().forEachRemaining(h -> assertThat(
+        r.headers().keySet().stream().anyMatch(k -> k.equalsIgnoreCase(h)))
+        .as(method + " " + template + " -> " + r.status() + " carries " + h).isTrue());
   }
 
   private List<String> problems(String method, String template, int status, JsonNode body) {
@@ -394,6 +408,65 @@ class OpenApiIT {
     Reply unauthorized = call(node, "GET", "/v1/status", null, false);
     assertThat(unauthorized.status()).isEqualTo(401);
     check("GET", "/v1/status", unauthorized);
+  }
+
+  /** One request over a plain socket, for what java.net.http will not send (a foreign Host). */
+  private static Reply raw(Node n, String request) throws Exception {
+    URI api = URI.create(n.apiUrl());
+    try (java.net.Socket socket = new java.net.Socket(api.getHost(), api.getPort())) {
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      socket.getOutputStream().flush();
+      String answer = new String(socket.getInputStream().readAllBytes(),
+          java.nio.charset.StandardCharsets.UTF_8);
+      int headEnd = answer.indexOf("\r\n\r\n");
+      String[] head = answer.substring(0, headEnd).split("\r\n");
+      Map<String, List<String>> headers = new java.util.HashMap<>();
+      for (int i = 1; i < head.length; i++) {
+        int colon = head[i].indexOf(':');
+        headers.put(head[i].substring(0, colon).trim(), List.of(head[i].substring(colon + 1)
+            .trim()));
+      }
+      String contentType = headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase("Content-Type"))
+          .map(e -> e.getValue().get(0)).findFirst().orElse("");
+      return new Reply(Integer.parseInt(head[0].split(" ")[1]), contentType,
+          answer.substring(headEnd + 4), headers);
+    }
+  }
+
+  @Test
+  void refusalsAtTheDoorMatchTheDocument() throws Exception {
+    // A node without a peer service, a small body limit and a short request timeout.
+    ConfigLoader loader = new ConfigLoader().preset("test")
+        .flag("mycelium.node.data-dir", tmp.resolve("c").toString())
+        .flag("mycelium.peer.enabled", "false")
+        .flag("mycelium.api.max-body-bytes", "1024")
+        .flag("mycelium.api.request-timeout", "1s");
+    try (Node lone = Node.start(loader.load(), new StandardBackends())) {
+      await().atMost(WAIT).until(() -> call(lone, "GET", "/ready", null, false).status()
+          == 200);
+      Reply unavailable = call(lone, "GET", "/v1/repair", null, true);
+      assertThat(unavailable.status()).isEqualTo(503);
+      check("GET", "/v1/repair", unavailable);
+
+      Reply tooLarge = call(lone, "POST", "/v1/fragments", "{\"text\":\"" + "x".repeat(2048)
+          + "\"}", true);
+      assertThat(tooLarge.status()).isEqualTo(413);
+      check("POST", "/v1/fragments", tooLarge);
+
+      String key = "Authorization: Bearer " + lone.apiKey().value() + "\r\n";
+      Reply misdirected = raw(lone, "GET /v1/status HTTP/1.1\r\nHost: elsewhere.example\r\n"
+          + key + "Connection: close\r\n\r\n");
+      assertThat(misdirected.status()).isEqualTo(421);
+      check("GET", "/v1/status", misdirected);
+
+      // The body never comes whole: the node gives up after api.request-timeout.
+      Reply timeout = raw(lone, "POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\n" + key
+          + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"text\":");
+      assertThat(timeout.status()).isEqualTo(408);
+      check("POST", "/v1/search", timeout);
+    }
   }
 
   @Test
