@@ -364,8 +364,8 @@ public final class ChronicleFile implements AutoCloseable {
     String refusal = growthRefusal;
     if (refusal != null && g0.old == null && (size.get() >= g0.active.entries
         || valueBytes.get() >= g0.active.madeForBytes())) {
-      // The generation is at what it was made for and the next one does not fit: new keys
-      // would only eat into the free space kept, through Chronicle's extra tiers.
+      // The generation is at what it was made for and the next one does not fit: its segments'
+      // last headroom is kept for updates of the keys already held.
       if (usable() - refusedNeed < spec.minFreeDiskBytes()) {
         throw new StoreFullException(refusal);
       }
