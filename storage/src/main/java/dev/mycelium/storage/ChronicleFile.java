@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * leaves at most a duplicate, which the next open resolves in favour of the old copy (the new
  * one may be torn, and no write changes a key's new copy while the old one exists).
  * Nothing acknowledged is lost at any step. Every generation is recovered with Chronicle's
- * {@code recoverPersistedTo} when the clean-shutdown marker is missing.
+ * {@code recoverPersistedTo} when the clean-shutdown marker is missing. Generations are made
+ * without Chronicle's extra segment tiers, because that recovery drops every extra tier after
+ * the first empty one, and a move empties the old generation's tiers in no particular order.
  *
  * <p>Full disk: before a generation is made, the free space is checked against the file's
  * estimated size plus {@code storage.min-free-disk-mb}; below that the growth is refused,
@@ -88,13 +90,6 @@ public final class ChronicleFile implements AutoCloseable {
    * after a growth, so the file stays within about twice the bytes it holds.
    */
   static final double GROW_TO = 1.8;
-  /**
-   * Chronicle may allocate up to this many times a generation's space (as extra tiers, each
-   * allocated when needed) before it refuses a write. Entries spread over segments by hash, so
-   * some segments fill before others; the slack keeps a write from failing while the next
-   * generation is being made.
-   */
-  private static final double MAX_BLOAT = 4.0;
   /** How long a write waits for a generation being made when its own is physically full. */
   private static final long GROWTH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
   private static final int STRIPES = 256;
@@ -369,8 +364,8 @@ public final class ChronicleFile implements AutoCloseable {
     String refusal = growthRefusal;
     if (refusal != null && g0.old == null && (size.get() >= g0.active.entries
         || valueBytes.get() >= g0.active.madeForBytes())) {
-      // The generation is at what it was made for and the next one does not fit: new keys
-      // would only eat into the free space kept, through Chronicle's extra tiers.
+      // The generation is at what it was made for and the next one does not fit: its segments'
+      // last headroom is kept for updates of the keys already held.
       if (usable() - refusedNeed < spec.minFreeDiskBytes()) {
         throw new StoreFullException(refusal);
       }
@@ -1153,14 +1148,22 @@ public final class ChronicleFile implements AutoCloseable {
     return Math.max(Math.max(entries, floor), MIN_GENERATION_ENTRIES);
   }
 
-  private static ChronicleMapBuilder<byte[], byte[]> builder(long entries, int averageValueBytes,
+  static ChronicleMapBuilder<byte[], byte[]> builder(long entries, int averageValueBytes,
       Spec spec) {
     return ChronicleMap.of(byte[].class, byte[].class)
         .name("mycelium-" + spec.baseName())
         .constantKeySizeBySample(new byte[KEY_BYTES])
         .averageValueSize(averageValueBytes)
         .entries(entries)
-        .maxBloatFactor(MAX_BLOAT)
+        // No extra tiers: Chronicle's recovery stops at the first extra tier it finds empty and
+        // wipes every later one, entries and all. A move empties the old generation segment by
+        // segment (and removals empty tiers in any generation), so after an unclean stop a
+        // tiered file lost entries that were written and acknowledged. Without tiers every
+        // segment is recovered on its own; a segment that fills refuses the write, which then
+        // waits for the next generation (see awaitGrowth). Chronicle sizes each segment for the
+        // 99.999th percentile of the entries it receives, and a generation is never filled past
+        // what it was made for while a move is under way, so such waits are rare.
+        .allowSegmentTiering(false)
         // Chronicle's own entry checksums are off on purpose: its recovery silently drops an
         // entry whose checksum fails, where the stores' own checks turn it BLANK and repair it.
         .checksumEntries(false)
