@@ -639,13 +639,25 @@ public final class HyParView {
     return true;
   }
 
-  /** Links no peer's request may evict: the ones this node chose. */
+  /**
+   * Links no peer's request may evict: the ones this node chose, and, while those are fewer
+   * than half the target degree, the longest-standing inbound ones up to that half. A node that
+   * never had to choose a link (the network's first seed) would otherwise have nothing
+   * protected, and Sybils joining it again and again would replace its whole view; they arrive
+   * after the links it has, so the oldest links keep it in the honest overlay (as Bitcoin Core
+   * keeps its longest-connected peers when it evicts inbound ones).
+   */
   public java.util.Set<NodeId> protectedLinks() {
     java.util.Set<NodeId> out = new java.util.LinkedHashSet<>();
     for (Map.Entry<NodeId, ActivePeer> e : active.entrySet()) {
       if (e.getValue().chosen) {
         out.add(e.getKey());
       }
+    }
+    int floor = Math.max(1, config.activeViewTarget() / 2);
+    // The active map keeps insertion order, so the first entries are the oldest links.
+    for (Iterator<NodeId> it = active.keySet().iterator(); out.size() < floor && it.hasNext(); ) {
+      out.add(it.next());
     }
     return out;
   }

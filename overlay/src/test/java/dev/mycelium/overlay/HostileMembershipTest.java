@@ -102,6 +102,28 @@ class HostileMembershipTest {
   }
 
   @Test
+  void aNodeThatNeverChoseALinkKeepsItsOldestHalf() {
+    // The network's first node: it joined nobody, every link it has is a peer's Join.
+    OverlayNode n = fresh();
+    n.start(0);
+    for (int i = 0; i < honest.size(); i++) {
+      NodeId h = honest.get(i);
+      n.onMessage(1 + i, h, Envelope.newBuilder().setJoin(Join.newBuilder()
+          .setJoiner(addr(h).toProto())).build());
+    }
+    assertThat(n.activeView()).containsExactlyElementsOf(honest);
+    for (int i = 0; i < 100; i++) {
+      NodeId sybil = TestCrypto.id(100 + i);
+      n.onMessage(10 + i, sybil, join(sybil));
+    }
+    // Before: Sybils joining again and again replaced all four honest links.
+    int floor = config.activeViewTarget() / 2;
+    assertThat(n.activeView()).hasSize(config.activeViewSize())
+        .containsAll(honest.subList(0, floor));
+    assertThat(n.views().protectedLinks()).containsExactlyElementsOf(honest.subList(0, floor));
+  }
+
+  @Test
   void aWalkFromAStrangerIsIgnored() {
     OverlayNode n = settled();
     NodeId stranger = TestCrypto.id(66);
