@@ -79,6 +79,15 @@ public final class HyParView {
   private int shuffleSent;
   private long shuffleReplyDeadline = Long.MIN_VALUE;
 
+  /**
+   * Joins in a burst whose walks this node sends; after the burst, one Join per probe period
+   * gets its walks (a joiner over the budget keeps its link here and fills its view from the
+   * passive peers its shuffles bring).
+   */
+  public static final int JOIN_WALK_BURST = 16;
+
+  private TokenBucket joinWalks;
+
   /** Addresses one Shuffle may carry before it is malformed, whatever the sender's config. */
   public static final int MAX_SHUFFLE_PEERS = 64;
 
@@ -185,6 +194,15 @@ public final class HyParView {
     // One walk per link the joiner should end up with (the contact is the first). A random
     // walk ends at a node with probability proportional to its degree, so each walk is one
     // preferential-attachment choice (Barabasi and Albert, Science 286, 1999).
+    // Each walk that ends takes a slot somewhere near this node, evicting an inbound link
+    // there, so Joins beyond a budget send none: Sybils joining one node again and again would
+    // otherwise churn the honest links all around it (and break the ones it chose).
+    if (joinWalks == null) {
+      joinWalks = new TokenBucket(1000.0 / config.probeIntervalMillis(), JOIN_WALK_BURST, now);
+    }
+    if (!joinWalks.tryTake(now)) {
+      return;
+    }
     List<NodeId> others = new ArrayList<>(active.keySet());
     others.remove(from);
     for (NodeId peer : sample(others, config.activeViewTarget() - 1)) {

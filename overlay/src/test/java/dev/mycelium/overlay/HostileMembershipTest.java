@@ -124,6 +124,24 @@ class HostileMembershipTest {
   }
 
   @Test
+  void joinsOverTheBudgetSendNoWalks() {
+    OverlayNode n = settled();
+    int walks = 0;
+    // A hundred Sybil Joins within one probe period: only the burst sends walks.
+    for (int i = 0; i < 100; i++) {
+      NodeId sybil = TestCrypto.id(100 + i);
+      walks += (int) n.onMessage(10, sybil, join(sybil)).stream()
+          .filter(e -> e instanceof Effect.Send s && s.envelope().hasForwardJoin()).count();
+    }
+    // Before: 100 Joins sent 300 walks (activeViewTarget - 1 each).
+    assertThat(walks).isEqualTo(HyParView.JOIN_WALK_BURST * (config.activeViewTarget() - 1));
+    NodeId later = TestCrypto.id(250);
+    assertThat(n.onMessage(10 + config.probeIntervalMillis(), later, join(later)))
+        .filteredOn(e -> e instanceof Effect.Send s && s.envelope().hasForwardJoin())
+        .hasSize(config.activeViewTarget() - 1);
+  }
+
+  @Test
   void aWalkFromAStrangerIsIgnored() {
     OverlayNode n = settled();
     NodeId stranger = TestCrypto.id(66);

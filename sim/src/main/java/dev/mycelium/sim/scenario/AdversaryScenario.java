@@ -430,23 +430,6 @@ final class AdversaryScenario implements Scenario {
           targetsHit += targets.contains(h) ? 1 : 0;
         }
       }
-      if (Boolean.getBoolean("adversary.debug") && on.contains("eclipse")) {
-        StringBuilder b = new StringBuilder("t=" + sim.now());
-        for (int t : targets) {
-          b.append(" | ").append(t).append(':');
-          var v = sim.core(t).views();
-          for (var e : v.active().entrySet()) {
-            int p = sim.indexOf(e.getKey());
-            b.append(' ').append(evil[p] ? "S" : "h").append(e.getValue().chosen() ? "*" : "");
-          }
-          int sy = 0;
-          for (var id : v.passive().keySet()) {
-            sy += evil[sim.indexOf(id)] ? 1 : 0;
-          }
-          b.append(" passive ").append(sy).append('/').append(v.passive().size());
-        }
-        System.out.println(b);
-      }
       return new int[] {eclipsed, isolated, targetsHit};
     }
 
