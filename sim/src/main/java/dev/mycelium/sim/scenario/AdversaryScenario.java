@@ -193,6 +193,18 @@ final class AdversaryScenario implements Scenario {
       Collections.shuffle(pool, new java.util.Random(choose.nextLong()));
       victims.addAll(pool.subList(0, Math.min(c.getInt("victim-pool"), pool.size())));
 
+      int[] bans = new int[2]; // honest nodes banning honest peers, and banning liars
+      sim.listen(new dev.mycelium.sim.engine.SimListener() {
+        @Override
+        public void onEvent(long time, int node, dev.mycelium.overlay.OverlayEvent e) {
+          if (!evil[node] && e instanceof dev.mycelium.overlay.OverlayEvent.Banned b) {
+            int p = sim.indexOf(b.peer());
+            if (p >= 0) {
+              bans[evil[p] ? 1 : 0]++;
+            }
+          }
+        }
+      });
       long t0 = ctx.grow(sim);
       // Honest users write; their fragments are what must not be lost.
       Map<Integer, List<Fragment>> written = new LinkedHashMap<>();
@@ -370,6 +382,20 @@ final class AdversaryScenario implements Scenario {
               core.broadcaster().cachedBytes() + core.broadcaster().queuedBytes());
         }
       }
+      // Honest peers that honest nodes hold a grudge against (score below zero) at the end.
+      int grudges = 0;
+      long now = sim.now();
+      for (int h : good) {
+        var core = sim.core(h);
+        if (core == null) {
+          continue;
+        }
+        for (int p : good) {
+          if (p != h && core.scores().score(now, sim.id(p)) < 0) {
+            grudges++;
+          }
+        }
+      }
       int restored = 0;
       for (int w : wiped) {
         InMemoryFragmentStore store = sim.store(w);
@@ -410,7 +436,9 @@ final class AdversaryScenario implements Scenario {
           "held replica bytes per honest node, max", heldMax,
           "held owners per honest node, max", heldOwnersMax,
           "broadcast cache and queue bytes per honest node, max", broadcastMax,
-          "penalties", sim.penalties());
+          "honest peers banned by honest nodes", bans[0],
+          "liars banned by honest nodes", bans[1],
+          "honest peers with a negative score at an honest node", grudges);
     }
 
     /** Honest nodes without an honest active neighbour; of them, isolated; targets among them. */

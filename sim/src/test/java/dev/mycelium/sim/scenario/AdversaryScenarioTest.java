@@ -47,5 +47,7 @@ class AdversaryScenarioTest {
     assertThat(all.get("fragments lost")).isEqualTo(0);
     assertThat(all.get("wiped owners restored")).isEqualTo(3);
     assertThat(all.get("fake store entries")).isEqualTo(0);
+    assertThat(all.get("honest peers banned by honest nodes")).isEqualTo(0);
+    assertThat((Integer) all.get("liars banned by honest nodes")).isPositive();
   }
 }
