@@ -79,6 +79,15 @@ public final class HyParView {
   private int shuffleSent;
   private long shuffleReplyDeadline = Long.MIN_VALUE;
 
+  /**
+   * Joins in a burst whose walks this node sends; after the burst, one Join per probe period
+   * gets its walks (a joiner over the budget keeps its link here and fills its view from the
+   * passive peers its shuffles bring).
+   */
+  public static final int JOIN_WALK_BURST = 16;
+
+  private TokenBucket joinWalks;
+
   /** Addresses one Shuffle may carry before it is malformed, whatever the sender's config. */
   public static final int MAX_SHUFFLE_PEERS = 64;
 
@@ -185,6 +194,15 @@ public final class HyParView {
     // One walk per link the joiner should end up with (the contact is the first). A random
     // walk ends at a node with probability proportional to its degree, so each walk is one
     // preferential-attachment choice (Barabasi and Albert, Science 286, 1999).
+    // Each walk that ends takes a slot somewhere near this node, evicting an inbound link
+    // there, so Joins beyond a budget send none: Sybils joining one node again and again would
+    // otherwise churn the honest links all around it (and break the ones it chose).
+    if (joinWalks == null) {
+      joinWalks = new TokenBucket(1000.0 / config.probeIntervalMillis(), JOIN_WALK_BURST, now);
+    }
+    if (!joinWalks.tryTake(now)) {
+      return;
+    }
     List<NodeId> others = new ArrayList<>(active.keySet());
     others.remove(from);
     for (NodeId peer : sample(others, config.activeViewTarget() - 1)) {
@@ -639,13 +657,25 @@ public final class HyParView {
     return true;
   }
 
-  /** Links no peer's request may evict: the ones this node chose. */
+  /**
+   * Links no peer's request may evict: the ones this node chose, and, while those are fewer
+   * than half the target degree, the longest-standing inbound ones up to that half. A node that
+   * never had to choose a link (the network's first seed) would otherwise have nothing
+   * protected, and Sybils joining it again and again would replace its whole view; they arrive
+   * after the links it has, so the oldest links keep it in the honest overlay (as Bitcoin Core
+   * keeps its longest-connected peers when it evicts inbound ones).
+   */
   public java.util.Set<NodeId> protectedLinks() {
     java.util.Set<NodeId> out = new java.util.LinkedHashSet<>();
     for (Map.Entry<NodeId, ActivePeer> e : active.entrySet()) {
       if (e.getValue().chosen) {
         out.add(e.getKey());
       }
+    }
+    int floor = Math.max(1, config.activeViewTarget() / 2);
+    // The active map keeps insertion order, so the first entries are the oldest links.
+    for (Iterator<NodeId> it = active.keySet().iterator(); out.size() < floor && it.hasNext(); ) {
+      out.add(it.next());
     }
     return out;
   }

@@ -102,6 +102,46 @@ class HostileMembershipTest {
   }
 
   @Test
+  void aNodeThatNeverChoseALinkKeepsItsOldestHalf() {
+    // The network's first node: it joined nobody, every link it has is a peer's Join.
+    OverlayNode n = fresh();
+    n.start(0);
+    for (int i = 0; i < honest.size(); i++) {
+      NodeId h = honest.get(i);
+      n.onMessage(1 + i, h, Envelope.newBuilder().setJoin(Join.newBuilder()
+          .setJoiner(addr(h).toProto())).build());
+    }
+    assertThat(n.activeView()).containsExactlyElementsOf(honest);
+    for (int i = 0; i < 100; i++) {
+      NodeId sybil = TestCrypto.id(100 + i);
+      n.onMessage(10 + i, sybil, join(sybil));
+    }
+    // Before: Sybils joining again and again replaced all four honest links.
+    int floor = config.activeViewTarget() / 2;
+    assertThat(n.activeView()).hasSize(config.activeViewSize())
+        .containsAll(honest.subList(0, floor));
+    assertThat(n.views().protectedLinks()).containsExactlyElementsOf(honest.subList(0, floor));
+  }
+
+  @Test
+  void joinsOverTheBudgetSendNoWalks() {
+    OverlayNode n = settled();
+    int walks = 0;
+    // A hundred Sybil Joins within one probe period: only the burst sends walks.
+    for (int i = 0; i < 100; i++) {
+      NodeId sybil = TestCrypto.id(100 + i);
+      walks += (int) n.onMessage(10, sybil, join(sybil)).stream()
+          .filter(e -> e instanceof Effect.Send s && s.envelope().hasForwardJoin()).count();
+    }
+    // Before: 100 Joins sent 300 walks (activeViewTarget - 1 each).
+    assertThat(walks).isEqualTo(HyParView.JOIN_WALK_BURST * (config.activeViewTarget() - 1));
+    NodeId later = TestCrypto.id(250);
+    assertThat(n.onMessage(10 + config.probeIntervalMillis(), later, join(later)))
+        .filteredOn(e -> e instanceof Effect.Send s && s.envelope().hasForwardJoin())
+        .hasSize(config.activeViewTarget() - 1);
+  }
+
+  @Test
   void aWalkFromAStrangerIsIgnored() {
     OverlayNode n = settled();
     NodeId stranger = TestCrypto.id(66);

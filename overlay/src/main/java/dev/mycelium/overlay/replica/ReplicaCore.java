@@ -150,9 +150,12 @@ public final class ReplicaCore {
   private boolean restoreBroadcast;
   private boolean restoreOffered;
   private long restoreLastOfferAt = -1;
-  // Placeholders a restore may still create: as many as the largest offer said it holds, so
-  // that even two colluding holders cannot add more than they claimed under their names.
-  private long restorePlaceholderBudget;
+  // Placeholders a restore may create: as many as the smallest offer said it holds. Every
+  // holder keeps all of the owner's fragments, so an honest holder's count bounds the real
+  // number, and liars claiming millions cannot raise it; a holder that lost some only means
+  // that the rest come back by probe, without a placeholder in the meantime.
+  private long restoreHeldMin = Long.MAX_VALUE;
+  private long restorePlaceholdersMade;
   private long replicatedBytes;
   // New own fragments waiting for the next tick: one ReplicaPut per holder carries them all,
   // so a burst of writes costs each holder one message per tick instead of one per write
@@ -499,7 +502,8 @@ public final class ReplicaCore {
   public List<ReplicaEffect> restore(long now) {
     Out out = new Out();
     restoreStartedAt = now;
-    restorePlaceholderBudget = 0;
+    restoreHeldMin = Long.MAX_VALUE;
+    restorePlaceholdersMade = 0;
     restoreBroadcast = false;
     restoreOffered = false;
     Envelope q = Envelope.newBuilder().setRestoreQuery(restoreQuery()).build();
@@ -1652,11 +1656,11 @@ public final class ReplicaCore {
       return;
     }
     vouches.remove(id);
-    if (restorePlaceholderBudget <= 0) {
+    if (restoreHeldMin == Long.MAX_VALUE || restorePlaceholdersMade >= restoreHeldMin) {
       probe(selfId, from, id); // more than the holders said they hold: verify first
       return;
     }
-    restorePlaceholderBudget--;
+    restorePlaceholdersMade++;
     own.markBlank(id);
     repairs.enqueue(now, id, selfId, true, ownSources());
   }
@@ -1824,7 +1828,7 @@ public final class ReplicaCore {
     restorePartners.removeIf(p -> !ownManifest.names(p));
     restoreOffered = true;
     restoreLastOfferAt = now;
-    restorePlaceholderBudget = Math.max(restorePlaceholderBudget, offer.getHeld());
+    restoreHeldMin = Math.min(restoreHeldMin, Math.max(0, offer.getHeld()));
     restorePartners.add(from);
     repairs.addSources(now, selfId, ownSources());
     out.report(new ReplicaEvent.RestoreOffered(from, offer.getHeld(), m.version()));

@@ -472,4 +472,29 @@ class HostileReplicaTest {
     net.run(10_000);
     assertThat(owner.store.stats().entries()).isLessThanOrEqualTo(fs.size() + 20L);
   }
+
+  @Test
+  void liarsClaimingMillionsCreateNoMorePlaceholdersThanAnHonestOfferSays() {
+    List<Fragment> fs = settle(10);
+    List<NodeId> holders = owner.core.holders();
+    owner.fresh();
+    net.refreshViews();
+    net.apply(owner, owner.core.restore(net.now));
+    net.run(10_000);
+    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
+    // A second restore: two liar holders claim a million each, the third holder its true 10.
+    net.apply(owner, owner.core.restore(net.now));
+    Manifest m = owner.core.manifest().orElseThrow();
+    for (int k = 0; k < 3; k++) {
+      net.apply(owner, owner.core.onMessage(net.now, holders.get(k), Envelope.newBuilder()
+          .setRestoreOffer(dev.mycelium.wire.proto.RestoreOffer.newBuilder()
+              .setManifest(m.signed()).setHeld(k < 2 ? 1_000_000 : fs.size())).build()));
+    }
+    byte[] fake = randomIds(new SplittableRandom(9), 2_000);
+    for (NodeId liar : holders.subList(0, 2)) {
+      net.apply(owner, owner.core.onMessage(net.now, liar, ids(owner.id(), fake)));
+    }
+    // Before: the largest claim was the budget, and 2,000 placeholders were made.
+    assertThat(owner.store.stats().entries()).isLessThanOrEqualTo(2L * fs.size());
+  }
 }

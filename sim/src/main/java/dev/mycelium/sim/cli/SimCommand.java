@@ -50,6 +50,15 @@ public final class SimCommand implements Callable<Integer> {
       description = "Seed of every random choice (default: the scenario's). One seed, one run.")
   Long seed;
 
+  @Option(names = "--malicious", paramLabel = "SHARE",
+      description = "adversary scenario: share of hostile nodes, e.g. 0.3 (adversary.malicious).")
+  Double malicious;
+
+  @Option(names = "--attack", paramLabel = "NAME",
+      description = "adversary scenario: eclipse, forged-suspicion, censorship, store-fill, "
+          + "all (the four at once), none or each (adversary.attack).")
+  String attack;
+
   @Option(names = "--out", paramLabel = "DIR",
       description = "Where the report goes. Default: sim-out/NAME.")
   Path outDir;
@@ -99,6 +108,12 @@ public final class SimCommand implements Callable<Integer> {
     }
     if (seed != null) {
       overrides.put("seed", String.valueOf(seed));
+    }
+    if (malicious != null) {
+      overrides.put("adversary.malicious", String.valueOf(malicious));
+    }
+    if (attack != null) {
+      overrides.put("adversary.attack", "\"" + attack + "\"");
     }
     String name = ScenarioRunner.nameOf(scenario);
     Config config;

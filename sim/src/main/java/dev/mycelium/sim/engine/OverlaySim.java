@@ -126,6 +126,17 @@ public final class OverlaySim {
   private long searchMessages;
   private long searchBytes;
   private long penalties;
+  private final Map<Integer, Outbound> outbound = new HashMap<>();
+
+  /**
+   * What a scripted node really sends when its core asks to send {@code env} to {@code to}:
+   * a hostile node that runs an honest core and lies by script (drops, rewrites or adds
+   * messages). Returns the envelopes to send instead (empty: drop).
+   */
+  @FunctionalInterface
+  public interface Outbound {
+    List<Envelope> rewrite(int from, NodeId to, Envelope env);
+  }
 
   public OverlaySim(long seed, int nodeCount, OverlayConfig config, NetworkModel network) {
     this(seed, nodeCount, config, network, false);
@@ -479,6 +490,43 @@ public final class OverlaySim {
     sim.at(at, () -> deliver(node(to), node(to).epoch, from, -1, envelope));
   }
 
+  /**
+   * From now on, every message node i's core sends goes through {@code rewrite} first (a
+   * hostile node that speaks the protocol but lies by script); null restores honest sending.
+   */
+  public void intercept(int i, Outbound rewrite) {
+    node(i);
+    if (rewrite == null) {
+      outbound.remove(i);
+    } else {
+      outbound.put(i, rewrite);
+    }
+  }
+
+  /**
+   * Now: node i sends {@code env} to {@code to} over its links (latency, loss and counting
+   * apply, the interceptor does not): a scripted message. Returns false if node i is not up.
+   */
+  public boolean sendFrom(int i, NodeId to, Envelope env) {
+    SimNode n = node(i);
+    if (n.status != Status.UP || n.core == null) {
+      return false;
+    }
+    send(n, to, env);
+    return true;
+  }
+
+  /**
+   * Now: runs any call on node i's whole core and carries out its effects (through the
+   * interceptor, as the core's own sends), if the node is up.
+   */
+  public void act(int i, Function<NodeCore, List<NodeEffect>> call) {
+    SimNode n = node(i);
+    if (n.core != null && n.status == Status.UP) {
+      apply(n, call.apply(n.core));
+    }
+  }
+
   /** Runs an arbitrary action at a virtual time (for scenario steps and measurements). */
   public void at(long time, Runnable action) {
     sim.at(time, action);
@@ -498,7 +546,14 @@ public final class OverlaySim {
         return;
       }
       if (e instanceof NodeEffect.Send s) {
-        send(n, s.to(), s.envelope());
+        Outbound o = outbound.get(n.index);
+        if (o == null) {
+          send(n, s.to(), s.envelope());
+        } else {
+          for (Envelope env : o.rewrite(n.index, s.to(), s.envelope())) {
+            send(n, s.to(), env);
+          }
+        }
       } else if (e instanceof NodeEffect.OverlayReport r) {
         trace = trace * 31 + (now ^ n.index) * 7 + r.event().getClass().getSimpleName().hashCode();
         for (SimListener l : listeners) {
@@ -827,6 +882,11 @@ public final class OverlaySim {
 
   public NodeId id(int i) {
     return node(i).address.id();
+  }
+
+  /** The address node i listens on (what it tells peers in Join, Neighbor and shuffles). */
+  public PeerAddress address(int i) {
+    return node(i).address;
   }
 
   /** The index of a node ID, or -1. */

@@ -24,7 +24,8 @@ import java.util.function.Supplier;
 public final class ScenarioRunner {
   /** The shipped scenario files, in the order {@code --list} shows them. */
   public static final List<String> BUILT_IN = List.of("growth", "broadcast", "mass-failure",
-      "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing", "network-search");
+      "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing", "network-search",
+      "adversary");
 
   private static final Map<String, Supplier<Scenario>> KINDS = new LinkedHashMap<>();
 
@@ -38,6 +39,7 @@ public final class ScenarioRunner {
     KINDS.put("churn", ChurnScenario::new);
     KINDS.put("self-healing", SelfHealingScenario::new);
     KINDS.put("network-search", NetworkSearchScenario::new);
+    KINDS.put("adversary", AdversaryScenario::new);
   }
 
   private ScenarioRunner() {}
