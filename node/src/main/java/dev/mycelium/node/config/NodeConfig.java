@@ -290,8 +290,8 @@ public record NodeConfig(
     return from(new ConfigReader(config));
   }
 
-  private static Optional<Path> optionalPath(String value) {
-    return value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value).toAbsolutePath());
+  private static Optional<Path> optionalPath(ConfigReader r, String key) {
+    return r.optionalString(key).isEmpty() ? Optional.empty() : Optional.of(r.path(key));
   }
 
   static NodeConfig from(ConfigReader r) {
@@ -314,8 +314,8 @@ public record NodeConfig(
                 Duration.ofMinutes(10)),
             r.durationIn("mycelium.api.idle-timeout", Duration.ofMillis(100),
                 Duration.ofHours(1)),
-            optionalPath(r.optionalString("mycelium.api.tls.cert-file")),
-            optionalPath(r.optionalString("mycelium.api.tls.key-file")),
+            optionalPath(r, "mycelium.api.tls.cert-file"),
+            optionalPath(r, "mycelium.api.tls.key-file"),
             r.bool("mycelium.api.allow-insecure-remote"));
     if (api.tlsCertFile().isPresent() != api.tlsKeyFile().isPresent()) {
       throw new ConfigException(api.tlsCertFile().isPresent() ? "mycelium.api.tls.key-file"

@@ -841,7 +841,8 @@ public final class JVectorIndex implements VectorIndex {
     // jvector's loader trusts the file: it sizes arrays from the counts in it and reads another
     // layout when the magic differs. So the layout written by writeGraph is checked first, every
     // count against what this index can hold, and every node named must have a vector (or the
-    // loader would score a null). A file that fails is unreadable, and the index is rebuilt.
+    // loader would score a null), and each node's neighbours in descending score. A file that
+    // fails is unreadable, and the index is rebuilt.
     ByteBuffer check = bytes.duplicate();
     if (check.remaining() < 12 || check.getInt() != OnHeapGraphIndex.MAGIC
         || check.getInt() != JVECTOR_GRAPH_VERSION) {
@@ -875,9 +876,16 @@ public final class JVectorIndex implements VectorIndex {
         if (n < 0 || n > 2 * degrees[level]) {
           throw new IOException(GRAPH + " gives a node " + n + " neighbours at layer " + level);
         }
+        // The loader adds neighbours in the file's order and expects descending scores.
+        float previous = Float.POSITIVE_INFINITY;
         for (int j = 0; j < n; j++) {
           requireVector(check.getInt());
-          check.getFloat();
+          float score = check.getFloat();
+          if (!(score <= previous)) {
+            throw new IOException(GRAPH + " lists the neighbours of a node out of score order "
+                + "at layer " + level);
+          }
+          previous = score;
         }
       }
     }
