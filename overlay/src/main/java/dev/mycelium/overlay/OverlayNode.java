@@ -145,6 +145,11 @@ public final class OverlayNode {
    * dropped.
    */
   public Admission admit(long now, NodeId from) {
+    return admit(now, from, 0);
+  }
+
+  /** {@link #admit(long, NodeId)} for a message of {@code bytes} bytes, counted per peer. */
+  public Admission admit(long now, NodeId from, long bytes) {
     Outbox out = new Outbox();
     if (from.equals(self.id())) {
       return new Admission(false, out.effects());
@@ -153,7 +158,7 @@ public final class OverlayNode {
       out.disconnect(from);
       return new Admission(false, out.effects());
     }
-    boolean ok = scores.admit(now, from, out);
+    boolean ok = scores.admit(now, from, bytes, out);
     return new Admission(ok, wire(now, out, 0));
   }
 
@@ -192,7 +197,7 @@ public final class OverlayNode {
       out.disconnect(from);
       return out.effects();
     }
-    if (!scores.admit(now, from, out)) {
+    if (!scores.admit(now, from, env.getSerializedSize(), out)) {
       return wire(now, out, 0);
     }
     try {

@@ -24,6 +24,15 @@ public final class PeerScores {
   public static final double FLOOD = 2;
   public static final double FAILED_PROBE = 2;
 
+  /**
+   * Bytes a peer may send per second, on average. Re-replication to a new holder is the
+   * heaviest honest stream (a few MB/s on this hardware, see docs/BENCHMARKS.md), well under it.
+   */
+  public static final double PEER_BYTES_PER_SECOND = 8 << 20;
+
+  /** Bytes a peer may send at once after a quiet spell. */
+  public static final double PEER_BYTE_BURST = 32 << 20;
+
   /** Peers whose scores are kept at once. */
   public static final int MAX_TRACKED = 4096;
 
@@ -40,6 +49,7 @@ public final class PeerScores {
     long bannedUntil = Long.MIN_VALUE;
     int bans;
     TokenBucket bucket;
+    TokenBucket bytes;
 
     boolean clean(long now) {
       return bans == 0 && score >= 0 && bannedUntil <= now;
@@ -59,6 +69,7 @@ public final class PeerScores {
       e = new Entry();
       e.updated = now;
       e.bucket = new TokenBucket(config.peerMessagesPerSecond(), config.peerBurst(), now);
+      e.bytes = new TokenBucket(PEER_BYTES_PER_SECOND, PEER_BYTE_BURST, now);
       peers.put(peer, e);
     } else if (now > e.updated) {
       double recovered = (now - e.updated) / 1000.0 * config.scoreRecoveryPerSecond();
@@ -108,11 +119,21 @@ public final class PeerScores {
    * points and should be dropped.
    */
   public boolean admit(long now, NodeId peer, Outbox out) {
+    return admit(now, peer, 0, out);
+  }
+
+  /**
+   * Admits one message of {@code bytes} bytes from a peer against both its buckets: messages
+   * and bytes, since a peer within its message rate can still send 4 MiB frames at it. A
+   * message over either bucket costs points and should be dropped.
+   */
+  public boolean admit(long now, NodeId peer, long bytes, Outbox out) {
     Entry e = entry(now, peer);
-    if (e.bucket.tryTake(now)) {
+    if (e.bucket.tryTake(now) && (bytes <= 0 || e.bytes.tryTake(now, bytes))) {
       return true;
     }
-    penalize(now, peer, e, FLOOD, "flood", out);
+    penalize(now, peer, e, FLOOD, bytes > 0 && e.bytes.available(now) < bytes
+        ? "flood of bytes" : "flood", out);
     return false;
   }
 

@@ -31,6 +31,20 @@ public final class TokenBucket {
     return false;
   }
 
+  /**
+   * Takes {@code n} tokens if there are that many. A take larger than the whole bucket is
+   * allowed once it is full, so one large message is never refused forever; it empties the
+   * bucket below zero and the debt is paid back at the refill rate.
+   */
+  public boolean tryTake(long nowMillis, double n) {
+    refill(nowMillis);
+    if (tokens >= Math.min(n, capacity)) {
+      tokens -= n;
+      return true;
+    }
+    return false;
+  }
+
   /** Tokens available now. */
   public double available(long nowMillis) {
     refill(nowMillis);

@@ -108,4 +108,33 @@ class PeerScoresTest {
     }
     assertThat(scores.score(1, bad)).isLessThan(-PeerScores.MALFORMED + 1);
   }
+
+  @Test
+  void aPeerWithinItsMessageRateIsStillRefusedForTooManyBytes() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    long frame = 4L << 20;
+    int admitted = 0;
+    // One 4 MiB frame every 100 ms: 10 messages a second, 40 MiB/s.
+    for (int i = 0; i < 20; i++) {
+      if (scores.admit(i * 100L, bad, frame, out)) {
+        admitted++;
+      }
+    }
+    assertThat(admitted).isLessThan(20)
+        .isGreaterThanOrEqualTo((int) (PeerScores.PEER_BYTE_BURST / frame));
+    assertThat(scores.score(2_000, bad)).isNegative();
+  }
+
+  @Test
+  void anHonestStreamUnderTheByteRateIsNeverRefused() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    // 4 MiB/s in 256 KiB messages for a minute: half the byte rate, 16 messages a second.
+    long bytes = 256 << 10;
+    for (int i = 0; i < 60 * 16; i++) {
+      assertThat(scores.admit(i * 1000L / 16, bad, bytes, out)).as("message %d", i).isTrue();
+    }
+    assertThat(scores.score(60_000, bad)).isZero();
+  }
 }

@@ -214,7 +214,7 @@ public final class NodeCore {
       routes.route(env);
       return r.overlay(overlay.onMessage(now, from, env)).out;
     }
-    OverlayNode.Admission a = overlay.admit(now, from);
+    OverlayNode.Admission a = overlay.admit(now, from, env.getSerializedSize());
     r.overlay(a.effects());
     if (!a.accepted()) {
       return r.out;
