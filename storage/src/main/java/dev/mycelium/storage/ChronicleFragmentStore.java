@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * so {@link #stats()} is cheap enough for every metrics scrape. A record damaged on disk while
  * the store is open may be counted under its old state until it is detected and rewritten.
  */
-public final class ChronicleFragmentStore implements FragmentStore {
+public final class ChronicleFragmentStore implements FragmentStore, ChronicleBacked {
   static {
     // Chronicle reads this when its classes initialise; the store sets it before touching them,
     // in case the JVM was started without config/jvm.options.
@@ -257,21 +257,6 @@ public final class ChronicleFragmentStore implements FragmentStore {
   }
 
   @Override
-  public Optional<String> lowDisk() {
-    return map.lowDisk();
-  }
-
-  @Override
-  public long diskBytes() {
-    return map.isClosed() ? 0 : map.diskBytes();
-  }
-
-  @Override
-  public long freeDiskBytes() {
-    return map.freeDiskBytes();
-  }
-
-  /** The files under the store: bytes on disk, generations, growths since open. */
   public ChronicleFile files() {
     return map;
   }
