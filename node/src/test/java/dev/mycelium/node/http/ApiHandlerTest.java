@@ -3,8 +3,6 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.metrics.NodeMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -25,14 +23,8 @@ class ApiHandlerTest {
   private static final String KEY = "test-key";
   private static final int MAX_BODY = 2048;
 
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
   private final ApiBackend backend =
-      new ApiBackend() {
-        @Override
-        public FragmentService fragments() {
-          throw new NotReadyException("the store is opening; retry shortly");
-        }
-
+      new StubBackend() {
         @Override
         public Map<String, Object> status() {
           return Map.of("node_id", "x");
@@ -42,12 +34,8 @@ class ApiHandlerTest {
         public List<String> notReadyReasons() {
           return List.of("store opening");
         }
-
-        @Override
-        public NodeMetrics metrics() {
-          return metrics;
-        }
       };
+  private final NodeMetrics metrics = backend.metrics();
 
   private EmbeddedChannel channel() {
     ApiRoutes routes = new ApiRoutes(backend, ApiKey.of(KEY), 4);
