@@ -190,7 +190,7 @@ class ReplicationIT {
     int damaged = 0;
     for (String text : List.of(frags.values().toArray(new String[0])[1],
         frags.values().toArray(new String[0])[3])) {
-      int at = indexOf(bytes, text.getBytes(StandardCharsets.UTF_8));
+      int at = TestBytes.indexOf(bytes, text.getBytes(StandardCharsets.UTF_8));
       assertThat(at).as("text in " + file).isNotNegative();
       bytes[at + 2] ^= 0x20;
       damaged++;
@@ -373,18 +373,5 @@ class ReplicationIT {
     for (FragmentId id : lost) {
       assertThat(fixture.call(owner, "GET", "/v1/fragments/" + id, null)).isEqualTo(before.get(id));
     }
-  }
-
-  private static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 }
