@@ -1,0 +1,24 @@
+package dev.mycelium.node.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** A command that only groups subcommands, run without one, prints its usage listing them. */
+class GroupCommandTest {
+  @Test
+  void eachGroupRunAlonePrintsItsSubcommands() {
+    String[][] groups = {
+        {"config", "validate", "show"},
+        {"repair", "status", "run"},
+        {"keyring", "install", "remove"},
+        {"identity", "show", "export"},
+        {"bench", "store", "search"},
+    };
+    for (String[] g : groups) {
+      CliRun r = CliRun.of(g[0]);
+      assertThat(r.exit()).as(g[0]).isZero();
+      assertThat(r.err()).as(g[0]).contains("Usage: mycelium " + g[0]).contains(g[1], g[2]);
+    }
+  }
+}
