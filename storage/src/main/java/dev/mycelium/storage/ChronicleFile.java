@@ -1335,6 +1335,13 @@ public final class ChronicleFile implements AutoCloseable {
         + "(or already open in this one); stop it before opening the store again");
   }
 
+  /** Bytes the regular files under {@code dir} take on disk, as {@code du} counts them. */
+  public static long allocatedBytesUnder(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(ChronicleFile::allocatedBytes).sum();
+    }
+  }
+
   /** Bytes a file takes on disk, from {@code st_blocks} where the platform reports it. */
   static long allocatedBytes(Path p) {
     try {
