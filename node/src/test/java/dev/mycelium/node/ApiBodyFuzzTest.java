@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.mycelium.node.http.ApiBackend;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiResponse;
 import dev.mycelium.node.http.ApiRoutes;
+import dev.mycelium.node.http.StubBackend;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.storage.FragmentCodec;
@@ -18,8 +18,6 @@ import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.ExactVectorIndex;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 
 /**
  * JSON bodies (and paths) of every route that reads one, through the real routes and a real
@@ -47,31 +45,10 @@ class ApiBodyFuzzTest {
   private final FragmentService service = new FragmentService(me, codec, store,
       new ExactVectorIndex(DIM), new HashEmbedder(DIM), 4, 10, new NodeMetrics(() -> null),
       () -> 1_700_000_000_000L);
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
-  private final ApiRoutes routes = new ApiRoutes(new ApiBackend() {
-    @Override
-    public FragmentService fragments() {
-      return service;
-    }
-
-    @Override
-    public Map<String, Object> status() {
-      return Map.of();
-    }
-
-    @Override
-    public List<String> notReadyReasons() {
-      return List.of();
-    }
-
+  private final ApiRoutes routes = new ApiRoutes(new StubBackend(service) {
     @Override
     public boolean faultInjectionEnabled() {
       return true;
-    }
-
-    @Override
-    public NodeMetrics metrics() {
-      return metrics;
     }
   }, ApiKey.of("k"), DIM);
 

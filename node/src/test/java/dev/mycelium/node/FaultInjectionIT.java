@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.peer.FaultControl;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,8 +17,8 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,45 +33,20 @@ class FaultInjectionIT {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final String FAULTS = "/v1/debug/faults";
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final List<Node> running = new ArrayList<>();
 
   @TempDir Path tmp;
-
-  @AfterEach
-  void stopAll() {
-    for (Node n : running) {
-      n.close();
-    }
-  }
+  @RegisterExtension final TestNodes fixture = new TestNodes(() -> tmp);
 
   private Node start(String name, String seed, boolean faults) {
-    ConfigLoader loader = new ConfigLoader()
-        .preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString());
+    ConfigLoader loader = fixture.config(name, seed);
     if (faults) {
       loader.flag("mycelium.debug.fault-injection", "true");
     }
-    if (seed != null) {
-      loader.flag("mycelium.peer.seeds", seed);
-    }
-    Node node = Node.start(loader.load(), NodeBackendsForTests.backends());
-    running.add(node);
-    return node;
-  }
-
-  private HttpResponse<String> send(Node node, String method, String path, String body)
-      throws Exception {
-    HttpRequest req = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
-        .header("Authorization", "Bearer " + node.apiKey().value())
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body))
-        .build();
-    return http.send(req, HttpResponse.BodyHandlers.ofString());
+    return fixture.start(name, loader);
   }
 
   private JsonNode ok(Node node, String method, String path, String body) throws Exception {
-    HttpResponse<String> r = send(node, method, path, body);
+    HttpResponse<String> r = fixture.send(node, method, path, body);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return JSON.readTree(r.body());
   }
@@ -137,10 +109,10 @@ class FaultInjectionIT {
         .until(() -> ok(a, "GET", FAULTS, null).get("dropped").asLong() >= 5);
     assertThat(ok(b, "GET", FAULTS, null).get("dropped").asLong())
         .as("loss is injected on a only").isZero();
-    HttpResponse<String> metrics = send(a, "GET", "/metrics", null);
+    HttpResponse<String> metrics = fixture.send(a, "GET", "/metrics", null);
     assertThat(metrics.body()).containsPattern("mycelium_fault_dropped_frames_total [1-9]");
 
-    HttpResponse<String> bad = send(a, "PUT", FAULTS, "{\"loss\": 2}");
+    HttpResponse<String> bad = fixture.send(a, "PUT", FAULTS, "{\"loss\": 2}");
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(JSON.readTree(bad.body()).get("field").asText()).isEqualTo("loss");
     long dropped = ok(a, "PUT", FAULTS, "{\"loss\": 0}").get("dropped").asLong();
@@ -160,12 +132,12 @@ class FaultInjectionIT {
   @Test
   void aNodeWithTheDefaultConfigAnswers404AndHasNoFaultMetric() throws Exception {
     Node plain = start("plain", null, false);
-    HttpResponse<String> r = send(plain, "PUT", FAULTS, "{\"partition\": []}");
+    HttpResponse<String> r = fixture.send(plain, "PUT", FAULTS, "{\"partition\": []}");
     assertThat(r.statusCode()).isEqualTo(404);
     assertThat(JSON.readTree(r.body()).get("error").asText())
         .isEqualTo("fault_injection_disabled");
-    assertThat(send(plain, "GET", FAULTS, null).statusCode()).isEqualTo(404);
-    assertThat(send(plain, "GET", "/metrics", null).body())
+    assertThat(fixture.send(plain, "GET", FAULTS, null).statusCode()).isEqualTo(404);
+    assertThat(fixture.send(plain, "GET", "/metrics", null).body())
         .doesNotContain("mycelium_fault_");
   }
 }

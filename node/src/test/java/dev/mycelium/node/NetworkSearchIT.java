@@ -4,19 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.peer.PeerService;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,58 +19,29 @@ import org.junit.jupiter.api.io.TempDir;
  * malformed and the nodes banned each other within a few searches.
  */
 class NetworkSearchIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final String TEXT = "sourdough wants a warm kitchen";
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final List<Node> running = new ArrayList<>();
 
   @TempDir Path tmp;
-
-  @AfterEach
-  void stopAll() {
-    for (Node n : running) {
-      n.close();
-    }
-  }
+  @RegisterExtension final TestNodes fixture = new TestNodes(() -> tmp);
 
   private Node start(String name, String seed) {
-    ConfigLoader loader = new ConfigLoader()
-        .preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString())
+    return fixture.start(name, fixture.config(name, seed)
         .flag("mycelium.search.network-timeout", "3s")
         // The shipped overlay timings (the test preset's are tuned for speed, and flap on a
         // loaded machine).
-        .flag("mycelium.peer.profile", "lan");
-    if (seed != null) {
-      loader.flag("mycelium.peer.seeds", seed);
-    }
-    Node node = Node.start(loader.load(), NodeBackendsForTests.backends());
-    running.add(node);
-    return node;
-  }
-
-  private JsonNode call(Node node, String method, String path, String body, int status)
-      throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
-        .header("Authorization", "Bearer " + node.apiKey().value())
-        .header("Content-Type", "application/json");
-    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
-        : b.method(method, HttpRequest.BodyPublishers.ofString(body));
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-    return JSON.readTree(r.body());
+        .flag("mycelium.peer.profile", "lan"));
   }
 
   private JsonNode networkSearch(Node from) throws Exception {
-    return call(from, "POST", "/v1/search", "{\"text\":\"" + TEXT
+    return fixture.call(from, "POST", "/v1/search", "{\"text\":\"" + TEXT
         + "\",\"k\":3,\"scope\":\"network\",\"hops\":2}", 200);
   }
 
   @Test
   void thirtyNetworkSearchesAreAllAnsweredAndNoPeerLosesScore() throws Exception {
     Node first = start("n1", null);
-    String seed = call(first, "GET", "/v1/status", null, 200).get("peer").asText();
+    String seed = fixture.call(first, "GET", "/v1/status", null, 200).get("peer").asText();
     Node second = start("n2", seed);
     Node third = start("n3", seed);
     List<Node> nodes = List.of(first, second, third);
@@ -86,11 +50,12 @@ class NetworkSearchIT {
           .until(() -> n.peerService().orElseThrow().activeView().size() == 2);
     }
     assertThat(first.replication()).as("replication is on, as by default").isPresent();
-    String id = call(third, "POST", "/v1/fragments", "{\"text\":\"" + TEXT
+    String id = fixture.call(third, "POST", "/v1/fragments", "{\"text\":\"" + TEXT
         + "\",\"visibility\":\"shared\"}", 201).get("id").asText();
     // The put is embedded in the background: wait until the third node can find it.
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
-        assertThat(call(third, "POST", "/v1/search", "{\"text\":\"" + TEXT + "\",\"k\":3}", 200)
+        assertThat(fixture.call(third, "POST", "/v1/search",
+                "{\"text\":\"" + TEXT + "\",\"k\":3}", 200)
             .get("hits").findValuesAsText("id")).contains(id));
 
     for (int i = 0; i < 30; i++) {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.config.ConfigLoader;
+import dev.mycelium.storage.ChronicleFile;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,7 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,13 +41,13 @@ class NodeDiskIT {
       HttpClient http = HttpClient.newHttpClient();
       await().atMost(Duration.ofSeconds(30)).until(() -> get(http, node, "/ready").statusCode()
           == 200);
-      long empty = allocated(data);
+      long empty = ChronicleFile.allocatedBytesUnder(data);
       for (int i = 0; i < 2; i++) {
         HttpResponse<String> r =
             post(http, node, "/v1/fragments", "{\"text\":\"fragment " + i + "\"}");
         assertThat(r.statusCode()).isEqualTo(201);
       }
-      long two = allocated(data);
+      long two = ChronicleFile.allocatedBytesUnder(data);
       System.out.printf("NodeDiskIT: fresh data directory %.1f MiB, with 2 fragments %.1f MiB%n",
           empty / 1048576.0, two / 1048576.0);
       assertThat(empty).isLessThanOrEqualTo(FRESH_AIM_BYTES);
@@ -116,19 +116,6 @@ class NodeDiskIT {
       assertThat(get(http, node, "/health").statusCode()).isEqualTo(200);
       HttpResponse<String> metrics = get(http, node, "/metrics");
       assertThat(metrics.body()).contains("mycelium_store_free_disk_bytes");
-    }
-  }
-
-  /** Bytes the files under {@code dir} take on disk (st_blocks), as du counts them. */
-  static long allocated(Path dir) throws Exception {
-    try (Stream<Path> files = Files.walk(dir)) {
-      return files.filter(Files::isRegularFile).mapToLong(p -> {
-        try {
-          return (Long) Files.getAttribute(p, "unix:blocks") * 512;
-        } catch (Exception e) {
-          return p.toFile().length();
-        }
-      }).sum();
     }
   }
 

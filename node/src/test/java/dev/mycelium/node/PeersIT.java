@@ -6,13 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.cli.MyceliumCli;
-import dev.mycelium.node.config.ConfigLoader;
-import dev.mycelium.node.config.NodeConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,8 +19,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -36,37 +31,16 @@ import picocli.CommandLine;
 class PeersIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration CONVERGE = Duration.ofSeconds(30);
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final List<Node> running = new ArrayList<>();
 
   @TempDir Path tmp;
-
-  @AfterEach
-  void stopAll() {
-    for (Node n : running) {
-      n.close();
-    }
-  }
+  @RegisterExtension final TestNodes fixture = new TestNodes(() -> tmp);
 
   private Node start(String name, String seeds) {
-    ConfigLoader loader = new ConfigLoader()
-        .preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString());
-    if (seeds != null) {
-      loader.flag("mycelium.peer.seeds", seeds);
-    }
-    NodeConfig config = loader.load();
-    Node node = Node.start(config, NodeBackendsForTests.backends());
-    running.add(node);
-    return node;
+    return fixture.start(name, fixture.config(name, seeds));
   }
 
   private JsonNode get(Node node, String path) throws Exception {
-    HttpRequest req = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
-        .header("Authorization", "Bearer " + node.apiKey().value()).GET().build();
-    HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return JSON.readTree(r.body());
+    return fixture.call(node, "GET", path, null, 200);
   }
 
   private List<String> activePeers(Node node) throws Exception {
@@ -117,9 +91,7 @@ class PeersIT {
     JsonNode status = get(one, "/v1/status");
     assertThat(status.at("/peers/active").asInt()).isGreaterThanOrEqualTo(1);
     assertThat(status.at("/peers/passive").isInt()).isTrue();
-    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
-        URI.create(one.apiUrl() + "/metrics")).header("Authorization", "Bearer "
-        + one.apiKey().value()).GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> metrics = fixture.send(one, "GET", "/metrics", null);
     assertThat(metrics.body()).containsPattern("mycelium_overlay_active_peers [1-9]")
         .containsPattern("mycelium_overlay_peer_ups_total [1-9]");
 
@@ -139,9 +111,8 @@ class PeersIT {
     });
 
     String threeId = three.nodeId().toString();
-    three.close();
-    running.remove(three);
-    assertThat(tmp.resolve("three").resolve("peers.json")).exists();
+    fixture.stop("three");
+    assertThat(fixture.dataDir("three").resolve("peers.json")).exists();
 
     Node again = start("three", null);
     assertThat(again.nodeId().toString()).isEqualTo(threeId);

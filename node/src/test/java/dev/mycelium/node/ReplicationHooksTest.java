@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.FragmentService.PutResult;
-import dev.mycelium.node.http.ApiBackend;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiResponse;
 import dev.mycelium.node.http.ApiRoutes;
+import dev.mycelium.node.http.StubBackend;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.replica.ReplicationHooks;
@@ -80,27 +80,7 @@ class ReplicationHooksTest {
     }
   };
 
-  private final ApiRoutes routes = new ApiRoutes(new ApiBackend() {
-    @Override
-    public FragmentService fragments() {
-      return service;
-    }
-
-    @Override
-    public Map<String, Object> status() {
-      return Map.of();
-    }
-
-    @Override
-    public List<String> notReadyReasons() {
-      return List.of();
-    }
-
-    @Override
-    public NodeMetrics metrics() {
-      return new NodeMetrics(() -> null);
-    }
-  }, ApiKey.of("k"), DIM);
+  private final ApiRoutes routes = new ApiRoutes(new StubBackend(service) {}, ApiKey.of("k"), DIM);
 
   private JsonNode post(String body, int status) throws Exception {
     ApiResponse r = routes.handle("POST", "/v1/fragments", "Bearer k",

@@ -5,8 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mycelium.node.config.ConfigLoader;
-import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.peer.PeerFaults;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.replica.ReplicaFaults;
@@ -17,10 +15,6 @@ import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.replica.ChronicleReplicaStore;
 import dev.mycelium.storage.replica.HeldReplica;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,8 +28,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -49,81 +43,34 @@ class ReplicationIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration SETTLE = Duration.ofSeconds(60);
   private static final int FRAGMENTS = 12;
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final Map<String, Node> running = new LinkedHashMap<>();
-  private final Map<String, Integer> peerPorts = new HashMap<>();
 
   @TempDir Path tmp;
-
-  @AfterEach
-  void stopAll() {
-    running.values().forEach(Node::close);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  /** Starts (or restarts) a node with a fixed peer port, so that its address survives. */
-  private Node start(String name, String seed) throws IOException {
-    int port = peerPorts.containsKey(name) ? peerPorts.get(name) : freePort();
-    peerPorts.put(name, port);
-    ConfigLoader loader = new ConfigLoader()
-        .preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString())
-        .flag("mycelium.peer.listen-port", Integer.toString(port));
-    if (seed != null) {
-      loader.flag("mycelium.peer.seeds", seed);
-    }
-    NodeConfig config = loader.load();
-    Node node = Node.start(config, NodeBackendsForTests.backends());
-    running.put(name, node);
-    return node;
-  }
-
-  private String seedOf(String name) {
-    return "127.0.0.1:" + peerPorts.get(name);
-  }
-
-  private void stop(String name) {
-    running.remove(name).close();
-  }
+  @RegisterExtension final TestNodes fixture = new TestNodes(() -> tmp);
 
   private List<Node> cluster(int n) throws IOException {
     List<Node> nodes = new ArrayList<>();
-    nodes.add(start("n0", null));
+    nodes.add(fixture.startWithFixedPort("n0", null));
     for (int i = 1; i < n; i++) {
-      nodes.add(start("n" + i, seedOf("n0")));
+      nodes.add(fixture.startWithFixedPort("n" + i, fixture.seedOf("n0")));
     }
     return nodes;
   }
 
-  private JsonNode call(Node node, String method, String path, String body) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
-        .header("Authorization", "Bearer " + node.apiKey().value())
-        .header("Content-Type", "application/json");
-    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
-        : b.method(method, HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 299);
-    return JSON.readTree(r.body());
-  }
-
   private List<String> holders(Node owner) throws Exception {
     List<String> out = new ArrayList<>();
-    call(owner, "GET", "/v1/repair", null).path("holders").forEach(h -> out.add(h.asText()));
+    fixture.call(owner, "GET", "/v1/repair", null).path("holders")
+        .forEach(h -> out.add(h.asText()));
     return out;
   }
 
   private Node byId(String id) {
-    return running.values().stream().filter(n -> n.nodeId().toString().equals(id)).findFirst()
+    return fixture.nodes().stream().filter(n -> n.nodeId().toString().equals(id)).findFirst()
         .orElse(null);
   }
 
   private String nameOf(String id) {
-    return running.entrySet().stream().filter(e -> e.getValue().nodeId().toString().equals(id))
+    return fixture.running().entrySet().stream()
+        .filter(e -> e.getValue().nodeId().toString().equals(id))
         .map(Map.Entry::getKey).findFirst().orElseThrow();
   }
 
@@ -133,7 +80,7 @@ class ReplicationIT {
     for (int i = 0; i < FRAGMENTS; i++) {
       String text = tag + " fragment " + i + " of the replication test";
       String vis = i % 2 == 0 ? "private" : "shared";
-      JsonNode r = call(owner, "POST", "/v1/fragments",
+      JsonNode r = fixture.call(owner, "POST", "/v1/fragments",
           "{\"text\":\"" + text + "\",\"visibility\":\"" + vis + "\"}");
       out.put(FragmentId.parse(r.get("id").asText()), text);
     }
@@ -179,7 +126,7 @@ class ReplicationIT {
     List<Node> nodes = cluster(4);
     Node owner = nodes.get(0);
     await().atMost(SETTLE).until(() -> holders(owner).size() == 3);
-    JsonNode r = call(owner, "POST", "/v1/fragments",
+    JsonNode r = fixture.call(owner, "POST", "/v1/fragments",
         "{\"text\":\"a secret nobody else may read\",\"replicas\":3}");
     assertThat(r.path("replicas").path("met").asBoolean()).as(r.toString()).isTrue();
     assertThat(r.path("replicas").path("confirmed")).hasSize(3);
@@ -200,7 +147,7 @@ class ReplicationIT {
     Map<FragmentId, String> frags = putSome(owner, "kill");
     List<String> before = awaitReplicated(owner, frags.keySet());
     String victim = before.get(0);
-    stop(nameOf(victim));
+    fixture.stop(nameOf(victim));
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() -> {
       List<String> hs = holders(owner);
       return hs.size() == 3 && !hs.contains(victim);
@@ -215,24 +162,17 @@ class ReplicationIT {
     Node owner = nodes.get(0);
     Map<FragmentId, String> frags = putSome(owner, "wipe");
     awaitReplicated(owner, frags.keySet());
-    Path dir = tmp.resolve("n0");
-    stop("n0");
-    try (var files = Files.list(dir)) {
-      for (Path p : files.toList()) {
-        if (!p.getFileName().toString().equals("identity.key")) {
-          deleteTree(p);
-        }
-      }
-    }
-    Node back = start("n0", seedOf("n1"));
+    fixture.stopAndLoseData("n0");
+    Node back = fixture.startWithFixedPort("n0", fixture.seedOf("n1"));
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
       for (Map.Entry<FragmentId, String> e : frags.entrySet()) {
-        JsonNode f = call(back, "GET", "/v1/fragments/" + e.getKey(), null);
+        JsonNode f = fixture.call(back, "GET", "/v1/fragments/" + e.getKey(), null);
         assertThat(f.path("state").asText()).as(e.getKey().toString()).isEqualTo("PRESENT");
         assertThat(f.path("text").asText()).isEqualTo(e.getValue());
       }
     });
-    JsonNode hits = call(back, "POST", "/v1/search", "{\"text\":\"wipe fragment 3\",\"k\":3}");
+    JsonNode hits = fixture.call(back, "POST", "/v1/search",
+        "{\"text\":\"wipe fragment 3\",\"k\":3}");
     assertThat(hits.path("hits").size()).isPositive();
   }
 
@@ -243,25 +183,25 @@ class ReplicationIT {
     Map<FragmentId, String> frags = putSome(owner, "rot");
     List<String> hs = awaitReplicated(owner, frags.keySet());
     String holderName = nameOf(hs.get(0));
-    stop(holderName);
+    fixture.stop(holderName);
     Path file = tmp.resolve(holderName).resolve(ChronicleReplicaStore.FILE_NAME);
     // Shared fragments travel in the clear, so their text is in the file: damage two of them.
     byte[] bytes = Files.readAllBytes(file);
     int damaged = 0;
     for (String text : List.of(frags.values().toArray(new String[0])[1],
         frags.values().toArray(new String[0])[3])) {
-      int at = indexOf(bytes, text.getBytes(StandardCharsets.UTF_8));
+      int at = TestBytes.indexOf(bytes, text.getBytes(StandardCharsets.UTF_8));
       assertThat(at).as("text in " + file).isNotNegative();
       bytes[at + 2] ^= 0x20;
       damaged++;
     }
     Files.write(file, bytes);
     assertThat(damaged).isEqualTo(2);
-    Node holder = start(holderName, seedOf("n0"));
+    Node holder = fixture.startWithFixedPort(holderName, fixture.seedOf("n0"));
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(250))
         .until(() -> holdsAll(holder, frags.keySet()));
     assertThat(holder.replicaStore().stats().blankDetections()).isGreaterThanOrEqualTo(2);
-    JsonNode repair = call(holder, "GET", "/v1/repair", null);
+    JsonNode repair = fixture.call(holder, "GET", "/v1/repair", null);
     assertThat(repair.path("held").path("PRESENT").asLong()).isEqualTo(FRAGMENTS);
   }
 
@@ -273,18 +213,18 @@ class ReplicationIT {
     List<String> hs = awaitReplicated(owner, frags.keySet());
     String holderName = nameOf(hs.get(0));
     FragmentId doomed = frags.keySet().iterator().next();
-    stop(holderName);
-    call(owner, "DELETE", "/v1/fragments/" + doomed, null);
-    Node holder = start(holderName, seedOf("n0"));
+    fixture.stop(holderName);
+    fixture.call(owner, "DELETE", "/v1/fragments/" + doomed, null);
+    Node holder = fixture.startWithFixedPort(holderName, fixture.seedOf("n0"));
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() ->
         heldState(holder, doomed).orElse(null) == FragmentState.DELETED);
     // Several anti-entropy rounds later it is still deleted everywhere.
-    call(owner, "POST", "/v1/repair/run", null);
-    call(holder, "POST", "/v1/repair/run", null);
+    fixture.call(owner, "POST", "/v1/repair/run", null);
+    fixture.call(holder, "POST", "/v1/repair/run", null);
     await().pollDelay(Duration.ofSeconds(5)).atMost(SETTLE).untilAsserted(() -> {
-      assertThat(call(owner, "GET", "/v1/fragments/" + doomed, null).path("state").asText())
+      assertThat(fixture.call(owner, "GET", "/v1/fragments/" + doomed, null).path("state").asText())
           .isEqualTo("DELETED");
-      for (Node n : running.values()) {
+      for (Node n : fixture.nodes()) {
         assertThat(heldState(n, doomed).orElse(FragmentState.DELETED))
             .as(n.nodeId().shortString()).isEqualTo(FragmentState.DELETED);
       }
@@ -297,7 +237,7 @@ class ReplicationIT {
     for (int i = 0; i < n; i++) {
       String text = tag + " memory " + i + " about topic " + (i % 17) + " and item " + i * 7;
       String vis = i % 2 == 0 ? "private" : "shared";
-      JsonNode r = call(owner, "POST", "/v1/fragments", "{\"text\":\"" + text
+      JsonNode r = fixture.call(owner, "POST", "/v1/fragments", "{\"text\":\"" + text
           + "\",\"visibility\":\"" + vis + "\",\"metadata\":{\"n\":\"" + i + "\"}}");
       out.put(FragmentId.parse(r.get("id").asText()), text);
     }
@@ -320,7 +260,7 @@ class ReplicationIT {
   private void reportAndRepair(Node owner, List<FragmentId> ids) throws Exception {
     ReplicaService rs = owner.replication().orElseThrow();
     ids.forEach(rs::blank);
-    call(owner, "POST", "/v1/repair/run", null);
+    fixture.call(owner, "POST", "/v1/repair/run", null);
   }
 
   @Test
@@ -335,7 +275,7 @@ class ReplicationIT {
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
       assertThat(owner.fragments().embedQueueSize()).isZero();
       for (FragmentId id : ids.subList(total - 5, total)) {
-        JsonNode h = call(owner, "POST", "/v1/search",
+        JsonNode h = fixture.call(owner, "POST", "/v1/search",
             JSON.writeValueAsString(Map.of("text", frags.get(id), "k", 1)));
         assertThat(h.path("hits").path(0).path("id").asText()).isEqualTo(id.toString());
       }
@@ -346,7 +286,7 @@ class ReplicationIT {
     List<FragmentId> lost = shuffled.subList(0, total * 15 / 200); // 7.5 %
     Map<FragmentId, JsonNode> before = new HashMap<>();
     for (FragmentId id : lost) {
-      before.put(id, call(owner, "GET", "/v1/fragments/" + id, null));
+      before.put(id, fixture.call(owner, "GET", "/v1/fragments/" + id, null));
     }
     lose(owner, lost);
     Set<String> lostIds = new java.util.HashSet<>();
@@ -356,13 +296,8 @@ class ReplicationIT {
       // Half the queries aim at a lost fragment, half at any fragment.
       FragmentId target = q % 2 == 0 ? lost.get(rnd.nextInt(lost.size()))
           : ids.get(rnd.nextInt(total));
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-              URI.create(owner.apiUrl() + "/v1/search"))
-          .header("Authorization", "Bearer " + owner.apiKey().value())
-          .header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(
-              JSON.writeValueAsString(Map.of("text", frags.get(target), "k", 5))))
-          .build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = fixture.send(owner, "POST", "/v1/search",
+          JSON.writeValueAsString(Map.of("text", frags.get(target), "k", 5)));
       assertThat(r.statusCode()).as("search " + q + ": " + r.body()).isEqualTo(200);
       for (JsonNode hit : JSON.readTree(r.body()).path("hits")) {
         String id = hit.path("id").asText();
@@ -384,7 +319,7 @@ class ReplicationIT {
     await().atMost(SETTLE).pollInterval(Duration.ofMillis(250)).until(() ->
         lost.stream().allMatch(id -> ownState(owner, id) == FragmentState.PRESENT));
     for (FragmentId id : lost) {
-      assertThat(call(owner, "GET", "/v1/fragments/" + id, null)).as(id.toString())
+      assertThat(fixture.call(owner, "GET", "/v1/fragments/" + id, null)).as(id.toString())
           .isEqualTo(before.get(id));
     }
   }
@@ -428,7 +363,7 @@ class ReplicationIT {
     List<FragmentId> lost = new ArrayList<>(frags.keySet()).subList(0, 6);
     Map<FragmentId, JsonNode> before = new HashMap<>();
     for (FragmentId id : lost) {
-      before.put(id, call(owner, "GET", "/v1/fragments/" + id, null));
+      before.put(id, fixture.call(owner, "GET", "/v1/fragments/" + id, null));
     }
     lose(owner, lost);
     reportAndRepair(owner, lost);
@@ -436,31 +371,7 @@ class ReplicationIT {
         lost.stream().allMatch(id -> ownState(owner, id) == FragmentState.PRESENT));
     assertThat(ownerPeers.score(forger.nodeId())).as("score of the forger").isNegative();
     for (FragmentId id : lost) {
-      assertThat(call(owner, "GET", "/v1/fragments/" + id, null)).isEqualTo(before.get(id));
+      assertThat(fixture.call(owner, "GET", "/v1/fragments/" + id, null)).isEqualTo(before.get(id));
     }
-  }
-
-  private static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (Files.isDirectory(p)) {
-      try (var s = Files.list(p)) {
-        for (Path c : s.toList()) {
-          deleteTree(c);
-        }
-      }
-    }
-    Files.delete(p);
   }
 }

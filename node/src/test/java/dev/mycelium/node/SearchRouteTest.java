@@ -7,10 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.FragmentService.PutResult;
 import dev.mycelium.node.FragmentService.SearchHit;
-import dev.mycelium.node.http.ApiBackend;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiResponse;
 import dev.mycelium.node.http.ApiRoutes;
+import dev.mycelium.node.http.StubBackend;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.search.NetworkSearcher;
@@ -47,31 +47,10 @@ class SearchRouteTest {
       new ExactVectorIndex(DIM), new HashEmbedder(DIM), 4, 10, new NodeMetrics(() -> null),
       System::currentTimeMillis);
   private final AtomicReference<NetworkSearcher> network = new AtomicReference<>();
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
-  private final ApiRoutes routes = new ApiRoutes(new ApiBackend() {
-    @Override
-    public FragmentService fragments() {
-      return service;
-    }
-
-    @Override
-    public Map<String, Object> status() {
-      return Map.of();
-    }
-
-    @Override
-    public List<String> notReadyReasons() {
-      return List.of();
-    }
-
+  private final ApiRoutes routes = new ApiRoutes(new StubBackend(service) {
     @Override
     public Optional<NetworkSearcher> networkSearch() {
       return Optional.ofNullable(network.get());
-    }
-
-    @Override
-    public NodeMetrics metrics() {
-      return metrics;
     }
   }, ApiKey.of("k"), DIM);
 

@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.NodeId;
-import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.overlay.search.NetworkSearch;
 import dev.mycelium.wire.proto.NetworkSearchHit;
 import dev.mycelium.wire.proto.NetworkSearchRequest;
@@ -25,18 +23,14 @@ import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.proto.SignedFragment;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,57 +40,25 @@ import org.junit.jupiter.api.io.TempDir;
  * longer trusted.
  */
 class SharedKnowledgeIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(30);
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final List<Node> running = new ArrayList<>();
 
   @TempDir Path tmp;
-
-  @AfterEach
-  void stopAll() {
-    for (Node n : running) {
-      n.close();
-    }
-  }
+  @RegisterExtension final TestNodes fixture = new TestNodes(() -> tmp);
 
   private Node start(String name, String seed, String topics) {
-    ConfigLoader loader = new ConfigLoader()
-        .preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString())
+    ConfigLoader loader = fixture.config(name, seed)
         .flag("mycelium.search.network-timeout", "3s");
-    if (seed != null) {
-      loader.flag("mycelium.peer.seeds", seed);
-    }
     if (topics != null) {
       loader.flag("mycelium.shared.topics", topics);
     }
-    Node node = Node.start(loader.load(), NodeBackendsForTests.backends());
-    running.add(node);
-    return node;
-  }
-
-  private HttpResponse<String> send(Node node, String method, String path, String body)
-      throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.apiUrl() + path))
-        .header("Authorization", "Bearer " + node.apiKey().value())
-        .header("Content-Type", "application/json");
-    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
-        : b.method(method, HttpRequest.BodyPublishers.ofString(body));
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private JsonNode call(Node node, String method, String path, String body, int status)
-      throws Exception {
-    HttpResponse<String> r = send(node, method, path, body);
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-    return JSON.readTree(r.body());
+    return fixture.start(name, loader);
   }
 
   private String put(Node node, String text, String visibility, String topic) throws Exception {
     String meta = topic == null ? "{}" : "{\"topic\":\"" + topic + "\"}";
-    return call(node, "POST", "/v1/fragments", "{\"text\":\"" + text + "\",\"visibility\":\""
-        + visibility + "\",\"metadata\":" + meta + "}", 201).get("id").asText();
+    return fixture.call(node, "POST", "/v1/fragments", "{\"text\":\"" + text
+        + "\",\"visibility\":\"" + visibility + "\",\"metadata\":" + meta + "}", 201)
+        .get("id").asText();
   }
 
   private static List<String> ids(JsonNode searchResult) {
@@ -107,7 +69,7 @@ class SharedKnowledgeIT {
   void sharedFragmentsReachSubscribersAndNetworkSearchFindsWhatOnlyAnotherNodeHolds()
       throws Exception {
     Node a = start("a", null, null);
-    String seed = call(a, "GET", "/v1/status", null, 200).get("peer").asText();
+    String seed = fixture.call(a, "GET", "/v1/status", null, 200).get("peer").asText();
     Node b = start("b", seed, "garden");
     Node c = start("c", seed, null);
     for (Node n : List.of(a, b, c)) {
@@ -120,32 +82,32 @@ class SharedKnowledgeIT {
     // Shared knowledge: A's garden note reaches B, which stores, indexes and finds it.
     String garden = put(a, "tomatoes want water at dawn", "shared", "garden");
     await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() ->
-        send(b, "GET", "/v1/fragments/" + garden, null).statusCode() == 200);
-    JsonNode atB = call(b, "GET", "/v1/fragments/" + garden, null, 200);
+        fixture.send(b, "GET", "/v1/fragments/" + garden, null).statusCode() == 200);
+    JsonNode atB = fixture.call(b, "GET", "/v1/fragments/" + garden, null, 200);
     assertThat(atB.get("state").asText()).isEqualTo("PRESENT");
     assertThat(atB.get("owner").asText()).isEqualTo(a.nodeId().toString());
     assertThat(atB.get("visibility").asText()).isEqualTo("shared");
     await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
-        assertThat(ids(call(b, "POST", "/v1/search",
+        assertThat(ids(fixture.call(b, "POST", "/v1/search",
             "{\"text\":\"tomatoes want water at dawn\",\"k\":3}", 200))).contains(garden));
-    assertThat(send(c, "GET", "/v1/fragments/" + garden, null).statusCode())
+    assertThat(fixture.send(c, "GET", "/v1/fragments/" + garden, null).statusCode())
         .as("C subscribes to nothing").isEqualTo(404);
     assertThat(b.searchNetwork().orElseThrow().shared().stats().stored()).isEqualTo(1);
-    JsonNode statusB = call(b, "GET", "/v1/status", null, 200);
+    JsonNode statusB = fixture.call(b, "GET", "/v1/status", null, 200);
     assertThat(statusB.at("/shared/topics/0").asText()).isEqualTo("garden");
     assertThat(statusB.at("/shared/stored").asLong()).isEqualTo(1);
-    assertThat(call(a, "GET", "/v1/status", null, 200).at("/shared/published").asLong())
+    assertThat(fixture.call(a, "GET", "/v1/status", null, 200).at("/shared/published").asLong())
         .isEqualTo(1);
 
     // Network search: a shared fragment on a topic nobody subscribes to stays on A alone.
     String kitchen = put(a, "bread rises overnight in the cold", "shared", "kitchen");
     String secret = put(a, "bread rises overnight in the cold, my secret", "private", null);
     String query = "{\"text\":\"bread rises overnight in the cold\",\"k\":5}";
-    assertThat(ids(call(c, "POST", "/v1/search", query, 200))).doesNotContain(kitchen);
+    assertThat(ids(fixture.call(c, "POST", "/v1/search", query, 200))).doesNotContain(kitchen);
     String networkQuery = "{\"text\":\"bread rises overnight in the cold\",\"k\":5,"
         + "\"scope\":\"network\",\"hops\":2}";
     await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-      JsonNode r = call(c, "POST", "/v1/search", networkQuery, 200);
+      JsonNode r = fixture.call(c, "POST", "/v1/search", networkQuery, 200);
       assertThat(r.get("scope").asText()).isEqualTo("network");
       assertThat(r.get("asked").asInt()).isPositive();
       JsonNode first = r.get("hits").get(0);
@@ -171,9 +133,7 @@ class SharedKnowledgeIT {
     assertThat(atBShared.distrusts(c.nodeId())).isTrue();
     assertThat(b.peerService().orElseThrow().score(c.nodeId())).isNegative();
     assertThat(atBShared.stats().stored()).isEqualTo(1);
-    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(
-        URI.create(b.apiUrl() + "/metrics")).header("Authorization", "Bearer "
-        + b.apiKey().value()).GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> metrics = fixture.send(b, "GET", "/metrics", null);
     assertThat(metrics.body()).containsPattern("mycelium_shared_rejected_total 1(\\.0)?\\s")
         .containsPattern("mycelium_shared_stored_total 1(\\.0)?\\s");
   }
@@ -181,7 +141,7 @@ class SharedKnowledgeIT {
   @Test
   void forgedNetworkSearchHitsAreDroppedAndCostTheSender() throws Exception {
     Node a = start("a", null, null);
-    String seedText = call(a, "GET", "/v1/status", null, 200).get("peer").asText();
+    String seedText = fixture.call(a, "GET", "/v1/status", null, 200).get("peer").asText();
     String[] hp = seedText.split(":");
     InetSocketAddress seed = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
     // A bare overlay node that answers every search with a fragment whose signature is forged.
@@ -220,7 +180,7 @@ class SharedKnowledgeIT {
           .toString();
       // A text-only put is embedded in the background: search until it is found locally.
       await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-        JsonNode r = call(a, "POST", "/v1/search",
+        JsonNode r = fixture.call(a, "POST", "/v1/search",
             "{\"text\":\"too good to be true\",\"k\":5,\"scope\":\"network\"}", 200);
         assertThat(ids(r)).containsExactly(mine).doesNotContain(forgedId);
         assertThat(r.get("partial").asBoolean()).isFalse();

@@ -8,7 +8,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.Hello;
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -51,21 +50,15 @@ class PeerMessageFuzzTest {
     node.start(0);
     node.subscribe("t");
     NodeId[] peers = {TestCrypto.id(2), TestCrypto.id(3), TestCrypto.id(4), self};
-    ByteBuffer in = ByteBuffer.wrap(input);
     long now = 0;
-    while (in.remaining() >= 3) {
-      int flags = in.get() & 0xff;
-      NodeId from = peers[(flags & 0x7f) % peers.length];
-      byte[] frame = new byte[Math.min(in.getShort() & 0xffff, in.remaining())];
-      in.get(frame);
-      Envelope env;
-      try {
-        env = Envelope.parseFrom(frame);
-      } catch (InvalidProtocolBufferException e) {
+    for (FuzzFrames.Frame f : FuzzFrames.read(input)) {
+      NodeId from = peers[f.sender(peers.length)];
+      Envelope env = f.envelope();
+      if (env == null) {
         node.onMalformed(now, from, "does not parse");
         continue;
       }
-      if ((flags & 0x80) != 0 && env.hasGossip() && env.getGossip().getOrigin().size() == 32) {
+      if (f.marked() && env.hasGossip() && env.getGossip().getOrigin().size() == 32) {
         // Signed by its origin as an honest node would, to reach what lies behind the check.
         var g = env.getGossip();
         NodeId origin = NodeId.of(g.getOrigin().toByteArray());

@@ -23,9 +23,12 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import net.openhft.chronicle.hash.ChronicleHashClosedException;
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
+import net.openhft.chronicle.map.MapEntry;
 import net.openhft.chronicle.map.MapSegmentContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -506,36 +509,25 @@ public final class ChronicleFile implements AutoCloseable {
    * entry moves between generations while the visit runs.
    */
   public void forEach(BiConsumer<byte[], byte[]> visitor) {
-    ensureOpen();
-    moves.readLock().lock();
-    try {
-      Gens g = acquire();
-      try {
-        if (g.old != null) {
-          forEachIn(g.old.map, visitor);
-        }
-        forEachIn(g.active.map, visitor);
-      } catch (ChronicleHashClosedException e) {
-        throw closedError();
-      } finally {
-        release(g);
-      }
-    } finally {
-      moves.readLock().unlock();
-    }
+    forEachGeneration(map -> forEachIn(map, visitor));
   }
 
   /** Visits every key once, as {@link #forEach} does, without copying the values. */
-  public void forEachKey(java.util.function.Consumer<byte[]> visitor) {
+  public void forEachKey(Consumer<byte[]> visitor) {
+    forEachGeneration(map -> forEachKeyIn(map, visitor));
+  }
+
+  /** Runs {@code perMap} on the old generation (if any) and then the active one, with no move. */
+  private void forEachGeneration(Consumer<ChronicleMap<byte[], byte[]>> perMap) {
     ensureOpen();
     moves.readLock().lock();
     try {
       Gens g = acquire();
       try {
         if (g.old != null) {
-          forEachKeyIn(g.old.map, visitor);
+          perMap.accept(g.old.map);
         }
-        forEachKeyIn(g.active.map, visitor);
+        perMap.accept(g.active.map);
       } catch (ChronicleHashClosedException e) {
         throw closedError();
       } finally {
@@ -543,31 +535,31 @@ public final class ChronicleFile implements AutoCloseable {
       }
     } finally {
       moves.readLock().unlock();
-    }
-  }
-
-  private static void forEachKeyIn(ChronicleMap<byte[], byte[]> map,
-      java.util.function.Consumer<byte[]> visitor) {
-    for (int s = 0; s < map.segments(); s++) {
-      List<byte[]> keys = new ArrayList<>();
-      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
-        ctx.forEachSegmentEntry(e -> keys.add(e.key().get().clone()));
-      }
-      keys.forEach(visitor);
     }
   }
 
   private static void forEachIn(ChronicleMap<byte[], byte[]> map,
       BiConsumer<byte[], byte[]> visitor) {
+    forEachCopied(map, e -> new byte[][] {e.key().get().clone(), e.value().get().clone()},
+        e -> visitor.accept(e[0], e[1]));
+  }
+
+  private static void forEachKeyIn(ChronicleMap<byte[], byte[]> map, Consumer<byte[]> visitor) {
+    forEachCopied(map, e -> e.key().get().clone(), visitor);
+  }
+
+  /**
+   * Copies each segment's entries out under its lock and visits the copies after releasing it,
+   * so the visitor may call back into the map.
+   */
+  private static <T> void forEachCopied(ChronicleMap<byte[], byte[]> map,
+      Function<MapEntry<byte[], byte[]>, T> copy, Consumer<T> visitor) {
     for (int s = 0; s < map.segments(); s++) {
-      List<byte[][]> entries = new ArrayList<>();
+      List<T> copies = new ArrayList<>();
       try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
-        ctx.forEachSegmentEntry(e -> entries.add(
-            new byte[][] {e.key().get().clone(), e.value().get().clone()}));
+        ctx.forEachSegmentEntry(e -> copies.add(copy.apply(e)));
       }
-      for (byte[][] e : entries) {
-        visitor.accept(e[0], e[1]);
-      }
+      copies.forEach(visitor);
     }
   }
 
@@ -1344,6 +1336,13 @@ public final class ChronicleFile implements AutoCloseable {
     channel.close();
     throw new IOException("the " + spec.what() + " in " + dir + " is in use by another process "
         + "(or already open in this one); stop it before opening the store again");
+  }
+
+  /** Bytes the regular files under {@code dir} take on disk, as {@code du} counts them. */
+  public static long allocatedBytesUnder(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(ChronicleFile::allocatedBytes).sum();
+    }
   }
 
   /** Bytes a file takes on disk, from {@code st_blocks} where the platform reports it. */

@@ -9,12 +9,9 @@ import dev.mycelium.wire.proto.StoredRecord;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.EnumMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -46,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * so {@link #stats()} is cheap enough for every metrics scrape. A record damaged on disk while
  * the store is open may be counted under its old state until it is detected and rewritten.
  */
-public final class ChronicleFragmentStore implements FragmentStore {
+public final class ChronicleFragmentStore implements FragmentStore, ChronicleBacked {
   static {
     // Chronicle reads this when its classes initialise; the store sets it before touching them,
     // in case the JVM was started without config/jvm.options.
@@ -80,10 +77,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
   private final long capacityEntries;
   private final LongSupplier clockMillis;
   private final boolean recovered;
-  private final AtomicLong[] counts = new AtomicLong[STATES.length];
-  /** Entries in the map plus inserts under way; only ever compared with the capacity. */
-  private final AtomicLong reserved = new AtomicLong();
-  private final AtomicLong blankDetections = new AtomicLong();
+  private final StateCounts counts;
   private final AtomicBoolean warnedNearlyFull = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -99,9 +93,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
     this.capacityEntries = capacityEntries;
     this.clockMillis = clockMillis;
     this.recovered = map.recovered();
-    for (int i = 0; i < counts.length; i++) {
-      counts[i] = new AtomicLong();
-    }
+    this.counts = new StateCounts("fragment store", capacityEntries, CAPACITY_KEY);
   }
 
   /** Opens (or makes) the store in {@code dir} on the system clock. */
@@ -187,10 +179,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
    * costs the same as opening a small one; after an unclean stop they are recounted instead.
    */
   private void restoreCounts(long[] saved) {
-    for (int i = 0; i < saved.length; i++) {
-      counts[i].set(saved[i]);
-    }
-    reserved.set(sum(saved));
+    counts.restore(saved);
     logOpen(sum(saved));
   }
 
@@ -225,12 +214,8 @@ public final class ChronicleFragmentStore implements FragmentStore {
   private void recount() {
     long[] local = new long[STATES.length];
     map.forEach((k, v) -> local[stateOf(v).ordinal()]++);
-    for (int i = 0; i < local.length; i++) {
-      counts[i].set(local[i]);
-    }
-    long total = sum(local);
-    reserved.set(total);
-    logOpen(total);
+    counts.restore(local);
+    logOpen(sum(local));
   }
 
   private void logOpen(long total) {
@@ -257,21 +242,6 @@ public final class ChronicleFragmentStore implements FragmentStore {
   }
 
   @Override
-  public Optional<String> lowDisk() {
-    return map.lowDisk();
-  }
-
-  @Override
-  public long diskBytes() {
-    return map.isClosed() ? 0 : map.diskBytes();
-  }
-
-  @Override
-  public long freeDiskBytes() {
-    return map.freeDiskBytes();
-  }
-
-  /** The files under the store: bytes on disk, generations, growths since open. */
   public ChronicleFile files() {
     return map;
   }
@@ -291,7 +261,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
       byte[] raw = read(key);
       if (raw == null) {
         if (insert(key, fresh)) {
-          counts[FragmentState.PRESENT.ordinal()].incrementAndGet();
+          counts.add(FragmentState.PRESENT);
           return FragmentState.PRESENT;
         }
         continue;
@@ -310,7 +280,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
         return FragmentState.PRESENT;
       }
       if (replace(key, raw, fresh)) {
-        transition(state, FragmentState.PRESENT);
+        counts.transition(state, FragmentState.PRESENT);
         return FragmentState.PRESENT;
       }
     }
@@ -353,8 +323,8 @@ public final class ChronicleFragmentStore implements FragmentStore {
       }
       StoredRecord blank = blankOf(rec);
       if (replace(key, raw, blank.toByteArray())) {
-        transition(stateOf(raw), FragmentState.BLANK);
-        blankDetections.incrementAndGet();
+        counts.transition(stateOf(raw), FragmentState.BLANK);
+        counts.blankDetected();
         LOG.warn("fragment {} failed its check ({}); it is BLANK until repaired", id, failure);
         return Optional.of(new StoredFragment(id, FragmentState.BLANK, ownerOf(blank),
             Optional.empty()));
@@ -387,7 +357,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
       byte[] raw = read(key);
       if (raw == null) {
         if (insert(key, deleted)) {
-          counts[FragmentState.DELETED.ordinal()].incrementAndGet();
+          counts.add(FragmentState.DELETED);
           return;
         }
         continue;
@@ -405,7 +375,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
                 + " belongs to " + owner.get().shortString());
       }
       if (replace(key, raw, deleted)) {
-        transition(state, FragmentState.DELETED);
+        counts.transition(state, FragmentState.DELETED);
         return;
       }
     }
@@ -424,7 +394,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
                 .build()
                 .toByteArray();
         if (insert(key, placeholder)) {
-          counts[FragmentState.BLANK.ordinal()].incrementAndGet();
+          counts.add(FragmentState.BLANK);
           return;
         }
         continue;
@@ -435,7 +405,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
         return;
       }
       if (replace(key, raw, blankOf(rec).toByteArray())) {
-        transition(state, FragmentState.BLANK);
+        counts.transition(state, FragmentState.BLANK);
         return;
       }
     }
@@ -458,11 +428,7 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   @Override
   public StoreStats stats() {
-    Map<FragmentState, Long> byState = new EnumMap<>(FragmentState.class);
-    for (FragmentState s : STATES) {
-      byState.put(s, counts[s.ordinal()].get());
-    }
-    return new StoreStats(Map.copyOf(byState), entries(), capacityEntries, blankDetections.get());
+    return counts.stats();
   }
 
   /**
@@ -502,18 +468,18 @@ public final class ChronicleFragmentStore implements FragmentStore {
         .append(Instant.ofEpochMilli(clockMillis.getAsLong())).append('\n');
     for (FragmentState st : STATES) {
       text.append("count.").append(st.name()).append('=')
-          .append(counts[st.ordinal()].get()).append('\n');
+          .append(counts.get(st)).append('\n');
     }
     map.close(text.toString());
     LOG.info("fragment store closed ({} entries)", entries());
   }
 
   private long entries() {
-    return StateCounts.total(counts);
+    return counts.total();
   }
 
   private String countsText() {
-    return StateCounts.text(counts);
+    return counts.text();
   }
 
   private byte[] read(byte[] key) {
@@ -528,40 +494,16 @@ public final class ChronicleFragmentStore implements FragmentStore {
    * @return false when another thread inserted the same ID first
    */
   private boolean insert(byte[] key, byte[] value) {
-    long now = reserved.incrementAndGet();
-    if (now > capacityEntries) {
-      reserved.decrementAndGet();
-      throw full(null);
-    }
-    boolean inserted = false;
-    try {
-      inserted = map.putIfAbsent(key, value);
-    } finally {
-      if (!inserted) {
-        reserved.decrementAndGet();
-      }
-    }
-    if (inserted && now >= capacityEntries * NEARLY_FULL) {
+    long now = counts.insert(() -> map.putIfAbsent(key, value));
+    if (now >= capacityEntries * NEARLY_FULL) {
       warnNearlyFull(now);
     }
-    return inserted;
+    return now > 0;
   }
 
   private boolean replace(byte[] key, byte[] expected, byte[] value) {
     ensureOpen();
     return map.replace(key, expected, value);
-  }
-
-  private StoreFullException full(RuntimeException cause) {
-    StoreFullException e =
-        new StoreFullException(
-            "the fragment store is full (" + entries() + " of " + capacityEntries
-                + " entries); raise " + CAPACITY_KEY
-                + (cause == null ? "" : " (the map refused the write: " + cause.getMessage() + ")"));
-    if (cause != null) {
-      e.initCause(cause);
-    }
-    return e;
   }
 
   private void warnNearlyFull(long entries) {
@@ -579,13 +521,6 @@ public final class ChronicleFragmentStore implements FragmentStore {
 
   private IllegalStateException closedError() {
     return new IllegalStateException("the fragment store in " + dir + " is closed");
-  }
-
-  private void transition(FragmentState from, FragmentState to) {
-    if (from != to) {
-      counts[from.ordinal()].decrementAndGet();
-      counts[to.ordinal()].incrementAndGet();
-    }
   }
 
   private static StoredRecord decode(byte[] raw) {

@@ -11,7 +11,7 @@ import java.util.function.Consumer;
  * <p>Thread-safe. Two implementations: {@code ChronicleFragmentStore} (persistent, the daemon)
  * and {@code InMemoryFragmentStore} (tests and the simulator, and the oracle for the other).
  */
-public interface FragmentStore extends AutoCloseable {
+public interface FragmentStore extends DiskUse, AutoCloseable {
 
   /**
    * Stores a verified fragment. Storing the same fragment again is a no-op; a fragment with a
@@ -68,24 +68,6 @@ public interface FragmentStore extends AutoCloseable {
 
   /** Current counts and use. */
   StoreStats stats();
-
-  /**
-   * Why the store refuses new fragments for lack of disk space (what is free, what is needed),
-   * or empty when it does not. A store in memory never does.
-   */
-  default java.util.Optional<String> lowDisk() {
-    return java.util.Optional.empty();
-  }
-
-  /** Bytes the store's files take on disk; 0 for a store in memory. */
-  default long diskBytes() {
-    return 0;
-  }
-
-  /** Bytes free on the disk holding the store, or -1 for a store in memory. */
-  default long freeDiskBytes() {
-    return -1;
-  }
 
   /** Flushes and releases the store. */
   @Override

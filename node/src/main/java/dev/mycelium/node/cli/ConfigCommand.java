@@ -8,10 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code mycelium config validate|show}: check a config file before a restart, and see which
@@ -22,16 +20,7 @@ import picocli.CommandLine.Spec;
     name = "config",
     description = "Validate a config file, or show the effective configuration.",
     subcommands = {ConfigCommand.Validate.class, ConfigCommand.Show.class})
-public final class ConfigCommand implements Runnable {
-  @Spec CommandSpec spec;
-
-  @picocli.CommandLine.Mixin HelpOption help;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-  }
-
+public final class ConfigCommand extends GroupCommand {
   /** {@code config validate FILE}. */
   @Command(
       name = "validate",

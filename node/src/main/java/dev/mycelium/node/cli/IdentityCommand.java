@@ -12,10 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code mycelium identity show|export|import}: the node's key pair, which a user must keep,
@@ -30,16 +28,7 @@ import picocli.CommandLine.Spec;
       IdentityCommand.Export.class,
       IdentityCommand.Import.class
     })
-public final class IdentityCommand implements Runnable {
-  @Spec CommandSpec spec;
-
-  @picocli.CommandLine.Mixin HelpOption help;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-  }
-
+public final class IdentityCommand extends GroupCommand {
   /** Options shared by the identity subcommands. */
   abstract static class OnDataDir extends ClientCommand {
     @Option(

@@ -3,9 +3,7 @@ package dev.mycelium.node.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code mycelium keyring list|install|use|remove}: rotates the network key of a running node
@@ -24,16 +22,7 @@ import picocli.CommandLine.Spec;
       KeyringCommand.Use.class,
       KeyringCommand.Remove.class
     })
-public final class KeyringCommand implements Runnable {
-  @Spec CommandSpec spec;
-
-  @picocli.CommandLine.Mixin HelpOption help;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-  }
-
+public final class KeyringCommand extends GroupCommand {
   /** Prints the keyring as the node reports it: network IDs only, never the keys. */
   abstract static class KeyringPrinter extends ApiCommand {
     int show(JsonNode body) {

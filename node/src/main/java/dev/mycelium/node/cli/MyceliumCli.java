@@ -7,6 +7,7 @@ import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -20,14 +21,6 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "mycelium 0.1.0-SNAPSHOT",
     description = "A self-healing, peer-to-peer memory store.",
-    exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {
-      "0:ok",
-      "1:failure: the node answered with an error, or the item was not found",
-      "2:usage or config error: fix the command line, the input or the config",
-      "3:cannot reach the node (not running, or wrong --data/--api)",
-      "4:unauthorized: the API key was missing or wrong"
-    },
     subcommands = {
       HelpCommand.class,
       RunCommand.class,
@@ -48,6 +41,8 @@ import picocli.CommandLine.Spec;
     })
 public final class MyceliumCli implements Runnable {
   @Spec CommandSpec spec;
+
+  @Mixin ExitCodeHelp exitCodes;
 
   /** Runs the CLI and exits with its code. */
   public static void main(String[] args) {

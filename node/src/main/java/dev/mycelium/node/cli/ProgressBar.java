@@ -28,19 +28,9 @@ public final class ProgressBar {
 
   /** Shows {@code done} items done, {@code failed} of them failed. */
   public void update(long done, long failed, boolean force) {
-    if (!enabled) {
-      return;
+    if (due(force)) {
+      draw(render(done, failed, (lastDraw - startNanos) / 1e9));
     }
-    long now = System.nanoTime();
-    if (!force && now - lastDraw < REDRAW_NANOS) {
-      return;
-    }
-    lastDraw = now;
-    String line = render(done, failed, (now - startNanos) / 1e9);
-    int pad = Math.max(0, lastLength - line.length());
-    err.print("\r" + line + " ".repeat(pad));
-    err.flush();
-    lastLength = line.length();
   }
 
   /**
@@ -48,14 +38,26 @@ public final class ProgressBar {
    * count of items (the simulator shows simulated time and events per second).
    */
   public void text(String line, boolean force) {
+    if (due(force)) {
+      draw(line);
+    }
+  }
+
+  /** Whether to draw now (enabled, and forced or the last draw is old enough); marks the draw. */
+  private boolean due(boolean force) {
     if (!enabled) {
-      return;
+      return false;
     }
     long now = System.nanoTime();
     if (!force && now - lastDraw < REDRAW_NANOS) {
-      return;
+      return false;
     }
     lastDraw = now;
+    return true;
+  }
+
+  /** Draws {@code line} over the last one, blanking what the last one had beyond it. */
+  private void draw(String line) {
     int pad = Math.max(0, lastLength - line.length());
     err.print("\r" + line + " ".repeat(pad));
     err.flush();

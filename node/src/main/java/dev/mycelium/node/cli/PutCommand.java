@@ -131,22 +131,11 @@ public final class PutCommand extends ApiCommand {
         v.add(f);
       }
     }
-    if (!meta.isEmpty()) {
-      ObjectNode m = req.putObject("metadata");
-      meta.forEach(m::put);
-    }
-    if (vis != null) {
-      req.put("visibility", vis);
-    }
-    if (agent != null) {
-      req.put("agent", agent);
-    }
-    if (run != null) {
-      req.put("run", run);
-    }
-    if (expires != null) {
-      req.put("expires_at", expires);
-    }
+    putMetadata(req, meta);
+    putIfGiven(req, "visibility", vis);
+    putIfGiven(req, "agent", agent);
+    putIfGiven(req, "run", run);
+    putIfGiven(req, "expires_at", expires);
     JsonNode r = client().post("/v1/fragments", req);
     if (json()) {
       printJson(r);

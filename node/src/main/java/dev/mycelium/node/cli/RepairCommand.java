@@ -6,8 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code mycelium repair status|run}: what the node's self-healing is doing, and a way to start
@@ -19,16 +17,7 @@ import picocli.CommandLine.Spec;
     description = "Show the node's repair work (repair status), or start a repair cycle now"
         + " (repair run).",
     subcommands = {RepairCommand.Status.class, RepairCommand.Run.class})
-public final class RepairCommand implements Runnable {
-  @Spec CommandSpec spec;
-
-  @picocli.CommandLine.Mixin HelpOption help;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-  }
-
+public final class RepairCommand extends GroupCommand {
   /** {@code repair status}. */
   @Command(
       name = "status",

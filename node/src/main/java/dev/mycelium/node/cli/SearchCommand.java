@@ -99,25 +99,12 @@ public final class SearchCommand extends ApiCommand {
       req.put("hops", hops == null ? 1 : hops);
     }
     ObjectNode filter = ApiClient.mapper().createObjectNode();
-    if (owner != null) {
-      filter.put("owner", owner);
-    }
-    if (agent != null) {
-      filter.put("agent", agent);
-    }
-    if (run != null) {
-      filter.put("run", run);
-    }
-    if (!meta.isEmpty()) {
-      ObjectNode m = filter.putObject("metadata");
-      meta.forEach(m::put);
-    }
-    if (from != null) {
-      filter.put("from", from);
-    }
-    if (to != null) {
-      filter.put("to", to);
-    }
+    putIfGiven(filter, "owner", owner);
+    putIfGiven(filter, "agent", agent);
+    putIfGiven(filter, "run", run);
+    putMetadata(filter, meta);
+    putIfGiven(filter, "from", from);
+    putIfGiven(filter, "to", to);
     if (!filter.isEmpty()) {
       req.set("filter", filter);
     }

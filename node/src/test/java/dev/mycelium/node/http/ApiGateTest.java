@@ -2,9 +2,7 @@ package dev.mycelium.node.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.mycelium.node.metrics.NodeMetrics;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -58,25 +56,8 @@ class ApiGateTest {
         new ApiHandler(routes, Runnable::run, metrics));
   }
 
-  private record Reply(int status, String headers, JsonNode json) {}
-
   private static void send(EmbeddedChannel ch, String text) {
     ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
-  }
-
-  private static Reply reply(EmbeddedChannel ch) throws Exception {
-    StringBuilder out = new StringBuilder();
-    ByteBuf o;
-    while ((o = ch.readOutbound()) != null) {
-      out.append(o.toString(StandardCharsets.UTF_8));
-      o.release();
-    }
-    String text = out.toString();
-    int split = text.indexOf("\r\n\r\n");
-    assertThat(split).as("a response arrived: %s", text).isPositive();
-    String body = text.substring(split + 4);
-    return new Reply(Integer.parseInt(text.substring(9, 12)), text.substring(0, split),
-        body.startsWith("{") ? RequestParser.JSON.readTree(body) : null);
   }
 
   private static String get(String path, String host, String auth) {
@@ -91,7 +72,7 @@ class ApiGateTest {
     // for the rest, and nothing of the body may reach the aggregator.
     send(ch, "POST /v1/fragments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
         + "\r\nContent-Length: " + (15 * 1024 * 1024) + "\r\n\r\n" + "x".repeat(1024));
-    Reply r = reply(ch);
+    RawReply r = RawReply.read(ch);
     assertThat(r.status()).isEqualTo(401);
     assertThat(r.json().get("error").asText()).isEqualTo("unauthorized");
     assertThat(r.headers().toLowerCase()).contains("connection: close");
@@ -103,10 +84,10 @@ class ApiGateTest {
   void aWrongKeyIsRefusedLikeNoKey() throws Exception {
     EmbeddedChannel ch = channel(true, false);
     send(ch, get("/v1/status", "localhost", "Bearer not-" + KEY));
-    assertThat(reply(ch).status()).isEqualTo(401);
+    assertThat(RawReply.read(ch).status()).isEqualTo(401);
     EmbeddedChannel ok = channel(true, false);
     send(ok, get("/v1/status", "localhost", "Bearer " + KEY));
-    assertThat(reply(ok).status()).isEqualTo(200);
+    assertThat(RawReply.read(ok).status()).isEqualTo(200);
     assertThat(ok.isOpen()).isTrue();
   }
 
@@ -115,7 +96,7 @@ class ApiGateTest {
     EmbeddedChannel ch = channel(true, false);
     send(ch, "POST /v1/fragments HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + KEY
         + "\r\nContent-Length: " + (MAX_BODY + 1L) + "\r\n\r\n" + "x".repeat(100));
-    Reply r = reply(ch);
+    RawReply r = RawReply.read(ch);
     assertThat(r.status()).isEqualTo(413);
     assertThat(r.json().get("error").asText()).isEqualTo("too_large");
     assertThat(bodyBytesPassed.get()).isZero();
@@ -127,21 +108,21 @@ class ApiGateTest {
         "[::1]:7947", "LOCALHOST", "mycelium.lan", "mycelium.lan:80"}) {
       EmbeddedChannel ch = channel(true, false, "mycelium.lan");
       send(ch, get("/health", host, null));
-      assertThat(reply(ch).status()).as(host).isEqualTo(200);
+      assertThat(RawReply.read(ch).status()).as(host).isEqualTo(200);
     }
     // What a page that rebinds its DNS name to 127.0.0.1 sends, and other near misses.
     for (String host : new String[] {"evil.example", "evil.example:7947", "localhost.evil.example",
         "127.0.0.1.nip.io", "localhost:x", "[::1", "", "127.0.0.2"}) {
       EmbeddedChannel ch = channel(true, false);
       send(ch, get("/ready", host, null));
-      Reply r = reply(ch);
+      RawReply r = RawReply.read(ch);
       assertThat(r.status()).as(host).isEqualTo(421);
       assertThat(r.json().get("error").asText()).isEqualTo("misdirected");
       assertThat(ch.isOpen()).isFalse();
     }
     EmbeddedChannel noHost = channel(true, false);
     send(noHost, get("/health", null, null));
-    assertThat(reply(noHost).status()).isEqualTo(421);
+    assertThat(RawReply.read(noHost).status()).isEqualTo(421);
   }
 
   @Test
@@ -155,7 +136,7 @@ class ApiGateTest {
     try {
       EmbeddedChannel ch = channel(true, false);
       send(ch, get("/v1/status", "rebind-" + "a".repeat(300) + "\u00e9.example", null));
-      assertThat(reply(ch).status()).isEqualTo(421);
+      assertThat(RawReply.read(ch).status()).isEqualTo(421);
       String line = audit.list.get(0).getFormattedMessage();
       assertThat(line).contains("api_host_refused").contains("route=/v1/status")
           .contains("host=rebind-" + "a".repeat(93) + "...").doesNotContain("a".repeat(94))
@@ -169,25 +150,25 @@ class ApiGateTest {
   void aForeignHostIsRefusedEvenWithTheKey() throws Exception {
     EmbeddedChannel ch = channel(true, false);
     send(ch, get("/v1/status", "evil.example", "Bearer " + KEY));
-    assertThat(reply(ch).status()).isEqualTo(421);
+    assertThat(RawReply.read(ch).status()).isEqualTo(421);
   }
 
   @Test
   void metricsWantTheKeyUnlessConfiguredOtherwise() throws Exception {
     EmbeddedChannel ch = channel(true, false);
     send(ch, get("/metrics", "localhost", null));
-    assertThat(reply(ch).status()).isEqualTo(401);
+    assertThat(RawReply.read(ch).status()).isEqualTo(401);
     EmbeddedChannel keyed = channel(true, false);
     send(keyed, get("/metrics", "localhost", "Bearer " + KEY));
-    assertThat(reply(keyed).status()).isEqualTo(200);
+    assertThat(RawReply.read(keyed).status()).isEqualTo(200);
     EmbeddedChannel open = channel(false, false);
     send(open, get("/metrics", "localhost", null));
-    assertThat(reply(open).status()).isEqualTo(200);
+    assertThat(RawReply.read(open).status()).isEqualTo(200);
     // Health, readiness and the dashboard's files never want it.
     for (String path : new String[] {"/health", "/ready", "/ui", "/ui/app.js"}) {
       EmbeddedChannel c = channel(true, false);
       send(c, get(path, "localhost", null));
-      assertThat(reply(c).status()).as(path).isEqualTo(200);
+      assertThat(RawReply.read(c).status()).as(path).isEqualTo(200);
     }
   }
 
@@ -195,7 +176,7 @@ class ApiGateTest {
   void aConnectionOverTheCapGets503WithRetryAfter() throws Exception {
     EmbeddedChannel ch = channel(true, true);
     send(ch, get("/health", "localhost", null));
-    Reply r = reply(ch);
+    RawReply r = RawReply.read(ch);
     assertThat(r.status()).isEqualTo(503);
     assertThat(r.json().get("error").asText()).isEqualTo("busy");
     assertThat(r.headers().toLowerCase()).contains("retry-after: 1");
@@ -207,7 +188,7 @@ class ApiGateTest {
     EmbeddedChannel ch = channel(true, false);
     send(ch, "GET /health HTTP/1.1\r\nHost: localhost\r\n" + "X: " + "y".repeat(9000)
         + "\r\n\r\n");
-    Reply r = reply(ch);
+    RawReply r = RawReply.read(ch);
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.json().get("message").asText()).doesNotContain("Exception")
         .doesNotContain("io.netty");

@@ -3,8 +3,6 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.metrics.NodeMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -25,14 +23,8 @@ class ApiHandlerTest {
   private static final String KEY = "test-key";
   private static final int MAX_BODY = 2048;
 
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
   private final ApiBackend backend =
-      new ApiBackend() {
-        @Override
-        public FragmentService fragments() {
-          throw new NotReadyException("the store is opening; retry shortly");
-        }
-
+      new StubBackend() {
         @Override
         public Map<String, Object> status() {
           return Map.of("node_id", "x");
@@ -42,12 +34,8 @@ class ApiHandlerTest {
         public List<String> notReadyReasons() {
           return List.of("store opening");
         }
-
-        @Override
-        public NodeMetrics metrics() {
-          return metrics;
-        }
       };
+  private final NodeMetrics metrics = backend.metrics();
 
   private EmbeddedChannel channel() {
     ApiRoutes routes = new ApiRoutes(backend, ApiKey.of(KEY), 4);
@@ -58,13 +46,7 @@ class ApiHandlerTest {
         new ApiHandler(routes, Runnable::run, metrics));
   }
 
-  private record Reply(int status, String headers, String body) {
-    JsonNode json() throws Exception {
-      return RequestParser.JSON.readTree(body);
-    }
-  }
-
-  private static Reply exchange(EmbeddedChannel ch, String method, String path, String auth,
+  private static RawReply exchange(EmbeddedChannel ch, String method, String path, String auth,
       String body) {
     byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     StringBuilder req = new StringBuilder();
@@ -78,20 +60,10 @@ class ApiHandlerTest {
     in.writeBytes(req.toString().getBytes(StandardCharsets.US_ASCII));
     in.writeBytes(b);
     ch.writeInbound(in);
-    StringBuilder out = new StringBuilder();
-    ByteBuf o;
-    while ((o = ch.readOutbound()) != null) {
-      out.append(o.toString(StandardCharsets.UTF_8));
-      o.release();
-    }
-    String text = out.toString();
-    int split = text.indexOf("\r\n\r\n");
-    assertThat(split).as("a response arrived: %s", text).isPositive();
-    int status = Integer.parseInt(text.substring(9, 12));
-    return new Reply(status, text.substring(0, split), text.substring(split + 4));
+    return RawReply.read(ch);
   }
 
-  private static void assertError(Reply r, int status, String code, String field)
+  private static void assertError(RawReply r, int status, String code, String field)
       throws Exception {
     assertThat(r.status()).as(r.body()).isEqualTo(status);
     assertThat(r.headers()).contains("application/json");
@@ -109,16 +81,16 @@ class ApiHandlerTest {
   @Test
   void healthNeedsNoKeyAndReadyGivesReasons() throws Exception {
     EmbeddedChannel ch = channel();
-    Reply health = exchange(ch, "GET", "/health", null, null);
+    RawReply health = exchange(ch, "GET", "/health", null, null);
     assertThat(health.status()).isEqualTo(200);
     assertThat(health.json().get("status").asText()).isEqualTo("up");
-    Reply ready = exchange(ch, "GET", "/ready", null, null);
+    RawReply ready = exchange(ch, "GET", "/ready", null, null);
     assertThat(ready.status()).isEqualTo(503);
     assertThat(ready.json().get("ready").asBoolean()).isFalse();
     assertThat(ready.json().get("reasons").get(0).asText()).isEqualTo("store opening");
     // /metrics wants the key unless api.metrics-need-key = false.
     assertError(exchange(ch, "GET", "/metrics", null, null), 401, "unauthorized", null);
-    Reply m = exchange(ch, "GET", "/metrics", "Bearer " + KEY, null);
+    RawReply m = exchange(ch, "GET", "/metrics", "Bearer " + KEY, null);
     assertThat(m.status()).isEqualTo(200);
     assertThat(m.body()).contains("mycelium_http_requests_total");
   }
@@ -131,10 +103,10 @@ class ApiHandlerTest {
         null);
     assertError(exchange(ch, "POST", "/v1/fragments", null, "{\"text\":\"a\"}"), 401,
         "unauthorized", null);
-    Reply ok = exchange(ch, "GET", "/v1/status", "Bearer " + KEY, null);
+    RawReply ok = exchange(ch, "GET", "/v1/status", "Bearer " + KEY, null);
     assertThat(ok.status()).isEqualTo(200);
     assertError(exchange(ch, "GET", "/v1/peers", null, null), 401, "unauthorized", null);
-    Reply peers = exchange(ch, "GET", "/v1/peers", "Bearer " + KEY, null);
+    RawReply peers = exchange(ch, "GET", "/v1/peers", "Bearer " + KEY, null);
     assertThat(peers.status()).isEqualTo(200);
     assertThat(peers.json().get("peers").isArray()).isTrue();
     assertError(exchange(ch, "POST", "/v1/peers", "Bearer " + KEY, "{}"), 405,
@@ -215,7 +187,7 @@ class ApiHandlerTest {
   void oversizedBodyGets413Json() throws Exception {
     EmbeddedChannel ch = channel();
     String big = "{\"text\":\"" + "x".repeat(MAX_BODY) + "\"}";
-    Reply r = exchange(ch, "POST", "/v1/fragments", "Bearer " + KEY, big);
+    RawReply r = exchange(ch, "POST", "/v1/fragments", "Bearer " + KEY, big);
     assertError(r, 413, "too_large", null);
     assertThat(r.json().get("message").asText()).contains("api.max-body-bytes");
   }
@@ -224,7 +196,7 @@ class ApiHandlerTest {
   void keepAliveConnectionServesSeveralRequests() {
     EmbeddedChannel ch = channel();
     for (int i = 0; i < 3; i++) {
-      Reply r = exchange(ch, "GET", "/health", null, null);
+      RawReply r = exchange(ch, "GET", "/health", null, null);
       assertThat(r.status()).isEqualTo(200);
       assertThat(ch.isOpen()).isTrue();
     }

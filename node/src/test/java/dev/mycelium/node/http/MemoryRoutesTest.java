@@ -3,12 +3,7 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.node.FragmentService;
-import dev.mycelium.node.NotReadyException;
-import dev.mycelium.node.metrics.NodeMetrics;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,28 +13,7 @@ import org.junit.jupiter.api.Test;
  */
 class MemoryRoutesTest {
   private static final String KEY = "k";
-  private final NodeMetrics metrics = new NodeMetrics(() -> null);
-  private final ApiRoutes routes = new ApiRoutes(new ApiBackend() {
-    @Override
-    public FragmentService fragments() {
-      throw new NotReadyException("the store is opening");
-    }
-
-    @Override
-    public Map<String, Object> status() {
-      return Map.of();
-    }
-
-    @Override
-    public List<String> notReadyReasons() {
-      return List.of();
-    }
-
-    @Override
-    public NodeMetrics metrics() {
-      return metrics;
-    }
-  }, ApiKey.of(KEY), 4);
+  private final ApiRoutes routes = new ApiRoutes(new StubBackend() {}, ApiKey.of(KEY), 4);
 
   private JsonNode call(int status, String method, String path, String body) throws Exception {
     ApiResponse r = routes.handle(method, path, "Bearer " + KEY,

@@ -7,15 +7,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A backend for route tests that exercise one family of routes: no fragment service, an empty
- * status, always ready, its own metrics. A test overrides only what its routes use.
+ * A backend for route tests: the given fragment service (or none, every store call answered
+ * 503), an empty status, always ready, its own metrics. A test overrides only what its routes
+ * use.
  */
-abstract class StubBackend implements ApiBackend {
+public abstract class StubBackend implements ApiBackend {
   private final NodeMetrics metrics = new NodeMetrics(() -> null);
+  private final FragmentService service;
+
+  /** A backend with no fragment service: the store is never ready. */
+  public StubBackend() {
+    this(null);
+  }
+
+  /** A backend whose routes reach {@code service}. */
+  public StubBackend(FragmentService service) {
+    this.service = service;
+  }
 
   @Override
   public FragmentService fragments() {
-    throw new NotReadyException("not in this test");
+    if (service == null) {
+      throw new NotReadyException("not in this test");
+    }
+    return service;
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.node.TestBytes;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
@@ -98,10 +99,11 @@ class NetworkKeyAdmissionTest {
     byte[] id = nodeKeys.nodeId().toBytes();
     byte[] fingerprint = NetworkKeyring.networkId(networkKey).getBytes(StandardCharsets.US_ASCII);
     for (byte[] f : frames) {
-      assertThat(indexOf(f, id)).as("node ID in a frame to a stranger").isNegative();
-      assertThat(indexOf(f, networkKey)).isNegative();
-      assertThat(indexOf(f, fingerprint)).isNegative();
-      assertThat(indexOf(f, "127.0.0.1".getBytes(StandardCharsets.US_ASCII))).isNegative();
+      assertThat(TestBytes.indexOf(f, id)).as("node ID in a frame to a stranger").isNegative();
+      assertThat(TestBytes.indexOf(f, networkKey)).isNegative();
+      assertThat(TestBytes.indexOf(f, fingerprint)).isNegative();
+      assertThat(TestBytes.indexOf(f, "127.0.0.1".getBytes(StandardCharsets.US_ASCII)))
+          .isNegative();
     }
   }
 
@@ -117,19 +119,6 @@ class NetworkKeyAdmissionTest {
       assertThat(c.getUnknownFields().asMap()).isEmpty();
       assertThat(c.getNonce().size()).isEqualTo(Protocol.NONCE_BYTES);
     }
-  }
-
-  private static int indexOf(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   @Test

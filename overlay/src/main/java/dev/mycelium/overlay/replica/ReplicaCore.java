@@ -1217,10 +1217,8 @@ public final class ReplicaCore {
     }
     Set<FragmentId> answered = new HashSet<>();
     for (SignedTombstone t : reply.getTombstonesList()) {
-      TombstoneBody body = TOMBSTONES.verifyTombstone(t);
-      FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
-      if (f.ids.contains(id) && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray())
-          .equals(f.owner)) {
+      FragmentId id = askedTombstone(f, t);
+      if (id != null) {
         answered.add(id);
         onTombstone(now, from, t, out);
         repairs.succeeded(now, id, 0);
@@ -1230,13 +1228,7 @@ public final class ReplicaCore {
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = verifyReplica(r);
-        if (!f.ids.contains(v.id())) {
-          throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
-        }
-        if (!v.owner().equals(f.owner)) {
-          throw new InvalidFragmentException("owner", "replica belongs to another owner");
-        }
+        v = verifyAsked(f, r);
       } catch (InvalidFragmentException e) {
         FragmentId guess = guessId(r, f.ids);
         forged(from, guess, e.getMessage(), out);
@@ -1262,6 +1254,35 @@ public final class ReplicaCore {
   }
 
   /** The asked-for ID a bad replica claims to be, if its body parses that far. */
+  /**
+   * The fragment a tombstone in a fetch reply deletes, when the fetch asked for it and the
+   * fetch's owner signed it; null otherwise.
+   */
+  private static FragmentId askedTombstone(Fetch f, SignedTombstone t) {
+    TombstoneBody body = TOMBSTONES.verifyTombstone(t);
+    FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
+    boolean asked = f.ids.contains(id)
+        && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray()).equals(f.owner);
+    return asked ? id : null;
+  }
+
+  /**
+   * Verifies a replica in a fetch reply and checks it is one the fetch asked for, of the
+   * fetch's owner.
+   *
+   * @throws InvalidFragmentException when it does not verify or was not asked for
+   */
+  private ReplicaCodec.Verified verifyAsked(Fetch f, SignedReplica r) {
+    ReplicaCodec.Verified v = verifyReplica(r);
+    if (!f.ids.contains(v.id())) {
+      throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
+    }
+    if (!v.owner().equals(f.owner)) {
+      throw new InvalidFragmentException("owner", "replica belongs to another owner");
+    }
+    return v;
+  }
+
   private static FragmentId guessId(SignedReplica r, Set<FragmentId> asked) {
     try {
       byte[] id = dev.mycelium.wire.proto.ReplicaBody.parseFrom(r.getBody()).getFragmentId()
@@ -1384,6 +1405,15 @@ public final class ReplicaCore {
       bySource.computeIfAbsent(w.source(), k -> new LinkedHashMap<>())
           .computeIfAbsent(w.owner(), k -> new ArrayList<>()).add(w.id());
     }
+    sendFetches(now, bySource, false, out);
+  }
+
+  /**
+   * Asks each source for the IDs grouped under it by owner, {@code fetchBatch} IDs a request,
+   * and remembers each request until its answer or its deadline.
+   */
+  private void sendFetches(long now, Map<NodeId, Map<NodeId, List<FragmentId>>> bySource,
+      boolean probe, Out out) {
     for (Map.Entry<NodeId, Map<NodeId, List<FragmentId>>> e : bySource.entrySet()) {
       for (Map.Entry<NodeId, List<FragmentId>> byOwner : e.getValue().entrySet()) {
         List<FragmentId> list = byOwner.getValue();
@@ -1391,7 +1421,7 @@ public final class ReplicaCore {
           List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
           long req = requestId(e.getKey());
           fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
-              now + config.fetchTimeoutMillis()));
+              now + config.fetchTimeoutMillis(), probe));
           send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
               .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
               .build());
@@ -1700,20 +1730,7 @@ public final class ReplicaCore {
           .computeIfAbsent(p.owner(), k -> new ArrayList<>()).add(e.getKey());
       probesInFlight++;
     }
-    for (Map.Entry<NodeId, Map<NodeId, List<FragmentId>>> e : bySource.entrySet()) {
-      for (Map.Entry<NodeId, List<FragmentId>> byOwner : e.getValue().entrySet()) {
-        List<FragmentId> list = byOwner.getValue();
-        for (int i = 0; i < list.size(); i += config.fetchBatch()) {
-          List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
-          long req = requestId(e.getKey());
-          fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
-              now + config.fetchTimeoutMillis(), true));
-          send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
-              .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
-              .build());
-        }
-      }
-    }
+    sendFetches(now, bySource, true, out);
   }
 
   /**
@@ -1723,23 +1740,14 @@ public final class ReplicaCore {
   private void onProbeReply(long now, NodeId from, Fetch f, ReplicaFetchReply reply, Out out) {
     probesInFlight -= f.ids.size();
     for (SignedTombstone t : reply.getTombstonesList()) {
-      TombstoneBody body = TOMBSTONES.verifyTombstone(t);
-      FragmentId id = FragmentId.of(body.getFragmentId().toByteArray());
-      if (f.ids.contains(id) && NodeId.fromPublicKey(body.getOwnerPublicKey().toByteArray())
-          .equals(f.owner)) {
+      if (askedTombstone(f, t) != null) {
         onTombstone(now, from, t, out);
       }
     }
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = verifyReplica(r);
-        if (!f.ids.contains(v.id())) {
-          throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
-        }
-        if (!v.owner().equals(f.owner)) {
-          throw new InvalidFragmentException("owner", "replica belongs to another owner");
-        }
+        v = verifyAsked(f, r);
       } catch (InvalidFragmentException e) {
         forged(from, guessId(r, f.ids), e.getMessage(), out);
         continue;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mycelium.overlay.Capacity;
+import dev.mycelium.overlay.FuzzFrames;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.storage.Fragment;
 import dev.mycelium.storage.FragmentCodec;
@@ -20,7 +20,6 @@ import dev.mycelium.wire.proto.ReplicaPut;
 import dev.mycelium.wire.proto.SignedManifest;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -68,19 +67,13 @@ class ReplicaMessageFuzzTest {
     store.put(own);
     core.put(now, own.id());
 
-    ByteBuffer in = ByteBuffer.wrap(input);
-    while (in.remaining() >= 3) {
-      int flags = in.get() & 0xff;
-      OwnerKeys from = PEERS[(flags & 0x7f) % PEERS.length];
-      byte[] frame = new byte[Math.min(in.getShort() & 0xffff, in.remaining())];
-      in.get(frame);
-      Envelope env;
-      try {
-        env = Envelope.parseFrom(frame);
-      } catch (InvalidProtocolBufferException e) {
+    for (FuzzFrames.Frame f : FuzzFrames.read(input)) {
+      OwnerKeys from = PEERS[f.sender(PEERS.length)];
+      Envelope env = f.envelope();
+      if (env == null) {
         continue;
       }
-      if ((flags & 0x80) != 0) {
+      if (f.marked()) {
         env = signed(env, from);
       }
       List<ReplicaEffect> effects = core.onMessage(now, from.nodeId(), env);

@@ -4,13 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.overlay.FuzzFrames;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.NetworkSearchHit;
 import dev.mycelium.wire.proto.NetworkSearchRequest;
 import dev.mycelium.wire.proto.SignedFragment;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -45,23 +44,17 @@ class SearchMessageFuzzTest {
     ByteString mine = started.requestId();
     List<NetworkSearch.Action> actions = new ArrayList<>(started.actions());
     int handled = 0;
-    ByteBuffer in = ByteBuffer.wrap(input);
-    while (in.remaining() >= 3) {
-      int flags = in.get() & 0xff;
-      NodeId from = peers.get((flags & 0x7f) % peers.size());
-      byte[] frame = new byte[Math.min(in.getShort() & 0xffff, in.remaining())];
-      in.get(frame);
-      Envelope env;
-      try {
-        env = Envelope.parseFrom(frame);
-      } catch (InvalidProtocolBufferException e) {
+    for (FuzzFrames.Frame f : FuzzFrames.read(input)) {
+      NodeId from = peers.get(f.sender(peers.size()));
+      Envelope env = f.envelope();
+      if (env == null) {
         continue;
       }
       switch (env.getBodyCase()) {
         case SEARCH_REQUEST -> actions.addAll(
             core.onRequest(now, from, env.getSearchRequest(), peers));
         case SEARCH_RESPONSE -> actions.addAll(core.onResponse(now, from,
-            (flags & 0x80) != 0
+            f.marked()
                 ? env.getSearchResponse().toBuilder().setRequestId(mine).build()
                 : env.getSearchResponse()));
         default -> {

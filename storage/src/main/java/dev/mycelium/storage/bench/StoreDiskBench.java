@@ -73,22 +73,10 @@ public final class StoreDiskBench {
         long held = files.valueBytes() + 32L * files.size();
         long disk = files.diskBytes();
         System.out.printf("%10d %12.1f %12.1f %12.1f %7s %5d %8.1f%n", c, held / 1048576.0,
-            disk / 1048576.0, allocated(dir) / 1048576.0,
+            disk / 1048576.0, ChronicleFile.allocatedBytesUnder(dir) / 1048576.0,
             held == 0 ? "-" : String.format("%.2f", (double) disk / held), files.growths(),
             (System.nanoTime() - t0) / 1e9);
       }
-    }
-  }
-
-  private static long allocated(Path dir) throws Exception {
-    try (Stream<Path> files = Files.walk(dir)) {
-      return files.filter(Files::isRegularFile).mapToLong(p -> {
-        try {
-          return (Long) Files.getAttribute(p, "unix:blocks") * 512;
-        } catch (Exception e) {
-          return p.toFile().length();
-        }
-      }).sum();
     }
   }
 }

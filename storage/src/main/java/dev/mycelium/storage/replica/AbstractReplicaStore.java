@@ -6,19 +6,16 @@ import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.StateCounts;
 import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -33,31 +30,18 @@ import org.slf4j.LoggerFactory;
  */
 abstract class AbstractReplicaStore implements ReplicaStore {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaStore.class);
-  private static final FragmentState[] STATES = FragmentState.values();
 
   private final FragmentCodec codec;
-  private final long capacityEntries;
-  private final String capacityKey;
+  private final StateCounts counts;
   private final LongSupplier clockMillis;
-  private final AtomicLong[] counts = new AtomicLong[STATES.length];
-  private final AtomicLong reserved = new AtomicLong();
-  private final AtomicLong blankDetections = new AtomicLong();
   private final Map<NodeId, Set<FragmentId>> byOwner = new ConcurrentHashMap<>();
   private volatile BiConsumer<FragmentId, NodeId> blankListener = (id, owner) -> {};
 
   AbstractReplicaStore(
       FragmentCodec codec, long capacityEntries, String capacityKey, LongSupplier clockMillis) {
-    if (capacityEntries < 1) {
-      throw new IllegalArgumentException(capacityKey + " must be at least 1, got "
-          + capacityEntries);
-    }
+    this.counts = new StateCounts("replica store", capacityEntries, capacityKey);
     this.codec = codec;
-    this.capacityEntries = capacityEntries;
-    this.capacityKey = capacityKey;
     this.clockMillis = clockMillis;
-    for (int i = 0; i < counts.length; i++) {
-      counts[i] = new AtomicLong();
-    }
   }
 
   // ---- where the bytes live ----
@@ -93,12 +77,11 @@ abstract class AbstractReplicaStore implements ReplicaStore {
       FragmentId id = FragmentId.of(k);
       ReplicaRecord h = ReplicaRecord.headerOf(v);
       if (h == null) {
-        counts[FragmentState.BLANK.ordinal()].incrementAndGet();
+        counts.addFound(FragmentState.BLANK);
       } else {
-        counts[h.state().ordinal()].incrementAndGet();
+        counts.addFound(h.state());
         byOwner.computeIfAbsent(h.owner(), o -> ConcurrentHashMap.newKeySet()).add(id);
       }
-      reserved.incrementAndGet();
     });
   }
 
@@ -129,8 +112,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
       }
       if (removeRaw(key, raw)) {
         ReplicaRecord h = ReplicaRecord.headerOf(raw);
-        counts[(h == null ? FragmentState.BLANK : h.state()).ordinal()].decrementAndGet();
-        reserved.decrementAndGet();
+        counts.removed(h == null ? FragmentState.BLANK : h.state());
         if (h != null) {
           Set<FragmentId> ids = byOwner.get(h.owner());
           if (ids != null) {
@@ -167,7 +149,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
       byte[] raw = read(key);
       if (raw == null) {
         if (insert(key, fresh, c.owner())) {
-          counts[FragmentState.PRESENT.ordinal()].incrementAndGet();
+          counts.add(FragmentState.PRESENT);
           return FragmentState.PRESENT;
         }
         continue;
@@ -187,7 +169,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
         return FragmentState.PRESENT;
       }
       if (replaceRaw(key, raw, fresh)) {
-        transition(state, FragmentState.PRESENT);
+        counts.transition(state, FragmentState.PRESENT);
         if (h == null) {
           byOwner.computeIfAbsent(c.owner(), o -> ConcurrentHashMap.newKeySet()).add(c.id());
         }
@@ -231,9 +213,8 @@ abstract class AbstractReplicaStore implements ReplicaStore {
         // Not even the owner can be trusted: nothing to keep. The owner's anti-entropy puts
         // the replica back.
         if (removeRaw(key, raw)) {
-          counts[FragmentState.BLANK.ordinal()].decrementAndGet();
-          reserved.decrementAndGet();
-          blankDetections.incrementAndGet();
+          counts.removed(FragmentState.BLANK);
+          counts.blankDetected();
           LOG.warn("held replica {} has an unreadable record ({}); dropped", id, failure);
           return Optional.empty();
         }
@@ -243,8 +224,8 @@ abstract class AbstractReplicaStore implements ReplicaStore {
           new ReplicaRecord(FragmentState.BLANK, h.owner(), h.storedAtMillis(), new byte[0])
               .encode();
       if (replaceRaw(key, raw, blank)) {
-        transition(h.state(), FragmentState.BLANK);
-        blankDetections.incrementAndGet();
+        counts.transition(h.state(), FragmentState.BLANK);
+        counts.blankDetected();
         LOG.warn("held replica {} of owner {} failed its check ({}); it is BLANK until pulled "
             + "from another holder", id, h.owner().shortString(), failure);
         blankListener.accept(id, h.owner());
@@ -304,7 +285,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
       byte[] raw = read(key);
       if (raw == null) {
         if (insert(key, deleted, signer)) {
-          counts[FragmentState.DELETED.ordinal()].incrementAndGet();
+          counts.add(FragmentState.DELETED);
           return;
         }
         continue;
@@ -320,7 +301,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
         return;
       }
       if (replaceRaw(key, raw, deleted)) {
-        transition(state, FragmentState.DELETED);
+        counts.transition(state, FragmentState.DELETED);
         if (h == null) {
           byOwner.computeIfAbsent(signer, o -> ConcurrentHashMap.newKeySet()).add(id);
         }
@@ -339,7 +320,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
             new ReplicaRecord(FragmentState.BLANK, owner, clockMillis.getAsLong(), new byte[0])
                 .encode();
         if (insert(key, placeholder, owner)) {
-          counts[FragmentState.BLANK.ordinal()].incrementAndGet();
+          counts.add(FragmentState.BLANK);
           return;
         }
         continue;
@@ -352,7 +333,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
           new ReplicaRecord(FragmentState.BLANK, h.owner(), h.storedAtMillis(), new byte[0])
               .encode();
       if (replaceRaw(key, raw, blank)) {
-        transition(h.state(), FragmentState.BLANK);
+        counts.transition(h.state(), FragmentState.BLANK);
         return;
       }
     }
@@ -401,8 +382,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
       ReplicaRecord h = raw == null ? null : ReplicaRecord.headerOf(raw);
       if (h != null && h.state() == FragmentState.DELETED
           && h.storedAtMillis() < storedBeforeMillis && removeRaw(key, raw)) {
-        counts[FragmentState.DELETED.ordinal()].decrementAndGet();
-        reserved.decrementAndGet();
+        counts.removed(FragmentState.DELETED);
         Set<FragmentId> ids = byOwner.get(h.owner());
         if (ids != null) {
           ids.remove(FragmentId.of(key));
@@ -423,11 +403,7 @@ abstract class AbstractReplicaStore implements ReplicaStore {
 
   @Override
   public StoreStats stats() {
-    Map<FragmentState, Long> byState = new EnumMap<>(FragmentState.class);
-    for (FragmentState s : STATES) {
-      byState.put(s, counts[s.ordinal()].get());
-    }
-    return new StoreStats(Map.copyOf(byState), entries(), capacityEntries, blankDetections.get());
+    return counts.stats();
   }
 
   @Override
@@ -454,54 +430,24 @@ abstract class AbstractReplicaStore implements ReplicaStore {
   }
 
   final long entries() {
-    return StateCounts.total(counts);
+    return counts.total();
   }
 
   final long capacityEntries() {
-    return capacityEntries;
+    return counts.capacityEntries();
   }
 
   /** Counts by state, for the clean-close marker and logs. */
   final String countsText() {
-    return StateCounts.text(counts);
+    return counts.text();
   }
 
   /** Adds a new ID if it fits; the slot is reserved first so racing inserts cannot overfill. */
   private boolean insert(byte[] key, byte[] value, NodeId owner) {
-    long now = reserved.incrementAndGet();
-    if (now > capacityEntries) {
-      reserved.decrementAndGet();
-      throw full(null);
-    }
-    boolean inserted = false;
-    try {
-      inserted = insertRaw(key, value);
-    } finally {
-      if (!inserted) {
-        reserved.decrementAndGet();
-      }
-    }
+    boolean inserted = counts.insert(() -> insertRaw(key, value)) > 0;
     if (inserted) {
       byOwner.computeIfAbsent(owner, o -> ConcurrentHashMap.newKeySet()).add(FragmentId.of(key));
     }
     return inserted;
-  }
-
-  /** The refusal of a write that no longer fits, naming the setting to raise. */
-  final StoreFullException full(RuntimeException cause) {
-    StoreFullException e = new StoreFullException("the replica store is full (" + entries()
-        + " of " + capacityEntries + " entries); raise " + capacityKey
-        + (cause == null ? "" : " (the map refused the write: " + cause.getMessage() + ")"));
-    if (cause != null) {
-      e.initCause(cause);
-    }
-    return e;
-  }
-
-  private void transition(FragmentState from, FragmentState to) {
-    if (from != to) {
-      counts[from.ordinal()].decrementAndGet();
-      counts[to.ordinal()].incrementAndGet();
-    }
   }
 }

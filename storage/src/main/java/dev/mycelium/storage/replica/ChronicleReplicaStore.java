@@ -1,12 +1,12 @@
 package dev.mycelium.storage.replica;
 
+import dev.mycelium.storage.ChronicleBacked;
 import dev.mycelium.storage.ChronicleFile;
 import dev.mycelium.storage.FragmentCodec;
 import dev.mycelium.storage.FragmentLimits;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * (anti-entropy asks per owner); a holder's map is expected to stay in the hundreds of
  * thousands of entries, a walk of well under a second.
  */
-public final class ChronicleReplicaStore extends AbstractReplicaStore {
+public final class ChronicleReplicaStore extends AbstractReplicaStore
+    implements ChronicleBacked {
   /** The config key that bounds the store, named in every capacity message. */
   public static final String CAPACITY_KEY = "replication.capacity-entries";
   /** The first generation's file name in the data directory. */
@@ -119,19 +120,9 @@ public final class ChronicleReplicaStore extends AbstractReplicaStore {
     return dir;
   }
 
-  /** The files under the store: bytes on disk, generations, growths since open. */
+  @Override
   public ChronicleFile files() {
     return map;
-  }
-
-  @Override
-  public Optional<String> lowDisk() {
-    return map.lowDisk();
-  }
-
-  @Override
-  public long diskBytes() {
-    return map.isClosed() ? 0 : map.diskBytes();
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.mycelium.storage.replica;
 
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
+import dev.mycelium.storage.DiskUse;
 import dev.mycelium.storage.Scrubber;
 import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
@@ -31,7 +32,7 @@ import java.util.function.Consumer;
  * <p>Thread-safe. Two implementations share one contract test: {@link ChronicleReplicaStore}
  * (persistent, the daemon) and {@link InMemoryReplicaStore} (tests and the simulator).
  */
-public interface ReplicaStore extends Scrubber.Target, AutoCloseable {
+public interface ReplicaStore extends Scrubber.Target, DiskUse, AutoCloseable {
 
   /**
    * Checks and keeps an owner's replica. Keeping the same replica again is a no-op; a newer
@@ -128,17 +129,4 @@ public interface ReplicaStore extends Scrubber.Target, AutoCloseable {
   /** Flushes and releases the store. */
   @Override
   void close();
-
-  /**
-   * Why the store refuses new replicas for lack of disk space, or empty when it does not. A
-   * store in memory never does.
-   */
-  default java.util.Optional<String> lowDisk() {
-    return java.util.Optional.empty();
-  }
-
-  /** Bytes the store's files take on disk; 0 for a store in memory. */
-  default long diskBytes() {
-    return 0;
-  }
 }
