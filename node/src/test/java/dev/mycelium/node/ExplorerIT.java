@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.http.HeadlessChromium;
 import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.FragmentState;
@@ -23,8 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,22 +45,10 @@ class ExplorerIT {
   @TempDir Path tmp;
 
   private final HttpClient http = HttpClient.newHttpClient();
-  private final List<Node> running = new ArrayList<>();
-
-  @AfterEach
-  void stopAll() {
-    running.forEach(Node::close);
-  }
+  @RegisterExtension final TestNodes nodes = new TestNodes(() -> tmp);
 
   private Node start(String name, String seed) {
-    ConfigLoader loader = new ConfigLoader().preset("test")
-        .flag("mycelium.node.data-dir", tmp.resolve(name).toString());
-    if (seed != null) {
-      loader.flag("mycelium.peer.seeds", seed);
-    }
-    Node n = Node.start(loader.load(), NodeBackendsForTests.backends());
-    running.add(n);
-    return n;
+    return nodes.start(name, nodes.config(name, seed));
   }
 
   private JsonNode call(Node n, String method, String path, Object body) throws Exception {
@@ -95,8 +82,8 @@ class ExplorerIT {
   }
 
   private Node byId(String id) {
-    return running.stream().filter(n -> n.nodeId().toString().equals(id)).findFirst()
-        .orElseThrow();
+    return nodes.running().values().stream().filter(n -> n.nodeId().toString().equals(id))
+        .findFirst().orElseThrow();
   }
 
   @Test

@@ -142,13 +142,8 @@ public final class OverlayNode {
   /**
    * Puts a message meant for another core through the same defences as overlay messages: a
    * banned peer is disconnected, a peer over its token bucket loses points and the message is
-   * dropped.
+   * dropped. {@code bytes} is the message's size, counted against the peer's byte bucket.
    */
-  public Admission admit(long now, NodeId from) {
-    return admit(now, from, 0);
-  }
-
-  /** {@link #admit(long, NodeId)} for a message of {@code bytes} bytes, counted per peer. */
   public Admission admit(long now, NodeId from, long bytes) {
     Outbox out = new Outbox();
     if (from.equals(self.id())) {

@@ -115,14 +115,6 @@ public final class PeerScores {
   }
 
   /**
-   * Admits one message from a peer against its token bucket. A message over the bucket costs
-   * points and should be dropped.
-   */
-  public boolean admit(long now, NodeId peer, Outbox out) {
-    return admit(now, peer, 0, out);
-  }
-
-  /**
    * Admits one message of {@code bytes} bytes from a peer against both its buckets: messages
    * and bytes, since a peer within its message rate can still send 4 MiB frames at it. A
    * message over either bucket costs points and should be dropped.

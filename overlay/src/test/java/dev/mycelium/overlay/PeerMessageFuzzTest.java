@@ -67,7 +67,8 @@ class PeerMessageFuzzTest {
                 g.getMaxTtl(), g.getTopic(), g.getPayload()))))).build();
       }
       List<Effect> effects = OverlayNode.isApplication(env)
-          ? node.admit(now, from).effects() : node.onMessage(now, from, env);
+          ? node.admit(now, from, env.getSerializedSize()).effects()
+          : node.onMessage(now, from, env);
       assertThat(effects).isNotNull();
       now += 150;
       assertThat(node.tick(now)).isNotNull();

@@ -42,7 +42,7 @@ class PeerScoresTest {
     Outbox out = new Outbox();
     int admitted = 0;
     for (int i = 0; i < 2 * config.peerBurst(); i++) {
-      if (scores.admit(0, bad, out)) {
+      if (scores.admit(0, bad, 0, out)) {
         admitted++;
       }
     }
@@ -70,7 +70,7 @@ class PeerScoresTest {
     scores.penalize(0, shady, PeerScores.MALFORMED, "garbage", out);
     assertThat(scores.isBanned(1, bad)).isTrue();
     for (int i = 0; i < 3 * PeerScores.MAX_TRACKED; i++) {
-      scores.admit(1, fresh(i), out);
+      scores.admit(1, fresh(i), 0, out);
       assertThat(scores.tracked()).isLessThanOrEqualTo(PeerScores.MAX_TRACKED);
     }
     assertThat(scores.isBanned(2, bad)).isTrue();
@@ -104,7 +104,7 @@ class PeerScoresTest {
       id[1] = (byte) (i >>> 16);
       id[2] = (byte) (i >>> 8);
       id[3] = (byte) i;
-      scores.admit(1, NodeId.of(id), out);
+      scores.admit(1, NodeId.of(id), 0, out);
     }
     assertThat(scores.score(1, bad)).isLessThan(-PeerScores.MALFORMED + 1);
   }
