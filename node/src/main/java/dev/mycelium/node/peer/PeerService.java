@@ -980,7 +980,23 @@ public final class PeerService implements AutoCloseable {
   }
 
   private void dial(NodeId id) {
-    if (links.containsKey(id) || dialing.contains(id) || partitioned.contains(id)) {
+    if (partitioned.contains(id) && !links.containsKey(id)) {
+      // Across a real partition the dial fails, and the overlay learns that the peer it just
+      // took into its active view is unreachable. A dial that went quietly nowhere would leave
+      // the peer active for as long as a third node vouches for it to the failure detector.
+      // Reported on a later turn of the loop, as the transport reports a refused connect.
+      try {
+        loop.execute(() -> {
+          if (!closed) {
+            listener.onDialFailed(null, id, "partitioned by fault injection");
+          }
+        });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // The service is stopping.
+      }
+      return;
+    }
+    if (links.containsKey(id) || dialing.contains(id)) {
       return;
     }
     PeerAddress a = addresses.get(id);
@@ -1238,6 +1254,11 @@ public final class PeerService implements AutoCloseable {
       // Injected loss acts here, on envelopes of links already authenticated, never on the
       // Hello (which the transport handles before onReady): a lost Hello would only make the
       // link fail to form, a dead peer rather than a lossy one.
+      if (partitioned.contains(link.peer())) {
+        // Sent before the partition and still queued for the loop when it was put in place:
+        // across a real partition it would never have arrived.
+        return;
+      }
       if (lossRandom != null && lossRandom.nextDouble() < lossRate) {
         lossDropped.incrementAndGet();
         return;
