@@ -120,12 +120,15 @@ class Node:
                     return int(line.split()[1]) * 1024
         return 0
 
-    def wait_indexed(self, timeout=3600):
+    def wait_indexed(self, size, timeout=3600):
+        """Until the index holds `size` vectors with none pending: a text put without a vector
+        reaches the index only once the embedder is done with it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.call('GET', '/v1/status')['index']['pending'] == 0:
+            index = self.call('GET', '/v1/status')['index']
+            if index['size'] >= size and index['pending'] == 0:
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
         fail('the index did not catch up within %d s' % timeout, 1)
 
 
@@ -330,7 +333,7 @@ def main():
         '<= 3 s after the JVM is up', ready <= 3.0, 'includes JVM start and the launcher')
     for t in ('a first memory fragment', 'a second memory fragment'):
         node.call('POST', '/v1/fragments', {'text': t})
-    node.wait_indexed()
+    node.wait_indexed(2)
     disk = du_bytes(node.data)
     row('disk used by a fresh node holding 2 fragments', '%.1f MiB' % (disk / 2**20), '<= 64 MB',
         disk <= 64 * 10**6)
@@ -343,13 +346,14 @@ def main():
     # Embedding with the built-in model: batches of 500 texts, until nothing is pending.
     texts = wordnet_glosses(glosses_n)
     mean = sum(map(len, texts)) / len(texts)
+    size = node.call('GET', '/v1/status')['index']['size']
     t = time.monotonic()
     for i in range(0, len(texts), 500):
         r = node.call('POST', '/v1/fragments/batch',
                       {'fragments': [{'text': x} for x in texts[i:i + 500]]})
         if r['failed']:
             fail('embedding batch refused %d items' % r['failed'], 1)
-    node.wait_indexed()
+    node.wait_indexed(size + len(texts))
     rate = len(texts) / (time.monotonic() - t)
     row('texts embedded by the built-in embedder (%d WordNet glosses of %d characters)'
         % (len(texts), mean), '%.0f per second' % rate, '>= 600 per second', rate >= 600)
@@ -371,8 +375,9 @@ def main():
 
     # The same vectors in the node, searched over HTTP by one wrk connection.
     log('importing %d vectors into the node' % n_search)
+    size = node.call('GET', '/v1/status')['index']['size']
     import_vectors(node, base, 'search')
-    node.wait_indexed()
+    node.wait_indexed(size + len(base))
     lua = os.path.join(work, 'search.lua')
     with open(lua, 'w') as f:
         f.write('local bodies = {\n')
@@ -409,8 +414,9 @@ def main():
 
     # Fill to n_total and restart: start to /ready with that many fragments, memory.
     log('importing %d more fragments' % len(extra))
+    size = node.call('GET', '/v1/status')['index']['size']
     import_vectors(node, extra, 'filler', n_search)
-    node.wait_indexed()
+    node.wait_indexed(size + len(extra))
     held = node.call('GET', '/v1/status')['fragments']['PRESENT']
     node.stop()
     ready = node.start()
@@ -426,6 +432,7 @@ def main():
     log('re-replication (bench replication, 5 nodes in one JVM)')
     out = subprocess.run([MYCELIUM, 'bench', 'replication', '--fragments',
                           str(5_000 if a.quick else 20_000), '--format', 'json',
+                          '--timeout', '300',
                           '--dir', os.path.join(work, 'replication')],
                          cwd=ROOT, capture_output=True, text=True)
     if out.returncode == 0:

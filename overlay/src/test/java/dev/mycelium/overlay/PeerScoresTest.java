@@ -2,6 +2,7 @@ package dev.mycelium.overlay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.wire.NodeId;
 import org.junit.jupiter.api.Test;
 
@@ -113,9 +114,9 @@ class PeerScoresTest {
   void aPeerWithinItsMessageRateIsStillRefusedForTooManyBytes() {
     PeerScores scores = new PeerScores(config);
     Outbox out = new Outbox();
-    long frame = 4L << 20;
+    long frame = 16L << 20;
     int admitted = 0;
-    // One 4 MiB frame every 100 ms: 10 messages a second, 40 MiB/s.
+    // One 16 MiB frame every 100 ms: 10 messages a second, 160 MiB/s.
     for (int i = 0; i < 20; i++) {
       if (scores.admit(i * 100L, bad, frame, out)) {
         admitted++;
@@ -124,6 +125,24 @@ class PeerScoresTest {
     assertThat(admitted).isLessThan(20)
         .isGreaterThanOrEqualTo((int) (PeerScores.PEER_BYTE_BURST / frame));
     assertThat(scores.score(2_000, bad)).isNegative();
+  }
+
+  @Test
+  void aReReplicationStreamAtTheDefaultPaceIsNeverRefused() {
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    // replication.stream-per-tick replicas every 200 ms tick (the shipped defaults), 3 KiB
+    // each (1 KiB of text, 384 floats, signature and seal), in ReplicaPuts of 64: 30 MB/s.
+    int perTick = ReplicaConfig.DEFAULTS.streamPerTick();
+    long put = 64L * 3 * 1024;
+    int puts = perTick / 64;
+    for (int tick = 0; tick < 5 * 60; tick++) {
+      for (int p = 0; p < puts; p++) {
+        assertThat(scores.admit(tick * 200L, bad, put, out)).as("tick %d put %d", tick, p)
+            .isTrue();
+      }
+    }
+    assertThat(scores.score(60_000, bad)).isZero();
   }
 
   @Test

@@ -762,8 +762,13 @@ public final class ChronicleFile implements AutoCloseable {
         }
       }
     } catch (RuntimeException | IOException e) {
-      LOG.error("growing the {} in {} failed; it keeps serving from its current file", spec.what(),
-          dir, e);
+      if (growthRefusal == null) {
+        LOG.error("growing the {} in {} failed; it keeps serving from its current file",
+            spec.what(), dir, e);
+      } else {
+        // A writer waiting on an unfinished move asks for it again; once is enough to log.
+        LOG.debug("growing the {} in {} failed again: {}", spec.what(), dir, e.toString());
+      }
       // Not tried again until the next start: a failure that is not about space would only
       // repeat on every write.
       refusedNeed = Long.MAX_VALUE / 4;

@@ -97,7 +97,7 @@ public final class BenchReplicationCommand extends ClientCommand {
     if (!(privateShare >= 0 && privateShare <= 1)) {
       throw new CliException(ExitCodes.USAGE, "--private-share must be from 0 to 1");
     }
-    LogSetup.apply("text", "WARN");
+    LogSetup.apply("text", System.getProperty("mycelium.bench.log", "WARN"));
     Path where = BenchDirs.open(dir, "mycelium-bench-replication");
     List<Node> all = new ArrayList<>();
     try {

@@ -16,6 +16,7 @@ import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,16 +72,29 @@ public final class StoreHeldReplicas implements HeldReplicas {
     return store.get(id).flatMap(HeldReplica::tombstone);
   }
 
+  private static final long REFUSALS_PER_LINE = 10_000;
+  private final AtomicLong refusals = new AtomicLong();
+
   @Override
   public boolean putReplica(NodeId owner, FragmentId id, SignedReplica replica) {
     try {
       return store.putVerified(id, owner, replica) == FragmentState.PRESENT;
-    } catch (StoreFullException e) {
-      LOG.warn("refusing a replica of {} for {}: {}", id, owner.shortString(), e.getMessage());
+    } catch (StoreFullException | InvalidFragmentException e) {
+      refused(id, owner, e);
       return false;
-    } catch (InvalidFragmentException e) {
-      LOG.warn("refusing a replica of {} for {}: {}", id, owner.shortString(), e.getMessage());
-      return false;
+    }
+  }
+
+  /**
+   * Logs a refused replica: the first few, then one line per {@value #REFUSALS_PER_LINE} with
+   * the count. A full store refuses every replica of a stream, which would otherwise write a
+   * line for each of them (millions, as owners re-send).
+   */
+  private void refused(FragmentId id, NodeId owner, RuntimeException e) {
+    long n = refusals.incrementAndGet();
+    if (n <= 10 || n % REFUSALS_PER_LINE == 0) {
+      LOG.warn("refusing a replica of {} for {}: {} ({} refused since start)", id,
+          owner.shortString(), e.getMessage(), n);
     }
   }
 
