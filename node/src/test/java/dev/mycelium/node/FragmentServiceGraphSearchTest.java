@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Search on the graph index with no over-fetching (the default, {@code index.search-overfetch =
- * 1}): filters, deletions and superseded versions are applied inside the graph walk, so k hits
- * still come back whenever k qualify.
+ * Search on the graph index with no over-fetching ({@code index.search-overfetch = 1}; the
+ * default is 4): filters, deletions and superseded versions are applied inside the graph walk,
+ * so k hits still come back whenever k qualify.
  */
 class FragmentServiceGraphSearchTest {
   private static final int DIM = 32;
