@@ -187,7 +187,6 @@ def write_fvecs(path, v):
 def faiss_hnsw(base, queries, k, recall_aim):
     """FAISS HNSW on one thread: the smallest efSearch that reaches the recall aim, its rate."""
     import faiss
-    import numpy as np
     faiss.omp_set_num_threads(1)
     exact = faiss.IndexFlatIP(DIM)
     exact.add(base)
@@ -303,7 +302,6 @@ def main():
     ap.add_argument('--keep', action='store_true', help='keep the scratch directory')
     a = ap.parse_args()
     need_tools()
-    import numpy as np
 
     n_search = 10_000 if a.quick else 50_000
     n_total = 20_000 if a.quick else 100_000

@@ -28,8 +28,8 @@ public final class PeerScores {
    * Bytes a peer may send per second, on average. Re-replication to a new holder is the
    * heaviest honest stream: {@code replication.stream-per-tick} replicas a tick, 10,000 a
    * second by default, 16 to 30 MB/s at 1.6 to 3 KB each. The budget leaves that room twice
-   * over: a stream refused here is dropped and re-sent, so a budget under the stream's pace
-   * turns re-replication into a loop that never finishes (8 MiB/s did, past 20,000 replicas).
+   * over: a stream refused here is dropped, costs the owner score and is sent again, so a
+   * budget under the stream's pace (8 MiB/s was) cuts an honest re-replication short.
    * Memory is bounded by the transport's read backpressure, not by this budget.
    */
   public static final double PEER_BYTES_PER_SECOND = 64 << 20;

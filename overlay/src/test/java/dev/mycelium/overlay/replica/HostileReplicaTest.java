@@ -449,16 +449,11 @@ class HostileReplicaTest {
 
   @Test
   void twoCollidingHoldersCreateNoMorePlaceholdersThanTheyClaimedToHold() {
-    List<Fragment> fs = settle(10);
-    List<NodeId> holders = owner.core.holders();
-    owner.fresh();
-    net.refreshViews();
-    net.apply(owner, owner.core.restore(net.now));
-    net.run(10_000);
-    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
-    // A second restore; two holders offer, claiming 20 entries, then list 2,000 made-up IDs.
-    net.apply(owner, owner.core.restore(net.now));
-    Manifest m = owner.core.manifest().orElseThrow();
+    SecondRestore r = secondRestore();
+    List<Fragment> fs = r.fragments();
+    List<NodeId> holders = r.holders();
+    Manifest m = r.manifest();
+    // Two holders offer, claiming 20 entries, then list 2,000 made-up IDs.
     byte[] fake = randomIds(new SplittableRandom(8), 2_000);
     for (NodeId liar : holders.subList(0, 2)) {
       net.apply(owner, owner.core.onMessage(net.now, liar, Envelope.newBuilder()
@@ -475,16 +470,11 @@ class HostileReplicaTest {
 
   @Test
   void liarsClaimingMillionsCreateNoMorePlaceholdersThanAnHonestOfferSays() {
-    List<Fragment> fs = settle(10);
-    List<NodeId> holders = owner.core.holders();
-    owner.fresh();
-    net.refreshViews();
-    net.apply(owner, owner.core.restore(net.now));
-    net.run(10_000);
-    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
-    // A second restore: two liar holders claim a million each, the third holder its true 10.
-    net.apply(owner, owner.core.restore(net.now));
-    Manifest m = owner.core.manifest().orElseThrow();
+    SecondRestore r = secondRestore();
+    List<Fragment> fs = r.fragments();
+    List<NodeId> holders = r.holders();
+    Manifest m = r.manifest();
+    // Two liar holders claim a million each, the third holder its true 10.
     for (int k = 0; k < 3; k++) {
       net.apply(owner, owner.core.onMessage(net.now, holders.get(k), Envelope.newBuilder()
           .setRestoreOffer(dev.mycelium.wire.proto.RestoreOffer.newBuilder()
@@ -496,5 +486,25 @@ class HostileReplicaTest {
     }
     // Before: the largest claim was the budget, and 2,000 placeholders were made.
     assertThat(owner.store.stats().entries()).isLessThanOrEqualTo(2L * fs.size());
+  }
+
+  /** What an owner that lost its store has while a second restore runs. */
+  private record SecondRestore(List<Fragment> fragments, List<NodeId> holders,
+      Manifest manifest) {}
+
+  /**
+   * Settles 10 fragments on their holders, wipes the owner and restores it in full, then starts
+   * a second restore, whose offers the test then plays.
+   */
+  private SecondRestore secondRestore() {
+    List<Fragment> fs = settle(10);
+    List<NodeId> holders = owner.core.holders();
+    owner.fresh();
+    net.refreshViews();
+    net.apply(owner, owner.core.restore(net.now));
+    net.run(10_000);
+    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
+    net.apply(owner, owner.core.restore(net.now));
+    return new SecondRestore(fs, holders, owner.core.manifest().orElseThrow());
   }
 }
