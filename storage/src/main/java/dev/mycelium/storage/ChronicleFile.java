@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -81,6 +83,9 @@ public final class ChronicleFile implements AutoCloseable {
 
   /** The config key of the disk space kept free, named in every refusal it causes. */
   public static final String MIN_FREE_KEY = "storage.min-free-disk-mb";
+  /** Bytes of a generation's key salt. */
+  static final int SALT_BYTES = 32;
+  private static final SecureRandom SALTS = new SecureRandom();
   /** Entries a new store's first generation is made for. */
   public static final long DEFAULT_INITIAL_ENTRIES = 4096;
   /** Disk space kept free by default. */
@@ -171,19 +176,26 @@ public final class ChronicleFile implements AutoCloseable {
     }
   }
 
-  /** One Chronicle file: its number, the entries and value size it was made for. */
+  /**
+   * One Chronicle file: its number, the entries and value size it was made for, and the salt
+   * its keys are stored under. Every key operation goes through it, so that no caller sees a
+   * salted key.
+   */
   private static final class Gen {
     final int number;
     final long entries;
     final int averageValueBytes;
     final Path file;
+    /** XORed into every key before Chronicle hashes it; null for a file made without one. */
+    final byte[] salt;
     ChronicleMap<byte[], byte[]> map;
 
-    Gen(int number, long entries, int averageValueBytes, Path file) {
+    Gen(int number, long entries, int averageValueBytes, Path file, byte[] salt) {
       this.number = number;
       this.entries = entries;
       this.averageValueBytes = averageValueBytes;
       this.file = file;
+      this.salt = salt;
     }
 
     long growAt() {
@@ -193,6 +205,71 @@ public final class ChronicleFile implements AutoCloseable {
     /** The value bytes the generation was made for. */
     long madeForBytes() {
       return entries * averageValueBytes;
+    }
+
+    /** The key as this file stores it, and back: XOR is its own inverse. */
+    byte[] salted(byte[] key) {
+      if (salt == null) {
+        return key;
+      }
+      byte[] out = new byte[key.length];
+      for (int i = 0; i < key.length; i++) {
+        out[i] = (byte) (key[i] ^ salt[i % salt.length]);
+      }
+      return out;
+    }
+
+    byte[] get(byte[] key) {
+      return map.get(salted(key));
+    }
+
+    boolean containsKey(byte[] key) {
+      return map.containsKey(salted(key));
+    }
+
+    boolean putIfAbsent(byte[] key, byte[] value) {
+      return map.putIfAbsent(salted(key), value) == null;
+    }
+
+    byte[] put(byte[] key, byte[] value) {
+      return map.put(salted(key), value);
+    }
+
+    boolean replace(byte[] key, byte[] expected, byte[] value) {
+      return map.replace(salted(key), expected, value);
+    }
+
+    boolean remove(byte[] key, byte[] expected) {
+      return map.remove(salted(key), expected);
+    }
+
+    void remove(byte[] key) {
+      map.remove(salted(key));
+    }
+
+    /** Visits copies of each segment's entries, keys unsalted, outside the segment's lock. */
+    <T> void forEachCopied(Function<MapEntry<byte[], byte[]>, T> copy, Consumer<T> visitor) {
+      for (int s = 0; s < map.segments(); s++) {
+        forEachCopiedIn(s, copy, visitor);
+      }
+    }
+
+    <T> void forEachCopiedIn(int segment, Function<MapEntry<byte[], byte[]>, T> copy,
+        Consumer<T> visitor) {
+      List<T> copies = new ArrayList<>();
+      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(segment)) {
+        ctx.forEachSegmentEntry(e -> copies.add(copy.apply(e)));
+      }
+      copies.forEach(visitor);
+    }
+
+    void forEachKey(Consumer<byte[]> visitor) {
+      forEachCopied(e -> salted(e.key().get().clone()), visitor);
+    }
+
+    void forEach(BiConsumer<byte[], byte[]> visitor) {
+      forEachCopied(e -> new byte[][] {salted(e.key().get().clone()), e.value().get().clone()},
+          e -> visitor.accept(e[0], e[1]));
     }
   }
 
@@ -280,7 +357,7 @@ public final class ChronicleFile implements AutoCloseable {
       FileStore store = Files.getFileStore(dir);
       if (gens.isEmpty()) {
         Gen first = new Gen(0, physicalEntries(spec.initialEntries(), spec.averageValueBytes(),
-            spec), spec.averageValueBytes(), fileOf(dir, spec, 0));
+            spec), spec.averageValueBytes(), fileOf(dir, spec, 0), newSalt());
         gens.add(first);
       }
       if (recovered) {
@@ -334,12 +411,12 @@ public final class ChronicleFile implements AutoCloseable {
       Gens g = acquire();
       byte[] v;
       try {
-        v = g.active.map.get(key);
+        v = g.active.get(key);
         if (v == null && g.old != null) {
-          v = g.old.map.get(key);
+          v = g.old.get(key);
           if (v == null) {
             // Moved between the two looks: moves copy before they remove.
-            v = g.active.map.get(key);
+            v = g.active.get(key);
           }
         }
       } catch (ChronicleHashClosedException e) {
@@ -391,10 +468,10 @@ public final class ChronicleFile implements AutoCloseable {
       try {
         g = acquire();
         try {
-          if (g.old != null && g.old.map.containsKey(key)) {
+          if (g.old != null && g.old.containsKey(key)) {
             return false;
           }
-          inserted = g.active.map.putIfAbsent(key, value) == null;
+          inserted = g.active.putIfAbsent(key, value);
         } catch (ChronicleHashClosedException e) {
           throw closedError();
         } catch (RuntimeException e) {
@@ -434,7 +511,7 @@ public final class ChronicleFile implements AutoCloseable {
       try {
         g = acquire();
         try {
-          if (holder(g, key).map.replace(key, expected, value)) {
+          if (holder(g, key).replace(key, expected, value)) {
             valueBytes.addAndGet(value.length - expected.length);
             return true;
           }
@@ -465,7 +542,7 @@ public final class ChronicleFile implements AutoCloseable {
     try {
       Gens g = acquire();
       try {
-        boolean removed = holder(g, key).map.remove(key, expected);
+        boolean removed = holder(g, key).remove(key, expected);
         if (removed) {
           size.decrementAndGet();
           valueBytes.addAndGet(-expected.length);
@@ -490,7 +567,7 @@ public final class ChronicleFile implements AutoCloseable {
       Gens g = acquire();
       try {
         Gen h = holder(g, key);
-        byte[] before = h.map.put(key, value);
+        byte[] before = h.put(key, value);
         if (before == null) {
           size.incrementAndGet();
         }
@@ -509,25 +586,25 @@ public final class ChronicleFile implements AutoCloseable {
    * entry moves between generations while the visit runs.
    */
   public void forEach(BiConsumer<byte[], byte[]> visitor) {
-    forEachGeneration(map -> forEachIn(map, visitor));
+    forEachGeneration(gen -> gen.forEach(visitor));
   }
 
   /** Visits every key once, as {@link #forEach} does, without copying the values. */
   public void forEachKey(Consumer<byte[]> visitor) {
-    forEachGeneration(map -> forEachKeyIn(map, visitor));
+    forEachGeneration(gen -> gen.forEachKey(visitor));
   }
 
-  /** Runs {@code perMap} on the old generation (if any) and then the active one, with no move. */
-  private void forEachGeneration(Consumer<ChronicleMap<byte[], byte[]>> perMap) {
+  /** Runs {@code perGen} on the old generation (if any) and then the active one, with no move. */
+  private void forEachGeneration(Consumer<Gen> perGen) {
     ensureOpen();
     moves.readLock().lock();
     try {
       Gens g = acquire();
       try {
         if (g.old != null) {
-          perMap.accept(g.old.map);
+          perGen.accept(g.old);
         }
-        perMap.accept(g.active.map);
+        perGen.accept(g.active);
       } catch (ChronicleHashClosedException e) {
         throw closedError();
       } finally {
@@ -535,31 +612,6 @@ public final class ChronicleFile implements AutoCloseable {
       }
     } finally {
       moves.readLock().unlock();
-    }
-  }
-
-  private static void forEachIn(ChronicleMap<byte[], byte[]> map,
-      BiConsumer<byte[], byte[]> visitor) {
-    forEachCopied(map, e -> new byte[][] {e.key().get().clone(), e.value().get().clone()},
-        e -> visitor.accept(e[0], e[1]));
-  }
-
-  private static void forEachKeyIn(ChronicleMap<byte[], byte[]> map, Consumer<byte[]> visitor) {
-    forEachCopied(map, e -> e.key().get().clone(), visitor);
-  }
-
-  /**
-   * Copies each segment's entries out under its lock and visits the copies after releasing it,
-   * so the visitor may call back into the map.
-   */
-  private static <T> void forEachCopied(ChronicleMap<byte[], byte[]> map,
-      Function<MapEntry<byte[], byte[]>, T> copy, Consumer<T> visitor) {
-    for (int s = 0; s < map.segments(); s++) {
-      List<T> copies = new ArrayList<>();
-      try (MapSegmentContext<byte[], byte[], ?> ctx = map.segmentContext(s)) {
-        ctx.forEachSegmentEntry(e -> copies.add(copy.apply(e)));
-      }
-      copies.forEach(visitor);
     }
   }
 
@@ -813,7 +865,7 @@ public final class ChronicleFile implements AutoCloseable {
       }
     }
     int number = g.active.number + 1;
-    Gen next = new Gen(number, entries, average, fileOf(dir, spec, number));
+    Gen next = new Gen(number, entries, average, fileOf(dir, spec, number), newSalt());
     Files.deleteIfExists(next.file);
     try {
       next.map = builder(entries, average, spec).createPersistedTo(next.file.toFile());
@@ -875,23 +927,21 @@ public final class ChronicleFile implements AutoCloseable {
    * @return false when the store began closing before the move finished
    */
   private boolean move(Gens g) {
-    ChronicleMap<byte[], byte[]> from = g.old.map;
-    ChronicleMap<byte[], byte[]> to = g.active.map;
-    for (int pass = 0; from.longSize() > 0; pass++) {
+    Gen from = g.old;
+    Gen to = g.active;
+    for (int pass = 0; from.map.longSize() > 0; pass++) {
       if (pass > 100) {
-        throw new IllegalStateException(from.longSize() + " entries are left in "
-            + g.old.file.getFileName() + " after 100 passes");
+        throw new IllegalStateException(from.map.longSize() + " entries are left in "
+            + from.file.getFileName() + " after 100 passes");
       }
-      for (int s = 0; s < from.segments(); s++) {
+      for (int s = 0; s < from.map.segments(); s++) {
         if (closing) {
           return false;
         }
         moves.writeLock().lock();
         try {
           List<byte[]> keys = new ArrayList<>();
-          try (MapSegmentContext<byte[], byte[], ?> ctx = from.segmentContext(s)) {
-            ctx.forEachSegmentEntry(e -> keys.add(e.key().get().clone()));
-          }
+          from.forEachCopiedIn(s, e -> from.salted(e.key().get().clone()), keys::add);
           for (byte[] key : keys) {
             ReentrantLock l = stripe(key);
             l.lock();
@@ -930,7 +980,7 @@ public final class ChronicleFile implements AutoCloseable {
     moves.writeLock().lock();
     lockAll();
     try {
-      int late = moveRemainder(g.old.map, g.active.map);
+      int late = moveRemainder(g.old, g.active);
       if (late > 0) {
         LOG.info("{} late entries of the {} moved into {}", late, spec.what(),
             g.active.file.getFileName());
@@ -957,10 +1007,9 @@ public final class ChronicleFile implements AutoCloseable {
   }
 
   /** Moves every entry left in {@code from}; the caller holds every stripe. */
-  private static int moveRemainder(ChronicleMap<byte[], byte[]> from,
-      ChronicleMap<byte[], byte[]> to) {
+  private static int moveRemainder(Gen from, Gen to) {
     List<byte[][]> left = new ArrayList<>();
-    forEachIn(from, (k, v) -> left.add(new byte[][] {k, v}));
+    from.forEach((k, v) -> left.add(new byte[][] {k, v}));
     for (byte[][] e : left) {
       if (!to.containsKey(e[0])) {
         to.put(e[0], e[1]);
@@ -990,7 +1039,9 @@ public final class ChronicleFile implements AutoCloseable {
     synchronized (growthMonitor) {
       while (current == seen && !closing) {
         String refusal = growthRefusal;
-        if (refusal != null) {
+        if (refusal != null && usable() - refusedNeed < spec.minFreeDiskBytes()) {
+          // Refused and still no room; once the room is there the growth requested above
+          // runs, and the write waits for it like any other.
           throw refused(refusal, cause);
         }
         long left = deadline - System.nanoTime();
@@ -1061,13 +1112,13 @@ public final class ChronicleFile implements AutoCloseable {
    */
   private void resolveDuplicates(Gen active, Gen old) {
     List<byte[]> dups = new ArrayList<>();
-    forEachKeyIn(old.map, k -> {
-      if (active.map.containsKey(k)) {
+    old.forEachKey(k -> {
+      if (active.containsKey(k)) {
         dups.add(k);
       }
     });
     for (byte[] k : dups) {
-      active.map.remove(k);
+      active.remove(k);
     }
     if (!dups.isEmpty()) {
       LOG.info("{} entries of the {} were in both {} and {} (a move cut short); the copies in "
@@ -1101,7 +1152,7 @@ public final class ChronicleFile implements AutoCloseable {
 
   /** The generation that holds a key, or the newest when none does; under the key's stripe. */
   private static Gen holder(Gens g, byte[] key) {
-    if (g.old != null && !g.active.map.containsKey(key) && g.old.map.containsKey(key)) {
+    if (g.old != null && !g.active.containsKey(key) && g.old.containsKey(key)) {
       return g.old;
     }
     return g.active;
@@ -1195,6 +1246,21 @@ public final class ChronicleFile implements AutoCloseable {
     return total[0];
   }
 
+  /**
+   * A fresh salt for a new generation. Chronicle places a key in a segment by a fixed hash of
+   * its bytes, and a generation has no extra tiers, so a segment that receives more keys than
+   * its share refuses the next one. Keys arriving in the segment order of another Chronicle
+   * file (a replica stream read from the owner's store, a move from the previous generation)
+   * would all hash to the same few segments; a key set chosen to collide would do the same on
+   * purpose. Salting each file's keys with its own secret bytes makes every file's placement
+   * independent of every other's and of whoever chose the keys.
+   */
+  private static byte[] newSalt() {
+    byte[] salt = new byte[SALT_BYTES];
+    SALTS.nextBytes(salt);
+    return salt;
+  }
+
   private static Path fileOf(Path dir, Spec spec, int number) {
     return dir.resolve(number == 0 ? spec.baseName() + ".cm3"
         : spec.baseName() + "." + number + ".cm3");
@@ -1222,7 +1288,7 @@ public final class ChronicleFile implements AutoCloseable {
         Properties sizing = readProperties(dir.resolve(spec.baseName() + ".sizing"));
         long entries = parseLong(sizing, "capacity-entries", spec.initialEntries());
         int avg = (int) parseLong(sizing, "average-value-bytes", spec.averageValueBytes());
-        out.add(new Gen(0, physicalEntries(entries, avg, spec), avg, legacy));
+        out.add(new Gen(0, physicalEntries(entries, avg, spec), avg, legacy, null));
       }
       return out;
     }
@@ -1238,13 +1304,19 @@ public final class ChronicleFile implements AutoCloseable {
         int n = Integer.parseInt(parts[0]);
         long entries = Long.parseLong(parts[1]);
         int avg = Integer.parseInt(parts[2]);
-        Gen g = new Gen(n, entries, avg, fileOf(dir, spec, n));
+        // A file made before salts were kept has none; its keys are stored as they are.
+        byte[] salt = parts.length > 3 ? HexFormat.of().parseHex(parts[3]) : null;
+        if (salt != null && salt.length != SALT_BYTES) {
+          throw new IOException(manifest + " has a salt of " + salt.length + " bytes in \""
+              + item + "\"");
+        }
+        Gen g = new Gen(n, entries, avg, fileOf(dir, spec, n), salt);
         if (!Files.exists(g.file)) {
           throw new IOException(manifest + " names " + g.file.getFileName()
               + ", which is missing");
         }
         out.add(g);
-      } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+      } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
         throw new IOException(manifest + " has a damaged entry \"" + item + "\"", e);
       }
     }
@@ -1266,9 +1338,12 @@ public final class ChronicleFile implements AutoCloseable {
       }
       list.append(g.number).append(':').append(g.entries).append(':')
           .append(g.averageValueBytes);
+      if (g.salt != null) {
+        list.append(':').append(HexFormat.of().formatHex(g.salt));
+      }
     }
     String text = "# Live generations of the " + spec.what() + ", newest first, as "
-        + "number:entries:average-value-bytes.\n# Written by Mycelium; do not edit.\n"
+        + "number:entries:average-value-bytes:key-salt.\n# Written by Mycelium; do not edit.\n"
         + "generations=" + list + "\n";
     Files.write(tmp, text.getBytes(StandardCharsets.UTF_8));
     forceFile(tmp);
