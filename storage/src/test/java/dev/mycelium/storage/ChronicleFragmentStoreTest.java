@@ -129,7 +129,7 @@ class ChronicleFragmentStoreTest {
   @Test
   @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void everyAcknowledgedWriteSurvivesSigkill() throws Exception {
-    Path options = findJvmOptions();
+    Path options = ChildJvm.jvmOptions();
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("@" + options);
@@ -338,15 +338,5 @@ class ChronicleFragmentStoreTest {
       return i;
     }
     return -1;
-  }
-
-  private static Path findJvmOptions() {
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path candidate = p.resolve("config").resolve("jvm.options");
-      if (Files.exists(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException("config/jvm.options not found above " + Path.of("").toAbsolutePath());
   }
 }

@@ -350,7 +350,7 @@ class ChronicleGrowthTest {
   void everyAcknowledgedWriteSurvivesSigkillDuringAMove() throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("@" + findJvmOptions());
+    cmd.add("@" + ChildJvm.jvmOptions());
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(GrowthCrashWriter.class.getName());
@@ -400,16 +400,5 @@ class ChronicleGrowthTest {
         assertThat(f.get(key(i))).as("write %d after the move finished", i).isEqualTo(value(i));
       }
     }
-  }
-
-  static Path findJvmOptions() {
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path candidate = p.resolve("config").resolve("jvm.options");
-      if (Files.exists(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException("config/jvm.options not found above "
-        + Path.of("").toAbsolutePath());
   }
 }

@@ -62,6 +62,9 @@ public final class MiniLmEmbedder implements Embedder {
         if (m == null) {
           keepTokenizerOffline();
           try {
+            // Before any session exists: a stop from now on must not release the environment
+            // under a session being made or run.
+            OrtShutdown.keepEnvironmentToExit();
             // Embedding runs on the caller's thread: the node decides the concurrency.
             m = new AllMiniLmL6V2EmbeddingModel(Runnable::run);
           } catch (RuntimeException | LinkageError e) {
