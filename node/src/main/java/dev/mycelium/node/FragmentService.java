@@ -1,23 +1,22 @@
 package dev.mycelium.node;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.StoredFragment;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.replica.BlankReadHook;
 import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.ReplicationHooks;
-import dev.mycelium.wire.NodeId;
 import dev.mycelium.storage.Embedder;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.SearchFilter;
-import dev.mycelium.storage.StoredFragment;
 import dev.mycelium.storage.VectorHit;
 import dev.mycelium.storage.VectorIndex;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.storage.index.Vectors;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
@@ -34,10 +33,10 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -196,7 +195,7 @@ public final class FragmentService {
    * Signs and stores a fragment; a text-only one is queued for the embedder.
    *
    * @throws InvalidFragmentException when the request is over a limit
-   * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   * @throws dev.mycelium.model.StoreFullException when it no longer fits
    */
   public PutResult put(PutRequest request) {
     float[] vector = request.vector() == null ? new float[0] : request.vector();
@@ -630,7 +629,7 @@ public final class FragmentService {
    *
    * @return the fragment's state here afterwards (DELETED when a tombstone stands for it)
    * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
-   * @throws dev.mycelium.storage.StoreFullException when it no longer fits
+   * @throws dev.mycelium.model.StoreFullException when it no longer fits
    * @throws SharedQuota.Exceeded when its owner (or all other owners) are over their quota
    */
   public FragmentState ingestShared(SignedFragment signed) {

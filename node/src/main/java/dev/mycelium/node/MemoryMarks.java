@@ -1,7 +1,7 @@
 package dev.mycelium.node;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.mycelium.node;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentStore;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.Embedder;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentStore;
 import dev.mycelium.storage.VectorIndex;
 
 /**

@@ -1,16 +1,16 @@
 package dev.mycelium.node;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentStore;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.ChronicleFile;
 import dev.mycelium.storage.ChronicleFragmentStore;
 import dev.mycelium.storage.Embedder;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.replica.ChronicleReplicaStore;
-import dev.mycelium.storage.replica.ReplicaStore;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.storage.embed.Embedders;
 import dev.mycelium.storage.index.JVectorIndex;
+import dev.mycelium.storage.replica.ChronicleReplicaStore;
+import dev.mycelium.storage.replica.ReplicaStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

@@ -2,19 +2,19 @@ package dev.mycelium.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.node.http.ApiKey;
 import dev.mycelium.node.http.ApiResponse;
 import dev.mycelium.node.http.ApiRoutes;
 import dev.mycelium.node.http.StubBackend;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.ExactVectorIndex;
 import java.util.Arrays;

@@ -2,6 +2,13 @@ package dev.mycelium.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.StoredFragment;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.FragmentService.PutResult;
 import dev.mycelium.node.identity.Identity;
@@ -9,13 +16,6 @@ import dev.mycelium.node.metrics.NodeMetrics;
 import dev.mycelium.node.replica.BlankReadHook;
 import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.RepairStatus;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.StoredFragment;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.ExactVectorIndex;
 import dev.mycelium.wire.NodeId;

@@ -2,17 +2,17 @@ package dev.mycelium.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.FragmentService.SearchHit;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.node.metrics.NodeMetrics;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.storage.SearchFilter;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.JVectorIndex;
 import java.nio.file.Path;

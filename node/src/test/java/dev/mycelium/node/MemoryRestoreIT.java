@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.storage.replica.HeldReplica;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;

@@ -206,7 +206,7 @@ class NodeIT {
         "{\"text\":\"will rot\",\"vector\":" + vector(dim, 7) + "}");
     String id = put.json().get("id").asText();
     ((dev.mycelium.storage.ChronicleFragmentStore) node.store())
-        .corruptForTest(dev.mycelium.storage.FragmentId.parse(id));
+        .corruptForTest(dev.mycelium.model.FragmentId.parse(id));
     Reply got = call("GET", "/v1/fragments/" + id, null);
     assertThat(got.status()).isEqualTo(200);
     assertThat(got.json().get("state").asText()).isEqualTo("BLANK");

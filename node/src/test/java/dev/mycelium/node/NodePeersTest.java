@@ -3,11 +3,11 @@ package dev.mycelium.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.identity.Identity;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;

@@ -37,8 +37,8 @@ class NodeReadyIT {
     StandardBackends standard = new StandardBackends();
     NodeBackends held = new NodeBackends() {
       @Override
-      public dev.mycelium.storage.FragmentStore openStore(NodeConfig c,
-          dev.mycelium.storage.FragmentCodec codec) {
+      public dev.mycelium.model.FragmentStore openStore(NodeConfig c,
+          dev.mycelium.model.FragmentCodec codec) {
         return standard.openStore(c, codec);
       }
 
@@ -54,7 +54,7 @@ class NodeReadyIT {
 
       @Override
       public dev.mycelium.storage.replica.ReplicaStore openReplicaStore(NodeConfig c,
-          dev.mycelium.storage.FragmentCodec codec) {
+          dev.mycelium.model.FragmentCodec codec) {
         return standard.openReplicaStore(c, codec);
       }
 

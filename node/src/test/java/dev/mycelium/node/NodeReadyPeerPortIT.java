@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentStore;
 import dev.mycelium.node.config.ConfigLoader;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.Embedder;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentStore;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.storage.replica.ReplicaStore;
 import java.io.IOException;

@@ -5,13 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.node.peer.PeerFaults;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.node.replica.ReplicaFaults;
 import dev.mycelium.node.replica.ReplicaService;
 import dev.mycelium.overlay.MemberState;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
 import dev.mycelium.storage.replica.ChronicleReplicaStore;
 import dev.mycelium.storage.replica.HeldReplica;
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package dev.mycelium.node;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InMemoryFragmentStore;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.Embedder;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.InMemoryFragmentStore;
 import dev.mycelium.storage.VectorIndex;
 import dev.mycelium.storage.embed.HashEmbedder;
 import dev.mycelium.storage.index.ExactVectorIndex;

@@ -1,5 +1,6 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.DiskUse;
 import java.util.Optional;
 
 /**

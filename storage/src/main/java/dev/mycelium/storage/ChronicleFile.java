@@ -1,5 +1,7 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.StoreFullException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;

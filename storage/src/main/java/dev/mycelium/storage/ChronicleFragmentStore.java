@@ -2,6 +2,16 @@ package dev.mycelium.storage;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.StoreStats;
+import dev.mycelium.model.StoredFragment;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;

@@ -1,5 +1,8 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 

@@ -1,5 +1,6 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.Fragment;
 import dev.mycelium.wire.NodeId;
 import java.util.Map;
 import java.util.Optional;

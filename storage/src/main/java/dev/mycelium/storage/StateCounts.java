@@ -1,5 +1,8 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.StoreStats;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;

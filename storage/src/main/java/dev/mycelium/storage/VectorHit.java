@@ -1,5 +1,7 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentId;
+
 /**
  * One nearest neighbour.
  *

@@ -1,5 +1,7 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentStore;
 import java.util.List;
 import java.util.function.Predicate;
 

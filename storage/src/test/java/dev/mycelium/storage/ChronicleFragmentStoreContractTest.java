@@ -1,5 +1,7 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentStore;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 

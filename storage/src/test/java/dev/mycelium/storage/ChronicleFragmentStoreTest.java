@@ -3,6 +3,13 @@ package dev.mycelium.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.StoredFragment;
+import dev.mycelium.model.Visibility;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

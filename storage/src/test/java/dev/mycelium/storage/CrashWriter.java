@@ -1,5 +1,7 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.Visibility;
 import java.nio.file.Path;
 import java.util.Map;
 

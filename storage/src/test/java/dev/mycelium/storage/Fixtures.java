@@ -1,5 +1,10 @@
 package dev.mycelium.storage;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import java.util.Map;
 import java.util.SplittableRandom;
 

@@ -3,6 +3,15 @@ package dev.mycelium.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.StoreStats;
+import dev.mycelium.model.StoredFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.HashSet;
 import java.util.List;

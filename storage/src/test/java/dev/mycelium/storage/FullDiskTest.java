@@ -2,6 +2,10 @@ package dev.mycelium.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.Visibility;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,6 +2,11 @@ package dev.mycelium.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InMemoryFragmentStore;
 import org.junit.jupiter.api.Test;
 
 /** The store contract on the heap store, the oracle. */

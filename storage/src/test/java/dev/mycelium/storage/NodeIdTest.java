@@ -3,6 +3,7 @@ package dev.mycelium.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

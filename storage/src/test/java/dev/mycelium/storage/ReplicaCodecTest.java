@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.proto.ReplicaBody;
 import dev.mycelium.wire.proto.SignedFragment;

@@ -3,6 +3,13 @@ package dev.mycelium.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.StoreStats;
+import dev.mycelium.model.StoredFragment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;

@@ -1,5 +1,7 @@
 package dev.mycelium.node.cli;
 
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.LogSetup;
 import dev.mycelium.node.Node;
@@ -8,8 +10,6 @@ import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.replica.RepairStatus;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.Visibility;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;

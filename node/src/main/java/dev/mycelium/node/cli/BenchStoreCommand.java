@@ -1,15 +1,15 @@
 package dev.mycelium.node.cli;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InMemoryFragmentStore;
 import dev.mycelium.node.LogSetup;
 import dev.mycelium.node.Node;
 import dev.mycelium.node.StandardBackends;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.ChronicleFragmentStore;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.InMemoryFragmentStore;
 import dev.mycelium.storage.bench.StoreBench;
 import java.io.IOException;
 import java.net.URI;

@@ -1,10 +1,10 @@
 package dev.mycelium.node.config;
 
 import com.typesafe.config.Config;
+import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.node.peer.NetworkKeyring;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.replica.ReplicaConfig;
-import dev.mycelium.storage.FragmentLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

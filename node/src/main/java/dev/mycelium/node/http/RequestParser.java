@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.MemoryMarks;
 import dev.mycelium.node.peer.FaultControl;
-import dev.mycelium.storage.FragmentId;
 import dev.mycelium.storage.SearchFilter;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -342,7 +342,7 @@ final class RequestParser {
    * @param states the states listed (PRESENT only unless the request names others)
    */
   record ListRequest(SearchFilter filter, int limit, boolean includeHidden,
-      Set<dev.mycelium.storage.FragmentState> states) {}
+      Set<dev.mycelium.model.FragmentState> states) {}
 
   ListRequest list(JsonNode body) {
     checkFields(body, Set.of("filter", "limit", "include_superseded", "states"), "");
@@ -362,20 +362,20 @@ final class RequestParser {
   }
 
   /** {@code states}: absent (PRESENT only) or a non-empty array of state names. */
-  private static Set<dev.mycelium.storage.FragmentState> states(JsonNode n) {
+  private static Set<dev.mycelium.model.FragmentState> states(JsonNode n) {
     if (n == null || n.isNull()) {
-      return Set.of(dev.mycelium.storage.FragmentState.PRESENT);
+      return Set.of(dev.mycelium.model.FragmentState.PRESENT);
     }
     String names = "PRESENT, BLANK, LOST or DELETED";
     if (!n.isArray() || n.isEmpty() || n.size() > 4) {
       throw ApiException.invalid("states", "states must be a non-empty array of " + names
           + ", got " + n);
     }
-    java.util.EnumSet<dev.mycelium.storage.FragmentState> out =
-        java.util.EnumSet.noneOf(dev.mycelium.storage.FragmentState.class);
+    java.util.EnumSet<dev.mycelium.model.FragmentState> out =
+        java.util.EnumSet.noneOf(dev.mycelium.model.FragmentState.class);
     for (JsonNode e : n) {
       try {
-        out.add(dev.mycelium.storage.FragmentState.valueOf(e.isTextual() ? e.asText() : ""));
+        out.add(dev.mycelium.model.FragmentState.valueOf(e.isTextual() ? e.asText() : ""));
       } catch (IllegalArgumentException ex) {
         throw ApiException.invalid("states", "each state must be one of " + names + ", got "
             + e);

@@ -1,6 +1,6 @@
 package dev.mycelium.node.identity;
 
-import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,7 @@
 package dev.mycelium.node.metrics;
 
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoreStats;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;

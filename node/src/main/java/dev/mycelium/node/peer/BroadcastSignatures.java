@@ -1,8 +1,8 @@
 package dev.mycelium.node.peer;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.Signer;
 import dev.mycelium.overlay.Verifier;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import java.util.Arrays;
 

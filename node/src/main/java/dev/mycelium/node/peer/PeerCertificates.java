@@ -1,6 +1,6 @@
 package dev.mycelium.node.peer;
 
-import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;

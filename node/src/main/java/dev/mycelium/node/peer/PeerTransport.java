@@ -1,10 +1,10 @@
 package dev.mycelium.node.peer;
 
-import dev.mycelium.node.audit.AuditLog;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.node.audit.AuditLog;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.Protocol;
 import dev.mycelium.wire.proto.Envelope;

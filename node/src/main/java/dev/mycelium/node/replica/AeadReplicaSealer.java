@@ -1,10 +1,10 @@
 package dev.mycelium.node.replica;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.overlay.replica.ReplicaSealer;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.storage.seal.SealException;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedReplica;

@@ -1,6 +1,6 @@
 package dev.mycelium.node.replica;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import java.util.Optional;

@@ -1,9 +1,9 @@
 package dev.mycelium.node.replica;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.node.metrics.NodeMetrics;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

@@ -1,6 +1,6 @@
 package dev.mycelium.node.replica;
 
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentState;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;

@@ -1,5 +1,8 @@
 package dev.mycelium.node.replica;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.Capacity;
 import dev.mycelium.overlay.node.NodeCore;
@@ -9,12 +12,9 @@ import dev.mycelium.overlay.replica.OwnFragments;
 import dev.mycelium.overlay.replica.RepairScheduler;
 import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.overlay.replica.ReplicaCore;
-import dev.mycelium.overlay.replica.ReplicaLimits;
 import dev.mycelium.overlay.replica.ReplicaEvent;
+import dev.mycelium.overlay.replica.ReplicaLimits;
 import dev.mycelium.overlay.replica.ReplicaStatus;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.SignedFragment;

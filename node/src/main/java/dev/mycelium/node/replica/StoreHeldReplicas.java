@@ -1,11 +1,11 @@
 package dev.mycelium.node.replica;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.StoreFullException;
 import dev.mycelium.overlay.replica.HeldReplicas;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.storage.replica.HeldReplica;
 import dev.mycelium.storage.replica.OwnerManifests;
 import dev.mycelium.storage.replica.ReplicaStore;

@@ -1,14 +1,14 @@
 package dev.mycelium.node.search;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.node.FragmentService;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InvalidFragmentException;
 import dev.mycelium.node.FragmentService.SearchHit;
+import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.search.NetworkSearch;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InvalidFragmentException;
 import dev.mycelium.storage.SearchFilter;
 import dev.mycelium.storage.index.Vectors;
 import dev.mycelium.wire.NodeId;

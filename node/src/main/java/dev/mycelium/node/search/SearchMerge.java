@@ -1,8 +1,8 @@
 package dev.mycelium.node.search;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.node.FragmentService.SearchHit;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;

@@ -3,8 +3,8 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.node.peer.FaultControl;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;

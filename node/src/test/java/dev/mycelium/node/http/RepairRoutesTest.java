@@ -3,11 +3,11 @@ package dev.mycelium.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.node.replica.RepairControl;
 import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.RepairStatus;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoreStats;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,7 +50,7 @@ class RepairRoutesTest {
 
   @Test
   void statusReportsCountsQueueAndLastCycle() throws Exception {
-    ledger.failed(dev.mycelium.storage.FragmentId.of(new byte[32]), null, "no holder");
+    ledger.failed(dev.mycelium.model.FragmentId.of(new byte[32]), null, "no holder");
     ledger.cycleFinished(new RepairStatus.Cycle("schedule", 1_000, 1_020, 0, 1));
     ledger.queue(2);
     ApiResponse r = routes(Optional.of(control)).handle("GET", "/v1/repair", AUTH, new byte[0]);

@@ -49,7 +49,7 @@ class IdentityTest {
     assertThat(Identity.loadOrCreate(tmp.resolve("fresh")).nodeId())
         .isEqualTo(original.nodeId());
     byte[] msg = {1, 2, 3};
-    assertThat(dev.mycelium.storage.OwnerKeys.verify(
+    assertThat(dev.mycelium.model.OwnerKeys.verify(
             original.keys().publicKey(), msg, imported.keys().sign(msg)))
         .isTrue();
   }

@@ -2,8 +2,8 @@ package dev.mycelium.node.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoreStats;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.Map;

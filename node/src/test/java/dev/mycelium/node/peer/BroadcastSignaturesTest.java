@@ -2,8 +2,8 @@ package dev.mycelium.node.peer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.Verifier;
-import dev.mycelium.storage.OwnerKeys;
 import java.security.SecureRandom;
 import org.junit.jupiter.api.Test;
 

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;

@@ -3,8 +3,8 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.OverlayConfig;
-import dev.mycelium.storage.OwnerKeys;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;

@@ -3,9 +3,9 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.node.TestBytes;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.Protocol;
 import dev.mycelium.wire.proto.Hello;

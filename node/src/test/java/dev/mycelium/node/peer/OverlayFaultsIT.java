@@ -3,10 +3,10 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.MemberState;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
 import java.net.InetSocketAddress;

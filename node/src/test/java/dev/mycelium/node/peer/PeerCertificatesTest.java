@@ -3,7 +3,7 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.model.OwnerKeys;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
 import java.security.Signature;

@@ -3,9 +3,9 @@ package dev.mycelium.node.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;

@@ -1,8 +1,8 @@
 package dev.mycelium.node.peer;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.Protocol;
 import dev.mycelium.wire.proto.Hello;

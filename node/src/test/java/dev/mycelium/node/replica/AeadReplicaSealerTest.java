@@ -2,12 +2,12 @@ package dev.mycelium.node.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.proto.SignedReplica;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;

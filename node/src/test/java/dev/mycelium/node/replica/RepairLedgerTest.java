@@ -2,10 +2,10 @@ package dev.mycelium.node.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.node.metrics.NodeMetrics;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;

@@ -2,9 +2,9 @@ package dev.mycelium.node.search;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.node.FragmentService.SearchHit;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
 import dev.mycelium.wire.NodeId;
 import java.util.List;
 import java.util.Optional;

@@ -1,6 +1,7 @@
 package dev.mycelium.overlay.node;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.overlay.Capacity;
 import dev.mycelium.overlay.Effect;
 import dev.mycelium.overlay.OverlayEvent;
@@ -11,7 +12,6 @@ import dev.mycelium.overlay.replica.Candidate;
 import dev.mycelium.overlay.replica.ReplicaCore;
 import dev.mycelium.overlay.replica.ReplicaEffect;
 import dev.mycelium.overlay.search.NetworkSearch;
-import dev.mycelium.storage.FragmentId;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.NetworkSearchHit;

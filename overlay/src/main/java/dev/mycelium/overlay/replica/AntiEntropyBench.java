@@ -1,12 +1,12 @@
 package dev.mycelium.overlay.replica;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.SignedReplica;

@@ -1,7 +1,7 @@
 package dev.mycelium.overlay.replica;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedManifest;
 import dev.mycelium.wire.proto.SignedReplica;

@@ -2,8 +2,8 @@ package dev.mycelium.overlay.replica;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.OwnerKeys;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.ManifestBody;

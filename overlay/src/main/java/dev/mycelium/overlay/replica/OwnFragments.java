@@ -1,8 +1,8 @@
 package dev.mycelium.overlay.replica;
 
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.ReplicaCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.ReplicaCodec;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.Optional;

@@ -1,6 +1,6 @@
 package dev.mycelium.overlay.replica;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import java.util.List;
 import java.util.Set;

@@ -1,9 +1,9 @@
 package dev.mycelium.overlay.replica;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedReplica;
 import java.util.Objects;

@@ -1,14 +1,14 @@
 package dev.mycelium.overlay.replica;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.StoreFullException;
-import dev.mycelium.storage.StoredFragment;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.StoreFullException;
+import dev.mycelium.model.StoredFragment;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedReplica;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedManifest;
 import dev.mycelium.wire.proto.SignedReplica;

@@ -3,7 +3,7 @@ package dev.mycelium.overlay.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

@@ -3,12 +3,12 @@ package dev.mycelium.overlay.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedReplica;

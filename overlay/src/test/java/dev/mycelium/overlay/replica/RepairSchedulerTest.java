@@ -2,7 +2,7 @@ package dev.mycelium.overlay.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.wire.NodeId;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.ReplicaCodec;
 import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.PeerScores;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.ReplicaCodec;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.DigestNodes;
 import dev.mycelium.wire.proto.Envelope;
@@ -25,7 +25,7 @@ class ReplicaCoreTest {
   @Test
   void putRefusesAFragmentThatIsNotStoredAndDeleteRefusesAnotherOwnersTombstone() {
     Fragment f = ReplicaNet.CODEC.create(a.keys, 1, "x", new float[0], java.util.Map.of(),
-        dev.mycelium.storage.Visibility.SHARED);
+        dev.mycelium.model.Visibility.SHARED);
     assertThatThrownBy(() -> a.core.put(net.now, f.id())).hasMessageContaining("store it");
     SignedTombstone bobs = ReplicaNet.CODEC.tombstone(b.keys, f.id(), net.now);
     assertThatThrownBy(() -> a.core.delete(net.now, f.id(), bobs))

@@ -1,14 +1,14 @@
 package dev.mycelium.overlay.replica;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.overlay.Capacity;
 import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.PeerAddress;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import java.util.ArrayList;

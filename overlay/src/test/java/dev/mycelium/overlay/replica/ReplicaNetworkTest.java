@@ -3,11 +3,10 @@ package dev.mycelium.overlay.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoredFragment;
 import dev.mycelium.overlay.PeerScores;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.StoredFragment;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.SignedReplica;
@@ -51,8 +50,8 @@ class ReplicaNetworkTest {
       for (Fragment f : fragments) {
         Optional<SignedReplica> r = holder.held.replica(f.id());
         assertThat(r).as("replica of %s on %s", f.id(), h.shortString()).isPresent();
-        assertThat(dev.mycelium.storage.ReplicaCodec.sharedFragment(
-            dev.mycelium.storage.ReplicaCodec.verify(f.id(), r.get()))).isEqualTo(f.signed());
+        assertThat(dev.mycelium.model.ReplicaCodec.sharedFragment(
+            dev.mycelium.model.ReplicaCodec.verify(f.id(), r.get()))).isEqualTo(f.signed());
       }
     }
   }

@@ -3,9 +3,8 @@ package dev.mycelium.overlay.replica;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.ReplicaCodec;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.ReplicaCodec;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.DigestIds;
 import dev.mycelium.wire.proto.DigestNodes;
@@ -118,32 +117,32 @@ class ReplicaPropertiesTest {
       @ForAll @IntRange(min = 1, max = 40) int puts) {
     ReplicaLimits limits = new ReplicaLimits(3, 7, 3_000, 2_000, 1L << 20);
     InMemoryHeldReplicas held = new InMemoryHeldReplicas();
-    dev.mycelium.storage.OwnerKeys self = dev.mycelium.storage.OwnerKeys.fromSeed(
+    dev.mycelium.model.OwnerKeys self = dev.mycelium.model.OwnerKeys.fromSeed(
         new byte[] {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
             9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 1});
     dev.mycelium.overlay.PeerAddress selfAddress =
         new dev.mycelium.overlay.PeerAddress(self.nodeId(), "10.1.1.1", 7000);
     ReplicaCore core = new ReplicaCore(ReplicaNetworkTest.FAST, limits, self, selfAddress,
-        new StoreOwnFragments(new dev.mycelium.storage.InMemoryFragmentStore(ReplicaNet.CODEC,
+        new StoreOwnFragments(new dev.mycelium.model.InMemoryFragmentStore(ReplicaNet.CODEC,
             Long.MAX_VALUE, () -> 0L), ReplicaNet.CODEC, self.nodeId(),
             ReplicaSealer.sharedOnly(self)),
         held, new SplittableRandom(seed), new byte[32], 0);
     SplittableRandom random = new SplittableRandom(seed);
-    List<dev.mycelium.storage.OwnerKeys> owners = new ArrayList<>();
+    List<dev.mycelium.model.OwnerKeys> owners = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       byte[] s = new byte[32];
       random.nextBytes(s);
-      owners.add(dev.mycelium.storage.OwnerKeys.fromSeed(s));
+      owners.add(dev.mycelium.model.OwnerKeys.fromSeed(s));
     }
     for (int p = 0; p < puts; p++) {
-      dev.mycelium.storage.OwnerKeys o = owners.get(random.nextInt(owners.size()));
+      dev.mycelium.model.OwnerKeys o = owners.get(random.nextInt(owners.size()));
       Manifest m = Manifest.sign(o, 1 + random.nextInt(3), List.of(selfAddress), 1);
       ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed())
           .setRequestId(p);
       for (int r = 0; r < 1 + random.nextInt(6); r++) {
         Fragment f = ReplicaNet.CODEC.create(o, random.nextLong(1, 1L << 40),
             "y".repeat(random.nextInt(600)), new float[] {1, 2, 3, 4}, java.util.Map.of(),
-            dev.mycelium.storage.Visibility.SHARED);
+            dev.mycelium.model.Visibility.SHARED);
         put.addReplicas(ReplicaCodec.shared(o, f.signed()));
       }
       core.onMessage(p, o.nodeId(), Envelope.newBuilder().setReplicaPut(put).build());

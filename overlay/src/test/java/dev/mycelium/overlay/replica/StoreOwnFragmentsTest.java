@@ -2,13 +2,13 @@ package dev.mycelium.overlay.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.ReplicaCodec;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.ReplicaCodec;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.HashMap;
 import java.util.Map;

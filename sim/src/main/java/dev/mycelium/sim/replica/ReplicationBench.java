@@ -1,5 +1,10 @@
 package dev.mycelium.sim.replica;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.overlay.Capacity;
 import dev.mycelium.overlay.OverlayEvent;
 import dev.mycelium.overlay.PeerAddress;
@@ -10,11 +15,6 @@ import dev.mycelium.overlay.replica.ReplicaCore;
 import dev.mycelium.overlay.replica.ReplicaEffect;
 import dev.mycelium.overlay.replica.ReplicaSealer;
 import dev.mycelium.overlay.replica.StoreOwnFragments;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import java.util.ArrayDeque;

@@ -1,6 +1,10 @@
 package dev.mycelium.sim.scenario;
 
 import com.google.protobuf.ByteString;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.ReplicaCodec;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.overlay.Plumtree;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
@@ -8,10 +12,6 @@ import dev.mycelium.overlay.replica.Manifest;
 import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.engine.SimCrypto;
 import dev.mycelium.sim.report.Report;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.ReplicaCodec;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Dead;
 import dev.mycelium.wire.proto.DigestIds;

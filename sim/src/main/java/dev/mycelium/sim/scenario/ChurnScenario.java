@@ -1,11 +1,11 @@
 package dev.mycelium.sim.scenario;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

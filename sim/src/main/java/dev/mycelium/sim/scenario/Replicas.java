@@ -1,12 +1,12 @@
 package dev.mycelium.sim.scenario;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
 import dev.mycelium.sim.engine.OverlaySim;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.NodeId;
 import java.util.Collection;
 import java.util.HashMap;

@@ -1,15 +1,15 @@
 package dev.mycelium.sim.scenario;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.StoredFragment;
 import dev.mycelium.overlay.replica.ReplicaCore;
 import dev.mycelium.overlay.replica.ReplicaStatus;
 import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.StoredFragment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;

@@ -3,20 +3,19 @@ package dev.mycelium.sim.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
 import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.overlay.replica.ReplicaEvent;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.Visibility;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.Test;
 
 /**

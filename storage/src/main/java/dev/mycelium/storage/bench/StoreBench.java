@@ -1,15 +1,15 @@
 package dev.mycelium.storage.bench;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.FragmentStore;
+import dev.mycelium.model.InMemoryFragmentStore;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.storage.ChronicleFragmentStore;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.FragmentStore;
-import dev.mycelium.storage.InMemoryFragmentStore;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.proto.SignedFragment;
 import java.io.IOException;

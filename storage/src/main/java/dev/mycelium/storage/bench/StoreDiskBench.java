@@ -1,12 +1,12 @@
 package dev.mycelium.storage.bench;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.storage.ChronicleFile;
 import dev.mycelium.storage.ChronicleFragmentStore;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.mycelium.storage.index;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.storage.VectorHit;
 import dev.mycelium.storage.VectorIndex;
 import java.util.List;

@@ -1,12 +1,12 @@
 package dev.mycelium.storage.replica;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.storage.StateCounts;
-import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;

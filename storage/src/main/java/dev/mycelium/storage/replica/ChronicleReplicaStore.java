@@ -1,9 +1,9 @@
 package dev.mycelium.storage.replica;
 
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.storage.ChronicleBacked;
 import dev.mycelium.storage.ChronicleFile;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;

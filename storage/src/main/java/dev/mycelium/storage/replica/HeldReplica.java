@@ -1,7 +1,7 @@
 package dev.mycelium.storage.replica;
 
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;

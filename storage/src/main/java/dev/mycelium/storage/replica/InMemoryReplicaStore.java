@@ -1,7 +1,7 @@
 package dev.mycelium.storage.replica;
 
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package dev.mycelium.storage.replica;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.InvalidFragmentException;
-import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.ReplicaBody;

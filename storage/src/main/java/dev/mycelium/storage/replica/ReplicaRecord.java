@@ -1,6 +1,6 @@
 package dev.mycelium.storage.replica;
 
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.NodeId;
 import java.nio.ByteBuffer;

@@ -1,10 +1,10 @@
 package dev.mycelium.storage.replica;
 
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.DiskUse;
+import dev.mycelium.model.DiskUse;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.StoreStats;
 import dev.mycelium.storage.Scrubber;
-import dev.mycelium.storage.StoreStats;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;
@@ -40,9 +40,9 @@ public interface ReplicaStore extends Scrubber.Target, DiskUse, AutoCloseable {
    * DELETED.
    *
    * @return the state after the call: PRESENT, or DELETED
-   * @throws dev.mycelium.storage.InvalidFragmentException when the replica is malformed or
+   * @throws dev.mycelium.model.InvalidFragmentException when the replica is malformed or
    *     forged, or the ID belongs to another owner here
-   * @throws dev.mycelium.storage.StoreFullException when a new ID no longer fits
+   * @throws dev.mycelium.model.StoreFullException when a new ID no longer fits
    */
   FragmentState put(SignedReplica replica);
 
@@ -51,9 +51,9 @@ public interface ReplicaStore extends Scrubber.Target, DiskUse, AutoCloseable {
    * owner's signature before it stores anything), sparing a second signature check on the
    * repair path. Same outcomes as {@link #put}.
    *
-   * @throws dev.mycelium.storage.InvalidFragmentException when the ID belongs to another owner
+   * @throws dev.mycelium.model.InvalidFragmentException when the ID belongs to another owner
    *     here, or the envelope does not name {@code id} and {@code owner}
-   * @throws dev.mycelium.storage.StoreFullException when a new ID no longer fits
+   * @throws dev.mycelium.model.StoreFullException when a new ID no longer fits
    */
   FragmentState putVerified(FragmentId id, NodeId owner, SignedReplica replica);
 
@@ -74,9 +74,9 @@ public interface ReplicaStore extends Scrubber.Target, DiskUse, AutoCloseable {
    * Records the owner's tombstone: the replica's bytes are dropped and the ID stays DELETED
    * until {@link #purgeTombstones}. Works for an ID never seen (a tombstone may come first).
    *
-   * @throws dev.mycelium.storage.InvalidFragmentException when the tombstone is forged, names
+   * @throws dev.mycelium.model.InvalidFragmentException when the tombstone is forged, names
    *     another ID, or is signed by someone other than the ID's owner here
-   * @throws dev.mycelium.storage.StoreFullException when a new ID no longer fits
+   * @throws dev.mycelium.model.StoreFullException when a new ID no longer fits
    */
   void delete(FragmentId id, SignedTombstone tombstone);
 

@@ -1,8 +1,8 @@
 package dev.mycelium.storage.seal;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.OwnerKeys;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.proto.ReplicaBody;
 import dev.mycelium.wire.proto.SignedFragment;

@@ -4,7 +4,7 @@ import static dev.mycelium.storage.index.TestData.id;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import dev.mycelium.storage.VectorHit;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.mycelium.storage.index;
 
-import dev.mycelium.storage.FragmentId;
+import dev.mycelium.model.FragmentId;
 import java.nio.ByteBuffer;
 import java.util.Random;
 

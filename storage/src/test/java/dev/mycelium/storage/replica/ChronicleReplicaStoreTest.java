@@ -6,7 +6,7 @@ import static dev.mycelium.storage.replica.Replicas.idOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.mycelium.storage.FragmentState;
+import dev.mycelium.model.FragmentState;
 import dev.mycelium.wire.proto.SignedReplica;
 import java.io.IOException;
 import java.nio.file.Files;

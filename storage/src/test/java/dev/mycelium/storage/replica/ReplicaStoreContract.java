@@ -10,11 +10,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.FragmentId;
-import dev.mycelium.storage.FragmentState;
-import dev.mycelium.storage.InvalidFragmentException;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InvalidFragmentException;
+import dev.mycelium.model.StoreFullException;
 import dev.mycelium.storage.Scrubber;
-import dev.mycelium.storage.StoreFullException;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedReplica;
 import dev.mycelium.wire.proto.SignedTombstone;

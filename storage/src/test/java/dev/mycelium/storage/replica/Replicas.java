@@ -1,11 +1,11 @@
 package dev.mycelium.storage.replica;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.storage.seal.ReplicaSealer;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.proto.ReplicaBody;
@@ -65,7 +65,7 @@ final class Replicas {
         .build();
   }
 
-  static dev.mycelium.storage.FragmentId idOf(SignedReplica r) {
+  static dev.mycelium.model.FragmentId idOf(SignedReplica r) {
     return ReplicaChecks.parse(r).id();
   }
 }

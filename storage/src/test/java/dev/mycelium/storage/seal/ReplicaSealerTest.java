@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
-import dev.mycelium.storage.Fragment;
-import dev.mycelium.storage.FragmentCodec;
-import dev.mycelium.storage.FragmentLimits;
-import dev.mycelium.storage.OwnerKeys;
-import dev.mycelium.storage.Visibility;
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentCodec;
+import dev.mycelium.model.FragmentLimits;
+import dev.mycelium.model.OwnerKeys;
+import dev.mycelium.model.Visibility;
 import dev.mycelium.wire.proto.ReplicaBody;
 import dev.mycelium.wire.proto.SignedFragment;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 /** A write that no longer fits in the store. Nothing was written; the message names the key. */
 public final class StoreFullException extends RuntimeException {

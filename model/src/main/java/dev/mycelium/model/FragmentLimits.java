@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 /**
  * Bounds on what a fragment may hold; checked before anything is signed or stored.

@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 /**
  * A fragment or tombstone that must not be stored: malformed, over a limit, or failing its

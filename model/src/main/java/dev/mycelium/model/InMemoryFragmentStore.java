@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 import com.google.protobuf.ByteString;
 import dev.mycelium.wire.NodeId;
@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link FragmentStore} on the heap, for tests and the simulator.
  *
- * <p>It is also the oracle for {@link ChronicleFragmentStore}: the same contract tests run on
+ * <p>It is also the oracle for {@code ChronicleFragmentStore}: the same contract tests run on
  * both, so it is written for obviousness rather than speed (objects instead of encoded records,
  * counts taken by walking the map). It still verifies every read, and
  * {@link #corruptForTest(FragmentId)} lets a test damage a kept body so that BLANK detection is

@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 /** Where a fragment stands at one node (see DESIGN.md, "Fragments, replication and repair"). */
 public enum FragmentState {

@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 /** Who may read a fragment's content. */
 public enum Visibility {

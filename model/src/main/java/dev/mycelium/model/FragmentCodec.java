@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;

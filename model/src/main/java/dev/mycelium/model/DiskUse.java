@@ -1,4 +1,4 @@
-package dev.mycelium.storage;
+package dev.mycelium.model;
 
 import java.util.Optional;
 
