@@ -24,8 +24,8 @@ import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.ReplicaService;
 import dev.mycelium.node.replica.StoreHeldReplicas;
 import dev.mycelium.node.search.NetworkSearcher;
-import dev.mycelium.node.search.SearchNetwork;
 import dev.mycelium.node.search.SharedKnowledge;
+import dev.mycelium.node.search.SharedKnowledgeAndSearch;
 import dev.mycelium.overlay.replica.StoreOwnFragments;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.Scrubber;
@@ -108,7 +108,7 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile NodePeers peers;
   private volatile ReplicaService replication;
   private final RepairLedger ledger = new RepairLedger();
-  private volatile SearchNetwork searchNetwork;
+  private volatile SharedKnowledgeAndSearch sharedAndSearch;
   private long lastScrubFailures;
   private InetSocketAddress apiAddress;
 
@@ -218,7 +218,8 @@ public final class Node implements AutoCloseable, ApiBackend {
       }
       replication = startReplication(codec, dataDir);
       peers.scheduleSaves(scheduler);
-      searchNetwork = SearchNetwork.start(config, service, peers.service(), metrics.registry());
+      sharedAndSearch = SharedKnowledgeAndSearch.start(config, service, peers.service(),
+          metrics.registry());
     }
     RepairLedger.registerMetrics(metrics.registry(), () -> {
       ReplicaService r = replication;
@@ -247,7 +248,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     NodeId self = identity.nodeId();
     boolean restore = store.stats().entries() == 0 && manifests.get(self).isEmpty();
     AeadReplicaSealer sealer = new AeadReplicaSealer(identity.keys(),
-        dev.mycelium.storage.seal.ReplicaSealer.withSecureRandom());
+        dev.mycelium.storage.seal.ReplicaCipher.withSecureRandom());
     FragmentService s = service;
     FragmentStore st = store;
     ReplicaService r = ReplicaService.start(new ReplicaService.Parts(
@@ -379,8 +380,8 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (replication != null) {
       closeQuietly("replication", replication);
     }
-    if (searchNetwork != null) {
-      closeQuietly("shared knowledge and network search", searchNetwork);
+    if (sharedAndSearch != null) {
+      closeQuietly("shared knowledge and network search", sharedAndSearch);
     }
     if (peers != null) {
       closeQuietly("peer service", peers);
@@ -560,7 +561,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (p != null) {
       p.addStatus(out);
     }
-    SearchNetwork sn = searchNetwork;
+    SharedKnowledgeAndSearch sn = sharedAndSearch;
     if (sn != null) {
       SharedKnowledge.Stats ss = sn.shared().stats();
       Map<String, Object> shared = new LinkedHashMap<>();
@@ -592,13 +593,13 @@ public final class Node implements AutoCloseable, ApiBackend {
 
   @Override
   public Optional<NetworkSearcher> networkSearch() {
-    SearchNetwork n = searchNetwork;
+    SharedKnowledgeAndSearch n = sharedAndSearch;
     return n == null ? Optional.empty() : Optional.of(n.searcher());
   }
 
   /** Shared knowledge and network search, when the peer service runs. */
-  public Optional<SearchNetwork> searchNetwork() {
-    return Optional.ofNullable(searchNetwork);
+  public Optional<SharedKnowledgeAndSearch> sharedAndSearch() {
+    return Optional.ofNullable(sharedAndSearch);
   }
 
   @Override

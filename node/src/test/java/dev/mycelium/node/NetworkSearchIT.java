@@ -80,7 +80,7 @@ class NetworkSearchIT {
         }
       }
     }
-    assertThat(third.searchNetwork().orElseThrow().driver().stats().requestsServed())
+    assertThat(third.sharedAndSearch().orElseThrow().search().stats().requestsServed())
         .isGreaterThanOrEqualTo(30);
   }
 }

@@ -92,7 +92,7 @@ class SharedKnowledgeIT {
             "{\"text\":\"tomatoes want water at dawn\",\"k\":3}", 200))).contains(garden));
     assertThat(fixture.send(c, "GET", "/v1/fragments/" + garden, null).statusCode())
         .as("C subscribes to nothing").isEqualTo(404);
-    assertThat(b.searchNetwork().orElseThrow().shared().stats().stored()).isEqualTo(1);
+    assertThat(b.sharedAndSearch().orElseThrow().shared().stats().stored()).isEqualTo(1);
     JsonNode statusB = fixture.call(b, "GET", "/v1/status", null, 200);
     assertThat(statusB.at("/shared/topics/0").asText()).isEqualTo("garden");
     assertThat(statusB.at("/shared/stored").asLong()).isEqualTo(1);
@@ -117,7 +117,7 @@ class SharedKnowledgeIT {
       assertThat(first.get("score").asDouble()).isGreaterThan(0.99);
       assertThat(ids(r)).doesNotContain(secret).doesNotHaveDuplicates();
     });
-    assertThat(a.searchNetwork().orElseThrow().driver().stats().requestsServed()).isPositive();
+    assertThat(a.sharedAndSearch().orElseThrow().search().stats().requestsServed()).isPositive();
 
     // A forged shared fragment from C is dropped by B, counted, and C is no longer trusted.
     FragmentCodec codec = new FragmentCodec(a.config().storage().limits());
@@ -127,7 +127,7 @@ class SharedKnowledgeIT {
         .setSignature(ByteString.copyFrom(new byte[64])).build();
     c.peerService().orElseThrow().broadcast(SharedKnowledge.TOPIC_PREFIX + "garden",
         forged.toByteArray());
-    SharedKnowledge atBShared = b.searchNetwork().orElseThrow().shared();
+    SharedKnowledge atBShared = b.sharedAndSearch().orElseThrow().shared();
     await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
         .until(() -> atBShared.stats().rejected() == 1);
     assertThat(atBShared.distrusts(c.nodeId())).isTrue();
@@ -185,7 +185,7 @@ class SharedKnowledgeIT {
         assertThat(ids(r)).containsExactly(mine).doesNotContain(forgedId);
         assertThat(r.get("partial").asBoolean()).isFalse();
       });
-      assertThat(a.searchNetwork().orElseThrow().driver().stats().hitsRejected()).isPositive();
+      assertThat(a.sharedAndSearch().orElseThrow().search().stats().hitsRejected()).isPositive();
       assertThat(a.peerService().orElseThrow().score(rogue.nodeId())).isNegative();
     } finally {
       rogue.close();

@@ -11,17 +11,15 @@ import dev.mycelium.model.FragmentState;
 import dev.mycelium.model.InvalidFragmentException;
 import dev.mycelium.model.StoreFullException;
 import dev.mycelium.model.StoredFragment;
+import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.FragmentService.PutResult;
 import dev.mycelium.node.FragmentService.SearchHit;
-import dev.mycelium.node.FragmentService.SearchResult;
-import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.NotOwnerException;
 import dev.mycelium.node.NotReadyException;
 import dev.mycelium.node.http.RequestParser.SearchRequest;
 import dev.mycelium.node.peer.FaultControl;
 import dev.mycelium.node.replica.RepairControl;
-import dev.mycelium.node.search.NetworkSearcher;
-import dev.mycelium.node.search.SearchMerge;
+import dev.mycelium.node.search.SearchService;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -48,6 +46,7 @@ public final class ApiRoutes {
   private final ApiKey apiKey;
   private final RequestParser parser;
   private final boolean metricsNeedKey;
+  private final SearchService searches;
 
   /** Routes for a node whose vectors have the given dimension; {@code /metrics} wants the key. */
   public ApiRoutes(ApiBackend backend, ApiKey apiKey, int dimension) {
@@ -61,6 +60,7 @@ public final class ApiRoutes {
    */
   public ApiRoutes(ApiBackend backend, ApiKey apiKey, int dimension, boolean metricsNeedKey) {
     this.backend = backend;
+    this.searches = new SearchService(backend::fragments, backend::networkSearch);
     this.apiKey = apiKey;
     this.parser = new RequestParser(dimension);
     this.metricsNeedKey = metricsNeedKey;
@@ -658,45 +658,28 @@ public final class ApiRoutes {
     SearchRequest req = parser.search(RequestParser.parse(body));
     FragmentService fragments = backend.fragments();
     ObjectNode out = F.objectNode();
-    List<SearchHit> hits;
-    long tookMillis;
+    SearchService.Outcome outcome;
     if (!req.network()) {
-      SearchResult result = fragments.search(req.text(), req.vector(), req.k(), req.filter());
-      hits = result.hits();
-      tookMillis = result.tookMillis();
+      outcome = searches.local(req.text(), req.vector(), req.k(), req.filter());
     } else {
-      long start = System.nanoTime();
-      Optional<NetworkSearcher> network = backend.networkSearch();
-      int maxHops = network.map(NetworkSearcher::maxHops).orElse(RequestParser.MAX_HOPS);
-      if (req.hops() > maxHops) {
-        throw ApiException.invalid("hops", "hops must be from 1 to " + maxHops
+      if (req.hops() > searches.maxHops()) {
+        throw ApiException.invalid("hops", "hops must be from 1 to " + searches.maxHops()
             + " on this node (search.max-hops), got " + req.hops());
       }
-      float[] query = fragments.queryVector(req.text(), req.vector());
-      SearchResult local = fragments.search(null, query, req.k(), req.filter());
-      NetworkSearcher.Result remote = NetworkSearcher.Result.NONE;
-      if (network.isPresent()) {
-        try {
-          remote = network.get().search(query, req.k(), req.filter(), req.hops());
-        } catch (RuntimeException e) {
-          // The network part of a search is best effort: the local hits still answer.
-          LOG.warn("network search failed, answering with local hits: {}", e.toString());
-          remote = new NetworkSearcher.Result(List.of(), List.of(), List.of(), false);
-        }
-      }
-      hits = SearchMerge.merge(local.hits(), remote.hits(), req.k());
-      tookMillis = (System.nanoTime() - start) / 1_000_000;
+      outcome = searches.network(req.text(), req.vector(), req.k(), req.filter(), req.hops());
+      SearchService.NetworkPart net = outcome.network().orElseThrow();
       out.put("scope", "network");
-      out.put("hops", req.hops());
-      out.put("asked", remote.asked().size());
+      out.put("hops", net.hops());
+      out.put("asked", net.asked().size());
       ArrayNode unanswered = out.putArray("unanswered");
-      remote.unanswered().forEach(n -> unanswered.add(n.toString()));
-      out.put("partial", !remote.complete());
-      if (network.isEmpty()) {
+      net.unanswered().forEach(n -> unanswered.add(n.toString()));
+      out.put("partial", !net.complete());
+      if (!net.peerService()) {
         out.put("note", "this node runs without a peer service (peer.enabled = false): "
             + "local hits only");
       }
     }
+    List<SearchHit> hits = outcome.hits();
     ArrayNode hitsNode = out.putArray("hits");
     for (SearchHit h : hits) {
       ObjectNode n = hitsNode.addObject();
@@ -727,7 +710,7 @@ public final class ApiRoutes {
         n.putNull("created_at");
       }
     }
-    out.put("took_ms", tookMillis);
+    out.put("took_ms", outcome.tookMillis());
     return json(route, 200, out);
   }
 

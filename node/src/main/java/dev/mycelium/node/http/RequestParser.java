@@ -11,6 +11,7 @@ import dev.mycelium.model.Visibility;
 import dev.mycelium.node.FragmentService.PutRequest;
 import dev.mycelium.node.MemoryMarks;
 import dev.mycelium.node.peer.FaultControl;
+import dev.mycelium.node.search.SearchService;
 import dev.mycelium.storage.SearchFilter;
 import dev.mycelium.wire.NodeId;
 import java.io.IOException;
@@ -49,7 +50,7 @@ final class RequestParser {
   static final int MAX_PARTITION = 1024;
 
   /** Most hops any network search may ask for; the node's own limit may be lower. */
-  static final int MAX_HOPS = 5;
+  static final int MAX_HOPS = SearchService.ABSOLUTE_MAX_HOPS;
 
   static final ObjectMapper JSON =
       JsonMapper.builder()

@@ -15,17 +15,17 @@ import org.slf4j.LoggerFactory;
 /**
  * The daemon's sealer for the replication core: shared fragments travel signed and in the
  * clear, private ones sealed with the owner's AEAD key ({@link
- * dev.mycelium.storage.seal.ReplicaSealer}) before they leave the node, so holders can check,
+ * dev.mycelium.storage.seal.ReplicaCipher}) before they leave the node, so holders can check,
  * scrub and serve them but not read them (DESIGN.md, "Identity and security").
  */
 public final class AeadReplicaSealer implements ReplicaSealer {
   private static final Logger LOG = LoggerFactory.getLogger(AeadReplicaSealer.class);
 
   private final OwnerKeys keys;
-  private final dev.mycelium.storage.seal.ReplicaSealer aead;
+  private final dev.mycelium.storage.seal.ReplicaCipher aead;
 
   /** A sealer for the node with these keys, drawing nonces from {@code aead}'s source. */
-  public AeadReplicaSealer(OwnerKeys keys, dev.mycelium.storage.seal.ReplicaSealer aead) {
+  public AeadReplicaSealer(OwnerKeys keys, dev.mycelium.storage.seal.ReplicaCipher aead) {
     this.keys = keys;
     this.aead = aead;
   }
@@ -38,7 +38,7 @@ public final class AeadReplicaSealer implements ReplicaSealer {
     if (fragment.visibility() == Visibility.SHARED) {
       return Optional.of(ReplicaCodec.shared(keys, fragment.signed()));
     }
-    dev.mycelium.storage.seal.ReplicaSealer.Sealed s = aead.seal(keys, fragment.signed());
+    dev.mycelium.storage.seal.ReplicaCipher.Sealed s = aead.seal(keys, fragment.signed());
     return Optional.of(ReplicaCodec.sealed(keys, fragment.id(), s.nonce(), s.payload()));
   }
 

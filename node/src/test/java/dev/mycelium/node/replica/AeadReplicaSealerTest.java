@@ -19,7 +19,7 @@ class AeadReplicaSealerTest {
   private final OwnerKeys alice = OwnerKeys.generate(new SecureRandom());
   private final OwnerKeys bob = OwnerKeys.generate(new SecureRandom());
   private final AeadReplicaSealer sealer = new AeadReplicaSealer(alice,
-      dev.mycelium.storage.seal.ReplicaSealer.withSecureRandom());
+      dev.mycelium.storage.seal.ReplicaCipher.withSecureRandom());
 
   private Fragment fragment(OwnerKeys owner, Visibility v) {
     return codec.create(owner, 1, "the words inside", new float[] {1, 0, 0, 0}, Map.of(), v);
@@ -49,7 +49,7 @@ class AeadReplicaSealerTest {
     Fragment theirs = fragment(bob, Visibility.PRIVATE);
     assertThat(sealer.seal(theirs)).isEmpty();
     AeadReplicaSealer bobs = new AeadReplicaSealer(bob,
-        dev.mycelium.storage.seal.ReplicaSealer.withSecureRandom());
+        dev.mycelium.storage.seal.ReplicaCipher.withSecureRandom());
     ReplicaCodec.Verified v = ReplicaCodec.verify(bobs.seal(theirs).orElseThrow());
     assertThat(sealer.open(v)).isEmpty();
   }

@@ -6,7 +6,7 @@ import dev.mycelium.model.FragmentCodec;
 import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.model.Visibility;
-import dev.mycelium.storage.seal.ReplicaSealer;
+import dev.mycelium.storage.seal.ReplicaCipher;
 import dev.mycelium.wire.Canonical;
 import dev.mycelium.wire.proto.ReplicaBody;
 import dev.mycelium.wire.proto.SignedReplica;
@@ -18,7 +18,7 @@ final class Replicas {
   static final FragmentCodec CODEC = new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(4));
   static final OwnerKeys ALICE = OwnerKeys.fromSeed(seed(1));
   static final OwnerKeys BOB = OwnerKeys.fromSeed(seed(2));
-  private static final ReplicaSealer SEALER = new ReplicaSealer(new Random(3)::nextBytes);
+  private static final ReplicaCipher SEALER = new ReplicaCipher(new Random(3)::nextBytes);
 
   private Replicas() {}
 
@@ -47,7 +47,7 @@ final class Replicas {
   /** A private replica, sealed. */
   static SignedReplica sealed(OwnerKeys owner, int n) {
     Fragment f = fragment(owner, n, Visibility.PRIVATE);
-    ReplicaSealer.Sealed s = SEALER.seal(owner, f.signed());
+    ReplicaCipher.Sealed s = SEALER.seal(owner, f.signed());
     return sign(owner, ReplicaBody.newBuilder()
         .setFragmentId(ByteString.copyFrom(f.id().toBytes()))
         .setOwnerPublicKey(ByteString.copyFrom(owner.publicKey()))

@@ -19,23 +19,23 @@ import java.util.function.ToDoubleFunction;
  * The node's share of the network beyond replication: shared knowledge and network search,
  * attached together to the node's driver (the peer service), which runs their cores and hands
  * their slow steps (local searches for peers, hit checks, keeping shared fragments) to its
- * workers through the {@link PeerService.Work} installed here; stopped before the driver. One object so that the
- * node's start and stop order needs one line each.
+ * workers through the {@link PeerService.Work} installed here; stopped before the driver. One
+ * object so that the node's start and stop order needs one line each.
  */
-public final class SearchNetwork implements AutoCloseable {
+public final class SharedKnowledgeAndSearch implements AutoCloseable {
   private final SharedKnowledge shared;
-  private final NetworkSearchDriver search;
+  private final PeerNetworkSearcher search;
 
-  private SearchNetwork(SharedKnowledge shared, NetworkSearchDriver search) {
+  private SharedKnowledgeAndSearch(SharedKnowledge shared, PeerNetworkSearcher search) {
     this.shared = shared;
     this.search = search;
   }
 
   /** Starts both over a running peer service and registers their metrics. */
-  public static SearchNetwork start(NodeConfig config, FragmentService fragments,
+  public static SharedKnowledgeAndSearch start(NodeConfig config, FragmentService fragments,
       PeerService peers, PrometheusRegistry registry) {
     SharedKnowledge shared = new SharedKnowledge(peers, fragments, config.shared());
-    NetworkSearchDriver search = new NetworkSearchDriver(peers, fragments,
+    PeerNetworkSearcher search = new PeerNetworkSearcher(peers, fragments,
         config.search().maxHops(), config.search().networkTimeout());
     peers.work(new PeerService.Work() {
       @Override
@@ -53,7 +53,7 @@ public final class SearchNetwork implements AutoCloseable {
         return shared.take(origin, topic, payload);
       }
     });
-    SearchNetwork n = new SearchNetwork(shared, search);
+    SharedKnowledgeAndSearch n = new SharedKnowledgeAndSearch(shared, search);
     n.registerMetrics(registry);
     return n;
   }
@@ -66,7 +66,7 @@ public final class SearchNetwork implements AutoCloseable {
     return search;
   }
 
-  public NetworkSearchDriver driver() {
+  public PeerNetworkSearcher search() {
     return search;
   }
 
@@ -81,20 +81,20 @@ public final class SearchNetwork implements AutoCloseable {
     counter(r, "mycelium_shared_rejected_total",
         "Received shared fragments dropped because they did not check", s,
         SharedKnowledge.Stats::rejected);
-    Supplier<NetworkSearchDriver.Stats> n = this::searchStats;
+    Supplier<PeerNetworkSearcher.Stats> n = this::searchStats;
     counter(r, "mycelium_search_network_total", "Network searches this node started", n,
-        NetworkSearchDriver.Stats::searches);
+        PeerNetworkSearcher.Stats::searches);
     counter(r, "mycelium_search_network_partial_total",
         "Network searches that ended at the deadline with nodes missing", n,
-        NetworkSearchDriver.Stats::partial);
+        PeerNetworkSearcher.Stats::partial);
     counter(r, "mycelium_search_network_served_total", "Other nodes' searches answered", n,
-        NetworkSearchDriver.Stats::requestsServed);
+        PeerNetworkSearcher.Stats::requestsServed);
     counter(r, "mycelium_search_network_hits_rejected_total",
         "Hits from other nodes dropped because they did not check", n,
-        NetworkSearchDriver.Stats::hitsRejected);
+        PeerNetworkSearcher.Stats::hitsRejected);
   }
 
-  private NetworkSearchDriver.Stats searchStats() {
+  private PeerNetworkSearcher.Stats searchStats() {
     try {
       return search.stats();
     } catch (RuntimeException e) {

@@ -45,7 +45,7 @@ import org.bouncycastle.crypto.params.HKDFParameters;
  *
  * <p>Thread-safe: the only state is the source of randomness.
  */
-public final class ReplicaSealer {
+public final class ReplicaCipher {
   /** HKDF info string: what the key is for, and the scheme's version. */
   public static final String INFO = "Mycelium replica sealing v1";
   /** First byte of every payload this version makes. */
@@ -63,14 +63,14 @@ public final class ReplicaSealer {
    * A sealer drawing nonces from the given source; the node passes a {@link SecureRandom},
    * tests a seeded one so that outputs replay.
    */
-  public ReplicaSealer(Consumer<byte[]> nonceSource) {
+  public ReplicaCipher(Consumer<byte[]> nonceSource) {
     this.nonces = nonceSource;
   }
 
   /** A sealer drawing nonces from a fresh {@link SecureRandom}. */
-  public static ReplicaSealer withSecureRandom() {
+  public static ReplicaCipher withSecureRandom() {
     SecureRandom random = new SecureRandom();
-    return new ReplicaSealer(random::nextBytes);
+    return new ReplicaCipher(random::nextBytes);
   }
 
   /**

@@ -5,8 +5,8 @@ import dev.mycelium.model.Fragment;
 import dev.mycelium.model.FragmentId;
 import dev.mycelium.model.FragmentState;
 import dev.mycelium.model.InvalidFragmentException;
-import dev.mycelium.node.FragmentService.SearchHit;
 import dev.mycelium.node.FragmentService;
+import dev.mycelium.node.FragmentService.SearchHit;
 import dev.mycelium.node.peer.PeerService;
 import dev.mycelium.overlay.search.NetworkSearch;
 import dev.mycelium.storage.SearchFilter;
@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * nor inflate a rank; a peer that sends a forged hit loses score. Only shared fragments are
  * ever sent in an answer ({@link FragmentService#searchShared}).
  */
-public final class NetworkSearchDriver implements NetworkSearcher, AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(NetworkSearchDriver.class);
+public final class PeerNetworkSearcher implements NetworkSearcher, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PeerNetworkSearcher.class);
 
   /** Score points a peer loses for a hit that does not check. */
   static final double FORGED_HIT_PENALTY = dev.mycelium.overlay.node.NodeCore.FORGED_HIT_PENALTY;
@@ -76,7 +76,7 @@ public final class NetworkSearchDriver implements NetworkSearcher, AutoCloseable
    * @param maxHops the most hops a search travels (asked or forwarded)
    * @param timeout the longest a search waits for other nodes
    */
-  public NetworkSearchDriver(PeerService peers, FragmentService fragments, int maxHops,
+  public PeerNetworkSearcher(PeerService peers, FragmentService fragments, int maxHops,
       Duration timeout) {
     this.peers = peers;
     this.fragments = fragments;

@@ -19,14 +19,14 @@ import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-class ReplicaSealerTest {
+class ReplicaCipherTest {
   private static final FragmentCodec CODEC =
       new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(4));
   private static final OwnerKeys ALICE = OwnerKeys.fromSeed(seed(1));
   private static final OwnerKeys BOB = OwnerKeys.fromSeed(seed(2));
 
   private final Random random = new Random(7);
-  private final ReplicaSealer sealer = new ReplicaSealer(random::nextBytes);
+  private final ReplicaCipher sealer = new ReplicaCipher(random::nextBytes);
 
   private static byte[] seed(int b) {
     byte[] s = new byte[32];
@@ -40,7 +40,7 @@ class ReplicaSealerTest {
   }
 
   private ReplicaBody sealed(OwnerKeys owner, Fragment f) {
-    ReplicaSealer.Sealed s = sealer.seal(owner, f.signed());
+    ReplicaCipher.Sealed s = sealer.seal(owner, f.signed());
     return ReplicaBody.newBuilder()
         .setFragmentId(ByteString.copyFrom(f.id().toBytes()))
         .setOwnerPublicKey(ByteString.copyFrom(owner.publicKey()))
@@ -143,12 +143,12 @@ class ReplicaSealerTest {
   @Test
   void noncesAreFreshAndCiphertextsDifferForTheSameFragment() {
     Fragment f = fragment(ALICE, "same every time");
-    ReplicaSealer real = ReplicaSealer.withSecureRandom();
+    ReplicaCipher real = ReplicaCipher.withSecureRandom();
     Set<String> nonces = new HashSet<>();
     Set<String> payloads = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      ReplicaSealer.Sealed s = real.seal(ALICE, f.signed());
-      assertThat(s.nonce()).hasSize(ReplicaSealer.NONCE_BYTES);
+      ReplicaCipher.Sealed s = real.seal(ALICE, f.signed());
+      assertThat(s.nonce()).hasSize(ReplicaCipher.NONCE_BYTES);
       nonces.add(HexFormat.of().formatHex(s.nonce()));
       payloads.add(HexFormat.of().formatHex(s.payload()));
     }
@@ -158,9 +158,9 @@ class ReplicaSealerTest {
 
   @Test
   void theKeyIsPerOwnerAndStable() {
-    assertThat(ReplicaSealer.deriveKey(ALICE)).isEqualTo(ReplicaSealer.deriveKey(ALICE))
+    assertThat(ReplicaCipher.deriveKey(ALICE)).isEqualTo(ReplicaCipher.deriveKey(ALICE))
         .hasSize(32)
-        .isNotEqualTo(ReplicaSealer.deriveKey(BOB))
+        .isNotEqualTo(ReplicaCipher.deriveKey(BOB))
         .isNotEqualTo(ALICE.seed());
   }
 }
