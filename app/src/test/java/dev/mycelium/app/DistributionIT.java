@@ -1,4 +1,4 @@
-package dev.mycelium.sim.dist;
+package dev.mycelium.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -68,6 +68,9 @@ class DistributionIT {
       List<String> names = jars.map(p -> p.getFileName().toString()).toList();
       assertThat(names).anyMatch(n -> n.startsWith("mycelium-node-"))
           .anyMatch(n -> n.startsWith("mycelium-sim-"))
+          .anyMatch(n -> n.startsWith("mycelium-mcp-"))
+          .anyMatch(n -> n.startsWith("mycelium-model-"))
+          .noneMatch(n -> n.startsWith("mycelium-app-"))
           .anyMatch(n -> n.startsWith("netty-"))
           .noneMatch(n -> n.contains("chronicle-analytics"))
           .noneMatch(n -> n.startsWith("junit"));

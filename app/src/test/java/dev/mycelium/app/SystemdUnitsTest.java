@@ -1,4 +1,4 @@
-package dev.mycelium.sim.dist;
+package dev.mycelium.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
