@@ -1,8 +1,17 @@
 package dev.mycelium.storage.embed;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.langchain4j.model.embedding.EmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.AbstractInProcessEmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.OnnxBertBiEncoder;
+import dev.langchain4j.model.embedding.onnx.PoolingMode;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.mycelium.storage.Embedder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 
 /**
  * The built-in sentence embedder: all-MiniLM-L6-v2 (Reimers and Gurevych, "Sentence-BERT",
@@ -65,13 +74,11 @@ public final class MiniLmEmbedder implements Embedder {
             // Before any session exists: a stop from now on must not release the environment
             // under a session being made or run.
             OrtShutdown.keepEnvironmentToExit();
-            // Embedding runs on the caller's thread: the node decides the concurrency.
-            m = new AllMiniLmL6V2EmbeddingModel(Runnable::run);
-          } catch (RuntimeException | LinkageError e) {
+            m = load(OrtEnvironment.getEnvironment());
+          } catch (IOException | OrtException | RuntimeException | LinkageError e) {
             throw new IllegalStateException(
                 "cannot load the built-in embedding model (all-MiniLM-L6-v2): " + e, e);
           }
-          modelBytes = weightBytes();
           model = m;
         }
       }
@@ -88,21 +95,87 @@ public final class MiniLmEmbedder implements Embedder {
     return modelBytes;
   }
 
-  private static long weightBytes() {
-    java.net.URL url = AllMiniLmL6V2EmbeddingModel.class.getClassLoader()
-        .getResource("all-minilm-l6-v2.onnx");
-    if (url == null) {
-      return 0;
+  /**
+   * Makes the ONNX Runtime session from the model file inside the langchain4j artifact,
+   * streamed into a direct buffer. The artifact's own loader reads it through a growing
+   * byte array: about three times the model's 90 MB on the Java heap at once, which with
+   * 100,000 vectors in a 512 MiB heap ran the embedder thread out of memory at start. Here the
+   * heap holds 64 KiB of it at a time; the buffer is dropped once ONNX Runtime has its copy.
+   */
+  private EmbeddingModel load(OrtEnvironment env) throws IOException, OrtException {
+    ClassLoader jar = AllMiniLmL6V2EmbeddingModel.class.getClassLoader();
+    OrtSession session;
+    try (InputStream in = resource(jar, MODEL)) {
+      ByteBuffer bytes = readDirect(in, resourceSize(jar, MODEL));
+      modelBytes = bytes.remaining();
+      session = env.createSession(bytes, new OrtSession.SessionOptions());
     }
-    try {
-      java.net.URLConnection c = url.openConnection();
-      c.setUseCaches(false);
-      long n = c.getContentLengthLong();
-      c.getInputStream().close();
-      return Math.max(0, n);
-    } catch (java.io.IOException e) {
-      return 0;
+    try (InputStream tokenizer = resource(jar, TOKENIZER)) {
+      // The same encoder, pooling and dimension as AllMiniLmL6V2EmbeddingModel's.
+      return new MiniLm(new OnnxBertBiEncoder(env, session, tokenizer, PoolingMode.MEAN));
     }
+  }
+
+  private static final String MODEL = "all-minilm-l6-v2.onnx";
+  private static final String TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
+
+  /** AllMiniLmL6V2EmbeddingModel over an encoder made here; embeds on the caller's thread. */
+  private static final class MiniLm extends AbstractInProcessEmbeddingModel {
+    private final OnnxBertBiEncoder encoder;
+
+    MiniLm(OnnxBertBiEncoder encoder) {
+      // Embedding runs on the caller's thread: the node decides the concurrency.
+      super(Runnable::run);
+      this.encoder = encoder;
+    }
+
+    @Override
+    protected OnnxBertBiEncoder model() {
+      return encoder;
+    }
+
+    @Override
+    protected Integer knownDimension() {
+      return DIMENSION;
+    }
+  }
+
+  private static InputStream resource(ClassLoader jar, String name) throws IOException {
+    InputStream in = jar.getResourceAsStream(name);
+    if (in == null) {
+      throw new IOException(name + " is not on the class path (the langchain4j "
+          + "all-minilm-l6-v2 artifact is missing)");
+    }
+    return in;
+  }
+
+  private static long resourceSize(ClassLoader jar, String name) throws IOException {
+    java.net.URLConnection c = jar.getResource(name).openConnection();
+    c.setUseCaches(false);
+    long n = c.getContentLengthLong();
+    c.getInputStream().close();
+    return n;
+  }
+
+  /** Reads a stream of a known size into a direct buffer, a chunk at a time. */
+  static ByteBuffer readDirect(InputStream in, long size) throws IOException {
+    if (size < 0 || size > Integer.MAX_VALUE) {
+      throw new IOException("the model's size is unknown or too large: " + size);
+    }
+    ByteBuffer out = ByteBuffer.allocateDirect((int) size);
+    byte[] chunk = new byte[64 * 1024];
+    int n;
+    while ((n = in.read(chunk)) > 0) {
+      if (n > out.remaining()) {
+        throw new IOException("the model is longer than its jar entry says (" + size + ")");
+      }
+      out.put(chunk, 0, n);
+    }
+    if (out.hasRemaining()) {
+      throw new IOException("the model ended after " + out.position() + " of " + size
+          + " bytes");
+    }
+    return out.flip();
   }
 
   /**

@@ -3,11 +3,17 @@ package dev.mycelium.storage.embed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.mycelium.storage.ChildJvm;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.index.Vectors;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class EmbeddersTest {
   @Test
@@ -53,5 +59,53 @@ class EmbeddersTest {
     assertThat(cat).hasSize(384);
     assertThat(Vectors.dot(cat, cat)).isCloseTo(1f, Offset.offset(1e-4f));
     assertThat(Vectors.dot(cat, kitten)).isGreaterThan(Vectors.dot(cat, tax) + 0.2f);
+  }
+
+  /**
+   * The node loads the model itself (into a direct buffer, not through a growing byte array
+   * on the heap); the vectors are the ones the artifact's own loader gives.
+   */
+  @Test
+  void miniLmVectorsAreThoseOfTheArtifactsOwnLoader() {
+    MiniLmEmbedder e = new MiniLmEmbedder();
+    try {
+      e.load();
+    } catch (IllegalStateException ex) {
+      Assumptions.abort("the MiniLM model cannot load here: " + ex.getMessage());
+    }
+    var artifact = new dev.langchain4j.model.embedding.onnx.allminilml6v2
+        .AllMiniLmL6V2EmbeddingModel(Runnable::run);
+    for (String text : List.of("The cat sat on the warm windowsill.", "a",
+        "tax forms, due 31 May")) {
+      float[] theirs = Vectors.normalised(artifact.embed(text).content().vector(), 384);
+      assertThat(Vectors.dot(e.embed(text), theirs)).as("cosine for \"%s\"", text)
+          .isGreaterThan(0.99999f);
+    }
+    assertThat(e.modelBytes()).as("model bytes").isGreaterThan(80L << 20);
+  }
+
+  /**
+   * The artifact's own loader needs about three times the model's 90 MB of heap at once; it
+   * ran out of memory in a 512 MiB heap holding 100,000 vectors, and fails here in 256 MiB.
+   * The node's loader embeds in a JVM with a 128 MiB heap.
+   */
+  @Test
+  @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void miniLmLoadsAndEmbedsInASmallHeap() throws Exception {
+    Path log = Files.createTempFile("small-heap", ".log");
+    Process child = new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "@" + ChildJvm.jvmOptions(), "-Xmx128m",
+            "-cp", System.getProperty("java.class.path"),
+            SmallHeapEmbedderChild.class.getName(), "ours")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertThat(child.waitFor(100, TimeUnit.SECONDS)).as("the child exited").isTrue();
+    String out = Files.readString(log);
+    if (out.contains("cannot load the built-in embedding model")) {
+      Assumptions.abort("the MiniLM model cannot load here");
+    }
+    assertThat(child.exitValue()).as("exit status; output:%n%s", out).isZero();
+    assertThat(out).contains("embedded ");
+    Files.deleteIfExists(log);
   }
 }
