@@ -856,23 +856,39 @@ public final class FragmentService {
 
   /** Embeds queued text-only fragments until interrupted. */
   void embedLoop() {
-    // The built-in model loads lazily and takes seconds; load it now, off the request path,
-    // so that the first search by text does not pay for it.
     try {
-      embedder.embed("mycelium");
-    } catch (RuntimeException e) {
-      LOG.warn("the embedder failed to warm up: {}", e.toString());
-    }
-    while (!Thread.currentThread().isInterrupted()) {
-      EmbedJob job;
+      // The built-in model loads lazily and takes seconds; load it now, off the request path,
+      // so that the first search by text does not pay for it.
       try {
-        job = embedQueue.take();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+        embedder.embed("mycelium");
+      } catch (RuntimeException e) {
+        LOG.warn("the embedder failed to warm up: {}", e.toString());
       }
-      run(job);
+      while (!Thread.currentThread().isInterrupted()) {
+        EmbedJob job;
+        try {
+          job = embedQueue.take();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        run(job);
+      }
+    } catch (Error e) {
+      // Nothing embeds any more: say so where an operator looks (/ready, the log), since texts
+      // are still stored and would otherwise wait for a vector that never comes.
+      embedderStopped = e.toString();
+      LOG.error("the embedder stopped ({}); texts are stored but not embedded until the node "
+          + "restarts", e.toString(), e);
+      throw e;
     }
+  }
+
+  private volatile String embedderStopped;
+
+  /** Why the embedding thread stopped for good (an Error such as running out of heap). */
+  public Optional<String> embedderStopped() {
+    return Optional.ofNullable(embedderStopped);
   }
 
   private void run(EmbedJob job) {

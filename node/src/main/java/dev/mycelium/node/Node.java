@@ -501,6 +501,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     if (s == null || !s.indexLoaded()) {
       reasons.add("index loading");
     }
+    if (s != null) {
+      s.embedderStopped().ifPresent(why -> reasons.add("embedder stopped (" + why + "): texts "
+          + "are stored but not embedded; restart the node (MYCELIUM_JAVA_OPTS=-Xmx... if it "
+          + "ran out of heap)"));
+    }
     FragmentStore st = store;
     if (st != null && st.stats().fillRatio() >= config.storage().nearlyFullRatio()) {
       reasons.add("store nearly full: raise storage.capacity-entries");

@@ -439,4 +439,33 @@ class FragmentServiceTest {
         .isInstanceOf(InvalidFragmentException.class)
         .satisfies(e -> assertThat(((InvalidFragmentException) e).field()).isEqualTo("vector"));
   }
+
+  /** An embedder that dies (out of heap while loading its model) is reported, not hidden. */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode =
+      org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void anEmbedderThatDiesOfAnErrorIsReportedAsStopped() throws Exception {
+    dev.mycelium.storage.Embedder dying = new dev.mycelium.storage.Embedder() {
+      @Override
+      public int dimension() {
+        return DIM;
+      }
+
+      @Override
+      public float[] embed(String text) {
+        throw new OutOfMemoryError("Java heap space (a test)");
+      }
+    };
+    FragmentService s = new FragmentService(me, codec, store, index, dying, 4, 10,
+        new NodeMetrics(() -> null), clock::get);
+    assertThat(s.embedderStopped()).isEmpty();
+    Throwable[] died = new Throwable[1];
+    Thread t = new Thread(s::embedLoop);
+    t.setUncaughtExceptionHandler((th, e) -> died[0] = e);
+    t.start();
+    t.join();
+    assertThat(died[0]).isInstanceOf(OutOfMemoryError.class);
+    assertThat(s.embedderStopped()).get().asString().contains("OutOfMemoryError")
+        .contains("a test");
+  }
 }
