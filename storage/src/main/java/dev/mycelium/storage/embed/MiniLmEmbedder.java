@@ -105,10 +105,11 @@ public final class MiniLmEmbedder implements Embedder {
   private EmbeddingModel load(OrtEnvironment env) throws IOException, OrtException {
     ClassLoader jar = AllMiniLmL6V2EmbeddingModel.class.getClassLoader();
     OrtSession session;
-    try (InputStream in = resource(jar, MODEL)) {
+    try (InputStream in = resource(jar, MODEL);
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       ByteBuffer bytes = readDirect(in, resourceSize(jar, MODEL));
       modelBytes = bytes.remaining();
-      session = env.createSession(bytes, new OrtSession.SessionOptions());
+      session = env.createSession(bytes, options);
     }
     try (InputStream tokenizer = resource(jar, TOKENIZER)) {
       // The same encoder, pooling and dimension as AllMiniLmL6V2EmbeddingModel's.
