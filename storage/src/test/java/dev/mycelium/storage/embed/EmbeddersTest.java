@@ -43,8 +43,8 @@ class EmbeddersTest {
     assertThat(Embedders.byName(" MiniLM ", 384)).isInstanceOf(MiniLmEmbedder.class);
   }
 
-  @Test
-  void miniLmRanksARelatedSentenceAboveAnUnrelatedOne() {
+  /** The built-in embedder, loaded; the test is skipped, saying why, where it cannot load. */
+  private static MiniLmEmbedder loadedMiniLm() {
     MiniLmEmbedder e = new MiniLmEmbedder();
     try {
       e.load();
@@ -52,6 +52,12 @@ class EmbeddersTest {
       System.out.println("skipping the MiniLM test: " + ex.getMessage());
       Assumptions.abort("the MiniLM model cannot load here: " + ex.getMessage());
     }
+    return e;
+  }
+
+  @Test
+  void miniLmRanksARelatedSentenceAboveAnUnrelatedOne() {
+    MiniLmEmbedder e = loadedMiniLm();
     float[] cat = e.embed("The cat sat on the warm windowsill in the sun.");
     float[] kitten = e.embed("A kitten is sleeping by the sunny window.");
     float[] tax = e.embed("Quarterly tax filings are due at the end of the month.");
@@ -67,12 +73,7 @@ class EmbeddersTest {
    */
   @Test
   void miniLmVectorsAreThoseOfTheArtifactsOwnLoader() {
-    MiniLmEmbedder e = new MiniLmEmbedder();
-    try {
-      e.load();
-    } catch (IllegalStateException ex) {
-      Assumptions.abort("the MiniLM model cannot load here: " + ex.getMessage());
-    }
+    MiniLmEmbedder e = loadedMiniLm();
     var artifact = new dev.langchain4j.model.embedding.onnx.allminilml6v2
         .AllMiniLmL6V2EmbeddingModel(Runnable::run);
     for (String text : List.of("The cat sat on the warm windowsill.", "a",
