@@ -662,8 +662,9 @@ public final class ApiRoutes {
     if (!req.network()) {
       outcome = searches.local(req.text(), req.vector(), req.k(), req.filter());
     } else {
-      if (req.hops() > searches.maxHops()) {
-        throw ApiException.invalid("hops", "hops must be from 1 to " + searches.maxHops()
+      int maxHops = searches.maxHops();
+      if (req.hops() > maxHops) {
+        throw ApiException.invalid("hops", "hops must be from 1 to " + maxHops
             + " on this node (search.max-hops), got " + req.hops());
       }
       outcome = searches.network(req.text(), req.vector(), req.k(), req.filter(), req.hops());

@@ -117,12 +117,9 @@ class HostileReplicaTest {
 
   @Test
   void duringARestoreOneHolderAloneCannotCreatePlaceholders() {
-    List<Fragment> fs = settle(10);
-    List<NodeId> holders = owner.core.holders();
-    owner.fresh();
-    net.refreshViews();
-    net.apply(owner, owner.core.restore(net.now));
-    net.run(10_000);
+    RestoredOnce r = restoredOnce();
+    List<Fragment> fs = r.fragments();
+    List<NodeId> holders = r.holders();
     for (Fragment f : fs) {
       assertThat(owner.store.get(f.id()).orElseThrow().state()).isEqualTo(FragmentState.PRESENT);
     }
@@ -492,19 +489,25 @@ class HostileReplicaTest {
   private record SecondRestore(List<Fragment> fragments, List<NodeId> holders,
       Manifest manifest) {}
 
-  /**
-   * Settles 10 fragments on their holders, wipes the owner and restores it in full, then starts
-   * a second restore, whose offers the test then plays.
-   */
+  /** {@link #restoredOnce}, then a second restore, whose offers the test then plays. */
   private SecondRestore secondRestore() {
+    RestoredOnce r = restoredOnce();
+    assertThat(owner.store.stats().entries()).isEqualTo(r.fragments().size());
+    net.apply(owner, owner.core.restore(net.now));
+    return new SecondRestore(r.fragments(), r.holders(), owner.core.manifest().orElseThrow());
+  }
+
+  /** An owner's fragments and holders after it lost its store and ran one restore. */
+  private record RestoredOnce(List<Fragment> fragments, List<NodeId> holders) {}
+
+  /** Settles 10 fragments on their holders, wipes the owner and runs one full restore. */
+  private RestoredOnce restoredOnce() {
     List<Fragment> fs = settle(10);
     List<NodeId> holders = owner.core.holders();
     owner.fresh();
     net.refreshViews();
     net.apply(owner, owner.core.restore(net.now));
     net.run(10_000);
-    assertThat(owner.store.stats().entries()).isEqualTo(fs.size());
-    net.apply(owner, owner.core.restore(net.now));
-    return new SecondRestore(fs, holders, owner.core.manifest().orElseThrow());
+    return new RestoredOnce(fs, holders);
   }
 }
