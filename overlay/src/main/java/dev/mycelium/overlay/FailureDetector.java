@@ -44,6 +44,11 @@ import java.util.random.RandomGenerator;
  * step ({@link #MAX_INCARNATION_JUMP}), so no one can push an incarnation to where refuting it
  * overflows. Acks and Nacks count only from the peers a probe was sent to.
  *
+ * <p>Probes go out in rounds: every watched peer is probed at the same instant of each period
+ * (this node's round, at a random phase), so a node with six neighbours is woken once per
+ * period to probe, not six times, and an idle node costs its driver one wake-up per second.
+ * {@link #nextDeadline()} says exactly when {@link #tick} next has work.
+ *
  * <p>Round-trip times come free with the probes: the time from a direct Ping to its Ack, both
  * taken from the {@code now} the driver passes in, is smoothed per peer as TCP smooths its
  * retransmission timer (RFC 6298: SRTT and RTTVAR with gains 1/8 and 1/4). As in Karn's
@@ -109,6 +114,8 @@ public final class FailureDetector {
   private final Map<NodeId, Member> members = new LinkedHashMap<>();
   private final Map<Integer, NodeId> probes = new LinkedHashMap<>();
   private final Map<Integer, Relay> relays = new LinkedHashMap<>();
+  /** Where in each probe period this node's probe round falls, in [0, probeInterval). */
+  private final long roundPhase;
   private long incarnation;
   private int nextSeq;
   private long suspicions;
@@ -121,6 +128,13 @@ public final class FailureDetector {
     this.selfBytes = ByteString.copyFrom(self.toBytes());
     this.random = random;
     this.awareness = new Awareness(config.awarenessMax());
+    this.roundPhase = random.nextLong(config.probeIntervalMillis());
+  }
+
+  /** The first probe round at or after {@code t}. */
+  private long roundAtOrAfter(long t) {
+    long period = config.probeIntervalMillis();
+    return roundPhase + Math.floorDiv(t - roundPhase + period - 1, period) * period;
   }
 
   // ---- the watched set (the active view) ----
@@ -131,7 +145,9 @@ public final class FailureDetector {
     if (!m.watched) {
       m.watched = true;
       m.phase = Phase.IDLE;
-      m.nextProbeAt = now + random.nextLong(awareness.scale(config.probeIntervalMillis()));
+      // The next round, strictly after now: a peer watched at a round's instant waits a whole
+      // period like the others rather than getting a probe of its own.
+      m.nextProbeAt = roundAtOrAfter(now + 1);
     }
   }
 
@@ -215,7 +231,9 @@ public final class FailureDetector {
       sampleRtt(m, Math.max(0, now - m.sentAt));
     }
     m.phase = Phase.IDLE;
-    m.nextProbeAt = Math.max(now, m.sentAt + awareness.scale(config.probeIntervalMillis()));
+    // Back onto the round: a probe that hearsay brought forward rejoins the others afterwards.
+    m.nextProbeAt = roundAtOrAfter(
+        Math.max(now, m.sentAt + awareness.scale(config.probeIntervalMillis())));
   }
 
   /** RFC 6298, section 2: the first sample sets SRTT, later ones move it by 1/8. */
@@ -379,6 +397,31 @@ public final class FailureDetector {
 
   // ---- time ----
 
+  /**
+   * The earliest time at which {@link #tick} has work (a probe round, a probe timeout, a
+   * relay's Nack, a suspicion to resend or to expire), or {@link Long#MAX_VALUE} when nothing
+   * is pending. Exact: a tick before it does nothing.
+   */
+  public long nextDeadline() {
+    long next = Long.MAX_VALUE;
+    for (Relay r : relays.values()) {
+      next = Math.min(next, r.deadline());
+    }
+    for (Member m : members.values()) {
+      if (m.state == MemberState.SUSPECT) {
+        next = Math.min(next, Math.min(m.suspicion.deadline(awareness), m.nextSuspectResend));
+      }
+      if (m.watched) {
+        next = Math.min(next, switch (m.phase) {
+          case IDLE -> m.nextProbeAt;
+          case DIRECT -> m.timeoutAt;
+          case INDIRECT -> m.periodEnd;
+        });
+      }
+    }
+    return next;
+  }
+
   /** Sends due probes, escalates timeouts, and turns expired suspicions into deaths. */
   public void tick(long now, Outbox out) {
     for (Iterator<Map.Entry<Integer, Relay>> it = relays.entrySet().iterator(); it.hasNext(); ) {
@@ -449,7 +492,7 @@ public final class FailureDetector {
           if (now >= m.periodEnd) {
             probes.remove(m.seq);
             m.phase = Phase.IDLE;
-            m.nextProbeAt = now;
+            m.nextProbeAt = roundAtOrAfter(now + 1);
             int missed = m.nacksExpected == 0 ? 1 : m.nacksExpected - m.nacksReceived;
             awareness.apply(missed);
             if (m.state == MemberState.ALIVE) {

@@ -74,6 +74,8 @@ public final class HyParView {
   private long nextShuffle = Long.MIN_VALUE;
   private long nextJoinRetry = Long.MIN_VALUE;
   private long nextReconnect = Long.MIN_VALUE;
+  /** When {@link #tick} last ran: work batched per tick is due a tick period after it. */
+  private long lastTick;
   private boolean started;
   /** Addresses this node's outstanding shuffle sent, or 0 when none is outstanding. */
   private int shuffleSent;
@@ -155,6 +157,7 @@ public final class HyParView {
   public void start(long now) {
     if (!started) {
       started = true;
+      lastTick = now;
       nextShuffle = now + jitter(config.shuffleIntervalMillis());
       nextReconnect = now + jitter(config.reconnectIntervalMillis());
       nextJoinRetry = now + config.joinRetryMillis();
@@ -484,6 +487,7 @@ public final class HyParView {
     if (!started) {
       return;
     }
+    lastTick = now;
     for (Iterator<Map.Entry<NodeId, Pending>> it = pending.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<NodeId, Pending> e = it.next();
       if (e.getValue().deadline() <= now) {
@@ -520,6 +524,42 @@ public final class HyParView {
       nextReconnect = now + jitter(config.reconnectIntervalMillis());
       reconnect(now, out);
     }
+  }
+
+  /**
+   * The earliest time at which {@link #tick} has work, or {@link Long#MAX_VALUE}: a request
+   * to expire, a shuffle, a reconnect or seed retry, and, a tick period after the last tick
+   * (as when it ran every period), the view announcement and promotions into free slots.
+   */
+  public long nextDeadline() {
+    if (!started) {
+      return Long.MAX_VALUE;
+    }
+    long batch = lastTick + config.tickMillis();
+    long next = Math.min(nextShuffle, nextReconnect);
+    for (Pending p : pending.values()) {
+      next = Math.min(next, p.deadline());
+    }
+    if (viewChanged) {
+      next = Math.min(next, batch);
+    }
+    if (active.isEmpty() && passive.isEmpty() && pending.isEmpty()) {
+      next = Math.min(next, nextJoinRetry);
+    }
+    if (config.activeViewTarget() - active.size() - pending.size() > 0) {
+      for (Repair r : repair.values()) {
+        if (!pending.containsKey(r.address.id()) && !active.containsKey(r.address.id())) {
+          next = Math.min(next, Math.max(batch, r.retryAt));
+        }
+      }
+      for (NodeId p : passive.keySet()) {
+        if (!pending.containsKey(p)) {
+          next = Math.min(next, batch);
+          break;
+        }
+      }
+    }
+    return next;
   }
 
   private void promote(long now, Outbox out) {

@@ -39,7 +39,8 @@ package dev.mycelium.overlay;
  * @param messageCacheMillis how long a received broadcast is kept to answer grafts
  * @param outboundQueueCapacity broadcasts waiting to be sent before the lowest priority drops
  * @param broadcastSendsPerSecond rate at which queued broadcasts leave this node
- * @param tickMillis how often the driver should call {@code tick}
+ * @param tickMillis the batching period: view announcements, IHave batches and the broadcast
+ *     send queue are due this long after the last tick (timers are due when they expire)
  * @param peerMessagesPerSecond per-peer token bucket refill rate
  * @param peerBurst per-peer token bucket size
  * @param banThreshold score below which a peer is banned

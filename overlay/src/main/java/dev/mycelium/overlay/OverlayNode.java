@@ -34,6 +34,14 @@ public final class OverlayNode {
   private final PeerScores scores;
   private Capacity capacity = Capacity.UNKNOWN;
   private long malformed;
+  // Each core's deadline as last computed, recomputed only once an input reached that core:
+  // most messages are Pings and Acks, which leave the views and the broadcast tree alone.
+  private long detectorDue;
+  private long viewsDue;
+  private long broadcastDue;
+  private boolean detectorStale = true;
+  private boolean viewsStale = true;
+  private boolean broadcastStale = true;
 
   public OverlayNode(OverlayConfig config, PeerAddress self, RandomGenerator random,
       Signer signer, Verifier verifier, long now) {
@@ -51,6 +59,7 @@ public final class OverlayNode {
   /** Starts the periodic work without a seed (the first node of a network). */
   public List<Effect> start(long now) {
     views.start(now);
+    allStale();
     return List.of();
   }
 
@@ -70,7 +79,10 @@ public final class OverlayNode {
     return wire(now, out, mark);
   }
 
-  /** Call every {@link OverlayConfig#tickMillis()}: probes, timers, shuffles, announcements. */
+  /**
+   * Runs whatever is due at {@code now}: probes, timers, shuffles, announcements. Call it at
+   * {@link #nextDeadline()}; calling it earlier does no harm.
+   */
   public List<Effect> tick(long now) {
     Outbox out = new Outbox();
     detector.tick(now, out);
@@ -80,6 +92,36 @@ public final class OverlayNode {
     mark = wireInto(now, out, mark);
     broadcast.tick(now, out);
     return wire(now, out, mark);
+  }
+
+  /**
+   * The earliest time at which {@link #tick} has work, or {@link Long#MAX_VALUE} when none
+   * (a node that has not started). A driver wakes the node exactly then, so an idle node
+   * costs about one wake-up per probe period; work batched per tick (view announcements,
+   * IHave batches, the broadcast send queue) is due a tick period after the last tick, as it
+   * was when the driver ticked every period. Never later than the work is due; after {@code
+   * tick(now)} it is later than {@code now}.
+   */
+  public long nextDeadline() {
+    if (detectorStale) {
+      detectorDue = detector.nextDeadline();
+      detectorStale = false;
+    }
+    if (viewsStale) {
+      viewsDue = views.nextDeadline();
+      viewsStale = false;
+    }
+    if (broadcastStale) {
+      broadcastDue = broadcast.nextDeadline();
+      broadcastStale = false;
+    }
+    return Math.min(detectorDue, Math.min(viewsDue, broadcastDue));
+  }
+
+  private void allStale() {
+    detectorStale = true;
+    viewsStale = true;
+    broadcastStale = true;
   }
 
   /** Broadcasts a payload to every node subscribed to the topic. */
@@ -113,6 +155,7 @@ public final class OverlayNode {
   public List<Effect> setCapacity(long now, Capacity newCapacity) {
     this.capacity = Objects.requireNonNull(newCapacity, "capacity");
     views.setCapacity(newCapacity);
+    allStale();
     Outbox out = new Outbox();
     Envelope e = Envelope.newBuilder().setCapacity(CapacityAdvert.newBuilder()
         .setCapacity(newCapacity.toProto())).build();
@@ -202,10 +245,22 @@ public final class OverlayNode {
       scores.penalize(now, from, PeerScores.MALFORMED,
           "malformed " + env.getBodyCase() + ": " + e.getMessage(), out);
     }
-    return wire(now, out, 0);
+    // dispatch marked the core it reached; wireInto marks them all if events crossed cores.
+    wireInto(now, out, 0);
+    return out.effects();
   }
 
   private void dispatch(long now, NodeId from, Envelope env, Outbox out) {
+    switch (env.getBodyCase()) {
+      case PING -> { }
+      case ACK, PING_REQ, NACK, SUSPECT, DEAD, LEAVE -> detectorStale = true;
+      case ALIVE -> {
+        detectorStale = true;
+        viewsStale = true;
+      }
+      case GOSSIP, IHAVE, GRAFT, PRUNE -> broadcastStale = true;
+      default -> viewsStale = true;
+    }
     switch (env.getBodyCase()) {
       case JOIN -> views.onJoin(now, from, env.getJoin(), out);
       case FORWARD_JOIN -> views.onForwardJoin(now, from, env.getForwardJoin(), out);
@@ -252,6 +307,7 @@ public final class OverlayNode {
   /** Applies cross-core consequences of the events in out from index mark on. */
   private List<Effect> wire(long now, Outbox out, int mark) {
     wireInto(now, out, mark);
+    allStale();
     return out.effects();
   }
 
@@ -262,6 +318,12 @@ public final class OverlayNode {
         continue;
       }
       OverlayEvent ev = r.event();
+      if (ev instanceof OverlayEvent.PeerUp || ev instanceof OverlayEvent.PeerDown
+          || ev instanceof OverlayEvent.Suspected || ev instanceof OverlayEvent.Dead
+          || ev instanceof OverlayEvent.Left || ev instanceof OverlayEvent.Refuted
+          || ev instanceof OverlayEvent.Banned) {
+        allStale();
+      }
       if (ev instanceof OverlayEvent.PeerUp up) {
         HyParView.ActivePeer a = views.active().get(up.peer());
         if (a != null) {

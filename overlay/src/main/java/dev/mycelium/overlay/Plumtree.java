@@ -120,6 +120,8 @@ public final class Plumtree {
   private final TreeSet<Queued> outbound = new TreeSet<>(
       Comparator.comparingInt(Queued::priority).reversed().thenComparingLong(Queued::seq));
   private long cachedBytes;
+  /** When {@link #tick} last ran: batched work is due a tick period after it. */
+  private long lastTick;
   private long queuedBytes;
   private final TokenBucket sendBudget;
   private long queueSeq;
@@ -143,6 +145,7 @@ public final class Plumtree {
     this.idSalt = random.nextLong();
     this.sendBudget = new TokenBucket(config.broadcastSendsPerSecond(),
         Math.max(1, config.broadcastSendsPerSecond()), now);
+    this.lastTick = now;
   }
 
   public void subscribe(String topic) {
@@ -405,8 +408,30 @@ public final class Plumtree {
     }
   }
 
+  /**
+   * The earliest time at which {@link #tick} has work, or {@link Long#MAX_VALUE}: a graft
+   * timer, the oldest cached message's expiry, and, a tick period after the last tick (as
+   * when it ran every period), the batched announcements and the send queue.
+   */
+  public long nextDeadline() {
+    long batch = lastTick + config.tickMillis();
+    long next = Long.MAX_VALUE;
+    if (!lazyQueue.isEmpty() || !outbound.isEmpty()) {
+      next = batch;
+    }
+    for (Missing m : missing.values()) {
+      next = Math.min(next, m.deadline);
+    }
+    if (!cached.isEmpty()) {
+      Received r = seen.get(cached.peekFirst());
+      next = Math.min(next, r == null ? batch : r.at + config.messageCacheMillis());
+    }
+    return next;
+  }
+
   /** Sends batched announcements, grafts missing messages, drains the queue, ages the cache. */
   public void tick(long now, Outbox out) {
+    lastTick = now;
     for (Map.Entry<NodeId, List<ByteString>> e : lazyQueue.entrySet()) {
       List<ByteString> keys = e.getValue();
       for (int i = 0; i < keys.size(); i += MAX_IHAVE_IDS) {

@@ -1,5 +1,6 @@
 package dev.mycelium.wire;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -19,12 +20,26 @@ public final class NodeId implements Comparable<NodeId> {
   private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   private static final int BASE32_CHARS = 52; // ceil(256 / 5)
 
-  private final byte[] bytes;
+  // The 32 bytes as four big-endian words held in the object itself: node IDs are compared
+  // on every message path (map keys), and with tens of thousands of simulated nodes following
+  // a pointer to a separate byte array per comparison was a cache miss each time.
+  private final long w0;
+  private final long w1;
+  private final long w2;
+  private final long w3;
   private final int hash;
 
   private NodeId(byte[] bytes) {
-    this.bytes = bytes;
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    this.w0 = b.getLong();
+    this.w1 = b.getLong();
+    this.w2 = b.getLong();
+    this.w3 = b.getLong();
     this.hash = Arrays.hashCode(bytes);
+  }
+
+  private byte[] bytes() {
+    return ByteBuffer.allocate(LENGTH).putLong(w0).putLong(w1).putLong(w2).putLong(w3).array();
   }
 
   /** Wraps 32 raw bytes. */
@@ -33,7 +48,7 @@ public final class NodeId implements Comparable<NodeId> {
       throw new IllegalArgumentException(
           "a node ID is " + LENGTH + " bytes, got " + (bytes == null ? "none" : bytes.length));
     }
-    return new NodeId(bytes.clone());
+    return new NodeId(bytes);
   }
 
   /** The node ID that belongs to an encoded public key. */
@@ -70,7 +85,7 @@ public final class NodeId implements Comparable<NodeId> {
 
   /** A copy of the 32 raw bytes. */
   public byte[] toBytes() {
-    return bytes.clone();
+    return bytes();
   }
 
   /** The first eight characters, for logs and tables. */
@@ -80,14 +95,15 @@ public final class NodeId implements Comparable<NodeId> {
 
   @Override
   public String toString() {
-    String body = base32Encode(bytes);
+    String body = base32Encode(bytes());
     return body + luhn32(body);
   }
 
   @Override
   public boolean equals(Object o) {
     return o == this
-        || (o instanceof NodeId other && hash == other.hash && Arrays.equals(bytes, other.bytes));
+        || (o instanceof NodeId other && hash == other.hash && w0 == other.w0
+            && w1 == other.w1 && w2 == other.w2 && w3 == other.w3);
   }
 
   @Override
@@ -98,7 +114,14 @@ public final class NodeId implements Comparable<NodeId> {
 
   @Override
   public int compareTo(NodeId o) {
-    return Arrays.compareUnsigned(bytes, o.bytes);
+    int c = Long.compareUnsigned(w0, o.w0);
+    if (c == 0) {
+      c = Long.compareUnsigned(w1, o.w1);
+    }
+    if (c == 0) {
+      c = Long.compareUnsigned(w2, o.w2);
+    }
+    return c != 0 ? c : Long.compareUnsigned(w3, o.w3);
   }
 
   static byte[] sha256(byte[] data) {

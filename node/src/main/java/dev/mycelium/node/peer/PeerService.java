@@ -285,7 +285,7 @@ public final class PeerService implements AutoCloseable {
       long now = now();
       overlay = new OverlayNode(config, self, new SplittableRandom(randomSeed),
           BroadcastSignatures.signer(keys), BroadcastSignatures.verifier(), now);
-      core = new NodeCore(overlay, now + config.tickMillis());
+      core = new NodeCore(overlay);
       apply(core.start(now));
       unresolvedSeeds.addAll(seeds);
       dialSeeds(now);
@@ -842,6 +842,9 @@ public final class PeerService implements AutoCloseable {
       return;
     }
     long at = core.nextDeadline();
+    if (!unresolvedSeeds.isEmpty() && overlay.activeView().isEmpty()) {
+      at = Math.min(at, nextSeedRetry);
+    }
     if (at >= wakeAt) {
       return;
     }

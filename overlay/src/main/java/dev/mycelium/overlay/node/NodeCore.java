@@ -79,7 +79,6 @@ public final class NodeCore {
 
   private final OverlayNode overlay;
   private Routes routes = new Routes(EnumSet.of(Owner.OVERLAY));
-  private long nextOverlayTick;
 
   private ReplicaPart replicaPart;
   private ReplicaCore replica;
@@ -93,13 +92,9 @@ public final class NodeCore {
   private SharedKnowledgeCore shared;
   private long penalties;
 
-  /**
-   * @param overlay the node's overlay, not yet started
-   * @param firstTick when the overlay first ticks (a driver may spread nodes' ticks)
-   */
-  public NodeCore(OverlayNode overlay, long firstTick) {
+  /** @param overlay the node's overlay, not yet started */
+  public NodeCore(OverlayNode overlay) {
     this.overlay = Objects.requireNonNull(overlay, "overlay");
-    this.nextOverlayTick = firstTick;
   }
 
   // ---- attaching the cores above the overlay ----
@@ -243,8 +238,7 @@ public final class NodeCore {
    */
   public List<NodeEffect> tick(long now) {
     Run r = run(now);
-    if (now >= nextOverlayTick) {
-      nextOverlayTick = now + overlay.config().tickMillis();
+    if (now >= overlay.nextDeadline()) {
       r.overlay(overlay.tick(now));
     }
     if (replica != null && now >= nextReplicaTick) {
@@ -258,12 +252,13 @@ public final class NodeCore {
   }
 
   /**
-   * The latest time by which {@link #tick} must be called: the earliest of the overlay's next
-   * round (probes, shuffles, broadcast announcements), replication's next tick and the nearest
-   * search deadline. Conservative: the overlay asks for its fixed period.
+   * The latest time by which {@link #tick} must be called, {@link Long#MAX_VALUE} when nothing
+   * waits: the earliest of the overlay's deadline ({@link OverlayNode#nextDeadline()}: a probe
+   * round, a timeout, a shuffle, batched announcements), replication's next tick and the
+   * nearest search deadline.
    */
   public long nextDeadline() {
-    long next = nextOverlayTick;
+    long next = overlay.nextDeadline();
     if (replica != null) {
       next = Math.min(next, nextReplicaTick);
     }

@@ -12,6 +12,7 @@ import dev.mycelium.overlay.OverlayNode;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.overlay.node.NodeCore;
 import dev.mycelium.overlay.node.NodeEffect;
+import dev.mycelium.overlay.node.SharedKnowledgeCore;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
 import dev.mycelium.overlay.replica.ReplicaConfig;
 import dev.mycelium.overlay.replica.ReplicaCore;
@@ -110,6 +111,8 @@ public final class OverlaySim {
   private final List<String> subscriptions = new ArrayList<>();
   private long trace = 17;
   private long messagesDelivered;
+  private long wakeUps;
+  private final Map<NodeId, Long> penalized = new HashMap<>();
   private long messagesSent;
   private long bytesSent;
   private int live;
@@ -119,6 +122,8 @@ public final class OverlaySim {
   private long applicationBytes;
   private long applicationMessages;
   private int searchMaxHops;
+  private java.util.function.IntFunction<List<String>> sharedTopics;
+  private SharedIngest sharedIngest;
   private long searchLocalMillis;
   private BiFunction<Integer, NetworkSearchRequest, List<NetworkSearchHit>> localSearch =
       (i, q) -> List.of();
@@ -251,7 +256,7 @@ public final class OverlaySim {
     OverlayNode overlay = new OverlayNode(config, n.address, n.coreStream.split(),
         SimCrypto.signer(n.address.id()), SimCrypto.verifier(), sim.now());
     ReplicaCore replica = replicaConfig != null ? newReplica(n) : null;
-    n.core = new NodeCore(overlay, sim.now() + n.coreStream.nextLong(config.tickMillis()));
+    n.core = new NodeCore(overlay);
     n.wakeAt = Long.MAX_VALUE;
     for (String t : subscriptions) {
       n.core.subscribe(t);
@@ -265,6 +270,10 @@ public final class OverlaySim {
     if (searchMaxHops > 0) {
       n.core.attachSearch(new NetworkSearch(n.address.id(),
           NetworkSearch.Limits.defaults(searchMaxHops), n.coreStream.split()));
+    }
+    if (sharedTopics != null) {
+      n.core.attachShared(new SharedKnowledgeCore(n.address.id(),
+          sharedTopics.apply(n.index), SHARED_DEFAULT_TOPIC));
     }
     reschedule(n);
   }
@@ -308,6 +317,13 @@ public final class OverlaySim {
       n.tickDeferred = true;
       return;
     }
+    if (n.core.nextDeadline() > sim.now()) {
+      // The work this wake-up was for went away (an Ack came before the probe timed out):
+      // nothing is due, so only the next deadline is set.
+      reschedule(n);
+      return;
+    }
+    wakeUps++;
     apply(n, n.core.tick(sim.now()));
   }
 
@@ -326,6 +342,46 @@ public final class OverlaySim {
   }
 
   /**
+   * Grows the network in waves, for networks too large to grow one node at a time (100,000
+   * nodes joining 20 ms apart is half an hour of simulated time with most of the network up):
+   * node 0 starts alone at {@code start}; each wave, spread evenly over {@code waveMillis},
+   * adds as many nodes as there already are, each joining through up to three nodes of
+   * earlier waves (picked from a stream derived from the seed). The network doubles every
+   * wave, so it grows in {@code log2(N)} waves and costs about two waves of the whole network.
+   * Returns the time at which the last wave ends.
+   */
+  public long growInWaves(long start, long waveMillis) {
+    if (waveMillis < 1) {
+      throw new IllegalArgumentException("a wave must last >= 1 ms, got " + waveMillis);
+    }
+    SplittableRandom pick = new SplittableRandom(seed ^ 0x3A7E5L);
+    start(0, start);
+    int existing = 1;
+    long waveStart = start;
+    while (existing < nodes.size()) {
+      int count = Math.min(existing, nodes.size() - existing);
+      for (int j = 0; j < count; j++) {
+        join(existing + j, waveStart + j * waveMillis / count, seedsAmong(pick, existing));
+      }
+      existing += count;
+      waveStart += waveMillis;
+    }
+    return waveStart;
+  }
+
+  /** Up to three distinct nodes among the first {@code n}. */
+  private static List<Integer> seedsAmong(SplittableRandom pick, int n) {
+    List<Integer> seeds = new ArrayList<>();
+    for (int k = 0; k < Math.min(3, n); k++) {
+      int s = pick.nextInt(n);
+      if (!seeds.contains(s)) {
+        seeds.add(s);
+      }
+    }
+    return seeds;
+  }
+
+  /**
    * Grows the network one node at a time: node 0 starts alone at {@code start}, node i joins
    * {@code staggerMillis} later than node i-1 through up to three earlier nodes as seeds (picked
    * from a stream derived from the seed).
@@ -334,14 +390,7 @@ public final class OverlaySim {
     SplittableRandom pick = new SplittableRandom(seed ^ 0x5EED5EEDL);
     start(0, start);
     for (int i = 1; i < nodes.size(); i++) {
-      List<Integer> seeds = new ArrayList<>();
-      for (int k = 0; k < Math.min(3, i); k++) {
-        int s = pick.nextInt(i);
-        if (!seeds.contains(s)) {
-          seeds.add(s);
-        }
-      }
-      join(i, start + i * staggerMillis, seeds);
+      join(i, start + i * staggerMillis, seedsAmong(pick, i));
     }
   }
 
@@ -567,6 +616,7 @@ public final class OverlaySim {
         }
       } else if (e instanceof NodeEffect.Penalized p) {
         penalties++;
+        penalized.merge(p.peer(), 1L, Long::sum);
       } else if (e instanceof NodeEffect.SearchLocally l) {
         List<NetworkSearchHit> hits = localSearch.apply(n.index, l.request());
         int epoch = n.epoch;
@@ -578,6 +628,11 @@ public final class OverlaySim {
       } else if (e instanceof NodeEffect.CheckHits c) {
         // Simulated hits are not signed; every hit passes the check.
         apply(n, n.core.onCheckedResponse(now, c.from(), c.response(), List.of()));
+      } else if (e instanceof NodeEffect.IngestShared i) {
+        String topic = i.topic().substring(SharedKnowledgeCore.TOPIC_PREFIX.length());
+        if (!sharedIngest.ingest(now, n.index, i.origin(), topic, i.payload())) {
+          apply(n, n.core.onSharedRejected(now, i.origin(), "does not check"));
+        }
       } else if (e instanceof NodeEffect.SearchCompleted c) {
         SearchTrace t = searches.remove(c.requestId());
         if (t != null) {
@@ -679,6 +734,38 @@ public final class OverlaySim {
   /** The whole node core of node i, or null if it is not running. */
   public NodeCore nodeCore(int i) {
     return node(i).core;
+  }
+
+  // ---- shared knowledge ----
+
+  /** The topic of a shared fragment whose metadata names none. */
+  public static final String SHARED_DEFAULT_TOPIC = "general";
+
+  /** What a node does with a shared fragment its core hands it to check and keep. */
+  public interface SharedIngest {
+    /** Returns false when the fragment does not check (its origin is then distrusted). */
+    boolean ingest(long now, int node, NodeId origin, String topic, ByteString payload);
+  }
+
+  /**
+   * Every node (booted from now on) also runs shared knowledge, receiving the topics {@code
+   * topics} gives for its index; what the daemon would check and store goes to {@code ingest}.
+   */
+  public OverlaySim withSharedKnowledge(java.util.function.IntFunction<List<String>> topics,
+      SharedIngest ingest) {
+    this.sharedTopics = java.util.Objects.requireNonNull(topics, "topics");
+    this.sharedIngest = java.util.Objects.requireNonNull(ingest, "ingest");
+    return this;
+  }
+
+  /** Node i publishes a shared fragment (its bytes) on a topic, as a user's put would. */
+  public void publishShared(int i, long at, String topic, ByteString payload, int ttl) {
+    sim.at(at, () -> {
+      SimNode n = node(i);
+      if (n.status == Status.UP) {
+        apply(n, n.core.publishShared(sim.now(), topic, payload, 1, ttl));
+      }
+    });
   }
 
   // ---- network search ----
@@ -785,6 +872,11 @@ public final class OverlaySim {
   }
 
   /** Penalties any node's core gave any peer (honest runs should have none but attacks). */
+  /** How many times each peer was penalized by any node. */
+  public Map<NodeId, Long> penalizedPeers() {
+    return Map.copyOf(penalized);
+  }
+
   public long penalties() {
     return penalties;
   }
@@ -955,6 +1047,11 @@ public final class OverlaySim {
 
   public long eventsProcessed() {
     return sim.eventsProcessed();
+  }
+
+  /** Times a node core was woken at its deadline ({@code NodeCore#tick}), over all nodes. */
+  public long wakeUps() {
+    return wakeUps;
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.BooleanSupplier;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -174,15 +175,23 @@ public final class ScenarioContext {
   }
 
   /**
-   * Grows the network one node at a time (each joins through earlier nodes; its join walk
-   * ends at a node with probability proportional to degree: preferential attachment), then
-   * lets it settle. Returns the time at which it is settled.
+   * Grows the network (each node joins through earlier nodes; its join walk ends at a node
+   * with probability proportional to degree: preferential attachment), one node at a time up
+   * to {@code grow.waves-above} nodes and in doubling waves above that, then lets it settle.
+   * Returns the time at which it is settled.
    */
   public long grow(OverlaySim sim) {
     long interval = config.getLong("grow.join-interval-ms");
     long settle = config.getLong("grow.settle-ms");
-    sim.growAll(0, interval);
-    long t = nodes * interval + settle;
+    long grown;
+    if (nodes > config.getInt("grow.waves-above")) {
+      grown = sim.growInWaves(0, config.getLong("grow.wave-ms"));
+      settle = config.getLong("grow.wave-settle-ms");
+    } else {
+      sim.growAll(0, interval);
+      grown = nodes * interval;
+    }
+    long t = grown + settle;
     run(sim, t, "growing");
     measureMemory();
     return t;
@@ -235,6 +244,20 @@ public final class ScenarioContext {
       sampler.run();
       showProgress(sim, phase, false);
     } while (sim.now() < until);
+  }
+
+  /**
+   * Runs until {@code until} or, checked every quarter second of simulated time, until
+   * {@code done} holds, whichever comes first. Returns the time at which it stopped.
+   */
+  public long runUntilOr(OverlaySim sim, long until, String phase, BooleanSupplier done) {
+    long slice = 250;
+    do {
+      sim.runUntil(Math.min(until, sim.now() + slice));
+      sampler.run();
+      showProgress(sim, phase, false);
+    } while (sim.now() < until && !done.getAsBoolean());
+    return sim.now();
   }
 
   private void showProgress(OverlaySim sim, String phase, boolean force) {

@@ -25,7 +25,7 @@ public final class ScenarioRunner {
   /** The shipped scenario files, in the order {@code --list} shows them. */
   public static final List<String> BUILT_IN = List.of("growth", "broadcast", "mass-failure",
       "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing", "network-search",
-      "adversary");
+      "shared-knowledge", "adversary");
 
   private static final Map<String, Supplier<Scenario>> KINDS = new LinkedHashMap<>();
 
@@ -39,6 +39,7 @@ public final class ScenarioRunner {
     KINDS.put("churn", ChurnScenario::new);
     KINDS.put("self-healing", SelfHealingScenario::new);
     KINDS.put("network-search", NetworkSearchScenario::new);
+    KINDS.put("shared-knowledge", SharedKnowledgeScenario::new);
     KINDS.put("adversary", AdversaryScenario::new);
   }
 

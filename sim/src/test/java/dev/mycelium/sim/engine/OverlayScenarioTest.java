@@ -103,6 +103,42 @@ class OverlayScenarioTest {
   }
 
   @Test
+  void aNetworkGrownInDoublingWavesIsOneComponentWithFullViews() {
+    OverlaySim sim = new OverlaySim(5, 2_000, OverlayConfig.lan(), new NetworkModel());
+    // 1 + 1 + 2 + ... + 1024 + 976: eleven waves of 2 s.
+    long grown = sim.growInWaves(0, 2_000);
+    assertThat(grown).isEqualTo(11 * 2_000L);
+    sim.runUntil(grown + 10_000);
+    GraphStats g = GraphStats.of(sim);
+    assertThat(g.componentSizes()).containsExactly(2_000);
+    assertHealthyViews(sim);
+    double mean = g.degreeHistogram().entrySet().stream()
+        .mapToDouble(e -> e.getKey() * (double) e.getValue()).sum() / 2_000;
+    assertThat(mean).isGreaterThan(5.5);
+  }
+
+  /**
+   * Drivers wake a node at its core's deadline, not every tick period: an idle network costs
+   * about one wake-up per node per probe period (its probe round, now and then a shuffle),
+   * where ticking every period cost {@code probeInterval / tickMillis} (10 with these
+   * timings).
+   */
+  @Test
+  void anIdleNetworkWakesEachNodeAboutOncePerProbePeriod() {
+    OverlaySim sim = grown(13, 200, new NetworkModel(), new Recorder());
+    long periods = 20;
+    long wakes = sim.wakeUps();
+    long messages = sim.totalMessagesDelivered();
+    sim.runFor(periods * sim.config().probeIntervalMillis());
+    double wakesPerPeriod = (sim.wakeUps() - wakes) / (200.0 * periods);
+    double messagesPerPeriod = (sim.totalMessagesDelivered() - messages) / (200.0 * periods);
+    assertThat(wakesPerPeriod).isBetween(1.0, 2.0);
+    // Pings and Acks to each of the (at most six) neighbours, now and then a shuffle or a
+    // Neighbor request.
+    assertThat(messagesPerPeriod).isLessThan(2.0 * sim.config().activeViewSize() + 4);
+  }
+
+  @Test
   void broadcastReachesEveryNodeWithoutLossAndWithThirtyPercentLoss() {
     Recorder rec = new Recorder();
     NetworkModel net = new NetworkModel();

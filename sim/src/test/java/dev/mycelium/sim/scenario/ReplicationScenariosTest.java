@@ -70,7 +70,9 @@ class ReplicationScenariosTest {
         (List<Map<String, Object>>) r.results().get("replication under churn");
     assertThat(rows).hasSizeGreaterThan(3);
     for (Map<String, Object> row : rows) {
-      assertThat((Double) row.get("mean live copies")).isBetween(1.5, 3.0);
+      // Above R = 3 now and then: a holder back from its downtime still holds its copy while
+      // the owner has already placed one on its replacement.
+      assertThat((Double) row.get("mean live copies")).isBetween(1.5, 3.5);
       assertThat((Integer) row.get("sampled")).isGreaterThanOrEqualTo(180);
     }
     // Written during the churn too: the sample grows.

@@ -98,6 +98,25 @@ class ScenariosTest {
   }
 
   @Test
+  void sharedFragmentsReachTheirSubscribersAndForgedOnesAreNeverKept() {
+    Report r = run("shared-knowledge", "nodes", "120", "shared.publications", "15",
+        "shared.topics", "4", "shared.liars", "0.05", "shared.forged-per-liar", "2");
+    List<Map<String, Object>> rows = rows(r, "publications");
+    assertThat(rows).hasSize(3);
+    Map<String, Object> clean = rows.get(0);
+    assertThat(clean.get("publications")).isEqualTo(15);
+    // 120 nodes are within the daemon's TTL of 6 hops of one another: everyone is reached.
+    assertThat((Double) clean.get("reach min")).as(clean.toString()).isEqualTo(1.0);
+    assertThat((Double) clean.get("copies/node/publication")).isBetween(0.5, 3.0);
+    assertThat((Double) rows.get(1).get("reach mean")).as(rows.get(1).toString())
+        .isGreaterThan(0.9);
+    Map<String, Object> liars = section(r, "liars");
+    assertThat(liars.get("liars")).isEqualTo(6);
+    assertThat((Long) liars.get("forged deliveries checked and rejected")).isPositive();
+    assertThat(liars).containsEntry("penalties of honest nodes", 0L);
+  }
+
+  @Test
   void massFailureKeepsTheSurvivorsConnected() {
     Report r = run("mass-failure", "nodes", "100", "mass-failure.fractions", "[0.5]",
         "mass-failure.heal-horizon-ms", "20000", "mass-failure.broadcasts", "3");
