@@ -204,6 +204,10 @@ final class SharedKnowledgeScenario implements Scenario {
   private static Phase phase(ScenarioContext ctx, OverlaySim sim, String name, long start,
       int publications, long interval, long horizon, int bytes, int ttl, double[] weights,
       List<List<String>> subscriptions, Ingests ingests, long[] traffic, List<int[]> forged) {
+    Set<Integer> liars = new HashSet<>();
+    for (int[] lf : forged) {
+      liars.add(lf[0]);
+    }
     SplittableRandom random = ctx.random("publications " + name);
     long copies0 = traffic[0];
     long bytes0 = traffic[1];
@@ -214,7 +218,12 @@ final class SharedKnowledgeScenario implements Scenario {
       int pub = p;
       long at = start + p * interval;
       sim.at(at, () -> {
+        // Honest publishers only: a liar's own later fragments are rightly ignored by the
+        // nodes that distrust it, which would say nothing about honest reach.
         int origin = ScenarioContext.liveNode(sim, random);
+        while (liars.contains(origin)) {
+          origin = ScenarioContext.liveNode(sim, random);
+        }
         String topic = topic(weighted(random, weights));
         labels[pub] = name + " #" + pub + " from " + origin;
         topicOf[pub] = topic;
