@@ -181,15 +181,17 @@ final class SharedKnowledgeScenario implements Scenario {
     }
   }
 
-  private record Phase(String name, int published, double[] reach, long[] t99, long copies,
-      long trafficBytes, int nodes, long end) {
+  private record Phase(String name, int published, int forged, double[] reach, long[] t99,
+      long copies, long trafficBytes, int nodes, long end) {
     Map<String, Object> row() {
       double[] sorted = reach.clone();
       Arrays.sort(sorted);
-      int n = Math.max(1, published);
+      // Traffic is per publication sent, forged ones included: every node relays them all.
+      int n = Math.max(1, published + forged);
       return Report.row(
           "phase", name,
           "publications", published,
+          "forged publications", forged,
           "reach mean", Report.r(Arrays.stream(reach).average().orElse(0)),
           "reach median", Report.r(sorted.length == 0 ? 0 : sorted[(sorted.length - 1) / 2]),
           "reach min", Report.r(sorted.length == 0 ? 0 : sorted[0]),
@@ -268,7 +270,7 @@ final class SharedKnowledgeScenario implements Scenario {
       t99[p] = subscribers == 0 ? 0 : times.size() >= need && need > 0 ? times.get(need - 1)
           : need == 0 ? 0 : -1;
     }
-    return new Phase(name, published, Arrays.copyOf(reach, publications), t99,
+    return new Phase(name, published, forged.size(), Arrays.copyOf(reach, publications), t99,
         traffic[0] - copies0, traffic[1] - bytes0, sim.liveCount(), end);
   }
 
