@@ -248,6 +248,26 @@ class ReplicaNetworkTest {
     assertFullyReplicated(net, a, fs);
   }
 
+  /**
+   * A put still waiting for the tick that sends it is in the owner's memory only: when the
+   * owner restarts before that tick, anti-entropy with its holders must place it.
+   */
+  @Test
+  void aFragmentPutJustBeforeTheOwnerRestartsStillReachesItsHolders() {
+    ReplicaNet net = net(11);
+    ReplicaNet.Node a = net.list().get(0);
+    List<Fragment> fs = writeAll(net, a, 10);
+    net.run(2_000);
+    assertFullyReplicated(net, a, fs);
+    Fragment late = a.write(99);
+    a.restart();
+    net.refreshViews();
+    net.run(3 * FAST.antiEntropyIntervalMillis());
+    List<Fragment> all = new ArrayList<>(fs);
+    all.add(late);
+    assertFullyReplicated(net, a, all);
+  }
+
   @Test
   void aDeleteWhileAHolderIsAwayStaysDeletedWhenItComesBack() {
     ReplicaNet net = net(7);
