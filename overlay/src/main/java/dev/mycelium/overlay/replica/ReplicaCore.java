@@ -1299,8 +1299,13 @@ public final class ReplicaCore {
   /** Keeps a verified replica a probe brought for an owner this node holds for. */
   private void storeHeld(long now, NodeId from, ReplicaCodec.Verified v, Out out) {
     Manifest m = heldManifests.get(v.owner());
-    OwnerDigest d = digests.get(v.owner());
-    if (m == null || !m.names(selfId) || d == null || d.kind(v.id()) != null) {
+    if (m == null || !m.names(selfId)) {
+      return;
+    }
+    // The manifest naming this node is the consent: a holder whose owner's first puts never
+    // arrived (lost in the owner's restart) has no digest of it yet, and starts one here.
+    OwnerDigest d = digest(v.owner());
+    if (d.kind(v.id()) != null) {
       return;
     }
     if (keepReplica(v.owner(), v.id(), v.replica())) {

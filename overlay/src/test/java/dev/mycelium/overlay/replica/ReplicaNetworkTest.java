@@ -269,13 +269,12 @@ class ReplicaNetworkTest {
   }
 
   /**
-   * The churn scenario's finding, reproduced in the core: the owner has chosen its holders
-   * (they hold its manifest) but its first puts never left before it restarted. Anti-entropy
-   * should then place the fragments, as it does when the holders already hold some of them
-   * (the test above); here the owner's and the holders' digests never converge.
+   * The churn scenario's finding, in the core: the owner has chosen its holders (they hold its
+   * manifest) but its first puts never left before it restarted. Anti-entropy finds the
+   * holders lacking them and they fetch them; a holder with no digest of the owner yet used
+   * to drop what it fetched, so the digests never converged.
    */
   @Test
-  @org.junit.jupiter.api.Disabled("known defect, docs/SIMULATION.md (churn): not fixed yet")
   void anOwnerWhoseFirstPutsNeverLeftStillReachesItsHoldersAfterARestart() {
     ReplicaNet net = net(11);
     ReplicaNet.Node a = net.list().get(0);
