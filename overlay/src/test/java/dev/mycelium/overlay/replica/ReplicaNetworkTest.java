@@ -248,6 +248,13 @@ class ReplicaNetworkTest {
     assertFullyReplicated(net, a, fs);
   }
 
+  /** The owner restarts over its stores before its next tick; three anti-entropy rounds run. */
+  private static void restartAndRunAntiEntropy(ReplicaNet net, ReplicaNet.Node owner) {
+    owner.restart();
+    net.refreshViews();
+    net.run(3 * FAST.antiEntropyIntervalMillis());
+  }
+
   /**
    * A put still waiting for the tick that sends it is in the owner's memory only: when the
    * owner restarts before that tick, anti-entropy with its holders must place it.
@@ -260,9 +267,7 @@ class ReplicaNetworkTest {
     net.run(2_000);
     assertFullyReplicated(net, a, fs);
     Fragment late = a.write(99);
-    a.restart();
-    net.refreshViews();
-    net.run(3 * FAST.antiEntropyIntervalMillis());
+    restartAndRunAntiEntropy(net, a);
     List<Fragment> all = new ArrayList<>(fs);
     all.add(late);
     assertFullyReplicated(net, a, all);
@@ -279,9 +284,7 @@ class ReplicaNetworkTest {
     ReplicaNet net = net(11);
     ReplicaNet.Node a = net.list().get(0);
     List<Fragment> fs = writeAll(net, a, 5);
-    a.restart();
-    net.refreshViews();
-    net.run(3 * FAST.antiEntropyIntervalMillis());
+    restartAndRunAntiEntropy(net, a);
     for (NodeId h : a.core.holders()) {
       assertThat(net.node(h).core.manifestOf(a.id())).isPresent();
     }

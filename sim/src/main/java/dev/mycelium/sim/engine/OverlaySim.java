@@ -34,11 +34,13 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * Many {@link NodeCore}s on one {@link Simulator} and one {@link NetworkModel}: the same
@@ -122,7 +124,7 @@ public final class OverlaySim {
   private long applicationBytes;
   private long applicationMessages;
   private int searchMaxHops;
-  private java.util.function.IntFunction<List<String>> sharedTopics;
+  private IntFunction<List<String>> sharedTopics;
   private SharedIngest sharedIngest;
   private long searchLocalMillis;
   private BiFunction<Integer, NetworkSearchRequest, List<NetworkSearchHit>> localSearch =
@@ -751,10 +753,10 @@ public final class OverlaySim {
    * Every node (booted from now on) also runs shared knowledge, receiving the topics {@code
    * topics} gives for its index; what the daemon would check and store goes to {@code ingest}.
    */
-  public OverlaySim withSharedKnowledge(java.util.function.IntFunction<List<String>> topics,
+  public OverlaySim withSharedKnowledge(IntFunction<List<String>> topics,
       SharedIngest ingest) {
-    this.sharedTopics = java.util.Objects.requireNonNull(topics, "topics");
-    this.sharedIngest = java.util.Objects.requireNonNull(ingest, "ingest");
+    this.sharedTopics = Objects.requireNonNull(topics, "topics");
+    this.sharedIngest = Objects.requireNonNull(ingest, "ingest");
     return this;
   }
 
@@ -784,7 +786,7 @@ public final class OverlaySim {
     }
     this.searchMaxHops = maxHops;
     this.searchLocalMillis = localMillis;
-    this.localSearch = java.util.Objects.requireNonNull(localSearch, "local search");
+    this.localSearch = Objects.requireNonNull(localSearch, "local search");
     return this;
   }
 

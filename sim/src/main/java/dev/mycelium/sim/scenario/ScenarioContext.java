@@ -236,14 +236,7 @@ public final class ScenarioContext {
 
   /** Runs the simulation up to {@code until}, in slices, showing progress. */
   public void run(OverlaySim sim, long until, String phase) {
-    long slice = 1_000;
-    // At least one step even when the clock is already at `until`: events scheduled for this
-    // very moment (a crash "now") must run before anything is measured.
-    do {
-      sim.runUntil(Math.min(until, sim.now() + slice));
-      sampler.run();
-      showProgress(sim, phase, false);
-    } while (sim.now() < until);
+    runInSlices(sim, until, phase, 1_000, () -> false);
   }
 
   /**
@@ -251,7 +244,13 @@ public final class ScenarioContext {
    * {@code done} holds, whichever comes first. Returns the time at which it stopped.
    */
   public long runUntilOr(OverlaySim sim, long until, String phase, BooleanSupplier done) {
-    long slice = 250;
+    return runInSlices(sim, until, phase, 250, done);
+  }
+
+  private long runInSlices(OverlaySim sim, long until, String phase, long slice,
+      BooleanSupplier done) {
+    // At least one step even when the clock is already at `until`: events scheduled for this
+    // very moment (a crash "now") must run before anything is measured.
     do {
       sim.runUntil(Math.min(until, sim.now() + slice));
       sampler.run();

@@ -215,6 +215,7 @@ final class SharedKnowledgeScenario implements Scenario {
     long bytes0 = traffic[1];
     String[] labels = new String[publications];
     String[] topicOf = new String[publications];
+    int[] originOf = new int[publications];
     long[] sentAt = new long[publications];
     for (int p = 0; p < publications; p++) {
       int pub = p;
@@ -228,6 +229,7 @@ final class SharedKnowledgeScenario implements Scenario {
         }
         String topic = topic(weighted(random, weights));
         labels[pub] = name + " #" + pub + " from " + origin;
+        originOf[pub] = origin;
         topicOf[pub] = topic;
         sentAt[pub] = sim.now();
         sim.publishShared(origin, sim.now(), topic, payload(labels[pub], bytes), ttl);
@@ -250,7 +252,7 @@ final class SharedKnowledgeScenario implements Scenario {
         continue;
       }
       published++;
-      int origin = Integer.parseInt(labels[p].substring(labels[p].lastIndexOf(' ') + 1));
+      int origin = originOf[p];
       List<Long> times = new ArrayList<>();
       int subscribers = 0;
       Map<Integer, Long> kept = ingests.kept.getOrDefault(labels[p], Map.of());
@@ -270,7 +272,7 @@ final class SharedKnowledgeScenario implements Scenario {
       t99[p] = subscribers == 0 ? 0 : times.size() >= need && need > 0 ? times.get(need - 1)
           : need == 0 ? 0 : -1;
     }
-    return new Phase(name, published, forged.size(), Arrays.copyOf(reach, publications), t99,
+    return new Phase(name, published, forged.size(), reach, t99,
         traffic[0] - copies0, traffic[1] - bytes0, sim.liveCount(), end);
   }
 
