@@ -19,6 +19,7 @@ import java.util.random.RandomGenerator;
 public final class NetworkModel {
   private LatencyModel latency = LatencyModel.uniform(20, 80);
   private double loss;
+  private long lostToLoss;
   private double duplication;
   private Predicate<Envelope> lossApplies = e -> true;
   private final List<Partition> partitions = new ArrayList<>();
@@ -62,6 +63,11 @@ public final class NetworkModel {
     }
     this.loss = probability;
     return this;
+  }
+
+  /** Messages dropped so far by the loss rates (network-wide and per node). */
+  public long lostToLoss() {
+    return lostToLoss;
   }
 
   /** Restricts loss to some messages (by default every message can be lost). */
@@ -158,9 +164,11 @@ public final class NetworkModel {
       }
     }
     if (loss > 0 && lossApplies.test(envelope) && random.nextDouble() < loss) {
+      lostToLoss++;
       return NONE;
     }
     if (!nodeLoss.isEmpty() && (lostAt(from, random) || lostAt(to, random))) {
+      lostToLoss++;
       return NONE;
     }
     long first = latency.sample(random);

@@ -42,6 +42,11 @@ final class RealContext {
     this.pollMillis = base.config().getLong("real.poll-ms");
   }
 
+  /** The run's configuration, seed and report, shared with the simulated form. */
+  ScenarioContext base() {
+    return base;
+  }
+
   Config config() {
     return base.config();
   }
@@ -129,7 +134,7 @@ final class RealContext {
     }
   }
 
-  private static void pause(long millis) {
+  static void pause(long millis) {
     if (millis <= 0) {
       return;
     }
@@ -220,6 +225,19 @@ final class RealContext {
       body.putObject("metadata").put("topic", ScenarioContext.TOPIC);
     }
     return net.api(i).post("/v1/fragments", body).path("id").asText();
+  }
+
+  /**
+   * Puts a fragment, or returns null when the node did not answer in time: on a loaded host a
+   * put can outlast the harness's request timeout, and one slow answer should cost one
+   * broadcast (counted in the report), not the whole run.
+   */
+  String tryPut(int i, String text, boolean shared) {
+    try {
+      return put(i, text, shared);
+    } catch (CliException e) {
+      return null;
+    }
   }
 
   /** A text unique in this run, of about {@code bytes} bytes. */

@@ -105,7 +105,7 @@ final class RealPartitionHeal implements RealScenario {
         oneComponent = net.millis() - healAt;
       }
     }
-    String after = RealBroadcast.tryPut(ctx, member(a, pick), ctx.text("after heal", 200),
+    String after = ctx.tryPut(member(a, pick), ctx.text("after heal", 200),
         true);
     BitSet all = net.up();
     long afterMs = after == null ? -1
@@ -235,7 +235,7 @@ final class RealPartitionHeal implements RealScenario {
   private static void write(RealContext ctx, List<Written> written, String side,
       boolean shared, int i, int k) {
     long at = ctx.net().millis();
-    String id = RealBroadcast.tryPut(ctx, i, ctx.text("side " + side + (shared ? " shared "
+    String id = ctx.tryPut(i, ctx.text("side " + side + (shared ? " shared "
         : " private ") + k, 200), shared);
     if (id != null) {
       written.add(new Written(side, shared, i, at, id));

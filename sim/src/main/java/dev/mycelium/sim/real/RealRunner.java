@@ -4,13 +4,16 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.mycelium.node.cli.ProgressBar;
 import dev.mycelium.sim.report.Report;
+import dev.mycelium.sim.scenario.ClusterScenario;
 import dev.mycelium.sim.scenario.ScenarioContext;
+import dev.mycelium.sim.scenario.ScenarioRunner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -25,12 +28,10 @@ public final class RealRunner {
 
   private static final Map<String, Supplier<RealScenario>> KINDS = new LinkedHashMap<>();
 
+  // The kinds not yet written once for both substrates keep a real form of their own; the
+  // others come from ScenarioRunner.clusterKind (docs/adr/0016).
   static {
-    KINDS.put("growth", RealGrowth::new);
-    KINDS.put("mass-failure", RealMassFailure::new);
-    KINDS.put("hub-attack", RealHubAttack::new);
     KINDS.put("self-healing", RealSelfHealing::new);
-    KINDS.put("broadcast", RealBroadcast::new);
     KINDS.put("partition-heal", RealPartitionHeal::new);
     KINDS.put("slow-nodes", RealSlowNodes::new);
     KINDS.put("churn", RealChurn::new);
@@ -40,7 +41,10 @@ public final class RealRunner {
 
   /** The scenario kinds that have a real form. */
   public static List<String> kinds() {
-    return List.copyOf(KINDS.keySet());
+    List<String> kinds = new ArrayList<>(List.of("growth", "broadcast", "mass-failure",
+        "hub-attack"));
+    kinds.addAll(KINDS.keySet());
+    return kinds;
   }
 
   /**
@@ -50,9 +54,9 @@ public final class RealRunner {
    */
   public static void check(Config config) {
     String kind = config.getString("kind");
-    if (!KINDS.containsKey(kind)) {
+    if (!kinds().contains(kind)) {
       throw new IllegalArgumentException("scenario kind '" + kind + "' has no real mode; real"
-          + " mode runs " + KINDS.keySet());
+          + " mode runs " + kinds());
     }
     int n = config.getInt("nodes");
     if (n < 2 || n > MAX_NODES) {
@@ -85,19 +89,28 @@ public final class RealRunner {
         config.getInt("nodes"), "node preset", config.getString("real.preset"),
         "overlay profile", config.getString("overlay.preset"), "node heap",
         config.getString("real.heap")));
-    RealScenario scenario = KINDS.get(config.getString("kind")).get();
+    String kind = config.getString("kind");
+    Optional<ClusterScenario> once = ScenarioRunner.clusterKind(kind);
+    RealScenario scenario = once.isPresent() ? null : KINDS.get(kind).get();
     List<String> settings = new ArrayList<>(List.of(
         "peer.profile = \"" + config.getString("overlay.preset") + "\"",
         // Every node runs on 127.0.0.1, so they all share one address's inbound allowance.
         "peer.max-connections-per-ip = 4096",
         "shared.topics = [\"" + ScenarioContext.TOPIC + "\"]"));
-    settings.addAll(scenario.nodeSettings(config));
+    settings.addAll(once.isPresent() ? once.get().nodeSettings(config)
+        : scenario.nodeSettings(config));
     List<String> jvm = List.of("-Xmx" + config.getString("real.heap"), "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1");
     try (RealNetwork net = RealNetwork.create(nodesDir, config.getString("real.preset"),
         settings, jvm, Duration.ofMillis(config.getLong("real.start-timeout-ms")))) {
       RealContext ctx = new RealContext(base, net, progress);
-      scenario.run(ctx);
+      if (once.isPresent()) {
+        try (RealCluster cluster = new RealCluster(ctx)) {
+          once.get().run(cluster);
+        }
+      } else {
+        scenario.run(ctx);
+      }
     } catch (ConfigException e) {
       throw new IllegalArgumentException("scenario '" + name + "': " + e.getMessage(), e);
     }

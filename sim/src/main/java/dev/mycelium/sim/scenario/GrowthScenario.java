@@ -1,7 +1,6 @@
 package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
-import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.engine.PowerLawFit;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;
@@ -15,58 +14,47 @@ import java.util.Map;
  * view graph (the links gossip uses, capped) and for the "known by" graph (active plus passive
  * views, where preferential attachment shows).
  */
-final class GrowthScenario implements Scenario {
+final class GrowthScenario implements ClusterScenario {
   @Override
-  public void run(ScenarioContext ctx) {
-    OverlaySim sim = ctx.newSim();
-    Metrics m = new Metrics(sim);
-    long interval = ctx.config().getLong("grow.join-interval-ms");
-    long settle = ctx.config().getLong("grow.settle-ms");
-    int checkpoints = ctx.config().getInt("growth.checkpoints");
+  public void run(Cluster c) {
+    ScenarioContext ctx = c.ctx();
+    int checkpoints = Math.min(ctx.nodes(), ctx.config().getInt("growth.checkpoints"));
     int sources = ctx.config().getInt("growth.path-sources");
-    int n = ctx.nodes();
-    sim.growAll(0, interval);
     List<Map<String, Object>> steps = new ArrayList<>();
-    GraphStats last = null;
-    int[] lastKnown = null;
-    for (int c = 1; c <= checkpoints; c++) {
-      int joined = (int) Math.round(n * (double) c / checkpoints);
-      long t = joined * interval + (c == checkpoints ? settle : 0);
-      ctx.run(sim, t, "growing " + joined);
-      GraphStats g = GraphStats.of(sim);
-      int[] known = GraphStats.knownBy(sim);
+    c.growWithCheckpoints(checkpoints, joined -> {
+      GraphStats g = c.graph();
+      int[] known = c.knownByLive();
       PowerLawFit fit = PowerLawFit.fit(g.degrees());
-      PowerLawFit knownFit = PowerLawFit.fit(liveOnly(sim, known));
+      PowerLawFit knownFit = PowerLawFit.fit(known);
       List<Integer> comps = g.componentSizes();
       steps.add(Report.row(
           "joined", joined,
-          "time s", t / 1000.0,
+          "time s", c.now() / 1000.0,
           "components", comps.size(),
           "largest", comps.isEmpty() ? 0 : comps.get(0),
           "mean degree", Degrees.mean(g.degrees()),
           "max degree", g.maxDegree(),
           "clustering", g.clusteringCoefficient(),
-          "mean path", g.meanPathLength(sources, ctx.random("path" + c)),
+          "mean path", g.meanPathLength(sources, ctx.random("path" + (steps.size() + 1))),
           "alpha (active)", fit.alpha(),
           "xmin (active)", fit.xmin(),
           "alpha (known-by)", knownFit.alpha(),
           "xmin (known-by)", knownFit.xmin(),
-          "max known-by", Degrees.max(liveOnly(sim, known))));
-      last = g;
-      lastKnown = liveOnly(sim, known);
-      if (c == checkpoints) {
-        ctx.measureMemory();
-      }
-    }
+          "max known-by", Degrees.max(known)));
+    });
+    c.measureMemory();
     ctx.report().put("per step", steps);
-    PowerLawFit[] fits = Degrees.report(ctx.report(), last.degrees(), lastKnown, "");
+    GraphStats last = c.graph();
+    int[] lastKnown = c.knownByLive();
+    String of = c.simulated() ? "" : " of real nodes";
+    PowerLawFit[] fits = Degrees.report(ctx.report(), last.degrees(), lastKnown, of);
     PowerLawFit fit = fits[0];
     PowerLawFit knownFit = fits[1];
-    int cap = sim.config().activeViewSize();
+    int cap = ctx.overlay().activeViewSize();
     ctx.report().finding(String.format(java.util.Locale.ROOT, "Active views are capped at %d, "
-        + "so active degrees lie in 1..%d (mean %.2f): the cap is what keeps hubs from growing "
-        + "without bound, and it leaves no heavy tail to fit (fit: %s).", cap, cap,
-        Degrees.mean(last.degrees()), Degrees.describe(fit)));
+        + "so active degrees lie in 1..%d (mean %.2f, max %d): the cap is what keeps hubs from "
+        + "growing without bound, and it leaves no heavy tail to fit (fit: %s).", cap, cap,
+        Degrees.mean(last.degrees()), last.maxDegree(), Degrees.describe(fit)));
     ctx.report().finding(String.format(java.util.Locale.ROOT, "How many nodes know a node "
         + "(active + passive views) ranges up to %d (mean %.1f); fit: %s. %s",
         Degrees.max(lastKnown),
@@ -79,11 +67,6 @@ final class GrowthScenario implements Scenario {
     ctx.report().finding(comps.size() == 1 ? "The overlay is one connected component of "
         + comps.get(0) + " nodes after growth." : "The overlay is split into " + comps.size()
         + " components after growth (largest " + comps.get(0) + ").");
-    ctx.traffic(m, "");
-  }
-
-  static int[] liveOnly(OverlaySim sim, int[] perNode) {
-    return java.util.stream.IntStream.range(0, sim.size()).filter(sim::isLive)
-        .map(i -> perNode[i]).toArray();
+    c.traffic("");
   }
 }

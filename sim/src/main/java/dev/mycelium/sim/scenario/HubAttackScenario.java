@@ -1,7 +1,6 @@
 package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
-import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;
@@ -13,53 +12,53 @@ import java.util.stream.IntStream;
 /**
  * {@code hub-attack}: the attack of Albert, Jeong and Barabasi, "Error and attack tolerance of
  * complex networks" (Nature 2000): remove the best-connected nodes first, versus at random, and
- * watch the largest connected component. Measured twice: on a frozen snapshot (pure graph
- * percolation, no repair) and in the running simulation, where the survivors replace lost
- * neighbours from their passive views.
+ * watch the largest connected component. Measured twice: on a frozen snapshot of the views
+ * (pure graph percolation, no repair) and on the running network, where the survivors replace
+ * lost neighbours from their passive views. Each removal starts from a fresh network.
  */
-public final class HubAttackScenario implements Scenario {
+public final class HubAttackScenario implements ClusterScenario {
   @Override
-  public void run(ScenarioContext ctx) {
-    var c = ctx.config().getConfig("hub-attack");
-    double step = c.getDouble("step");
-    double maxFraction = c.getDouble("max-fraction");
-    double dynamicFraction = c.getDouble("dynamic-fraction");
-    long heal = c.getLong("dynamic-heal-ms");
-    OverlaySim sim = ctx.newSim();
-    Metrics m = new Metrics(sim);
-    ctx.grow(sim);
-    GraphStats g = GraphStats.of(sim);
-    snapshot(ctx.report(), g, targetOrder(GraphStats.knownBy(sim), g),
+  public void run(Cluster c) {
+    ScenarioContext ctx = c.ctx();
+    var conf = ctx.config().getConfig("hub-attack");
+    double step = conf.getDouble("step");
+    double maxFraction = conf.getDouble("max-fraction");
+    double dynamicFraction = conf.getDouble("dynamic-fraction");
+    long heal = conf.getLong("dynamic-heal-ms");
+    c.fresh();
+    GraphStats g = c.graph();
+    snapshot(ctx.report(), g, targetOrder(c.knownBy(), g),
         g.shuffledLive(ctx.random("random removal")), step, maxFraction);
-    ctx.traffic(m, "");
+    c.traffic("");
 
     List<Map<String, Object>> dyn = new ArrayList<>();
     for (String mode : List.of("highest degree first", "random")) {
-      OverlaySim s = ctx.newSim();
-      long t0 = ctx.grow(s);
-      GraphStats before = GraphStats.of(s);
+      c.fresh();
+      long t0 = c.now();
+      GraphStats before = c.graph();
       int[] order = mode.equals("random") ? before.shuffledLive(ctx.random("random removal"))
-          : targetOrder(GraphStats.knownBy(s), before);
-      int kill = (int) Math.round(dynamicFraction * before.liveNodes());
+          : targetOrder(c.knownBy(), before);
+      int kill = Math.min(order.length - 1,
+          (int) Math.round(dynamicFraction * before.liveNodes()));
       for (int k = 0; k < kill; k++) {
-        s.crash(order[k], t0);
+        c.crash(order[k]);
       }
-      ctx.run(s, t0, "attack " + mode);
-      List<Integer> justAfter = GraphStats.of(s).componentSizes();
-      ctx.run(s, t0 + heal, "healing " + mode);
-      List<Integer> healed = GraphStats.of(s).componentSizes();
+      c.runUntil(t0, "attack " + mode);
+      List<Integer> justAfter = c.graph().componentSizes();
+      c.runUntil(t0 + heal, "healing " + mode);
+      List<Integer> healed = c.graph().componentSizes();
+      int live = c.liveCount();
       dyn.add(Report.row("removal", mode, "removed share", dynamicFraction, "removed", kill,
-          "largest just after", justAfter.isEmpty() ? 0.0 : justAfter.get(0)
-              / (double) s.liveCount(),
+          "largest just after", justAfter.isEmpty() ? 0.0 : justAfter.get(0) / (double) live,
           "components just after", justAfter.size(),
-          "largest after healing", healed.isEmpty() ? 0.0 : healed.get(0)
-              / (double) s.liveCount(),
+          "largest after healing", healed.isEmpty() ? 0.0 : healed.get(0) / (double) live,
           "components after healing", healed.size(), "healing ms", heal));
     }
     ctx.report().put("attack on the running overlay (share of survivors)", dyn);
-    ctx.report().finding(String.format(Locale.ROOT, "On the running overlay, after %.0f%% of the"
+    ctx.report().finding(String.format(Locale.ROOT, "On the running %s, after %.0f%% of the"
         + " nodes crashed highest-degree first, the survivors' largest component is %.1f%% of "
-        + "them after %d s of repair (random: %.1f%%).", dynamicFraction * 100,
+        + "them after %d s of repair (random: %.1f%%).", c.simulated() ? "overlay"
+        : "real nodes", dynamicFraction * 100,
         ((Double) dyn.get(0).get("largest after healing")) * 100, heal / 1000,
         ((Double) dyn.get(1).get("largest after healing")) * 100));
   }

@@ -1,7 +1,6 @@
 package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
-import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;
@@ -15,43 +14,40 @@ import java.util.SplittableRandom;
  * {@code mass-failure}: a share of the nodes crashes at once, as in the experiments of
  * Leitao, Pereira and Rodrigues, "HyParView: a membership protocol for reliable gossip-based
  * broadcast" (DSN 2007): the reliability of the broadcasts sent right after the failure,
- * connectivity over time, and the time until the survivors' views hold only live nodes.
+ * connectivity over time, and the time until the survivors' views hold only live nodes. Each
+ * share starts from a fresh network ({@link Cluster#fresh()}: on real nodes, the killed
+ * processes restart on their files and rejoin, which also exercises crash recovery).
  */
-final class MassFailureScenario implements Scenario {
+final class MassFailureScenario implements ClusterScenario {
   @Override
-  public void run(ScenarioContext ctx) {
-    var c = ctx.config().getConfig("mass-failure");
+  public void run(Cluster c) {
+    ScenarioContext ctx = c.ctx();
+    var conf = ctx.config().getConfig("mass-failure");
     double[] fractions = ctx.doubles("mass-failure.fractions");
-    int count = c.getInt("broadcasts");
-    long interval = c.getLong("broadcast-interval-ms");
-    long horizon = c.getLong("heal-horizon-ms");
-    long check = c.getLong("check-interval-ms");
+    int count = conf.getInt("broadcasts");
+    long interval = conf.getLong("broadcast-interval-ms");
+    long horizon = conf.getLong("heal-horizon-ms");
+    long check = conf.getLong("check-interval-ms");
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Map<String, Object>> perMessage = new ArrayList<>();
     List<Plot.Series> reliability = new ArrayList<>();
     List<Plot.Series> largest = new ArrayList<>();
-    Metrics last = null;
     for (double f : fractions) {
-      OverlaySim sim = ctx.newSim();
-      Metrics m = new Metrics(sim);
-      long t0 = ctx.grow(sim);
-      SplittableRandom pick = ctx.random("crash " + f);
-      int[] order = GraphStats.of(sim).shuffledLive(pick);
-      int kill = (int) Math.round(order.length * f);
+      String pct = Math.round(f * 100) + "%";
+      c.fresh();
+      long t0 = c.now();
+      int[] order = c.graph().shuffledLive(ctx.random("crash " + f));
+      int kill = Math.min(order.length - 1, (int) Math.round(order.length * f));
       BitSet killed = new BitSet();
       for (int k = 0; k < kill; k++) {
         killed.set(order[k]);
-        sim.crash(order[k], t0);
+        c.crash(order[k]);
       }
-      ctx.run(sim, t0, "crash " + Math.round(f * 100) + "%");
+      c.runUntil(t0, "crash " + pct);
       List<String> labels = new ArrayList<>();
       SplittableRandom origins = ctx.random("origins " + f);
       for (int b = 0; b < count; b++) {
-        int origin;
-        do {
-          origin = origins.nextInt(sim.size());
-        } while (killed.get(origin) || !sim.isLive(origin));
-        labels.add(ctx.broadcast(sim, m, origin, t0 + b * interval, "after " + f));
+        labels.add(c.broadcast(c.randomLive(origins), t0 + b * interval, "after " + f));
       }
       long oneComponent = -1;
       long healed = -1;
@@ -60,8 +56,8 @@ final class MassFailureScenario implements Scenario {
       int componentsJustAfter = -1;
       double largestJustAfter = 0;
       for (long dt = 0; dt <= horizon; dt += check) {
-        ctx.run(sim, t0 + dt, "healing " + Math.round(f * 100) + "%");
-        GraphStats g = GraphStats.of(sim);
+        c.runUntil(t0 + dt, "healing " + pct);
+        GraphStats g = c.graph();
         List<Integer> comps = g.componentSizes();
         double share = comps.isEmpty() ? 0 : comps.get(0) / (double) g.liveNodes();
         if (dt == 0) {
@@ -73,23 +69,22 @@ final class MassFailureScenario implements Scenario {
         if (oneComponent < 0 && comps.size() == 1) {
           oneComponent = dt;
         }
-        if (healed < 0 && comps.size() == 1 && staleEntries(sim) == 0) {
+        if (healed < 0 && comps.size() == 1 && c.staleEntries() == 0) {
           healed = dt;
         }
       }
-      int live = sim.liveCount();
+      int live = c.liveCount();
       double[] rel = new double[count];
       double[] bx = new double[count];
       for (int b = 0; b < count; b++) {
-        rel[b] = m.reached(labels.get(b), i -> !killed.get(i)) / (double) live;
+        rel[b] = c.reach(labels.get(b)).reached(i -> !killed.get(i)) / (double) live;
         bx[b] = b + 1;
         perMessage.add(Report.row("failed", f, "message", b + 1, "sent at ms", b * interval,
             "reliability", rel[b]));
       }
-      String after = ctx.broadcast(sim, m, ScenarioContext.liveNode(sim, origins),
-          t0 + horizon + 1, "healed " + f);
-      ctx.run(sim, t0 + horizon + 10_000, "after healing");
-      GraphStats g = GraphStats.of(sim);
+      String after = c.broadcast(c.randomLive(origins), t0 + horizon + 1, "healed " + f);
+      c.runUntil(t0 + horizon + 10_000, "after healing");
+      GraphStats g = c.graph();
       rows.add(Report.row(
           "failed", f,
           "crashed", kill,
@@ -99,17 +94,17 @@ final class MassFailureScenario implements Scenario {
           "one component after ms", oneComponent,
           "views healed after ms", healed,
           "first message reliability", rel[0],
-          "first message: ms to 99% of survivors", m.timeToReach(labels.get(0), live, 0.99),
+          "first message: ms to 99% of survivors",
+          c.reach(labels.get(0)).timeToReach(live, 0.99),
           "mean reliability", java.util.Arrays.stream(rel).average().orElse(0),
-          "reliability after healing", m.reached(after) / (double) sim.liveCount(),
+          "reliability after healing", c.reach(after).reached() / (double) c.liveCount(),
           "components at end", g.componentSizes().size(),
           "clustering at end", g.clusteringCoefficient(),
           "mean path at end", g.meanPathLength(50, ctx.random("path"))));
-      reliability.add(new Plot.Series(Math.round(f * 100) + "% failed", bx, rel, true));
-      largest.add(new Plot.Series(Math.round(f * 100) + "% failed",
+      reliability.add(new Plot.Series(pct + " failed", bx, rel, true));
+      largest.add(new Plot.Series(pct + " failed",
           tx.stream().mapToDouble(Double::doubleValue).toArray(),
           ty.stream().mapToDouble(Double::doubleValue).toArray(), true));
-      last = m;
       ctx.report().finding(String.format(Locale.ROOT, "%.0f%% crashed at once: the %d survivors "
           + "were %s just after; one component after %s; views free of dead nodes after %s; "
           + "first broadcast after the failure reached %.1f%% of survivors, mean over %d "
@@ -125,27 +120,7 @@ final class MassFailureScenario implements Scenario {
     ctx.report().plot(new Plot("largest-component-over-time.png", "Largest component (share of "
         + "survivors) after the failure", "seconds after the failure", "largest component share",
         false, false, largest));
-    ctx.traffic(last, "last run");
-  }
-
-  /** Active-view entries of live nodes that point at nodes that are down. */
-  static int staleEntries(OverlaySim sim) {
-    int stale = 0;
-    for (int i = 0; i < sim.size(); i++) {
-      if (!sim.isLive(i)) {
-        continue;
-      }
-      int[] v = sim.activeView(i);
-      if (v.length == 0) {
-        stale++;
-      }
-      for (int j : v) {
-        if (j < 0 || !sim.isLive(j)) {
-          stale++;
-        }
-      }
-    }
-    return stale;
+    c.traffic("last run");
   }
 
   static String ms(long v) {

@@ -93,56 +93,32 @@ public final class Metrics implements SimListener {
 
   /** Distinct nodes that delivered the broadcast. */
   public int reached(String label) {
-    List<long[]> d = delivered.get(label);
-    if (d == null) {
-      return 0;
-    }
-    return (int) d.stream().mapToLong(x -> x[1]).distinct().count();
+    return reach(label).reached();
   }
 
   /** Distinct nodes in {@code which} that delivered the broadcast. */
   public int reached(String label, java.util.function.IntPredicate which) {
-    List<long[]> d = delivered.get(label);
-    if (d == null) {
-      return 0;
-    }
-    return (int) d.stream().mapToLong(x -> x[1]).distinct().filter(x -> which.test((int) x))
-        .count();
+    return reach(label).reached(which);
   }
 
   /**
-   * Share of {@code population} nodes that had delivered the broadcast at each of
-   * {@code steps} times {@code stepMillis} apart from its start (the origin counts at 0).
+   * When each node first delivered the broadcast, after its send (the origin counts at 0);
+   * a broadcast not yet sent has reached no one.
    */
-  public double[] reachCurve(String label, int population, long stepMillis, int steps) {
-    double[] out = new double[steps];
-    List<long[]> d = delivered.getOrDefault(label, List.of());
-    long start = sentAt.get(label);
-    long[] times = d.stream().mapToLong(x -> x[0] - start).sorted().toArray();
-    int k = 0;
-    for (int s = 0; s < steps; s++) {
-      long t = s * stepMillis;
-      while (k < times.length && times[k] <= t) {
-        k++;
+  public Reach reach(String label) {
+    long[] first = new long[sim.size()];
+    Arrays.fill(first, -1);
+    Long start = sentAt.get(label);
+    if (start != null) {
+      for (long[] d : delivered.getOrDefault(label, List.of())) {
+        int node = (int) d[1];
+        long t = d[0] - start;
+        if (first[node] < 0 || t < first[node]) {
+          first[node] = t;
+        }
       }
-      out[s] = population == 0 ? 0 : Math.min(1.0, k / (double) population);
     }
-    return out;
-  }
-
-  /** Milliseconds until {@code share} of {@code population} had delivered, or -1 if never. */
-  public long timeToReach(String label, int population, double share) {
-    List<long[]> d = delivered.getOrDefault(label, List.of());
-    int needed = (int) Math.ceil(population * share);
-    if (needed == 0) {
-      return 0;
-    }
-    if (d.size() < needed) {
-      return -1;
-    }
-    long start = sentAt.get(label);
-    long[] times = d.stream().mapToLong(x -> x[0] - start).sorted().toArray();
-    return times[needed - 1];
+    return new Reach(true, first);
   }
 
   /** Gossip messages (payload copies) sent for this broadcast. */

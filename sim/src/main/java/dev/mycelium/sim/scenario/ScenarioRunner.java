@@ -27,20 +27,24 @@ public final class ScenarioRunner {
       "hub-attack", "slow-nodes", "partition-heal", "churn", "self-healing", "network-search",
       "shared-knowledge", "adversary");
 
-  private static final Map<String, Supplier<Scenario>> KINDS = new LinkedHashMap<>();
+  /** Kinds written once for both substrates (simulated here, real with --real). */
+  private static final Map<String, Supplier<ClusterScenario>> CLUSTER_KINDS =
+      new LinkedHashMap<>();
+  /** Kinds that run on simulated nodes only. */
+  private static final Map<String, Supplier<Scenario>> SIM_KINDS = new LinkedHashMap<>();
 
   static {
-    KINDS.put("growth", GrowthScenario::new);
-    KINDS.put("broadcast", BroadcastScenario::new);
-    KINDS.put("mass-failure", MassFailureScenario::new);
-    KINDS.put("hub-attack", HubAttackScenario::new);
-    KINDS.put("slow-nodes", SlowNodesScenario::new);
-    KINDS.put("partition-heal", PartitionHealScenario::new);
-    KINDS.put("churn", ChurnScenario::new);
-    KINDS.put("self-healing", SelfHealingScenario::new);
-    KINDS.put("network-search", NetworkSearchScenario::new);
-    KINDS.put("shared-knowledge", SharedKnowledgeScenario::new);
-    KINDS.put("adversary", AdversaryScenario::new);
+    CLUSTER_KINDS.put("growth", GrowthScenario::new);
+    CLUSTER_KINDS.put("broadcast", BroadcastScenario::new);
+    CLUSTER_KINDS.put("mass-failure", MassFailureScenario::new);
+    CLUSTER_KINDS.put("hub-attack", HubAttackScenario::new);
+    SIM_KINDS.put("slow-nodes", SlowNodesScenario::new);
+    SIM_KINDS.put("partition-heal", PartitionHealScenario::new);
+    SIM_KINDS.put("churn", ChurnScenario::new);
+    SIM_KINDS.put("self-healing", SelfHealingScenario::new);
+    SIM_KINDS.put("network-search", NetworkSearchScenario::new);
+    SIM_KINDS.put("shared-knowledge", SharedKnowledgeScenario::new);
+    SIM_KINDS.put("adversary", AdversaryScenario::new);
   }
 
   private ScenarioRunner() {}
@@ -85,11 +89,21 @@ public final class ScenarioRunner {
     }
     Config c = over.withFallback(base).resolve();
     String kind = c.getString("kind");
-    if (!KINDS.containsKey(kind)) {
+    if (!CLUSTER_KINDS.containsKey(kind) && !SIM_KINDS.containsKey(kind)) {
+      TreeSet<String> kinds = new TreeSet<>(CLUSTER_KINDS.keySet());
+      kinds.addAll(SIM_KINDS.keySet());
       throw new IllegalArgumentException("scenario kind '" + kind + "' is unknown; kinds: "
-          + KINDS.keySet());
+          + kinds);
     }
     return c;
+  }
+
+  /**
+   * The scenario of a kind written once for both substrates, or empty when the kind runs on
+   * simulated nodes only.
+   */
+  public static java.util.Optional<ClusterScenario> clusterKind(String kind) {
+    return java.util.Optional.ofNullable(CLUSTER_KINDS.get(kind)).map(Supplier::get);
   }
 
   /** The name a report carries: the file's base name. */
@@ -110,7 +124,12 @@ public final class ScenarioRunner {
   public static Outcome run(String name, Config config, ProgressBar progress, Runnable sampler) {
     ScenarioContext ctx = new ScenarioContext(name, config, progress, sampler);
     try {
-      KINDS.get(config.getString("kind")).get().run(ctx);
+      String kind = config.getString("kind");
+      if (CLUSTER_KINDS.containsKey(kind)) {
+        CLUSTER_KINDS.get(kind).get().run(new SimCluster(ctx));
+      } else {
+        SIM_KINDS.get(kind).get().run(ctx);
+      }
     } catch (ConfigException e) {
       throw new IllegalArgumentException("scenario '" + name + "': " + e.getMessage(), e);
     }

@@ -46,8 +46,8 @@ class RealBroadcastIT {
     assertThat((Double) clean.get("min reach")).isEqualTo(1.0);
     assertThat(clean.get("reached 100%")).isEqualTo(3L);
     assertThat((Long) clean.get("t100 max ms")).isBetween(0L, 4000L);
-    assertThat(clean.get("frames dropped by injected loss")).isEqualTo(0L);
-    assertThat((Long) rows.get(1).get("frames dropped by injected loss")).isPositive();
+    assertThat(clean.get("dropped by injected loss")).isEqualTo(0L);
+    assertThat((Long) rows.get(1).get("dropped by injected loss")).isPositive();
     assertThat(report.plots()).extracting(p -> p.file())
         .contains("reach-over-time.png", "traffic.png");
     assertThat(report.results()).containsKey("traffic");

@@ -1,0 +1,394 @@
+package dev.mycelium.sim.real;
+
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.sim.engine.GraphStats;
+import dev.mycelium.sim.scenario.Cluster;
+import dev.mycelium.sim.scenario.Reach;
+import dev.mycelium.sim.scenario.ScenarioContext;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+
+/**
+ * The real substrate of a {@link Cluster}: node processes on loopback ({@link RealNetwork}),
+ * driven through their HTTP API on the wall clock. A broadcast is a shared fragment put on its
+ * origin; while the scenario waits, every running node is polled for each open broadcast, so a
+ * node's time is the first poll that found the fragment (an upper bound, one poll sweep
+ * coarse). What real nodes cannot show (payload copies, injected latency, loss on broadcast
+ * traffic alone) is reported as absent.
+ */
+final class RealCluster implements Cluster, AutoCloseable {
+  private final RealContext ctx;
+  private final RealNetwork net;
+  private final long pollMillis;
+  private final long watchMillis;
+  private final Map<String, Watch> watches = new LinkedHashMap<>();
+  private final ExecutorService pool;
+  private final SplittableRandom lossSeeds;
+  private boolean grown;
+  private boolean lossSet;
+  private int broadcasts;
+  private long sweeps;
+  private long sweepMillis;
+
+  /** One broadcast: when it is due, and when each node was first seen holding it. */
+  private static final class Watch {
+    final String label;
+    final int origin;
+    final long due;
+    long putAt = -1;
+    String id;
+    boolean failed;
+    boolean closed;
+    long[] seen = new long[0];
+
+    Watch(String label, int origin, long due) {
+      this.label = label;
+      this.origin = origin;
+      this.due = due;
+    }
+  }
+
+  RealCluster(RealContext ctx) {
+    this.ctx = ctx;
+    this.net = ctx.net();
+    this.pollMillis = ctx.config().getLong("real.poll-ms");
+    this.watchMillis = ctx.config().getLong("real.watch-ms");
+    this.pool = Executors.newFixedThreadPool(8);
+    this.lossSeeds = ctx.random("loss seeds");
+  }
+
+  @Override
+  public ScenarioContext ctx() {
+    return ctx.base();
+  }
+
+  @Override
+  public boolean simulated() {
+    return false;
+  }
+
+  @Override
+  public void fresh() {
+    if (!grown) {
+      ctx.grow();
+      grown = true;
+      return;
+    }
+    watches.values().forEach(w -> w.closed = true);
+    if (lossSet) {
+      loss(0, false);
+      lossSet = false;
+    }
+    BitSet up = net.up();
+    int killed = 0;
+    SplittableRandom r = ctx.random("rejoin");
+    for (int i = 0; i < net.size(); i++) {
+      if (!up.get(i)) {
+        net.restart(i, List.of(randomLive(r)));
+        killed++;
+      }
+    }
+    if (killed == 0) {
+      return;
+    }
+    long back = ctx.waitFor(() -> {
+      List<Integer> comps = net.graph().componentSizes();
+      return comps.size() == 1 && comps.get(0) == net.size();
+    }, REJOIN_TIMEOUT_MILLIS, "rejoining");
+    ctx.report().finding(String.format(Locale.ROOT, "Before the next phase the %d killed "
+        + "nodes restarted on their files; all %d nodes were one component again after %s.",
+        killed, net.size(), back < 0 ? "more than " + REJOIN_TIMEOUT_MILLIS + " ms"
+            : back + " ms"));
+  }
+
+  /** How long killed nodes may take to restart and rejoin before a phase. */
+  private static final long REJOIN_TIMEOUT_MILLIS = 60_000;
+
+  @Override
+  public void growWithCheckpoints(int checkpoints, IntConsumer atCheckpoint) {
+    if (grown) {
+      throw new IllegalStateException("real nodes grow once per run");
+    }
+    int n = ctx.nodes();
+    List<Integer> marks = new ArrayList<>();
+    for (int c = 1; c <= checkpoints; c++) {
+      marks.add((int) Math.round(n * (double) c / checkpoints));
+    }
+    ctx.growTo(n, joined -> {
+      if (marks.contains(joined) && joined < n) {
+        atCheckpoint.accept(joined);
+      }
+    });
+    ctx.sleep(ctx.config().getLong("real.settle-ms"), "settling");
+    grown = true;
+    atCheckpoint.accept(n);
+  }
+
+  @Override
+  public long now() {
+    return net.millis();
+  }
+
+  @Override
+  public void runUntil(long time, String phase) {
+    do {
+      pump(phase);
+      RealContext.pause(Math.min(time - now(), untilNextPut(pollMillis)));
+    } while (now() < time);
+    pump(phase);
+  }
+
+  @Override
+  public long waitFor(BooleanSupplier done, long timeoutMillis, String phase) {
+    long start = now();
+    while (true) {
+      pump(phase);
+      if (done.getAsBoolean()) {
+        return now() - start;
+      }
+      long left = start + timeoutMillis - now();
+      if (left <= 0) {
+        return -1;
+      }
+      RealContext.pause(Math.min(left, untilNextPut(pollMillis)));
+    }
+  }
+
+  /** Puts what is due, polls the open broadcasts once, samples traffic and shows progress. */
+  private void pump(String phase) {
+    for (Watch w : watches.values()) {
+      if (w.putAt < 0 && !w.failed && now() >= w.due) {
+        put(w);
+      }
+    }
+    sweep();
+    ctx.tick(phase);
+  }
+
+  private long untilNextPut(long atMost) {
+    long next = atMost;
+    for (Watch w : watches.values()) {
+      if (w.putAt < 0 && !w.failed) {
+        next = Math.min(next, w.due - now());
+      }
+    }
+    return Math.max(0, next);
+  }
+
+  /** Puts a broadcast's fragment; one that does not answer in time is reported as not sent. */
+  private void put(Watch w) {
+    w.putAt = now();
+    w.seen = new long[net.size()];
+    Arrays.fill(w.seen, -1);
+    w.id = ctx.tryPut(w.origin, ctx.text(w.label, 200), true);
+    if (w.id == null) {
+      w.failed = true;
+    } else {
+      // The origin holds it once the put has answered: it stores before it publishes.
+      w.seen[w.origin] = now() - w.putAt;
+    }
+  }
+
+  /**
+   * Asks every running node that has not yet shown an open broadcast whether it holds it, a
+   * few requests at a time, so that one slow node does not hold up the others' readings.
+   */
+  private void sweep() {
+    long start = now();
+    List<Callable<Void>> asks = new ArrayList<>();
+    for (Watch w : watches.values()) {
+      if (w.id == null || w.closed) {
+        continue;
+      }
+      if (start - w.putAt > watchMillis) {
+        w.closed = true;
+        continue;
+      }
+      for (int i = 0; i < w.seen.length; i++) {
+        if (w.seen[i] < 0 && net.answers(i)) {
+          int node = i;
+          asks.add(() -> {
+            if (ctx.has(node, w.id)) {
+              w.seen[node] = now() - w.putAt;
+            }
+            return null;
+          });
+        }
+      }
+    }
+    if (asks.isEmpty()) {
+      return;
+    }
+    try {
+      for (Future<Void> f : pool.invokeAll(asks)) {
+        f.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("polling the nodes failed: " + e.getCause(), e.getCause());
+    }
+    sweeps++;
+    sweepMillis += now() - start;
+  }
+
+  @Override
+  public int size() {
+    return net.size();
+  }
+
+  @Override
+  public boolean isLive(int i) {
+    return net.isUp(i);
+  }
+
+  @Override
+  public int liveCount() {
+    return net.up().cardinality();
+  }
+
+  @Override
+  public int randomLive(SplittableRandom random) {
+    int[] live = net.up().stream().filter(net::answers).toArray();
+    if (live.length == 0) {
+      throw new IllegalStateException("no running node left");
+    }
+    return live[random.nextInt(live.length)];
+  }
+
+  @Override
+  public GraphStats graph() {
+    return net.graph();
+  }
+
+  @Override
+  public int[] knownBy() {
+    return net.knownBy();
+  }
+
+  @Override
+  public int staleEntries() {
+    return net.views().staleEntries();
+  }
+
+  @Override
+  public void crash(int i) {
+    net.kill(i);
+  }
+
+  @Override
+  public void loss(double rate, boolean broadcastOnly) {
+    if (broadcastOnly) {
+      throw new IllegalArgumentException("real nodes cannot drop broadcast traffic alone: their "
+          + "fault API drops every frame a node receives; set broadcast.loss-applies-to = all");
+    }
+    BitSet up = net.up();
+    for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
+      setLoss(i, rate, lossSeeds.nextLong());
+    }
+    lossSet = rate > 0;
+  }
+
+  /**
+   * Sets node {@code i}'s loss, trying again when a loaded node does not answer in time (the
+   * change replaces the rate and seed, so asking twice is harmless).
+   */
+  private void setLoss(int i, double rate, long seed) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        net.loss(i, rate, seed);
+        return;
+      } catch (CliException e) {
+        if (attempt == 3) {
+          throw new IllegalStateException("node " + i + " did not take its loss rate after 3 "
+              + "tries: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  /**
+   * Summed over the nodes that answer; a node that does not answer in time adds nothing, so
+   * this is a lower bound.
+   */
+  @Override
+  public long droppedByLoss() {
+    long sum = 0;
+    for (int i = 0; i < net.size(); i++) {
+      if (net.answers(i)) {
+        try {
+          sum += net.api(i).get("/v1/debug/faults").path("dropped").asLong();
+        } catch (CliException e) {
+          // Left out of the lower bound.
+        }
+      }
+    }
+    return sum;
+  }
+
+  @Override
+  public String broadcast(int origin, long at, String label) {
+    String key = label + "#" + (broadcasts++);
+    watches.put(key, new Watch(key, origin, at));
+    return key;
+  }
+
+  @Override
+  public Reach reach(String label) {
+    Watch w = watches.get(label);
+    if (w == null) {
+      throw new IllegalArgumentException("no broadcast " + label);
+    }
+    long[] seen = Arrays.copyOf(w.seen, net.size());
+    for (int i = w.seen.length; i < seen.length; i++) {
+      seen[i] = -1;
+    }
+    return new Reach(!w.failed, seen);
+  }
+
+  @Override
+  public OptionalDouble copies(String label) {
+    return OptionalDouble.empty();
+  }
+
+  @Override
+  public void traffic(String label) {
+    ctx.traffic(label);
+  }
+
+  @Override
+  public void measureMemory() {
+    // The nodes run in their own processes; their memory is theirs to report.
+  }
+
+  /** Says how the real measurements were taken, and stops the poller. */
+  @Override
+  public void close() {
+    pool.shutdownNow();
+    if (!watches.isEmpty()) {
+      ctx.report().finding(String.format(Locale.ROOT, "Broadcast times on real nodes are upper"
+          + " bounds: a node counts from the poll that first found the shared fragment "
+          + "PRESENT; every running node was polled for every open broadcast in sweeps every "
+          + "%d ms or less (a sweep took %d ms on average). The links are loopback TCP without"
+          + " added delay, so the times measure the nodes' processing and Plumtree's timers, "
+          + "not propagation delay as the simulated 20-80 ms links do. Payload copies are not"
+          + " counted: the nodes do not export how many copies Plumtree sends.", pollMillis,
+          sweeps == 0 ? 0 : sweepMillis / sweeps));
+    }
+  }
+}

@@ -1,0 +1,121 @@
+package dev.mycelium.sim.scenario;
+
+import dev.mycelium.sim.engine.GraphStats;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+
+/**
+ * The network a scenario runs on, whichever substrate it is: simulated nodes on a virtual
+ * clock ({@link SimCluster}) or real node processes on loopback, driven through their HTTP API
+ * ({@code dev.mycelium.sim.real.RealCluster}). A scenario written against this interface is
+ * written once and runs on both (docs/adr/0016).
+ *
+ * <p>Nodes are numbered 0 .. {@link #size()} - 1 in the order they were first started. Time is
+ * in milliseconds: virtual on a simulated network, wall time since the network started on a
+ * real one. What a substrate cannot measure it says through an empty answer (for example
+ * {@link #copies(String)}), and the scenario reports the measure as absent.
+ */
+public interface Cluster {
+  /** The run's configuration, seed, random streams and report. */
+  ScenarioContext ctx();
+
+  /** Whether the nodes are simulated (virtual time, exact observation, injected latency). */
+  boolean simulated();
+
+  /**
+   * Brings the network to its starting state: grown to {@code nodes} and settled. On a
+   * simulated network every call builds and grows a new one from the same seed. Real processes
+   * are reused: the first call starts them, a later call restarts every killed node on its
+   * files and waits until all of them form one component again (reported as a finding).
+   */
+  void fresh();
+
+  /**
+   * Grows a new network one node at a time, calling {@code atCheckpoint} with the number of
+   * nodes joined at {@code checkpoints} evenly spaced sizes; the last call comes after the
+   * network has settled.
+   */
+  void growWithCheckpoints(int checkpoints, IntConsumer atCheckpoint);
+
+  /** The current time in milliseconds. */
+  long now();
+
+  /** Lets the network run until {@code time} (at least one step, even if it is now). */
+  void runUntil(long time, String phase);
+
+  /**
+   * Lets the network run until {@code done} holds or {@code timeoutMillis} have passed; returns
+   * the milliseconds it took, or -1 if it did not hold in time.
+   */
+  long waitFor(BooleanSupplier done, long timeoutMillis, String phase);
+
+  /** Nodes ever started. */
+  int size();
+
+  /** Whether node {@code i} is running and reachable. */
+  boolean isLive(int i);
+
+  /** Nodes running and reachable. */
+  default int liveCount() {
+    return (int) IntStream.range(0, size()).filter(this::isLive).count();
+  }
+
+  /** A random running node, drawn from {@code random}. */
+  int randomLive(SplittableRandom random);
+
+  /** The graph of the running nodes' active views, as the nodes hold them now. */
+  GraphStats graph();
+
+  /** For each node index, how many running nodes list it in their active or passive view. */
+  int[] knownBy();
+
+  /** {@link #knownBy()} of the running nodes only, in index order. */
+  default int[] knownByLive() {
+    int[] known = knownBy();
+    return IntStream.range(0, Math.min(size(), known.length)).filter(this::isLive)
+        .map(i -> known[i]).toArray();
+  }
+
+  /**
+   * Active-view entries of running nodes that point at nodes that are down, plus running nodes
+   * with an empty view: what must reach zero for the views to be healed.
+   */
+  int staleEntries();
+
+  /** Crashes node {@code i} now, without a goodbye (SIGKILL on a real node). */
+  void crash(int i);
+
+  /**
+   * Drops this share of messages on every node from now on (0 ends it), on every message or,
+   * where the substrate can tell them apart, on broadcast traffic only.
+   */
+  void loss(double rate, boolean broadcastOnly);
+
+  /** Messages (frames, on real nodes) that the injected loss has dropped so far. */
+  long droppedByLoss();
+
+  /**
+   * Broadcasts a payload from node {@code origin} at time {@code at} (now or later) to the topic
+   * every node subscribes to: a Plumtree gossip on a simulated network, a shared fragment put on
+   * a real one. Returns the label under which {@link #reach(String)} reports it.
+   */
+  String broadcast(int origin, long at, String label);
+
+  /** When each node first had the broadcast, so far. */
+  Reach reach(String label);
+
+  /** Payload copies sent for a broadcast, where the substrate counts them. */
+  OptionalDouble copies(String label);
+
+  /**
+   * Adds the traffic section and plot (messages or frames, and bytes, per node per second) to
+   * the report, labelled when a scenario reports several.
+   */
+  void traffic(String label);
+
+  /** Records the heap the nodes use, where the substrate runs them in this JVM. */
+  void measureMemory();
+}

@@ -1,0 +1,173 @@
+package dev.mycelium.sim.scenario;
+
+import dev.mycelium.sim.engine.GraphStats;
+import dev.mycelium.sim.engine.OverlaySim;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+
+/**
+ * The simulated substrate of a {@link Cluster}: an {@link OverlaySim} of the scenario's size on
+ * a virtual clock, observed exactly through {@link Metrics}. Each {@link #fresh()} builds a new
+ * simulation from the same seed, so every phase of a scenario starts from the same network.
+ */
+final class SimCluster implements Cluster {
+  private final ScenarioContext ctx;
+  private OverlaySim sim;
+  private Metrics metrics;
+
+  SimCluster(ScenarioContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public ScenarioContext ctx() {
+    return ctx;
+  }
+
+  @Override
+  public boolean simulated() {
+    return true;
+  }
+
+  private void build() {
+    sim = ctx.newSim();
+    metrics = new Metrics(sim);
+  }
+
+  private OverlaySim sim() {
+    if (sim == null) {
+      throw new IllegalStateException("no network yet: call fresh() or growWithCheckpoints()");
+    }
+    return sim;
+  }
+
+  @Override
+  public void fresh() {
+    build();
+    ctx.grow(sim);
+  }
+
+  @Override
+  public void growWithCheckpoints(int checkpoints, IntConsumer atCheckpoint) {
+    build();
+    long interval = ctx.config().getLong("grow.join-interval-ms");
+    long settle = ctx.config().getLong("grow.settle-ms");
+    int n = ctx.nodes();
+    sim.growAll(0, interval);
+    for (int c = 1; c <= checkpoints; c++) {
+      int joined = (int) Math.round(n * (double) c / checkpoints);
+      ctx.run(sim, joined * interval + (c == checkpoints ? settle : 0), "growing " + joined);
+      atCheckpoint.accept(joined);
+    }
+  }
+
+  @Override
+  public long now() {
+    return sim().now();
+  }
+
+  @Override
+  public void runUntil(long time, String phase) {
+    ctx.run(sim(), time, phase);
+  }
+
+  @Override
+  public long waitFor(BooleanSupplier done, long timeoutMillis, String phase) {
+    long start = now();
+    ctx.runUntilOr(sim, start + timeoutMillis, phase, done);
+    return done.getAsBoolean() ? now() - start : -1;
+  }
+
+  @Override
+  public int size() {
+    return sim().size();
+  }
+
+  @Override
+  public boolean isLive(int i) {
+    return sim().isLive(i);
+  }
+
+  @Override
+  public int liveCount() {
+    return sim().liveCount();
+  }
+
+  @Override
+  public int randomLive(SplittableRandom random) {
+    return ScenarioContext.liveNode(sim(), random);
+  }
+
+  @Override
+  public GraphStats graph() {
+    return GraphStats.of(sim());
+  }
+
+  @Override
+  public int[] knownBy() {
+    return GraphStats.knownBy(sim());
+  }
+
+  @Override
+  public int staleEntries() {
+    int stale = 0;
+    for (int i = 0; i < sim.size(); i++) {
+      if (!sim.isLive(i)) {
+        continue;
+      }
+      int[] v = sim.activeView(i);
+      if (v.length == 0) {
+        stale++;
+      }
+      for (int j : v) {
+        if (j < 0 || !sim.isLive(j)) {
+          stale++;
+        }
+      }
+    }
+    return stale;
+  }
+
+  @Override
+  public void crash(int i) {
+    sim().crash(i, sim.now());
+  }
+
+  @Override
+  public void loss(double rate, boolean broadcastOnly) {
+    sim().network().loss(rate);
+    sim.network().lossAppliesTo(broadcastOnly ? BroadcastScenario::broadcastTraffic : e -> true);
+  }
+
+  @Override
+  public long droppedByLoss() {
+    return sim().network().lostToLoss();
+  }
+
+  @Override
+  public String broadcast(int origin, long at, String label) {
+    return ctx.broadcast(sim(), metrics, origin, at, label);
+  }
+
+  @Override
+  public Reach reach(String label) {
+    return metrics.reach(label);
+  }
+
+  @Override
+  public OptionalDouble copies(String label) {
+    return OptionalDouble.of(metrics.copies(label));
+  }
+
+  @Override
+  public void traffic(String label) {
+    ctx.traffic(metrics, label);
+  }
+
+  @Override
+  public void measureMemory() {
+    ctx.measureMemory();
+  }
+}
