@@ -69,6 +69,7 @@ class DistributionIT {
       assertThat(names).anyMatch(n -> n.startsWith("mycelium-node-"))
           .anyMatch(n -> n.startsWith("mycelium-sim-"))
           .anyMatch(n -> n.startsWith("mycelium-mcp-"))
+          .anyMatch(n -> n.startsWith("mycelium-bench-"))
           .anyMatch(n -> n.startsWith("mycelium-model-"))
           .noneMatch(n -> n.startsWith("mycelium-app-"))
           .anyMatch(n -> n.startsWith("netty-"))

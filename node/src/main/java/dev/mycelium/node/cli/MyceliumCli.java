@@ -36,8 +36,7 @@ import picocli.CommandLine.Spec;
       PeersCommand.class,
       RepairCommand.class,
       IdentityCommand.class,
-      ConfigCommand.class,
-      BenchCommand.class
+      ConfigCommand.class
     })
 public final class MyceliumCli implements Runnable {
   @Spec CommandSpec spec;

@@ -336,7 +336,7 @@ class ClientCommandsTest {
   void everyCommandsHelpListsTheExitCodes() {
     String[][] commands = {{"put"}, {"get"}, {"delete"}, {"search"}, {"status"}, {"peers"},
         {"identity", "show"}, {"identity", "export"}, {"identity", "import"},
-        {"config", "validate"}, {"config", "show"}, {"bench", "store"}, {"bench", "search"}};
+        {"config", "validate"}, {"config", "show"}};
     for (String[] cmd : commands) {
       String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
       args[cmd.length] = "--help";

@@ -25,7 +25,6 @@ class GroupCommandTest {
         {"repair", "status", "run"},
         {"keyring", "install", "remove"},
         {"identity", "show", "export"},
-        {"bench", "store", "search"},
     };
     for (String[] g : groups) {
       CliRun r = CliRun.of(g[0]);

@@ -118,7 +118,7 @@ public final class JVectorIndex implements VectorIndex {
    * @param overquery the search beam as a multiple of k; more raises recall, lowers throughput
    */
   public record Options(int maxDegree, int beamWidth, float overquery) {
-    /** Tuned on 100k clustered 384-dimension vectors: recall@10 about 0.98 (see SearchBench). */
+    /** Tuned on 100k clustered 384-dimension vectors: recall@10 about 0.98 (see docs/BENCHMARKS.md). */
     public static final Options DEFAULTS = new Options(16, 100, 5.0f);
 
     /** Checks the parameters. */

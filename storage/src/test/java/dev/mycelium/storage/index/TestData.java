@@ -19,7 +19,7 @@ final class TestData {
   }
 
   static float[][] clustered(long seed, int n, int dim) {
-    return SearchBench.clustered(seed, n, dim);
+    return ClusteredVectors.of(seed, n, dim);
   }
 
   static float[] random(Random r, int dim) {

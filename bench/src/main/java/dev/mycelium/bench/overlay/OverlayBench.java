@@ -1,8 +1,12 @@
-package dev.mycelium.sim.engine;
+package dev.mycelium.bench.overlay;
 
 import com.google.protobuf.ByteString;
 import dev.mycelium.overlay.OverlayConfig;
 import dev.mycelium.overlay.OverlayEvent;
+import dev.mycelium.sim.engine.GraphStats;
+import dev.mycelium.sim.engine.NetworkModel;
+import dev.mycelium.sim.engine.OverlaySim;
+import dev.mycelium.sim.engine.SimListener;
 import dev.mycelium.wire.proto.Envelope;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -65,6 +69,7 @@ public final class OverlayBench {
     });
   }
 
+  /** Runs every phase, or with a third argument {@code broadcast} only the broadcasts. */
   public static void main(String[] args) {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     long seed = args.length > 1 ? Long.parseLong(args[1]) : 1;

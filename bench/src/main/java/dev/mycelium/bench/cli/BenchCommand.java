@@ -1,5 +1,6 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
+import dev.mycelium.node.cli.GroupCommand;
 import picocli.CommandLine.Command;
 
 /** {@code mycelium bench}: reproducible measurements of the store and the vector index. */

@@ -1,7 +1,10 @@
-package dev.mycelium.storage.index;
+package dev.mycelium.bench.search;
 
 import dev.mycelium.model.FragmentId;
 import dev.mycelium.storage.VectorHit;
+import dev.mycelium.storage.index.ClusteredVectors;
+import dev.mycelium.storage.index.ExactVectorIndex;
+import dev.mycelium.storage.index.JVectorIndex;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -15,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -281,7 +283,7 @@ public final class SearchBench {
     if (c.baseFile().isPresent()) {
       return FvecsReader.read(c.baseFile().get(), c.n());
     }
-    return clustered(c.seed(), c.n(), c.dim());
+    return ClusteredVectors.of(c.seed(), c.n(), c.dim());
   }
 
   private static float[][] loadQueries(Config c, float[][] base) throws IOException {
@@ -292,41 +294,7 @@ public final class SearchBench {
       throw new IllegalArgumentException("a base file needs a query file too");
     }
     // Queries from the same clusters as the base, but not in it.
-    return clustered(c.seed(), c.n(), c.n() + c.queries(), c.dim());
-  }
-
-  /**
-   * A seeded data set of {@code n} unit vectors in Gaussian clusters around about sqrt(n)
-   * centres: clustered like sentence embeddings, unlike uniform noise, on which no graph index
-   * does well. The first {@code m} vectors are the same for every {@code n >= m}.
-   */
-  public static float[][] clustered(long seed, int n, int dim) {
-    return clustered(seed, 0, n, dim);
-  }
-
-  /** Vectors {@code from} (inclusive) to {@code to} of the set {@link #clustered(long, int,
-   * int)} makes, with as many centres as a set of {@code from} vectors (at least 1). */
-  private static float[][] clustered(long seed, int from, int to, int dim) {
-    int size = from == 0 ? to : from;
-    int centres = Math.max(1, (int) Math.round(Math.sqrt(size)));
-    Random cr = new Random(seed);
-    float[][] centre = new float[centres][dim];
-    for (float[] v : centre) {
-      for (int i = 0; i < dim; i++) {
-        v[i] = (float) cr.nextGaussian();
-      }
-    }
-    float[][] out = new float[to - from][];
-    for (int j = from; j < to; j++) {
-      Random r = new Random(seed * 1_000_003L + j);
-      float[] c = centre[r.nextInt(centres)];
-      float[] v = new float[dim];
-      for (int i = 0; i < dim; i++) {
-        v[i] = c[i] + (float) (r.nextGaussian() * 0.75);
-      }
-      out[j - from] = Vectors.normalised(v, dim);
-    }
-    return out;
+    return ClusteredVectors.range(c.seed(), c.n(), c.n() + c.queries(), c.dim());
   }
 
   /** The exact top-k ordinals of every query, computed in parallel with the exact index. */

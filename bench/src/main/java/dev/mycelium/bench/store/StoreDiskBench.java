@@ -1,4 +1,4 @@
-package dev.mycelium.storage.bench;
+package dev.mycelium.bench.store;
 
 import dev.mycelium.model.Fragment;
 import dev.mycelium.model.FragmentCodec;

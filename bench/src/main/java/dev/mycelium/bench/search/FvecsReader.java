@@ -1,4 +1,4 @@
-package dev.mycelium.storage.index;
+package dev.mycelium.bench.search;
 
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;

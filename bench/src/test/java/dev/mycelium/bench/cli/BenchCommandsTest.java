@@ -1,14 +1,36 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mycelium.node.cli.ExitCodes;
+import dev.mycelium.node.cli.MyceliumCli;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
+/** The {@code mycelium bench} commands, run through the whole CLI. */
 class BenchCommandsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void benchIsAVerbOfTheMyceliumCommand() {
+    assertThat(MyceliumCli.commandLine().getSubcommands()).containsKey("bench");
+    CliRun group = CliRun.of("bench");
+    assertThat(group.exit()).isZero();
+    assertThat(group.err()).contains("Usage: mycelium bench").contains("store", "search",
+        "replication");
+  }
+
+  @Test
+  void everyBenchsHelpListsTheExitCodes() {
+    for (String bench : new String[] {"store", "search", "replication"}) {
+      CliRun r = CliRun.of("bench", bench, "--help");
+      assertThat(r.exit()).isZero();
+      assertThat(r.out()).as(bench).contains("Exit codes:")
+          .contains("3   cannot reach the node").contains("--format");
+    }
+  }
 
   @Test
   void storeBenchInProcessReadsBackEveryFragment() throws IOException {

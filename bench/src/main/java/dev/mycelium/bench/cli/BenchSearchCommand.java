@@ -1,7 +1,11 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
+import dev.mycelium.bench.search.SearchBench;
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.ClientCommand;
+import dev.mycelium.node.cli.ExitCodes;
+import dev.mycelium.node.cli.Table;
 import dev.mycelium.storage.index.JVectorIndex;
-import dev.mycelium.storage.index.SearchBench;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;

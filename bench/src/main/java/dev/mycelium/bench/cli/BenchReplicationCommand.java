@@ -1,4 +1,4 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
 import dev.mycelium.model.FragmentState;
 import dev.mycelium.model.Visibility;
@@ -6,6 +6,11 @@ import dev.mycelium.node.FragmentService;
 import dev.mycelium.node.LogSetup;
 import dev.mycelium.node.Node;
 import dev.mycelium.node.StandardBackends;
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.ClientCommand;
+import dev.mycelium.node.cli.ExitCodes;
+import dev.mycelium.node.cli.RunCommand;
+import dev.mycelium.node.cli.Table;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.node.replica.RepairStatus;

@@ -1,8 +1,11 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mycelium.node.cli.ApiClient;
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.ExitCodes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.mycelium.overlay.replica;
+package dev.mycelium.bench.replica;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,6 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
+import dev.mycelium.bench.store.StoreBench;
 import dev.mycelium.model.FragmentCodec;
 import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.model.FragmentStore;
@@ -7,10 +8,16 @@ import dev.mycelium.model.InMemoryFragmentStore;
 import dev.mycelium.node.LogSetup;
 import dev.mycelium.node.Node;
 import dev.mycelium.node.StandardBackends;
+import dev.mycelium.node.cli.ApiClient;
+import dev.mycelium.node.cli.ApiTarget;
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.ClientCommand;
+import dev.mycelium.node.cli.ExitCodes;
+import dev.mycelium.node.cli.RunCommand;
+import dev.mycelium.node.cli.Table;
 import dev.mycelium.node.config.ConfigException;
 import dev.mycelium.node.config.NodeConfig;
 import dev.mycelium.storage.ChronicleFragmentStore;
-import dev.mycelium.storage.bench.StoreBench;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;

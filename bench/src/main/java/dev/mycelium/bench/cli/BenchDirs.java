@@ -1,5 +1,7 @@
-package dev.mycelium.node.cli;
+package dev.mycelium.bench.cli;
 
+import dev.mycelium.node.cli.CliException;
+import dev.mycelium.node.cli.ExitCodes;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

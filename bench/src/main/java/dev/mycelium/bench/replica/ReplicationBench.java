@@ -1,4 +1,4 @@
-package dev.mycelium.sim.replica;
+package dev.mycelium.bench.replica;
 
 import dev.mycelium.model.FragmentCodec;
 import dev.mycelium.model.FragmentLimits;
@@ -50,6 +50,7 @@ public final class ReplicationBench {
 
   private record Msg(NodeId from, NodeId to, Envelope env) {}
 
+  /** Runs the measurement; see the class comment for the arguments. */
   public static void main(String[] args) {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
     long seed = args.length > 1 ? Long.parseLong(args[1]) : 1;

@@ -1,4 +1,4 @@
-package dev.mycelium.overlay.replica;
+package dev.mycelium.bench.replica;
 
 import com.google.protobuf.ByteString;
 import dev.mycelium.model.FragmentCodec;
@@ -7,6 +7,13 @@ import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.model.InMemoryFragmentStore;
 import dev.mycelium.model.OwnerKeys;
 import dev.mycelium.overlay.PeerAddress;
+import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
+import dev.mycelium.overlay.replica.Manifest;
+import dev.mycelium.overlay.replica.ReplicaConfig;
+import dev.mycelium.overlay.replica.ReplicaCore;
+import dev.mycelium.overlay.replica.ReplicaEffect;
+import dev.mycelium.overlay.replica.ReplicaSealer;
+import dev.mycelium.overlay.replica.StoreOwnFragments;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.Envelope;
 import dev.mycelium.wire.proto.SignedReplica;
@@ -139,6 +146,7 @@ public final class AntiEntropyBench {
     return c.rootsFor(ids).getSerializedSize() / (double) owners;
   }
 
+  /** Prints the roots per owner, then one table row per number of differences d. */
   public static void main(String[] args) {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     int bits = args.length > 1 ? Integer.parseInt(args[1]) : 12;
