@@ -15,33 +15,25 @@ import dev.mycelium.node.replica.RepairLedger;
 import dev.mycelium.node.replica.ReplicationHooks;
 import dev.mycelium.storage.Embedder;
 import dev.mycelium.storage.SearchFilter;
-import dev.mycelium.storage.VectorHit;
 import dev.mycelium.storage.VectorIndex;
-import dev.mycelium.storage.index.Vectors;
 import dev.mycelium.wire.NodeId;
 import dev.mycelium.wire.proto.SignedFragment;
 import dev.mycelium.wire.proto.SignedTombstone;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +46,13 @@ import org.slf4j.LoggerFactory;
  * embedder and the index are derived state (ADR 0002) and catch up in the background; the
  * index searches its not-yet-built part exactly, so a stored fragment with a vector is never
  * missed by a search.
+ *
+ * <p>This class is the face callers use; each concept behind it lives in its own room: the
+ * store-then-index write path (puts, read-through repairs, restored replicas and shared
+ * fragments from other nodes are indexed through it once the store kept them), the embedding
+ * queue, the index reconciliation at start and after repair, the search of this node's own
+ * fragments, and the intake of other owners' shared fragments. What stays here ties them to
+ * this node: signing, ownership, replication, the read-through and the memory operations.
  *
  * <p>Thread-safe: request handlers call it from several threads.
  */
@@ -132,39 +131,26 @@ public final class FragmentService {
    */
   public record SearchResult(List<SearchHit> hits, long tookMillis) {}
 
-  /**
-   * One entry of the embedding queue: a fragment to embed, or (id null) a marker whose action
-   * runs once everything queued before it is done.
-   */
-  private record EmbedJob(FragmentId id, Runnable marker) {}
-
   private final Identity identity;
   private final FragmentCodec codec;
   private final FragmentStore store;
   private final VectorIndex index;
   private final Embedder embedder;
-  private final int overfetch;
-  private final NodeMetrics metrics;
   private final LongSupplier clock;
-  private final BlockingQueue<EmbedJob> embedQueue;
-  private final AtomicBoolean indexLoaded = new AtomicBoolean();
-  private final AtomicBoolean queueFullLogged = new AtomicBoolean();
-  private final AtomicLong embedFailures = new AtomicLong();
+  private final MemoryMarks marks = new MemoryMarks();
+  private final EmbeddingQueue embedding;
+  private final FragmentWrites writes;
+  private final IndexReconciler reconciler;
+  private final LocalSearch search;
+  private final SharedIntake shared;
   private volatile ReadThrough readThrough;
   private volatile ReplicationHooks replication;
   private volatile java.time.Duration writeTimeout = java.time.Duration.ofSeconds(10);
 
   /** The BLANK read-through, when replication is running. */
   private record ReadThrough(BlankReadHook hook, java.time.Duration timeout, RepairLedger ledger) {}
-  private final AtomicLong sharedIngested = new AtomicLong();
-  private volatile SharedQuota sharedQuota = new SharedQuota(SharedQuota.DEFAULTS);
-  private final AtomicBoolean sharedQuotaSeeded = new AtomicBoolean();
-  private final AtomicLong sharedOverQuota = new AtomicLong();
-  private volatile int substitutesPerHit = 2;
-  private volatile CopyLocator copies = id -> false;
   private final List<Consumer<Fragment>> putListeners =
       new CopyOnWriteArrayList<>();
-  private final MemoryMarks marks = new MemoryMarks();
   /** Serialises updates so that two cannot supersede the same version. */
   private final Object updateLock = new Object();
   /** Expired fragments of other owners: hidden here, deleted only by their owner's tombstone. */
@@ -185,10 +171,13 @@ public final class FragmentService {
     this.store = store;
     this.index = index;
     this.embedder = embedder;
-    this.overfetch = overfetch;
-    this.metrics = metrics;
     this.clock = clock;
-    this.embedQueue = new ArrayBlockingQueue<>(queueCapacity);
+    this.embedding = new EmbeddingQueue(store, index, embedder, metrics, queueCapacity);
+    this.writes = new FragmentWrites(store, index, marks, embedding);
+    this.reconciler = new IndexReconciler(store, index, marks, embedding, writes);
+    this.search = new LocalSearch(identity.nodeId(), codec, store, index, embedder, overfetch,
+        clock, this::current);
+    this.shared = new SharedIntake(identity.nodeId(), codec, store, writes);
   }
 
   /**
@@ -207,14 +196,8 @@ public final class FragmentService {
             vector,
             request.metadata() == null ? Map.of() : request.metadata(),
             request.visibility() == null ? Visibility.PRIVATE : request.visibility());
-    FragmentState state = store.put(f);
+    FragmentState state = writes.write(f);
     if (state == FragmentState.PRESENT) {
-      marks.note(f);
-      if (f.hasVector()) {
-        index.add(f.id(), f.vector());
-      } else {
-        queueForEmbedding(f.id());
-      }
       ReplicationHooks r = replication;
       if (r != null) {
         r.stored(f.id());
@@ -228,16 +211,6 @@ public final class FragmentService {
       }
     }
     return new PutResult(f.id(), state, f.createdAtMillis(), f.hasVector());
-  }
-
-  private void queueForEmbedding(FragmentId id) {
-    if (!embedQueue.offer(new EmbedJob(id, null))) {
-      metrics.embedDeferred();
-      if (queueFullLogged.compareAndSet(false, true)) {
-        LOG.warn("the embedding queue is full; fragment {} and later text-only puts are stored "
-            + "but embedded only at the next start (raise embedder.queue-capacity)", id);
-      }
-    }
   }
 
   /**
@@ -364,23 +337,12 @@ public final class FragmentService {
    * the index, as a put would.
    */
   public void restored(FragmentId id) {
-    Optional<StoredFragment> sf = store.get(id);
-    if (sf.isEmpty() || sf.get().fragment().isEmpty()) {
-      return;
-    }
-    Fragment f = sf.get().fragment().get();
-    marks.note(f);
-    if (f.hasVector()) {
-      index.add(id, f.vector());
-    } else {
-      queueForEmbedding(id);
-    }
+    reconciler.restored(id);
   }
 
   /** A fragment's tombstone was applied behind the service's back: drop it from the index. */
   public void forgotten(FragmentId id) {
-    index.remove(id);
-    marks.forgotten(id);
+    reconciler.forgotten(id);
     foreignExpired.remove(id);
   }
 
@@ -414,15 +376,8 @@ public final class FragmentService {
       rt.ledger().failed(id, got.get().source(), "the copy does not check: " + e.getMessage());
       return missing;
     }
-    FragmentState after = store.put(f);
-    if (after != FragmentState.PRESENT) {
+    if (writes.write(f) != FragmentState.PRESENT) {
       return store.get(id).orElse(missing);
-    }
-    marks.note(f);
-    if (f.hasVector()) {
-      index.add(id, f.vector());
-    } else {
-      queueForEmbedding(id);
     }
     rt.ledger().repaired(id, got.get().source(), f.signed().getSerializedSize(), false);
     return StoredFragment.present(f);
@@ -471,11 +426,7 @@ public final class FragmentService {
    * @throws InvalidFragmentException when the vector has the wrong dimension
    */
   public SearchResult search(String text, float[] vector, int k, SearchFilter filter) {
-    long start = System.nanoTime();
-    float[] query = queryVector(text, vector);
-    List<SearchHit> hits = nearest(query, k, filter, false);
-    return new SearchResult(withSubstitutes(query, hits, filter),
-        (System.nanoTime() - start) / 1_000_000);
+    return search.search(text, vector, k, filter);
   }
 
   /**
@@ -484,14 +435,7 @@ public final class FragmentService {
    * @throws InvalidFragmentException when the vector has the wrong dimension
    */
   public float[] queryVector(String text, float[] vector) {
-    float[] query = vector != null ? vector : embedder.embed(text);
-    if (query.length != codec.limits().dimension()) {
-      throw new InvalidFragmentException(
-          "vector",
-          "the query vector has " + query.length + " dimensions; this store uses "
-              + codec.limits().dimension() + " (storage.dimension)");
-    }
-    return query;
+    return search.queryVector(text, vector);
   }
 
   /**
@@ -501,126 +445,22 @@ public final class FragmentService {
    * @throws InvalidFragmentException when the vector has the wrong dimension
    */
   public List<SearchHit> searchShared(float[] vector, int k, SearchFilter filter) {
-    return nearest(queryVector(null, vector), k, filter, true);
-  }
-
-  private List<SearchHit> nearest(float[] query, int k, SearchFilter filter, boolean sharedOnly) {
-    boolean unfiltered = filter.equals(SearchFilter.NONE) && !sharedOnly;
-    long now = clock.getAsLong();
-    Map<FragmentId, StoredFragment> seen = new ConcurrentHashMap<>();
-    // Without a filter every indexed ID is a candidate and only the returned ones are looked
-    // up; with one, each candidate is read and checked (a read verifies the hash, so this is
-    // reserved for filtered searches).
-    Predicate<FragmentId> accept =
-        unfiltered
-            ? id -> current(id, now)
-            : id -> {
-                if (!current(id, now)) {
-                  return false;
-                }
-                Optional<StoredFragment> sf = store.get(id);
-                sf.ifPresent(s -> seen.put(id, s));
-                return sf.isPresent() && passes(sf.get(), filter, sharedOnly);
-              };
-    int want = (int) Math.min((long) k * overfetch, Math.max(k, 10_000));
-    List<VectorHit> candidates = index.search(query, want, accept);
-    List<SearchHit> hits = new ArrayList<>(k);
-    for (VectorHit h : candidates) {
-      if (hits.size() == k) {
-        break;
-      }
-      StoredFragment sf = seen.get(h.id());
-      if (sf == null) {
-        Optional<StoredFragment> read = store.get(h.id());
-        if (read.isEmpty()) {
-          continue;
-        }
-        sf = read.get();
-      }
-      if (!passes(sf, filter, sharedOnly) || !current(h.id(), now)) {
-        continue;
-      }
-      hits.add(new SearchHit(h.id(), h.score(), sf.state(), sf.fragment(), Optional.empty(),
-          identity.nodeId(), sf.owner()));
-    }
-    return hits;
-  }
-
-  /**
-   * Puts the surviving nearest neighbours of every unavailable hit right after it. The lost
-   * fragment's vector is still in the index, so "near the lost one" is measured from what it
-   * meant, not from the query; each substitute is scored against the query like any hit.
-   */
-  private List<SearchHit> withSubstitutes(float[] query, List<SearchHit> hits,
-      SearchFilter filter) {
-    int per = substitutesPerHit;
-    if (per == 0 || hits.stream().allMatch(h -> h.state() == FragmentState.PRESENT)) {
-      return hits;
-    }
-    Set<FragmentId> used = new HashSet<>();
-    hits.forEach(h -> used.add(h.id()));
-    long now = clock.getAsLong();
-    List<SearchHit> out = new ArrayList<>(hits.size() + per);
-    for (SearchHit h : hits) {
-      out.add(h);
-      if (h.state() == FragmentState.PRESENT || copyReachable(h.id())) {
-        continue;
-      }
-      Optional<float[]> lost = index.vector(h.id());
-      if (lost.isEmpty()) {
-        continue;
-      }
-      Map<FragmentId, StoredFragment> read = new HashMap<>();
-      Predicate<FragmentId> survivor = id -> {
-        if (used.contains(id) || !current(id, now)) {
-          return false;
-        }
-        Optional<StoredFragment> sf = store.get(id);
-        if (sf.isEmpty() || sf.get().state() != FragmentState.PRESENT
-            || !passes(sf.get(), filter, false)) {
-          return false;
-        }
-        read.put(id, sf.get());
-        return true;
-      };
-      for (VectorHit n : index.search(lost.get(), per, survivor)) {
-        StoredFragment sf = read.get(n.id());
-        if (sf == null || !used.add(n.id())) {
-          continue;
-        }
-        float score = index.vector(n.id()).map(v -> Vectors.cosine(query, v)).orElse(0f);
-        out.add(new SearchHit(n.id(), score, FragmentState.PRESENT, sf.fragment(),
-            Optional.of(h.id()), identity.nodeId()));
-      }
-    }
-    return out;
-  }
-
-  private boolean copyReachable(FragmentId id) {
-    try {
-      return copies.copyReachable(id);
-    } catch (RuntimeException e) {
-      LOG.debug("copy locator failed for {}: {}", id, e.toString());
-      return false;
-    }
+    return search.searchShared(vector, k, filter);
   }
 
   /** Installs the repair path's answer to "can a copy of this fragment be had now?". */
   public void setCopyLocator(CopyLocator locator) {
-    this.copies = Objects.requireNonNull(locator, "copy locator");
+    search.setCopyLocator(locator);
   }
 
   /** Substitutes shown per unavailable hit (0 turns the semantic fallback off). */
   public int substitutesPerHit() {
-    return substitutesPerHit;
+    return search.substitutesPerHit();
   }
 
   /** Sets the substitutes shown per unavailable hit, 0 to 10. */
   public void setSubstitutesPerHit(int n) {
-    if (n < 0 || n > 10) {
-      throw new IllegalArgumentException("substitutes per hit must be from 0 to 10, got " + n);
-    }
-    this.substitutesPerHit = n;
+    search.setSubstitutesPerHit(n);
   }
 
   /**
@@ -633,45 +473,7 @@ public final class FragmentService {
    * @throws SharedQuota.Exceeded when its owner (or all other owners) are over their quota
    */
   public FragmentState ingestShared(SignedFragment signed) {
-    Fragment f = verifyShared(signed);
-    Optional<StoredFragment> before = store.get(f.id());
-    if (before.isPresent() && before.get().state() == FragmentState.PRESENT) {
-      return FragmentState.PRESENT;
-    }
-    boolean charged = false;
-    if (!f.owner().equals(identity.nodeId())) {
-      seedSharedQuota();
-      long size = signed.getSerializedSize();
-      if (!sharedQuota.tryAdd(f.owner(), size)) {
-        sharedOverQuota.incrementAndGet();
-        throw new SharedQuota.Exceeded("owner " + f.owner().shortString()
-            + " is over its shared quota here (" + sharedQuota.entries(f.owner()) + " fragments, "
-            + sharedQuota.bytes(f.owner()) + " bytes kept)");
-      }
-      charged = true;
-    }
-    FragmentState state;
-    try {
-      state = store.put(f);
-    } catch (RuntimeException e) {
-      if (charged) {
-        sharedQuota.release(f.owner(), signed.getSerializedSize());
-      }
-      throw e;
-    }
-    if (state != FragmentState.PRESENT && charged) {
-      sharedQuota.release(f.owner(), signed.getSerializedSize());
-    }
-    if (state == FragmentState.PRESENT) {
-      marks.note(f);
-      sharedIngested.incrementAndGet();
-      if (f.hasVector()) {
-        index.add(f.id(), f.vector());
-      } else {
-        queueForEmbedding(f.id());
-      }
-    }
-    return state;
+    return shared.ingest(signed);
   }
 
   /**
@@ -681,26 +483,7 @@ public final class FragmentService {
    * @throws InvalidFragmentException when it is forged, malformed, over a limit or private
    */
   public Fragment verifyShared(SignedFragment signed) {
-    Fragment f = codec.verify(signed);
-    if (f.visibility() != Visibility.SHARED) {
-      throw new InvalidFragmentException("visibility",
-          "fragment " + f.id() + " is private; only shared fragments travel in the clear");
-    }
-    if (f.hasVector() && isZero(f.vector())) {
-      // The index compares directions and refuses a vector that has none.
-      throw new InvalidFragmentException("vector", "fragment " + f.id() + " has an all-zero "
-          + "vector");
-    }
-    return f;
-  }
-
-  private static boolean isZero(float[] v) {
-    for (float x : v) {
-      if (x != 0) {
-        return false;
-      }
-    }
-    return true;
+    return shared.verify(signed);
   }
 
   /**
@@ -717,64 +500,27 @@ public final class FragmentService {
    * already holds is counted against the new one on the next ingest.
    */
   public void setSharedQuota(SharedQuota.Limits limits) {
-    this.sharedQuota = new SharedQuota(limits);
-    sharedQuotaSeeded.set(false);
+    shared.setQuota(limits);
   }
 
   /** The quota on other owners' shared fragments, with what it holds. */
   public SharedQuota sharedQuota() {
-    return sharedQuota;
+    return shared.quota();
   }
 
   /** Shared fragments refused because their owner was over its quota, since start. */
   public long sharedOverQuota() {
-    return sharedOverQuota.get();
-  }
-
-  /** Counts, once, the other owners' fragments the store already holds against the quota. */
-  private void seedSharedQuota() {
-    if (sharedQuotaSeeded.getAndSet(true)) {
-      return;
-    }
-    SharedQuota q = sharedQuota;
-    store.forEachId(id -> store.get(id).ifPresent(sf -> {
-      if (sf.state() == FragmentState.PRESENT && sf.owner().isPresent()
-          && !sf.owner().get().equals(identity.nodeId())) {
-        q.account(sf.owner().get(), sf.fragment().orElseThrow().signed().getSerializedSize());
-      }
-    }));
+    return shared.overQuota();
   }
 
   /** Shared fragments of other nodes stored here since start. */
   public long sharedIngested() {
-    return sharedIngested.get();
-  }
-
-  private static boolean passes(StoredFragment sf, SearchFilter filter, boolean sharedOnly) {
-    if (sharedOnly) {
-      return sf.state() == FragmentState.PRESENT
-          && sf.fragment().orElseThrow().visibility() == Visibility.SHARED
-          && filter.test(sf.fragment().orElseThrow());
-    }
-    switch (sf.state()) {
-      case PRESENT:
-        return filter.test(sf.fragment().orElseThrow());
-      case BLANK:
-      case LOST:
-        // Only the owner is known of a fragment without bytes: it passes a filter on the owner
-        // alone, flagged, so the caller learns that a match may be missing its text.
-        return filter.metadata().isEmpty()
-            && filter.fromMillis().isEmpty()
-            && filter.toMillis().isEmpty()
-            && (filter.owner().isEmpty() || filter.owner().equals(sf.owner()));
-      default:
-        return false;
-    }
+    return shared.ingested();
   }
 
   /** Whether the index has caught up with the store after start. */
   public boolean indexLoaded() {
-    return indexLoaded.get();
+    return reconciler.loaded();
   }
 
   /** Bytes of embedding-model weights the embedder holds in memory. */
@@ -792,144 +538,27 @@ public final class FragmentService {
 
   /** Text-only fragments waiting to be embedded. */
   public long embedQueueSize() {
-    return embedQueue.size();
+    return embedding.size();
   }
 
-  /**
-   * Brings the index in step with the store after start: when the index holds as many vectors
-   * as the store holds present fragments it is current; otherwise every fragment is re-added
-   * (adds replace) or queued for embedding, and deleted ones are removed. Runs on its own
-   * thread; interruptible.
-   */
+  /** Brings the index in step with the store after start; see {@link IndexReconciler}. */
   void reconcileIndex() throws InterruptedException {
-    loadMarks();
-    long present = store.stats().byState().getOrDefault(FragmentState.PRESENT, 0L);
-    long indexed = index.size();
-    if (present == indexed) {
-      LOG.info("vector index is current ({} vectors)", indexed);
-      indexLoaded.set(true);
-      return;
-    }
-    LOG.info("vector index has {} vectors for {} present fragments; rebuilding from the store",
-        indexed, present);
-    long start = System.nanoTime();
-    AtomicLong added = new AtomicLong();
-    AtomicLong queued = new AtomicLong();
-    List<FragmentId> ids = new ArrayList<>();
-    store.forEachId(ids::add);
-    for (FragmentId id : ids) {
-      if (Thread.currentThread().isInterrupted()) {
-        throw new InterruptedException("index rebuild stopped");
-      }
-      Optional<StoredFragment> sf = store.get(id);
-      if (sf.isEmpty()) {
-        continue;
-      }
-      if (sf.get().state() == FragmentState.PRESENT) {
-        Fragment f = sf.get().fragment().orElseThrow();
-        if (f.hasVector()) {
-          index.add(id, f.vector());
-          added.incrementAndGet();
-        } else {
-          embedQueue.put(new EmbedJob(id, null));
-          queued.incrementAndGet();
-        }
-      } else if (sf.get().state() == FragmentState.DELETED) {
-        index.remove(id);
-      }
-    }
-    LOG.info("vector index refilled: {} vectors added, {} texts queued for embedding, in {} ms",
-        added.get(), queued.get(), (System.nanoTime() - start) / 1_000_000);
-    if (queued.get() == 0) {
-      indexLoaded.set(true);
-      return;
-    }
-    // Ready once the texts queued above are embedded too: until then they are not searchable.
-    embedQueue.put(
-        new EmbedJob(
-            null,
-            () -> {
-              indexLoaded.set(true);
-              LOG.info("vector index loaded: {} vectors", index.size());
-            }));
+    reconciler.atStart();
   }
 
   /** Embeds queued text-only fragments until interrupted. */
   void embedLoop() {
-    try {
-      // The built-in model loads lazily and takes seconds; load it now, off the request path,
-      // so that the first search by text does not pay for it.
-      try {
-        embedder.embed("mycelium");
-      } catch (RuntimeException e) {
-        LOG.warn("the embedder failed to warm up: {}", e.toString());
-      }
-      while (!Thread.currentThread().isInterrupted()) {
-        EmbedJob job;
-        try {
-          job = embedQueue.take();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-        run(job);
-      }
-    } catch (Error e) {
-      // Nothing embeds any more: say so where an operator looks (/ready, the log), since texts
-      // are still stored and would otherwise wait for a vector that never comes.
-      embedderStopped = e.toString();
-      LOG.error("the embedder stopped ({}); texts are stored but not embedded until the node "
-          + "restarts", e.toString(), e);
-      throw e;
-    }
+    embedding.loop();
   }
-
-  private volatile String embedderStopped;
 
   /** Why the embedding thread stopped for good (an Error such as running out of heap). */
   public Optional<String> embedderStopped() {
-    return Optional.ofNullable(embedderStopped);
-  }
-
-  private void run(EmbedJob job) {
-    if (job.id() == null) {
-      job.marker().run();
-    } else {
-      embedOne(job.id());
-    }
-  }
-
-  /** Embeds one queued fragment, if it is still present and has no vector of its own. */
-  void embedOne(FragmentId id) {
-    try {
-      Optional<StoredFragment> sf = store.get(id);
-      if (sf.isEmpty() || sf.get().state() != FragmentState.PRESENT) {
-        return;
-      }
-      Fragment f = sf.get().fragment().orElseThrow();
-      if (f.hasVector()) {
-        return;
-      }
-      index.add(id, embedder.embed(f.text()));
-      metrics.embedded();
-      // A delete that ran while the text was being embedded removed nothing from the index.
-      Optional<StoredFragment> after = store.get(id);
-      if (after.isEmpty() || after.get().state() == FragmentState.DELETED) {
-        index.remove(id);
-      }
-    } catch (RuntimeException e) {
-      if (embedFailures.incrementAndGet() <= 10) {
-        LOG.warn("could not embed fragment {}: {}", id, e.toString());
-      }
-    }
+    return embedding.stopped();
   }
 
   /** Embeds everything queued, on the calling thread (for tests and orderly stops). */
   void drainEmbedQueue() {
-    EmbedJob job;
-    while ((job = embedQueue.poll()) != null) {
-      run(job);
-    }
+    embedding.drain();
   }
 
   // ---- memory operations: updates, expiry, listing, bulk delete, export -------------------
@@ -960,34 +589,8 @@ public final class FragmentService {
     return identity.nodeId();
   }
 
-  /** The IDs in the store, read before any is looked up (no reads inside the iteration). */
   private List<FragmentId> allIds() {
-    List<FragmentId> ids = new ArrayList<>();
-    store.forEachId(ids::add);
-    return ids;
-  }
-
-  /** Reads every stored fragment's links and expiry into the marks (at start). */
-  private void loadMarks() throws InterruptedException {
-    List<FragmentId> ids = allIds();
-    long noted = 0;
-    for (FragmentId id : ids) {
-      if (Thread.currentThread().isInterrupted()) {
-        throw new InterruptedException("loading memory marks stopped");
-      }
-      Optional<StoredFragment> sf = store.get(id);
-      if (sf.isPresent() && sf.get().fragment().isPresent()) {
-        Fragment f = sf.get().fragment().get();
-        if (f.metadata().containsKey(MemoryMarks.SUPERSEDES)
-            || f.metadata().containsKey(MemoryMarks.EXPIRES_AT)) {
-          marks.note(f);
-          noted++;
-        }
-      }
-    }
-    if (noted > 0) {
-      LOG.info("{} fragments carry an update link or an expiry", noted);
-    }
+    return IndexReconciler.allIds(store);
   }
 
   /**
@@ -1262,28 +865,7 @@ public final class FragmentService {
    */
   public Optional<SearchHit> nearDuplicate(float[] vector, Map<String, String> metadata,
       double similarity) {
-    Map<String, String> scope = new HashMap<>();
-    for (String key : List.of(MemoryMarks.AGENT, MemoryMarks.RUN)) {
-      if (metadata.containsKey(key)) {
-        scope.put(key, metadata.get(key));
-      }
-    }
-    SearchFilter filter = new SearchFilter(Optional.of(identity.nodeId()), scope,
-        Optional.empty(), Optional.empty());
-    for (SearchHit h : nearest(queryVector(null, vector), 10, filter, false)) {
-      if (h.score() < similarity) {
-        break;
-      }
-      if (h.state() != FragmentState.PRESENT) {
-        continue;
-      }
-      Map<String, String> md = h.fragment().orElseThrow().metadata();
-      if (Objects.equals(md.get(MemoryMarks.AGENT), metadata.get(MemoryMarks.AGENT))
-          && Objects.equals(md.get(MemoryMarks.RUN), metadata.get(MemoryMarks.RUN))) {
-        return Optional.of(h);
-      }
-    }
-    return Optional.empty();
+    return search.nearDuplicate(vector, metadata, similarity);
   }
 
   /**

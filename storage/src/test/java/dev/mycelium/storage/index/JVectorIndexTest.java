@@ -218,7 +218,7 @@ class JVectorIndexTest {
     assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 8), "stale");
     assertRebuild(JVectorIndex.open(dir, DIM + 1, OPTIONS, null, 7), "dimension");
 
-    Path graph = dir.resolve(JVectorIndex.GRAPH);
+    Path graph = dir.resolve(IndexFiles.GRAPH);
     byte[] bytes = Files.readAllBytes(graph);
     bytes[bytes.length / 2] ^= 0x5a;
     Files.write(graph, bytes);
@@ -231,11 +231,11 @@ class JVectorIndexTest {
         .isInstanceOf(JVectorIndex.OpenResult.Loaded.class)
         .satisfies(l -> ((JVectorIndex.OpenResult.Loaded) l).index().close());
 
-    Files.write(dir.resolve(JVectorIndex.VECTORS), new byte[] {1, 2, 3}, StandardOpenOption.APPEND);
+    Files.write(dir.resolve(IndexFiles.VECTORS), new byte[] {1, 2, 3}, StandardOpenOption.APPEND);
     assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
 
-    Files.delete(dir.resolve(JVectorIndex.GRAPH));
-    Files.write(dir.resolve(JVectorIndex.MANIFEST), "format=1\ndimension=32\n".getBytes());
+    Files.delete(dir.resolve(IndexFiles.GRAPH));
+    Files.write(dir.resolve(IndexFiles.MANIFEST), "format=1\ndimension=32\n".getBytes());
     assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
   }
 

@@ -48,15 +48,15 @@ class SavedIndexFuzzTest {
     in.get(graph);
     Path dir = Files.createTempDirectory("saved-index-fuzz");
     try {
-      Files.write(dir.resolve(JVectorIndex.VECTORS), vectors);
-      Files.write(dir.resolve(JVectorIndex.GRAPH), graph);
+      Files.write(dir.resolve(IndexFiles.VECTORS), vectors);
+      Files.write(dir.resolve(IndexFiles.GRAPH), graph);
       long vectorsCrc = rightChecksums ? crc(vectors) : 0;
       long graphCrc = rightChecksums ? crc(graph) : 0;
       String manifest = "format=" + JVectorIndex.FORMAT_VERSION + "\ndimension=" + DIM
           + "\ncount=" + count + "\nstoreGeneration=7\nnextOrdinal=" + next
           + "\nmaxDegree=" + maxDegree + "\nvectorsCrc=" + vectorsCrc
           + "\ngraphCrc=" + graphCrc + "\n";
-      Files.writeString(dir.resolve(JVectorIndex.MANIFEST), manifest, StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve(IndexFiles.MANIFEST), manifest, StandardCharsets.UTF_8);
 
       JVectorIndex.OpenResult r = JVectorIndex.open(dir, DIM, OPTIONS, Runnable::run, -1);
       if (r instanceof JVectorIndex.OpenResult.Loaded loaded) {
