@@ -1,5 +1,6 @@
 package dev.mycelium.sim.real;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.mycelium.node.cli.CliException;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.scenario.Cluster;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -50,6 +52,8 @@ final class RealCluster implements Cluster, AutoCloseable {
     final int origin;
     final long due;
     long putAt = -1;
+    /** When the polling for it started, or started again after a heal. */
+    long watchFrom;
     String id;
     boolean failed;
     boolean closed;
@@ -192,6 +196,7 @@ final class RealCluster implements Cluster, AutoCloseable {
   /** Puts a broadcast's fragment; one that does not answer in time is reported as not sent. */
   private void put(Watch w) {
     w.putAt = now();
+    w.watchFrom = w.putAt;
     w.seen = new long[net.size()];
     Arrays.fill(w.seen, -1);
     w.id = ctx.tryPut(w.origin, ctx.text(w.label, 200), true);
@@ -214,8 +219,7 @@ final class RealCluster implements Cluster, AutoCloseable {
       if (w.id == null || w.closed) {
         continue;
       }
-      if (start - w.putAt > watchMillis) {
-        w.closed = true;
+      if (start - w.watchFrom > watchMillis) {
         continue;
       }
       for (int i = 0; i < w.seen.length; i++) {
@@ -304,19 +308,23 @@ final class RealCluster implements Cluster, AutoCloseable {
     lossSet = rate > 0;
   }
 
-  /**
-   * Sets node {@code i}'s loss, trying again when a loaded node does not answer in time (the
-   * change replaces the rate and seed, so asking twice is harmless).
-   */
   private void setLoss(int i, double rate, long seed) {
+    setFault(i, "loss rate", () -> net.loss(i, rate, seed));
+  }
+
+  /**
+   * Changes one of node {@code i}'s injected faults, trying again when a loaded node does not
+   * answer in time (a change replaces the setting, so asking twice is harmless).
+   */
+  private void setFault(int i, String what, Runnable change) {
     for (int attempt = 1; ; attempt++) {
       try {
-        net.loss(i, rate, seed);
+        change.run();
         return;
       } catch (CliException e) {
         if (attempt == 3) {
-          throw new IllegalStateException("node " + i + " did not take its loss rate after 3 "
-              + "tries: " + e.getMessage(), e);
+          throw new IllegalStateException("node " + i + " did not take its " + what + " after "
+              + "3 tries: " + e.getMessage(), e);
         }
       }
     }
@@ -339,6 +347,82 @@ final class RealCluster implements Cluster, AutoCloseable {
       }
     }
     return sum;
+  }
+
+  /** Cuts through each node's fault API (PUT /v1/debug/faults). */
+  @Override
+  public void partition(BitSet a, BitSet b, boolean bothWays) {
+    List<Integer> sideA = a.stream().boxed().toList();
+    List<Integer> sideB = b.stream().boxed().toList();
+    for (int i : sideA) {
+      cut(i, sideB);
+    }
+    if (bothWays) {
+      for (int j : sideB) {
+        cut(j, sideA);
+      }
+    } else {
+      ctx.report().finding("On real nodes a one-way cut blocks both directions: a node that "
+          + "cuts a peer drops their shared TCP link and refuses the peer's dials, so the "
+          + "other side loses the link too. Only the simulated network can drop one direction "
+          + "of a link alone.");
+    }
+  }
+
+  /**
+   * Lifts the cut on every node that answers. A heal can carry broadcasts across that the cut
+   * held back, so every broadcast of this phase is polled for again, for {@code real.watch-ms}
+   * from the heal.
+   */
+  @Override
+  public long heal(long at) {
+    if (now() < at) {
+      runUntil(at, "healing");
+    }
+    for (int i = 0; i < net.size(); i++) {
+      if (net.answers(i)) {
+        cut(i, List.of());
+      }
+    }
+    long healed = now();
+    watches.values().forEach(w -> w.watchFrom = healed);
+    return healed;
+  }
+
+  private void cut(int i, List<Integer> others) {
+    setFault(i, "partition", () -> net.partition(i, others));
+  }
+
+  @Override
+  public Optional<PrivateFragments> privateFragments() {
+    return Optional.of(new PrivateFragments() {
+      @Override
+      public Optional<String> put(int owner, String label) {
+        return Optional.ofNullable(ctx.tryPut(owner, ctx.text(label, 200), false));
+      }
+
+      @Override
+      public boolean has(int i, String id) {
+        return ctx.has(i, id);
+      }
+
+      /** From the owner's {@code GET /v1/repair}. */
+      @Override
+      public List<Integer> holders(int owner) {
+        List<Integer> out = new ArrayList<>();
+        try {
+          for (JsonNode h : net.api(owner).get("/v1/repair").path("holders")) {
+            int j = net.indexOf(h.asText());
+            if (j >= 0) {
+              out.add(j);
+            }
+          }
+        } catch (CliException e) {
+          return List.of();
+        }
+        return out;
+      }
+    });
   }
 
   @Override

@@ -1,6 +1,9 @@
 package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
@@ -96,6 +99,45 @@ public interface Cluster {
 
   /** Messages (frames, on real nodes) that the injected loss has dropped so far. */
   long droppedByLoss();
+
+  /**
+   * Cuts the nodes in {@code a} off from those in {@code b} from now on: what {@code a} sends
+   * to {@code b} is dropped and, if {@code bothWays}, what {@code b} sends to {@code a} too.
+   * On real nodes a node that cuts a peer drops their TCP link and refuses its dials, so every
+   * cut blocks both directions; the real substrate says so in the report when a one-way cut was
+   * asked for.
+   */
+  void partition(BitSet a, BitSet b, boolean bothWays);
+
+  /**
+   * Lifts every cut {@link #partition} made, at time {@code at} (now or later); returns the
+   * time the last cut was lifted.
+   */
+  long heal(long at);
+
+  /** Private fragments on the nodes, where the substrate stores data; empty on simulated nodes. */
+  Optional<PrivateFragments> privateFragments();
+
+  /**
+   * Private fragments: written by one owner and replicated to holders the owner picks among
+   * its neighbours, listed in its signed manifest.
+   */
+  interface PrivateFragments {
+    /**
+     * Writes a private fragment of about 200 bytes, made unique from {@code label}, on node
+     * {@code owner} now; its ID, or empty when the put did not answer in time.
+     */
+    Optional<String> put(int owner, String label);
+
+    /** Whether node {@code i} answers the fragment as readable (PRESENT) now. */
+    boolean has(int i, String id);
+
+    /**
+     * The holders node {@code owner}'s manifest lists now, as node indexes; none when the
+     * owner does not answer.
+     */
+    List<Integer> holders(int owner);
+  }
 
   /**
    * Broadcasts a payload from node {@code origin} at time {@code at} (now or later) to the topic

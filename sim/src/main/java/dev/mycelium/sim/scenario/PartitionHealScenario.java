@@ -1,115 +1,275 @@
 package dev.mycelium.sim.scenario;
 
-import dev.mycelium.sim.engine.GraphStats;
-import dev.mycelium.sim.engine.OverlaySim;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
  * {@code partition-heal}: the network splits in two halves for minutes (the classic Jepsen
- * fault), both sides broadcast, then the split heals. Measured: components over time, time to
- * one component after the heal, and whether the broadcasts made on each side during the split
- * reach the other side afterwards.
+ * fault), both sides broadcast, then the split heals. Measured: components over time, how soon
+ * the cut shows and how soon the overlay is one component after the heal, and whether the
+ * broadcasts made on each side during the split reach the other side afterwards. Where the
+ * nodes store data (real nodes), each side also writes private fragments during the split,
+ * read afterwards on their owners and followed through the holders the owners' manifests list.
  */
-final class PartitionHealScenario implements Scenario {
+final class PartitionHealScenario implements ClusterScenario {
   @Override
-  public void run(ScenarioContext ctx) {
-    var c = ctx.config().getConfig("partition-heal");
-    long split = c.getLong("split-ms");
-    int perSide = c.getInt("broadcasts-per-side");
-    long observe = c.getLong("observe-ms");
-    long check = c.getLong("check-interval-ms");
-    boolean oneWay = c.getBoolean("one-way");
-    OverlaySim sim = ctx.newSim();
-    Metrics m = new Metrics(sim);
-    long t0 = ctx.grow(sim);
-    int[] order = GraphStats.of(sim).shuffledLive(ctx.random("sides"));
+  public void run(Cluster c) {
+    ScenarioContext ctx = c.ctx();
+    var conf = ctx.config().getConfig("partition-heal");
+    long split = conf.getLong("split-ms");
+    int perSide = conf.getInt("broadcasts-per-side");
+    long observe = conf.getLong("observe-ms");
+    long check = conf.getLong("check-interval-ms");
+    boolean oneWay = conf.getBoolean("one-way");
+    if (check < 1 || perSide < 0) {
+      throw new IllegalArgumentException("partition-heal.check-interval-ms must be at least 1 "
+          + "and broadcasts-per-side at least 0, got " + check + " and " + perSide);
+    }
+    c.fresh();
+    long t0 = c.now();
+    int[] order = c.graph().shuffledLive(ctx.random("sides"));
     BitSet a = new BitSet();
     BitSet b = new BitSet();
     for (int k = 0; k < order.length; k++) {
       (k < order.length / 2 ? a : b).set(order[k]);
     }
-    int cut = sim.network().partition(a, b, !oneWay);
+    c.partition(a, b, !oneWay);
     SplittableRandom pick = ctx.random("origins");
-    List<String> fromA = new ArrayList<>();
-    List<String> fromB = new ArrayList<>();
+    List<Written> shared = new ArrayList<>();
     for (int k = 0; k < perSide; k++) {
       long at = t0 + split / 2 + k * 1_000L;
-      fromA.add(ctx.broadcast(sim, m, member(a, pick), at, "side A"));
-      fromB.add(ctx.broadcast(sim, m, member(b, pick), at, "side B"));
+      int fromA = member(a, pick);
+      shared.add(new Written("A", fromA, at, c.broadcast(fromA, at, "side A")));
+      int fromB = member(b, pick);
+      shared.add(new Written("B", fromB, at, c.broadcast(fromB, at, "side B")));
     }
+    Optional<Cluster.PrivateFragments> store = c.privateFragments();
+    List<Written> owned = new ArrayList<>();
+    int privateFailed = 0;
+    boolean wrote = false;
     List<Double> tx = new ArrayList<>();
     List<Double> comps = new ArrayList<>();
     List<Double> largest = new ArrayList<>();
     int componentsDuringSplit = 0;
+    long splitSeen = -1;
     for (long dt = 0; dt <= split; dt += check) {
-      ctx.run(sim, t0 + dt, "split");
-      List<Integer> cs = GraphStats.of(sim).componentSizes();
-      componentsDuringSplit = Math.max(componentsDuringSplit, cs.size());
-      record(tx, comps, largest, dt, cs, sim.liveCount());
+      c.runUntil(t0 + dt, "split");
+      int n = record(c, tx, comps, largest, t0);
+      componentsDuringSplit = Math.max(componentsDuringSplit, n);
+      if (splitSeen < 0 && n >= 2) {
+        splitSeen = c.now() - t0;
+      }
+      // An owner picks its holders among its active neighbours, so private fragments wait
+      // for the cut to show in the views: the question is where holders go while the sides
+      // are apart, not while the views still span the cut.
+      if (store.isPresent() && !wrote && dt >= split / 2 && splitSeen >= 0) {
+        wrote = true;
+        privateFailed = writePrivate(c, store.get(), a, b, perSide, owned);
+      }
     }
-    long healAt = t0 + split;
-    sim.at(healAt, () -> sim.network().heal(cut));
+    Map<String, double[]> beforeHeal = new HashMap<>();
+    for (Written w : shared) {
+      Reach r = c.reach(w.id);
+      beforeHeal.put(w.id, new double[] {share(r, own(w, a, b)), share(r, other(w, a, b))});
+    }
+    store.ifPresent(s -> owned.forEach(w -> beforeHeal.put(w.id, holdersAcross(s, w, a, b))));
+    long healAt = c.heal(t0 + split);
     long oneComponent = -1;
     for (long dt = check; dt <= observe; dt += check) {
-      ctx.run(sim, healAt + dt, "healed");
-      List<Integer> cs = GraphStats.of(sim).componentSizes();
-      record(tx, comps, largest, split + dt, cs, sim.liveCount());
-      if (oneComponent < 0 && cs.size() == 1) {
-        oneComponent = dt;
+      c.runUntil(healAt + dt, "healed");
+      if (record(c, tx, comps, largest, t0) == 1 && oneComponent < 0) {
+        oneComponent = c.now() - healAt;
       }
     }
-    String after = ctx.broadcast(sim, m, member(a, pick), sim.now(), "after heal");
-    ctx.run(sim, sim.now() + 10_000, "after heal");
-    int live = sim.liveCount();
+    String after = c.broadcast(member(a, pick), c.now(), "after heal");
+    c.runUntil(c.now() + 10_000, "after heal");
+    int live = c.liveCount();
     List<Map<String, Object>> rows = new ArrayList<>();
     double worstCross = 1;
-    for (List<String> side : List.of(fromA, fromB)) {
-      BitSet other = side == fromA ? b : a;
-      for (String l : side) {
-        double cross = m.reached(l, other::get) / (double) other.cardinality();
-        worstCross = Math.min(worstCross, cross);
-        rows.add(Report.row("broadcast", l, "reach (all nodes)", m.reached(l) / (double) live,
-            "reach on the other side", cross));
+    long oldest = 0;
+    long youngest = Long.MAX_VALUE;
+    int sharedFailed = 0;
+    // The table reads by side: side A's broadcasts, then side B's.
+    List<Written> bySide = new ArrayList<>(shared);
+    bySide.sort(Comparator.comparing(Written::side));
+    for (Written w : bySide) {
+      Reach r = c.reach(w.id);
+      if (!r.sent()) {
+        sharedFailed++;
+        continue;
       }
+      double cross = share(r, other(w, a, b));
+      worstCross = Math.min(worstCross, cross);
+      long age = healAt - w.at;
+      oldest = Math.max(oldest, age);
+      youngest = Math.min(youngest, age);
+      double[] before = beforeHeal.get(w.id);
+      rows.add(Report.row("broadcast", w.id, "reach (all nodes)", r.reached() / (double) live,
+          "reach on the other side", cross, "age at heal ms", age,
+          "reach on its side before heal", before[0],
+          "reach on the other side before heal", before[1]));
     }
-    ctx.report().put("heal", Report.row("split ms", split, "one-way", oneWay,
+    Reach afterReach = c.reach(after);
+    Map<String, Object> heal = Report.row("split ms", split, "one-way", oneWay,
         "side sizes", a.cardinality() + " / " + b.cardinality(),
         "most components during the split", componentsDuringSplit,
         "one component after heal, ms", oneComponent,
-        "broadcast after heal: reach", m.reached(after) / (double) live));
+        "broadcast after heal: reach", afterReach.sent()
+            ? afterReach.reached() / (double) live : -1.0,
+        "two components after the cut, ms", splitSeen,
+        "broadcast after heal: ms to every node", afterReach.sent()
+            ? afterReach.timeToReach(live, 1.0) : -1L,
+        "puts failed", sharedFailed + privateFailed + (afterReach.sent() ? 0 : 1));
+    ctx.report().put("heal", heal);
     ctx.report().put("broadcasts made during the split", rows);
     double[] x = tx.stream().mapToDouble(Double::doubleValue).toArray();
-    ctx.report().plot(new Plot("components-over-time.png", "Components during and after the "
-        + "split (healed at " + split / 1000 + " s)", "seconds after the split", "value", false,
-        false, List.of(new Plot.Series("components", x, comps.stream().mapToDouble(
-            Double::doubleValue).toArray(), true), new Plot.Series("largest component share",
-            x, largest.stream().mapToDouble(Double::doubleValue).toArray(), true))));
+    ctx.report().plot(new Plot("components-over-time.png", "Components "
+        + (c.simulated() ? "" : "of real nodes ") + "during and after the split (healed at "
+        + (healAt - t0) / 1000 + " s)", "seconds after the split", "value", false, false,
+        List.of(
+            new Plot.Series("components", x, comps.stream().mapToDouble(Double::doubleValue)
+                .toArray(), true),
+            new Plot.Series("largest component share", x, largest.stream()
+                .mapToDouble(Double::doubleValue).toArray(), true))));
+    ctx.report().finding(splitSeen >= 0 ? String.format(Locale.ROOT, "The cut (%s) showed as"
+        + " %d components in the nodes' active views %d ms after it was made (checked every "
+        + "%d ms); it was lifted %d ms after the cut.", oneWay ? "one-way: only side A cut "
+        + "side B" : "both sides cut each other", componentsDuringSplit, splitSeen, check,
+        healAt - t0) : String.format(Locale.ROOT, "The cut (%s) did not show as two components"
+        + " in the nodes' active views within %d ms (most seen: %d).", oneWay ? "one-way"
+        : "two-way", split, componentsDuringSplit));
     ctx.report().finding(oneComponent >= 0 ? String.format(Locale.ROOT, "After the heal the "
         + "overlay was one component again within %d ms (checked every %d ms).", oneComponent,
         check) : "The overlay was not one component within " + observe + " ms of the heal.");
-    ctx.report().finding(worstCross >= 0.999 ? "Broadcasts made on either side during the "
-        + "split reached the other side after the heal." : String.format(Locale.ROOT,
-        "Broadcasts made during the split did NOT reach the other side after the heal (worst: "
-        + "%.1f%% of it). Plumtree repairs a missed message only through IHave announcements "
-        + "sent when the message is first received; it has no anti-entropy of past broadcasts,"
-        + " so what one side said during a split stays on that side. Data written during a "
-        + "split has to be reconciled by replication's anti-entropy (per-owner digests), not "
-        + "by the broadcast layer.", worstCross * 100));
-    ctx.traffic(m, "");
+    long cache = ctx.overlay().messageCacheMillis();
+    String profile = ctx.config().getString("overlay.preset");
+    if (rows.isEmpty()) {
+      ctx.report().finding("No broadcasts were made during the split (broadcasts-per-side = "
+          + "0).");
+    } else if (worstCross >= 0.999 && splitSeen < 0) {
+      // The views never came apart, so no heal had to carry the broadcasts across.
+      ctx.report().finding("Broadcasts made on either side during the split reached the other "
+          + "side after the heal.");
+    } else if (worstCross >= 0.999) {
+      ctx.report().finding(String.format(Locale.ROOT, "Broadcasts made on either side during "
+          + "the split reached the other side after the heal. Not through anti-entropy: "
+          + "Plumtree announces the IDs of its most recent cached messages (up to 64, each kept"
+          + " %d ms in the %s profile) to every new active neighbour, the links the heal formed"
+          + " are new neighbours, and these broadcasts were %d to %d ms old at the heal, so "
+          + "each side pulled the other's. A broadcast older than the message cache at the "
+          + "heal, or behind 64 newer ones, is not announced and stays on its side.", cache,
+          profile, youngest, oldest));
+    } else {
+      ctx.report().finding(String.format(Locale.ROOT, "Broadcasts made during the split did "
+          + "NOT reach the other side after the heal (worst: %.1f%% of it; they were %d to %d "
+          + "ms old at the heal). Plumtree announces a past message to a new neighbour only "
+          + "while it is still in the message cache (%d ms in the %s profile) and among the 64"
+          + " most recent; it has no anti-entropy of older broadcasts, so what one side said "
+          + "earlier in a split stays on that side. Data written during a split has to be "
+          + "reconciled by replication's anti-entropy (per-owner digests), not by the "
+          + "broadcast layer; a shared fragment has to be published again after the heal.",
+          worstCross * 100, youngest, oldest,
+          cache, profile));
+    }
+    if (store.isPresent()) {
+      reportPrivate(ctx, store.get(), wrote, owned, beforeHeal, a, b);
+    } else {
+      ctx.report().finding("Private fragments written during a split are not followed on "
+          + "simulated nodes, which carry no data; a run on real nodes (--real) follows them.");
+    }
+    c.traffic("");
   }
 
-  private static void record(List<Double> tx, List<Double> comps, List<Double> largest, long dt,
-      List<Integer> cs, int live) {
-    tx.add(dt / 1000.0);
+  /**
+   * Writes {@code perSide} private fragments on owners drawn on each side, from a stream of
+   * their own so that the broadcasts' origins are the same whether a substrate stores data or
+   * not; returns how many puts did not answer in time.
+   */
+  private static int writePrivate(Cluster c, Cluster.PrivateFragments store, BitSet a,
+      BitSet b, int perSide, List<Written> owned) {
+    SplittableRandom pick = c.ctx().random("owners");
+    int failed = 0;
+    for (int k = 0; k < perSide; k++) {
+      for (String side : List.of("A", "B")) {
+        int owner = member(side.equals("A") ? a : b, pick);
+        long at = c.now();
+        Optional<String> id = store.put(owner, "side " + side + " private " + k);
+        if (id.isPresent()) {
+          owned.add(new Written(side, owner, at, id.get()));
+        } else {
+          failed++;
+        }
+      }
+    }
+    return failed;
+  }
+
+  private static void reportPrivate(ScenarioContext ctx, Cluster.PrivateFragments store,
+      boolean wrote, List<Written> owned, Map<String, double[]> beforeHeal, BitSet a, BitSet b) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    boolean allReadable = true;
+    int across = 0;
+    for (Written w : owned) {
+      boolean readable = store.has(w.node, w.id);
+      double[] now = holdersAcross(store, w, a, b);
+      double[] before = beforeHeal.get(w.id);
+      allReadable &= readable;
+      across += now[1] > 0 ? 1 : 0;
+      rows.add(Report.row("fragment", "side " + w.side + " " + w.id.substring(0,
+          Math.min(12, w.id.length())), "readable on its owner", readable,
+          "owner's holders before heal", (long) before[0],
+          "on the other side before heal", (long) before[1],
+          "owner's holders", (long) now[0], "holders on the other side", (long) now[1]));
+    }
+    ctx.report().put("private fragments written during the split", rows);
+    ctx.report().finding(!wrote ? "No private fragments were written: the cut did not show in "
+        + "the nodes' views in the second half of the split." : owned.isEmpty() ? "No private "
+        + "fragments were written during the split." : String.format(Locale.ROOT, "Private "
+        + "fragments written during the split: %s on their owners after the heal; at the "
+        + "end, for %d of %d of them the owner's manifest (GET /v1/repair \"holders\", which "
+        + "covers all of an owner's fragments) listed a holder on the other side. Holders are "
+        + "chosen among the owner's active neighbours, which during the split are all on its "
+        + "own side; the table shows the holders before and after the heal.", allReadable
+        ? "all readable" : "NOT all readable", across, owned.size()));
+  }
+
+  /** How many holders the owner of {@code w} lists, and how many of them on the other side. */
+  private static double[] holdersAcross(Cluster.PrivateFragments store, Written w, BitSet a,
+      BitSet b) {
+    List<Integer> holders = store.holders(w.node);
+    BitSet other = other(w, a, b);
+    return new double[] {holders.size(), holders.stream().filter(other::get).count()};
+  }
+
+  /** Samples the components, records them at the time since the cut, returns their number. */
+  private static int record(Cluster c, List<Double> tx, List<Double> comps,
+      List<Double> largest, long t0) {
+    List<Integer> cs = c.graph().componentSizes();
+    tx.add((c.now() - t0) / 1000.0);
     comps.add((double) cs.size());
-    largest.add(cs.isEmpty() ? 0 : cs.get(0) / (double) live);
+    largest.add(cs.isEmpty() ? 0 : cs.get(0) / (double) c.liveCount());
+    return cs.size();
+  }
+
+  private static double share(Reach r, BitSet nodes) {
+    return nodes.isEmpty() ? 0 : r.reached(nodes::get) / (double) nodes.cardinality();
+  }
+
+  private static BitSet own(Written w, BitSet a, BitSet b) {
+    return w.side.equals("A") ? a : b;
+  }
+
+  private static BitSet other(Written w, BitSet a, BitSet b) {
+    return w.side.equals("A") ? b : a;
   }
 
   private static int member(BitSet side, SplittableRandom pick) {
@@ -121,4 +281,10 @@ final class PartitionHealScenario implements Scenario {
     }
     return i;
   }
+
+  /**
+   * Something a side wrote during the split: a broadcast (by its label) or a private fragment
+   * (by its ID), from node {@code node} at time {@code at}.
+   */
+  private record Written(String side, int node, long at, String id) {}
 }

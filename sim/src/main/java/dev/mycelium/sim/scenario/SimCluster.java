@@ -2,6 +2,10 @@ package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.engine.OverlaySim;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
@@ -16,6 +20,7 @@ final class SimCluster implements Cluster {
   private final ScenarioContext ctx;
   private OverlaySim sim;
   private Metrics metrics;
+  private final List<Integer> cuts = new ArrayList<>();
 
   SimCluster(ScenarioContext ctx) {
     this.ctx = ctx;
@@ -34,6 +39,7 @@ final class SimCluster implements Cluster {
   private void build() {
     sim = ctx.newSim();
     metrics = new Metrics(sim);
+    cuts.clear();
   }
 
   private OverlaySim sim() {
@@ -144,6 +150,25 @@ final class SimCluster implements Cluster {
   @Override
   public long droppedByLoss() {
     return sim().network().lostToLoss();
+  }
+
+  @Override
+  public void partition(BitSet a, BitSet b, boolean bothWays) {
+    cuts.add(sim().network().partition(a, b, bothWays));
+  }
+
+  @Override
+  public long heal(long at) {
+    List<Integer> lifted = List.copyOf(cuts);
+    cuts.clear();
+    var network = sim().network();
+    sim.at(at, () -> lifted.forEach(network::heal));
+    return at;
+  }
+
+  @Override
+  public Optional<PrivateFragments> privateFragments() {
+    return Optional.empty();
   }
 
   @Override
