@@ -33,7 +33,6 @@ public final class RealRunner {
   static {
     KINDS.put("self-healing", RealSelfHealing::new);
     KINDS.put("partition-heal", RealPartitionHeal::new);
-    KINDS.put("slow-nodes", RealSlowNodes::new);
     KINDS.put("churn", RealChurn::new);
   }
 
@@ -42,7 +41,7 @@ public final class RealRunner {
   /** The scenario kinds that have a real form. */
   public static List<String> kinds() {
     List<String> kinds = new ArrayList<>(List.of("growth", "broadcast", "mass-failure",
-        "hub-attack"));
+        "hub-attack", "slow-nodes"));
     kinds.addAll(KINDS.keySet());
     return kinds;
   }
