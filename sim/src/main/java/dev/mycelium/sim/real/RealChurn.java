@@ -6,6 +6,7 @@ import dev.mycelium.node.cli.CliException;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.report.Plot;
 import dev.mycelium.sim.report.Report;
+import dev.mycelium.sim.scenario.ScenarioContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -222,8 +223,8 @@ final class RealChurn implements RealScenario {
         "graceful share", graceful, "downtime ms", downtime, "planned departures",
         (long) Math.ceil(duration / (double) interval) * perInterval,
         "churn wall time s", churned / 1000.0,
-        "restart until ready: median ms", RealSlowNodes.pct(restartMs, 50),
-        "restart until ready: max ms", RealSlowNodes.pct(restartMs, 100),
+        "restart until ready: median ms", ScenarioContext.percentile(restartMs, 50),
+        "restart until ready: max ms", ScenarioContext.percentile(restartMs, 100),
         "share of nodes leaving per minute (achieved)", perMinute,
         "stable writers (never churned)", writerCount, "broadcasts", broadcasts,
         "broadcasts not answered in time", failedBroadcasts));
@@ -255,10 +256,11 @@ final class RealChurn implements RealScenario {
         + "it saved (peers.json) as well as through three random up nodes. Stop and restart "
         + "take real time, and one thread drives the network, so while a node restarts no "
         + "other node leaves and no reading is taken: here a restart until ready took median "
-        + String.format(Locale.ROOT, "%.1f s, at most %.1f s", RealSlowNodes.pct(restartMs, 50)
-        / 1000.0, RealSlowNodes.pct(restartMs, 100) / 1000.0) + " (a JVM start, and after a "
-        + "SIGKILL the recovery of the stores that were not closed cleanly), so the achieved "
-        + "departure rate is reported beside the planned one.");
+        + String.format(Locale.ROOT, "%.1f s, at most %.1f s",
+            ScenarioContext.percentile(restartMs, 50) / 1000.0,
+            ScenarioContext.percentile(restartMs, 100) / 1000.0)
+        + " (a JVM start, and after a SIGKILL the recovery of the stores that were not closed "
+        + "cleanly), so the achieved departure rate is reported beside the planned one.");
     if (replication) {
       report.put("replication under churn", replicationRows);
       double[] rx = replicationSeries.stream().mapToDouble(v -> v[0]).toArray();

@@ -4,17 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.mycelium.node.cli.CliException;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.scenario.Cluster;
+import dev.mycelium.sim.scenario.Metrics;
 import dev.mycelium.sim.scenario.Reach;
 import dev.mycelium.sim.scenario.ScenarioContext;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -30,7 +37,8 @@ import java.util.function.IntConsumer;
  * origin; while the scenario waits, every running node is polled for each open broadcast, so a
  * node's time is the first poll that found the fragment (an upper bound, one poll sweep
  * coarse). What real nodes cannot show (payload copies, injected latency, loss on broadcast
- * traffic alone) is reported as absent.
+ * traffic alone) is reported as absent. Verdicts are read the same way: once recording, every
+ * answering node's peers are polled at each step, and a verdict is a change between two polls.
  */
 final class RealCluster implements Cluster, AutoCloseable {
   private final RealContext ctx;
@@ -45,6 +53,22 @@ final class RealCluster implements Cluster, AutoCloseable {
   private int broadcasts;
   private long sweeps;
   private long sweepMillis;
+  private final PriorityQueue<Due> due = new PriorityQueue<>(
+      Comparator.comparingLong(Due::at).thenComparingLong(Due::order));
+  private long scheduled;
+  private final Map<Integer, Map<Integer, Seen>> seen = new HashMap<>();
+  private final Map<Opinion, List<Metrics.Verdict>> verdicts = new EnumMap<>(Opinion.class);
+  private boolean recording;
+  private long peerPolls;
+  private long peerPollMillis;
+
+  /** An action due at a time; ties run in the order they were scheduled. */
+  private record Due(long at, long order, Runnable action) {}
+
+  /** What one node last said of one peer: its detector state and whether it is a neighbour. */
+  private record Seen(String state, boolean active, boolean linked) {}
+
+  private static final Seen UNSEEN = new Seen("", false, false);
 
   /** One broadcast: when it is due, and when each node was first seen holding it. */
   private static final class Watch {
@@ -151,7 +175,7 @@ final class RealCluster implements Cluster, AutoCloseable {
   public void runUntil(long time, String phase) {
     do {
       pump(phase);
-      RealContext.pause(Math.min(time - now(), untilNextPut(pollMillis)));
+      RealContext.pause(Math.min(time - now(), untilNextDue(pollMillis)));
     } while (now() < time);
     pump(phase);
   }
@@ -168,23 +192,32 @@ final class RealCluster implements Cluster, AutoCloseable {
       if (left <= 0) {
         return -1;
       }
-      RealContext.pause(Math.min(left, untilNextPut(pollMillis)));
+      RealContext.pause(Math.min(left, untilNextDue(pollMillis)));
     }
   }
 
-  /** Puts what is due, polls the open broadcasts once, samples traffic and shows progress. */
+  /**
+   * Runs the actions and puts that are due, polls the open broadcasts (and the peers, when
+   * recording verdicts) once, samples traffic and shows progress.
+   */
   private void pump(String phase) {
+    while (!due.isEmpty() && due.peek().at() <= now()) {
+      due.poll().action().run();
+    }
     for (Watch w : watches.values()) {
       if (w.putAt < 0 && !w.failed && now() >= w.due) {
         put(w);
       }
     }
     sweep();
+    if (recording) {
+      pollPeers();
+    }
     ctx.tick(phase);
   }
 
-  private long untilNextPut(long atMost) {
-    long next = atMost;
+  private long untilNextDue(long atMost) {
+    long next = due.isEmpty() ? atMost : Math.min(atMost, due.peek().at() - now());
     for (Watch w : watches.values()) {
       if (w.putAt < 0 && !w.failed) {
         next = Math.min(next, w.due - now());
@@ -237,6 +270,13 @@ final class RealCluster implements Cluster, AutoCloseable {
     if (asks.isEmpty()) {
       return;
     }
+    askAll(asks);
+    sweeps++;
+    sweepMillis += now() - start;
+  }
+
+  /** Sends the requests a few at a time and waits for all of them. */
+  private void askAll(List<Callable<Void>> asks) {
     try {
       for (Future<Void> f : pool.invokeAll(asks)) {
         f.get();
@@ -247,8 +287,6 @@ final class RealCluster implements Cluster, AutoCloseable {
     } catch (ExecutionException e) {
       throw new IllegalStateException("polling the nodes failed: " + e.getCause(), e.getCause());
     }
-    sweeps++;
-    sweepMillis += now() - start;
   }
 
   @Override
@@ -460,10 +498,144 @@ final class RealCluster implements Cluster, AutoCloseable {
     // The nodes run in their own processes; their memory is theirs to report.
   }
 
+  @Override
+  public void nodeLoss(int i, double rate) {
+    setLoss(i, rate, lossSeeds.nextLong());
+  }
+
+  @Override
+  public void pause(int i, long at, long millis) {
+    at(at, () -> {
+      if (net.isUp(i)) {
+        net.pause(i);
+      }
+    });
+    at(at + millis, () -> {
+      if (net.isUp(i)) {
+        net.resume(i);
+      }
+    });
+  }
+
+  /** A real process has no hook between frames to delay, and starving its CPU slows them all. */
+  @Override
+  public boolean slow(int i, long at, long perMessageMillis, long millis) {
+    return false;
+  }
+
+  @Override
+  public void crash(int i, long at) {
+    at(at, () -> crash(i));
+  }
+
+  @Override
+  public void at(long time, Runnable action) {
+    due.add(new Due(time, scheduled++, action));
+  }
+
+  @Override
+  public int[] activeHolders(int peer) {
+    pollPeers();
+    return net.up().stream().filter(o -> o != peer && seen.getOrDefault(o, Map.of())
+        .getOrDefault(peer, UNSEEN).active()).toArray();
+  }
+
+  @Override
+  public void recordVerdicts() {
+    pollPeers();
+    recording = true;
+  }
+
+  @Override
+  public Optional<List<Metrics.Verdict>> verdicts(Opinion kind) {
+    return Optional.of(verdicts.getOrDefault(kind, List.of()));
+  }
+
+  /** Asks every answering node for its peers and, when recording, notes what changed. */
+  private void pollPeers() {
+    long start = now();
+    List<Callable<Void>> asks = new ArrayList<>();
+    BitSet up = net.up();
+    for (int o = up.nextSetBit(0); o >= 0; o = up.nextSetBit(o + 1)) {
+      if (!net.answers(o)) {
+        continue;
+      }
+      int observer = o;
+      asks.add(() -> {
+        try {
+          JsonNode peers = net.api(observer).get("/v1/peers").path("peers");
+          synchronized (this) {
+            heard(observer, peers, now());
+          }
+        } catch (CliException e) {
+          // A node that does not answer in time keeps what it said last.
+        }
+        return null;
+      });
+    }
+    askAll(asks);
+    peerPolls++;
+    peerPollMillis += now() - start;
+  }
+
+  /** Node {@code o}'s peers at {@code time}; a peer it no longer lists is no neighbour. */
+  private void heard(int o, JsonNode peers, long time) {
+    Map<Integer, Seen> before = seen.computeIfAbsent(o, k -> new HashMap<>());
+    Set<Integer> listed = new HashSet<>();
+    for (JsonNode p : peers) {
+      int j = net.indexOf(p.path("node_id").asText());
+      if (j < 0) {
+        continue;
+      }
+      listed.add(j);
+      boolean active = "ACTIVE".equals(p.path("view").asText());
+      changed(o, j, time, new Seen(p.path("state").isNull() ? "" : p.path("state").asText(),
+          active, active && p.path("connected").asBoolean()));
+    }
+    for (int j : new ArrayList<>(before.keySet())) {
+      if (!listed.contains(j)) {
+        changed(o, j, time, new Seen(before.get(j).state(), false, false));
+      }
+    }
+  }
+
+  private void changed(int o, int j, long time, Seen now) {
+    Seen was = seen.get(o).getOrDefault(j, UNSEEN);
+    seen.get(o).put(j, now);
+    if (!recording) {
+      return;
+    }
+    // A peer declared dead between two polls was suspected first, whether or not a poll saw it.
+    boolean suspectedBefore = was.state().equals("SUSPECT") || was.state().equals("DEAD");
+    boolean suspectedNow = now.state().equals("SUSPECT") || now.state().equals("DEAD");
+    say(suspectedNow && !suspectedBefore, Opinion.SUSPECTED, o, j, time);
+    say(now.state().equals("DEAD") && !was.state().equals("DEAD"), Opinion.DEAD, o, j, time);
+    say(was.state().equals("SUSPECT") && now.state().equals("ALIVE"), Opinion.REFUTED, o, j,
+        time);
+    say(was.active() && !now.active(), Opinion.LEFT_VIEW, o, j, time);
+    say(!was.active() && now.active(), Opinion.ENTERED_VIEW, o, j, time);
+    say(was.linked() && !now.linked(), Opinion.LINK_LOST, o, j, time);
+  }
+
+  private void say(boolean when, Opinion kind, int node, int peer, long time) {
+    if (when) {
+      verdicts.computeIfAbsent(kind, k -> new ArrayList<>())
+          .add(new Metrics.Verdict(time, node, peer));
+    }
+  }
+
   /** Says how the real measurements were taken, and stops the poller. */
   @Override
   public void close() {
     pool.shutdownNow();
+    if (recording) {
+      ctx.report().finding(String.format(Locale.ROOT, "Verdicts on real nodes are changes "
+          + "between two readings of a node's GET /v1/peers, every running node polled every "
+          + "%d ms or less (a poll of all of them took %d ms on average): a state held for less "
+          + "than one poll can be missed, a verdict's time is that of the first poll that "
+          + "showed it, and a refutation is a peer seen SUSPECT and then ALIVE.", pollMillis,
+          peerPolls == 0 ? 0 : peerPollMillis / peerPolls));
+    }
     if (!watches.isEmpty()) {
       ctx.report().finding(String.format(Locale.ROOT, "Broadcast times on real nodes are upper"
           + " bounds: a node counts from the poll that first found the shared fragment "

@@ -32,7 +32,6 @@ public final class RealRunner {
   // others come from ScenarioRunner.clusterKind (docs/adr/0016).
   static {
     KINDS.put("self-healing", RealSelfHealing::new);
-    KINDS.put("slow-nodes", RealSlowNodes::new);
     KINDS.put("churn", RealChurn::new);
   }
 
@@ -41,7 +40,7 @@ public final class RealRunner {
   /** The scenario kinds that have a real form. */
   public static List<String> kinds() {
     List<String> kinds = new ArrayList<>(List.of("growth", "broadcast", "mass-failure",
-        "hub-attack", "partition-heal"));
+        "hub-attack", "partition-heal", "slow-nodes"));
     kinds.addAll(KINDS.keySet());
     return kinds;
   }

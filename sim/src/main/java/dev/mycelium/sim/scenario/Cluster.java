@@ -160,4 +160,67 @@ public interface Cluster {
 
   /** Records the heap the nodes use, where the substrate runs them in this JVM. */
   void measureMemory();
+
+  /** What a node came to hold about a peer, as {@link #verdicts(Opinion)} lists it. */
+  enum Opinion {
+    /** A probe of the peer failed and its suspicion period started. */
+    SUSPECTED,
+    /** The suspicion ran out: the peer is declared dead. */
+    DEAD,
+    /** A suspected peer proved it is alive. */
+    REFUTED,
+    /** The peer left the active view (it may stay in the passive view). */
+    LEFT_VIEW,
+    /** The peer entered the active view. */
+    ENTERED_VIEW,
+    /** The connection to a peer in the active view closed. */
+    LINK_LOST
+  }
+
+  /**
+   * Drops this share of node {@code i}'s messages from now on (0 ends it): every message to or
+   * from it on a simulated network, the frames it receives on a real one.
+   */
+  void nodeLoss(int i, double rate);
+
+  /**
+   * Freezes node {@code i} at {@code at} (now or later) for {@code millis}, as a long GC pause
+   * does: it neither runs nor answers, and its links stay open (SIGSTOP, then SIGCONT, on a
+   * real node).
+   */
+  void pause(int i, long at, long millis);
+
+  /**
+   * From {@code at}, for {@code millis}, has node {@code i} take {@code perMessageMillis} over
+   * every message it handles. Returns false, leaving the node as it is, where the substrate
+   * cannot slow one node alone.
+   */
+  boolean slow(int i, long at, long perMessageMillis, long millis);
+
+  /** Crashes node {@code i} at {@code at} (now or later), as {@link #crash(int)} does. */
+  void crash(int i, long at);
+
+  /**
+   * Runs {@code action} at {@code time} (now or later); what is due at the same time runs in
+   * the order it was scheduled.
+   */
+  void at(long time, Runnable action);
+
+  /**
+   * The running nodes other than {@code peer} whose active view lists it now; on real nodes
+   * as they answer now, a paused one as it last answered while verdicts were recorded.
+   */
+  int[] activeHolders(int peer);
+
+  /**
+   * Records, from now on, what the nodes hold about their peers for {@link #verdicts(Opinion)}.
+   * A simulated network records every verdict from its start; real nodes are polled for it.
+   */
+  void recordVerdicts();
+
+  /**
+   * Every verdict of one kind so far, in time order (a peer the network does not know has
+   * index -1), or empty where the substrate cannot see that kind.
+   */
+  Optional<List<Metrics.Verdict>> verdicts(Opinion kind);
 }

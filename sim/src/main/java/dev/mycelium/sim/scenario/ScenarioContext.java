@@ -234,6 +234,16 @@ public final class ScenarioContext {
     }
   }
 
+  /** The {@code p}th percentile (nearest rank) of {@code values}, or -1 when there are none. */
+  public static long percentile(List<Long> values, int p) {
+    if (values.isEmpty()) {
+      return -1;
+    }
+    long[] s = values.stream().mapToLong(Long::longValue).sorted().toArray();
+    int i = Math.min(s.length - 1, (int) Math.ceil(p / 100.0 * s.length) - 1);
+    return s[Math.max(0, i)];
+  }
+
   /** Runs the simulation up to {@code until}, in slices, showing progress. */
   public void run(OverlaySim sim, long until, String phase) {
     runInSlices(sim, until, phase, 1_000, () -> false);

@@ -195,4 +195,63 @@ final class SimCluster implements Cluster {
   public void measureMemory() {
     ctx.measureMemory();
   }
+
+  @Override
+  public void nodeLoss(int i, double rate) {
+    sim().network().nodeLoss(i, rate);
+  }
+
+  @Override
+  public void pause(int i, long at, long millis) {
+    sim().pause(i, at, millis);
+  }
+
+  @Override
+  public boolean slow(int i, long at, long perMessageMillis, long millis) {
+    sim().slow(i, at, perMessageMillis, millis);
+    return true;
+  }
+
+  @Override
+  public void crash(int i, long at) {
+    sim().crash(i, at);
+  }
+
+  @Override
+  public void at(long time, Runnable action) {
+    sim().at(time, action);
+  }
+
+  @Override
+  public int[] activeHolders(int peer) {
+    List<Integer> holders = new ArrayList<>();
+    for (int i = 0; i < sim().size(); i++) {
+      if (sim.isLive(i) && i != peer) {
+        for (int j : sim.activeView(i)) {
+          if (j == peer) {
+            holders.add(i);
+          }
+        }
+      }
+    }
+    return holders.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  @Override
+  public void recordVerdicts() {
+    // Metrics has recorded every verdict since the network was built.
+  }
+
+  @Override
+  public Optional<List<Metrics.Verdict>> verdicts(Opinion kind) {
+    return switch (kind) {
+      case SUSPECTED -> Optional.of(metrics.suspected);
+      case DEAD -> Optional.of(metrics.dead);
+      case REFUTED -> Optional.of(metrics.refuted);
+      case LEFT_VIEW -> Optional.of(metrics.down);
+      case ENTERED_VIEW -> Optional.of(metrics.up);
+      // Simulated nodes exchange messages without connections to lose.
+      case LINK_LOST -> Optional.empty();
+    };
+  }
 }
