@@ -203,13 +203,35 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * The flags a node process starts with: this JVM's own (module exports, Chronicle's settings),
+   * then the ones given for the nodes. A collector given for the nodes replaces this JVM's,
+   * because a JVM refuses to start with two (the simulator runs on the parallel collector and
+   * starts its real nodes on the serial one).
+   */
+  static List<String> childJvmArgs(List<String> inherited, List<String> chosen) {
+    boolean choosesCollector = chosen.stream().anyMatch(LocalCluster::selectsCollector);
+    List<String> out = new ArrayList<>();
+    for (String a : inherited) {
+      if (!(choosesCollector && selectsCollector(a))) {
+        out.add(a);
+      }
+    }
+    out.addAll(chosen);
+    return out;
+  }
+
+  private static boolean selectsCollector(String flag) {
+    return flag.startsWith("-XX:+Use") && flag.endsWith("GC");
+  }
+
   private Member launch(int index, List<String> seeds) {
     Path dataDir = dataDir(index);
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-    cmd.addAll(jvmArgs);
+    cmd.addAll(childJvmArgs(ManagementFactory.getRuntimeMXBean().getInputArguments(),
+        jvmArgs));
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(MyceliumCli.class.getName());
