@@ -207,13 +207,17 @@ public final class LocalCluster implements AutoCloseable {
    * The flags a node process starts with: this JVM's own (module exports, Chronicle's settings),
    * then the ones given for the nodes. A collector given for the nodes replaces this JVM's,
    * because a JVM refuses to start with two (the simulator runs on the parallel collector and
-   * starts its real nodes on the serial one).
+   * starts its real nodes on the serial one); a heap size given for the nodes replaces this
+   * JVM's sizing (the simulator's heap is most of the machine); and this JVM's log settings
+   * stay its own, or every node would write the same log file.
    */
   static List<String> childJvmArgs(List<String> inherited, List<String> chosen) {
-    boolean choosesCollector = chosen.stream().anyMatch(LocalCluster::selectsCollector);
+    boolean collector = chosen.stream().anyMatch(LocalCluster::selectsCollector);
+    boolean heap = chosen.stream().anyMatch(LocalCluster::sizesHeap);
     List<String> out = new ArrayList<>();
     for (String a : inherited) {
-      if (!(choosesCollector && selectsCollector(a))) {
+      if (!(collector && selectsCollector(a)) && !(heap && sizesHeap(a))
+          && !a.startsWith("-Xlog")) {
         out.add(a);
       }
     }
@@ -223,6 +227,11 @@ public final class LocalCluster implements AutoCloseable {
 
   private static boolean selectsCollector(String flag) {
     return flag.startsWith("-XX:+Use") && flag.endsWith("GC");
+  }
+
+  private static boolean sizesHeap(String flag) {
+    return flag.startsWith("-Xmx") || flag.startsWith("-Xms") || flag.startsWith("-Xmn")
+        || flag.matches("-XX:(Initial|Max|Min)RAMPercentage=.*");
   }
 
   private Member launch(int index, List<String> seeds) {

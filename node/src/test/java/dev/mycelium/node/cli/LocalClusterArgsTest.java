@@ -7,21 +7,21 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The flags a local cluster's node processes start with: the parent JVM's, with the nodes' own
- * after them, and never two collectors (a JVM given two refuses to start, which stopped every
+ * after them replacing the parent's collector and heap sizing, and never two collectors (a JVM given two refuses to start, which stopped every
  * node of {@code mycelium sim --real}: the simulator runs on the parallel collector and starts
  * its nodes on the serial one).
  */
 class LocalClusterArgsTest {
   @Test
-  void aCollectorChosenForTheNodesReplacesTheParentsOwn() {
+  void aCollectorAndAHeapChosenForTheNodesReplaceTheParentsOwn() {
     List<String> args = LocalCluster.childJvmArgs(
         List.of("--add-opens=java.base/java.lang=ALL-UNNAMED", "-XX:MaxRAMPercentage=70",
-            "-XX:+UseParallelGC", "-Dchronicle.analytics.disable=true"),
+            "-XX:InitialRAMPercentage=70", "-XX:+UseParallelGC",
+            "-Dchronicle.analytics.disable=true", "-Xlog:gc:file=/tmp/sim-gc.log"),
         List.of("-Xmx256m", "-XX:+UseSerialGC"));
 
     assertThat(args).containsExactly("--add-opens=java.base/java.lang=ALL-UNNAMED",
-        "-XX:MaxRAMPercentage=70", "-Dchronicle.analytics.disable=true", "-Xmx256m",
-        "-XX:+UseSerialGC");
+        "-Dchronicle.analytics.disable=true", "-Xmx256m", "-XX:+UseSerialGC");
   }
 
   @Test
