@@ -647,4 +647,11 @@ final class RealCluster implements Cluster, AutoCloseable {
           sweeps == 0 ? 0 : sweepMillis / sweeps));
     }
   }
+
+  /** The processes as {@link #fresh()} leaves them; the factor comes from the node settings. */
+  @Override
+  public Replication replicating(int factor) {
+    fresh();
+    return new RealReplication(ctx, this, factor);
+  }
 }

@@ -5,6 +5,8 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
@@ -223,4 +225,111 @@ public interface Cluster {
    * index -1), or empty where the substrate cannot see that kind.
    */
   Optional<List<Metrics.Verdict>> verdicts(Opinion kind);
+
+  /**
+   * Starts the network, as {@link #fresh()} does, with every node replicating the fragments it
+   * writes to {@code factor} holders, and returns the operations on the nodes' stores. On real
+   * nodes the factor is a node setting: the scenario's {@link ClusterScenario#nodeSettings}
+   * must give the same one.
+   */
+  Replication replicating(int factor);
+
+  /**
+   * The stores of a replicating network. A fragment is named by the number {@link #write}
+   * gave it; every count and check is of a node's own fragments.
+   */
+  interface Replication {
+    /**
+     * Whether fragments are private and sealed before they leave their owner (real nodes), or
+     * shared (simulated nodes, whose stores replicate shared fragments only).
+     */
+    boolean sealed();
+
+    /**
+     * Writes a fragment of about {@code textBytes} bytes of text on node {@code owner} now;
+     * the simulated substrate draws its text and vector from {@code random}.
+     */
+    int write(int owner, int textBytes, SplittableRandom random);
+
+    /**
+     * Lets the network run until every fragment written so far is placed on its R holders or
+     * {@code timeoutMillis} have passed.
+     */
+    Placement awaitPlaced(long timeoutMillis);
+
+    /**
+     * Damages node {@code node}'s fragments {@code lost}, the way this substrate can: on a
+     * simulated store half lose their bytes (BLANK) and half get a flipped byte, both through
+     * the store's test hooks; on a real node every copy of their text in the stopped node's
+     * Chronicle file gets a flipped bit, and the node starts again. Repairs count from here.
+     */
+    Damage damage(int node, List<Integer> lost);
+
+    /**
+     * Reads the fragment on node {@code node} as a user's lookup does; a read that finds it
+     * BLANK or damaged queues its repair.
+     */
+    Lookup lookup(int node, int fragment);
+
+    /**
+     * Has node {@code node} check every own fragment now, as its scrubber does, and queue the
+     * repair of those not readable; how many it found, or empty where the node scrubs on its
+     * own schedule only (real nodes).
+     */
+    OptionalInt scrub(int node);
+
+    /**
+     * Node {@code node}'s own fragments by state now, without reading them; empty when the
+     * node does not answer.
+     */
+    Optional<Tally> tally(int node);
+
+    /** Node {@code node}'s repairs since its last damage or wipe. */
+    Repairs repairs(int node);
+
+    /** Node {@code node}'s own fragments that read PRESENT with exactly the bytes written. */
+    int identical(int node);
+
+    /**
+     * Node {@code node} loses its store but keeps its identity, and starts restoring from its
+     * holders; returns what it lost, in words. Repairs count from here.
+     */
+    String wipe(int node);
+
+    /** Replication bytes sent on the network so far, where the substrate counts them. */
+    OptionalLong networkBytes();
+  }
+
+  /**
+   * How placement went: the milliseconds it took (on real nodes -1 when not done in time), the
+   * fewest and mean copies of a fragment where other nodes' copies can be seen (simulated), and
+   * the fewest holders an owner's manifest lists where the owners report them (real).
+   */
+  record Placement(long millis, OptionalInt minCopies, OptionalDouble meanCopies,
+      OptionalInt fewestHolders) {}
+
+  /** What {@link Replication#damage} did: fragments blanked, fragments corrupted, in words. */
+  record Damage(int blanked, int corrupted, String how) {}
+
+  /** What a lookup got. */
+  enum Lookup {
+    /** No answer, or an answer without the fragment. */
+    FAILED,
+    /** The fragment flagged BLANK or LOST, without bytes: its repair is queued. */
+    BLANK,
+    /** PRESENT with exactly the bytes written. */
+    INTACT,
+    /** Anything else: other bytes, or a BLANK fragment carrying bytes. */
+    WRONG
+  }
+
+  /**
+   * A node's own fragments by state: PRESENT, BLANK and LOST as its store says (a damaged
+   * fragment not yet read still says PRESENT; a simulated store counts missing ones as BLANK),
+   * and the intact ones where the substrate can check the bytes without a read (simulated).
+   */
+  record Tally(int present, int blank, int lost, OptionalInt intact) {}
+
+  /** Repairs done and failed and the bytes they fetched; -1 each where the node did not answer. */
+  record Repairs(long done, long failed, long bytesMoved) {}
 }

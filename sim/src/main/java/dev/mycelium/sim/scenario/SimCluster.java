@@ -254,4 +254,13 @@ final class SimCluster implements Cluster {
       case LINK_LOST -> Optional.empty();
     };
   }
+
+  /** A new simulation from the same seed, every node running the replication core. */
+  @Override
+  public Replication replicating(int factor) {
+    sim = ctx.newReplicatingSim(factor);
+    metrics = new Metrics(sim);
+    cuts.clear();
+    return new SimReplication(ctx, sim, factor, ctx.grow(sim));
+  }
 }

@@ -128,7 +128,7 @@ class RealModeIT {
         "self-healing.repair-max-ms", "60000");
     Map<String, Object> loss = section(r, "loss");
     assertThat(num(loss, "lost")).isGreaterThanOrEqualTo(4);
-    assertThat(num(loss, "damaged in the file")).isEqualTo(num(loss, "lost"));
+    assertThat(num(loss, "bytes corrupted")).isEqualTo(num(loss, "lost"));
     Map<String, Object> lookups = section(r, "lookups during loss");
     assertThat(num(lookups, "failures")).isZero();
     assertThat(num(lookups, "present and identical")).isPositive();
@@ -136,7 +136,7 @@ class RealModeIT {
     // A counter, so it cannot miss what a sample taken too late would: every damaged
     // fragment was found and fetched again from a holder.
     assertThat(num(repair, "repairs done")).isGreaterThanOrEqualTo(num(loss, "lost"));
-    assertThat(num(repair, "all back after ms")).isNotNegative();
+    assertThat(num(repair, "time to full repair ms")).isNotNegative();
     assertThat(num(repair, "share restored")).isEqualTo(1.0);
     assertThat(num(section(r, "wipe and restore"), "share restored")).isEqualTo(1.0);
     assertThat(plots(r)).contains("fragments-by-state.png");
