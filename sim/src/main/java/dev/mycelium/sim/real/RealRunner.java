@@ -32,7 +32,6 @@ public final class RealRunner {
   // others come from ScenarioRunner.clusterKind (docs/adr/0016).
   static {
     KINDS.put("self-healing", RealSelfHealing::new);
-    KINDS.put("churn", RealChurn::new);
   }
 
   private RealRunner() {}
@@ -40,7 +39,7 @@ public final class RealRunner {
   /** The scenario kinds that have a real form. */
   public static List<String> kinds() {
     List<String> kinds = new ArrayList<>(List.of("growth", "broadcast", "mass-failure",
-        "hub-attack", "partition-heal", "slow-nodes"));
+        "hub-attack", "partition-heal", "slow-nodes", "churn"));
     kinds.addAll(KINDS.keySet());
     return kinds;
   }

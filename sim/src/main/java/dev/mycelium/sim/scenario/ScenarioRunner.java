@@ -40,7 +40,7 @@ public final class ScenarioRunner {
     CLUSTER_KINDS.put("hub-attack", HubAttackScenario::new);
     CLUSTER_KINDS.put("partition-heal", PartitionHealScenario::new);
     CLUSTER_KINDS.put("slow-nodes", SlowNodesScenario::new);
-    SIM_KINDS.put("churn", ChurnScenario::new);
+    CLUSTER_KINDS.put("churn", ChurnScenario::new);
     SIM_KINDS.put("self-healing", SelfHealingScenario::new);
     SIM_KINDS.put("network-search", NetworkSearchScenario::new);
     SIM_KINDS.put("shared-knowledge", SharedKnowledgeScenario::new);
