@@ -10,6 +10,7 @@ import dev.mycelium.sim.scenario.ScenarioContext;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -374,17 +375,7 @@ final class RealCluster implements Cluster, AutoCloseable {
    */
   @Override
   public long droppedByLoss() {
-    long sum = 0;
-    for (int i = 0; i < net.size(); i++) {
-      if (net.answers(i)) {
-        try {
-          sum += net.api(i).get("/v1/debug/faults").path("dropped").asLong();
-        } catch (CliException e) {
-          // Left out of the lower bound.
-        }
-      }
-    }
-    return sum;
+    return sumOfAnswers("/v1/debug/faults", "dropped");
   }
 
   /** Cuts through each node's fault API (PUT /v1/debug/faults). */
@@ -447,18 +438,7 @@ final class RealCluster implements Cluster, AutoCloseable {
       /** From the owner's {@code GET /v1/repair}. */
       @Override
       public List<Integer> holders(int owner) {
-        List<Integer> out = new ArrayList<>();
-        try {
-          for (JsonNode h : net.api(owner).get("/v1/repair").path("holders")) {
-            int j = net.indexOf(h.asText());
-            if (j >= 0) {
-              out.add(j);
-            }
-          }
-        } catch (CliException e) {
-          return List.of();
-        }
-        return out;
+        return RealCluster.this.holders(owner);
       }
     });
   }
@@ -628,6 +608,17 @@ final class RealCluster implements Cluster, AutoCloseable {
   @Override
   public void close() {
     pool.shutdownNow();
+    if (!restartMillis.isEmpty()) {
+      ctx.report().finding(String.format(Locale.ROOT, "A real node that comes back restarts "
+          + "on its own files, so it rejoins through the peers it saved (peers.json) as well as "
+          + "through the seeds it is given, where a simulated node comes back with empty "
+          + "overlay state. A restart takes real time, and one thread drives the network, so "
+          + "while a node restarts no other node leaves and no reading is taken: here %d "
+          + "restarts until ready took median %.1f s, at most %.1f s (a JVM start, and after a "
+          + "SIGKILL the recovery of the stores that were not closed cleanly).",
+          restartMillis.size(), ScenarioContext.percentile(restartMillis, 50) / 1000.0,
+          ScenarioContext.percentile(restartMillis, 100) / 1000.0));
+    }
     if (recording) {
       ctx.report().finding(String.format(Locale.ROOT, "Verdicts on real nodes are changes "
           + "between two readings of a node's GET /v1/peers, every running node polled every "
@@ -653,5 +644,106 @@ final class RealCluster implements Cluster, AutoCloseable {
   public Replication replicating(int factor) {
     fresh();
     return new RealReplication(ctx, this, factor);
+  }
+
+  // ---- nodes leaving and returning, and fragments replicated among them ----
+
+  /** How long each {@link #restart} took until the node answered. */
+  private final List<Long> restartMillis = new ArrayList<>();
+
+  @Override
+  public void leave(int i) {
+    net.stop(i);
+  }
+
+  @Override
+  public void restart(int i, List<Integer> seeds) {
+    long begun = now();
+    net.restart(i, seeds.stream().distinct().toList());
+    restartMillis.add(now() - begun);
+  }
+
+  /** A private fragment, of text unique in the run; {@code random} is not needed. */
+  @Override
+  public Optional<String> write(int owner, int serial, int textBytes, SplittableRandom random) {
+    return Optional.ofNullable(ctx.tryPut(owner, ctx.text("fragment " + serial + " of node "
+        + owner, textBytes), false));
+  }
+
+  @Override
+  public Optional<Map<String, Integer>> liveCopies(Collection<String> ids) {
+    return Optional.empty();
+  }
+
+  /**
+   * From every answering node's {@code GET /v1/repair} (held PRESENT); a node that does not
+   * answer in time adds nothing, so this is a lower bound.
+   */
+  @Override
+  public long heldReplicas() {
+    return sumOfAnswers("/v1/repair", "held", "PRESENT");
+  }
+
+  /**
+   * The number at {@code field} in every answering node's answer to {@code GET route}, summed;
+   * a node that does not answer in time is left out.
+   */
+  private long sumOfAnswers(String route, String... field) {
+    long sum = 0;
+    for (int i = 0; i < net.size(); i++) {
+      if (net.answers(i)) {
+        try {
+          JsonNode n = net.api(i).get(route);
+          for (String f : field) {
+            n = n.path(f);
+          }
+          sum += n.asLong();
+        } catch (CliException e) {
+          // Left out of the sum.
+        }
+      }
+    }
+    return sum;
+  }
+
+  /** From the owner's {@code GET /v1/repair}. */
+  @Override
+  public List<Integer> holders(int owner) {
+    if (!net.answers(owner)) {
+      return List.of();
+    }
+    List<Integer> out = new ArrayList<>();
+    try {
+      for (JsonNode h : net.api(owner).get("/v1/repair").path("holders")) {
+        int j = net.indexOf(h.asText());
+        if (j >= 0) {
+          out.add(j);
+        }
+      }
+    } catch (CliException e) {
+      return List.of();
+    }
+    return out;
+  }
+
+  /** From every running node's {@code GET /v1/peers}, asked one after the other. */
+  @Override
+  public ViewReading readViews() {
+    RealNetwork.Views v = net.views();
+    int answered = 0;
+    int entries = 0;
+    int stale = 0;
+    for (int i = v.up().nextSetBit(0); i >= 0; i = v.up().nextSetBit(i + 1)) {
+      if (v.activeEntries()[i] != null) {
+        answered++;
+        for (int j : v.activeEntries()[i]) {
+          entries++;
+          if (!v.up().get(j)) {
+            stale++;
+          }
+        }
+      }
+    }
+    return new ViewReading(v.graph(), answered, entries, stale);
   }
 }

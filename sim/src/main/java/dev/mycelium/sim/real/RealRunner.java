@@ -10,11 +10,7 @@ import dev.mycelium.sim.scenario.ScenarioRunner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * Runs a scenario in real mode ({@code mycelium sim --real}): the scenario file is loaded as
@@ -26,22 +22,11 @@ public final class RealRunner {
   /** Real nodes a run may start: one host's worth, as {@code mycelium cluster} allows. */
   public static final int MAX_NODES = 64;
 
-  private static final Map<String, Supplier<RealScenario>> KINDS = new LinkedHashMap<>();
-
-  // The kinds not yet written once for both substrates keep a real form of their own; the
-  // others come from ScenarioRunner.clusterKind (docs/adr/0016).
-  static {
-    KINDS.put("churn", RealChurn::new);
-  }
-
   private RealRunner() {}
 
-  /** The scenario kinds that have a real form. */
+  /** The scenario kinds that run on real nodes: those written once for both substrates. */
   public static List<String> kinds() {
-    List<String> kinds = new ArrayList<>(List.of("growth", "broadcast", "mass-failure",
-        "hub-attack", "partition-heal", "slow-nodes", "self-healing"));
-    kinds.addAll(KINDS.keySet());
-    return kinds;
+    return ScenarioRunner.clusterKinds();
   }
 
   /**
@@ -86,27 +71,20 @@ public final class RealRunner {
         config.getInt("nodes"), "node preset", config.getString("real.preset"),
         "overlay profile", config.getString("overlay.preset"), "node heap",
         config.getString("real.heap")));
-    String kind = config.getString("kind");
-    Optional<ClusterScenario> once = ScenarioRunner.clusterKind(kind);
-    RealScenario scenario = once.isPresent() ? null : KINDS.get(kind).get();
+    ClusterScenario scenario = ScenarioRunner.clusterKind(config.getString("kind"))
+        .orElseThrow();
     List<String> settings = new ArrayList<>(List.of(
         "peer.profile = \"" + config.getString("overlay.preset") + "\"",
         // Every node runs on 127.0.0.1, so they all share one address's inbound allowance.
         "peer.max-connections-per-ip = 4096",
         "shared.topics = [\"" + ScenarioContext.TOPIC + "\"]"));
-    settings.addAll(once.isPresent() ? once.get().nodeSettings(config)
-        : scenario.nodeSettings(config));
+    settings.addAll(scenario.nodeSettings(config));
     List<String> jvm = List.of("-Xmx" + config.getString("real.heap"), "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1");
     try (RealNetwork net = RealNetwork.create(nodesDir, config.getString("real.preset"),
         settings, jvm, Duration.ofMillis(config.getLong("real.start-timeout-ms")))) {
-      RealContext ctx = new RealContext(base, net, progress);
-      if (once.isPresent()) {
-        try (RealCluster cluster = new RealCluster(ctx)) {
-          once.get().run(cluster);
-        }
-      } else {
-        scenario.run(ctx);
+      try (RealCluster cluster = new RealCluster(new RealContext(base, net, progress))) {
+        scenario.run(cluster);
       }
     } catch (ConfigException e) {
       throw new IllegalArgumentException("scenario '" + name + "': " + e.getMessage(), e);

@@ -2,7 +2,9 @@ package dev.mycelium.sim.scenario;
 
 import dev.mycelium.sim.engine.GraphStats;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -332,4 +334,55 @@ public interface Cluster {
 
   /** Repairs done and failed and the bytes they fetched; -1 each where the node did not answer. */
   record Repairs(long done, long failed, long bytesMoved) {}
+
+  // ---- nodes leaving and returning, and fragments replicated among them ----
+
+  /** Node {@code i} leaves now, telling its neighbours (SIGTERM on a real node). */
+  void leave(int i);
+
+  /**
+   * Starts node {@code i}, which left or crashed, again now, joining through {@code seeds}
+   * (node indexes; a repeated one counts once). It keeps its stored fragments and held
+   * replicas. A simulated node comes back with empty overlay state at once; a real one
+   * restarts on its own files, so it also knows the peers it saved, and this returns when it
+   * answers, which takes seconds.
+   */
+  void restart(int i, List<Integer> seeds);
+
+  /**
+   * Writes a fragment of about {@code textBytes} bytes, made unique by {@code serial}, on node
+   * {@code owner} now, to be replicated to its holders; its ID, or empty when the node did not
+   * take it (down, or no answer in time). Simulated text and vector are drawn from
+   * {@code random}; real nodes are given a private fragment.
+   */
+  Optional<String> write(int owner, int serial, int textBytes, SplittableRandom random);
+
+  /**
+   * Copies of each of {@code ids} (written with {@link #write}) that running nodes other than
+   * the owner hold readable now, or empty where the substrate cannot see which fragments a node
+   * holds: a real node's API counts the replicas it holds, but does not list them.
+   */
+  Optional<Map<String, Integer>> liveCopies(Collection<String> ids);
+
+  /** Replicas that the running nodes hold readable for other owners, summed over them. */
+  long heldReplicas();
+
+  /**
+   * The holders node {@code owner}'s manifest lists now, as node indexes; none before placement
+   * or when the owner is down (a real owner that does not answer in time counts as down).
+   */
+  List<Integer> holders(int owner);
+
+  /**
+   * One reading of the running nodes' active views.
+   *
+   * @param graph the graph of their linked active-view entries
+   * @param answered running nodes whose views were read (a real node may not answer in time)
+   * @param entries active-view entries of those nodes, linked or not
+   * @param stale those of the entries that point at nodes that are down
+   */
+  record ViewReading(GraphStats graph, int answered, int entries, int stale) {}
+
+  /** Reads every running node's active view once. */
+  ViewReading readViews();
 }

@@ -41,7 +41,7 @@ public final class ScenarioRunner {
     CLUSTER_KINDS.put("partition-heal", PartitionHealScenario::new);
     CLUSTER_KINDS.put("slow-nodes", SlowNodesScenario::new);
     CLUSTER_KINDS.put("self-healing", SelfHealingScenario::new);
-    SIM_KINDS.put("churn", ChurnScenario::new);
+    CLUSTER_KINDS.put("churn", ChurnScenario::new);
     SIM_KINDS.put("network-search", NetworkSearchScenario::new);
     SIM_KINDS.put("shared-knowledge", SharedKnowledgeScenario::new);
     SIM_KINDS.put("adversary", AdversaryScenario::new);
@@ -96,6 +96,11 @@ public final class ScenarioRunner {
           + kinds);
     }
     return c;
+  }
+
+  /** The kinds written once for both substrates, which real mode can run. */
+  public static List<String> clusterKinds() {
+    return List.copyOf(CLUSTER_KINDS.keySet());
   }
 
   /**

@@ -1,10 +1,19 @@
 package dev.mycelium.sim.scenario;
 
+import dev.mycelium.model.Fragment;
+import dev.mycelium.model.FragmentId;
+import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
+import dev.mycelium.overlay.replica.ReplicaCore;
 import dev.mycelium.sim.engine.GraphStats;
 import dev.mycelium.sim.engine.OverlaySim;
+import dev.mycelium.wire.NodeId;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
@@ -37,7 +46,11 @@ final class SimCluster implements Cluster {
   }
 
   private void build() {
-    sim = ctx.newSim();
+    use(ctx.newSim());
+  }
+
+  private void use(OverlaySim built) {
+    sim = built;
     metrics = new Metrics(sim);
     cuts.clear();
   }
@@ -258,9 +271,87 @@ final class SimCluster implements Cluster {
   /** A new simulation from the same seed, every node running the replication core. */
   @Override
   public Replication replicating(int factor) {
-    sim = ctx.newReplicatingSim(factor);
-    metrics = new Metrics(sim);
-    cuts.clear();
+    use(ctx.newReplicatingSim(factor));
     return new SimReplication(ctx, sim, factor, ctx.grow(sim));
+  }
+
+  // ---- nodes leaving and returning, and fragments replicated among them ----
+
+  /** Ids of the fragments written, by the string {@link #write} answered. */
+  private final Map<String, FragmentId> written = new HashMap<>();
+
+  @Override
+  public void leave(int i) {
+    sim().leave(i, sim.now());
+  }
+
+  @Override
+  public void restart(int i, List<Integer> seeds) {
+    sim().restart(i, sim.now(), seeds);
+  }
+
+  @Override
+  public Optional<String> write(int owner, int serial, int textBytes, SplittableRandom random) {
+    Fragment f = Replicas.newFragment(sim(), owner, serial, textBytes, random, sim.now());
+    if (!sim.put(owner, f)) {
+      return Optional.empty();
+    }
+    written.put(f.id().toString(), f.id());
+    return Optional.of(f.id().toString());
+  }
+
+  @Override
+  public Optional<Map<String, Integer>> liveCopies(Collection<String> ids) {
+    List<FragmentId> fragments = ids.stream().map(written::get).toList();
+    Map<FragmentId, Integer> copies = Replicas.liveCopies(sim(), fragments);
+    Map<String, Integer> out = new LinkedHashMap<>();
+    for (String id : ids) {
+      out.put(id, copies.get(written.get(id)));
+    }
+    return Optional.of(out);
+  }
+
+  @Override
+  public long heldReplicas() {
+    long held = 0;
+    for (int i = 0; i < sim().size(); i++) {
+      InMemoryHeldReplicas h = sim.held(i);
+      if (!sim.isLive(i) || h == null) {
+        continue;
+      }
+      long[] present = {0};
+      for (NodeId owner : h.owners()) {
+        if (!owner.equals(sim.id(i))) {
+          h.forEach(owner, (id, deleted) -> present[0] += deleted ? 0 : 1);
+        }
+      }
+      held += present[0];
+    }
+    return held;
+  }
+
+  @Override
+  public List<Integer> holders(int owner) {
+    ReplicaCore core = sim().replica(owner);
+    return core == null ? List.of() : core.holders().stream().map(sim::indexOf).toList();
+  }
+
+  @Override
+  public ViewReading readViews() {
+    int answered = 0;
+    int entries = 0;
+    int stale = 0;
+    for (int i = 0; i < sim().size(); i++) {
+      if (sim.isLive(i)) {
+        answered++;
+        for (int j : sim.activeView(i)) {
+          entries++;
+          if (j < 0 || !sim.isLive(j)) {
+            stale++;
+          }
+        }
+      }
+    }
+    return new ViewReading(GraphStats.of(sim), answered, entries, stale);
   }
 }

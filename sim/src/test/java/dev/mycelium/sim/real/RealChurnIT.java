@@ -13,10 +13,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code churn} on four real node processes, kept short because every return is a JVM start:
- * one of the three churned nodes leaves (by SIGTERM or SIGKILL) and comes back on its files,
- * while a stable writer's fragments are replicated on three holders. After the churn every
- * node is back in one component with no stale view entry, and the writer's holders are all up
- * again with copies of its fragments.
+ * at each of two steps one of the three churned nodes leaves (by SIGTERM or SIGKILL), while a
+ * stable writer's fragments are replicated on three holders and, at the second step, it sends
+ * a broadcast. The downtime outlasts the churn, so both come back on their files after it. The
+ * broadcast reaches the nodes up when it was sent; after the churn every node is back in one
+ * component with no stale view entry, and the writer's holders are all up again with copies
+ * of its fragments.
  */
 class RealChurnIT {
   @TempDir Path dir;
@@ -26,9 +28,9 @@ class RealChurnIT {
   void theOverlayHealsAndReplicasSurviveChurn() {
     var config = ScenarioRunner.load("churn", Map.ofEntries(
         Map.entry("nodes", "4"),
-        Map.entry("churn.duration-ms", "2500"),
+        Map.entry("churn.duration-ms", "5000"),
         Map.entry("churn.interval-ms", "3000"),
-        Map.entry("churn.downtime-ms", "1000"),
+        Map.entry("churn.downtime-ms", "5000"),
         Map.entry("churn.check-interval-ms", "1000"),
         Map.entry("churn.broadcast-every-ms", "2000"),
         Map.entry("churn.replication", "true"),
@@ -45,8 +47,14 @@ class RealChurnIT {
     Map<String, Object> churn = (Map<String, Object>) report.results().get("churn");
     assertThat(((Number) churn.get("departures")).intValue()).as(md).isGreaterThanOrEqualTo(1);
     assertThat(churn.get("returns")).as(md).isEqualTo(churn.get("departures"));
+    assertThat(((Number) churn.get("broadcasts")).intValue()).as(md).isGreaterThanOrEqualTo(1);
+    List<Map<String, Object>> reach =
+        (List<Map<String, Object>>) report.results().get("broadcasts under churn");
+    assertThat(reach).as(md).isNotEmpty();
+    assertThat(reach).as(md).allSatisfy(b ->
+        assertThat(((Number) b.get("reach")).doubleValue()).isPositive());
     Map<String, Object> after = (Map<String, Object>) report.results().get("overlay after churn");
-    assertThat(after.get("up")).as(md).isEqualTo(4);
+    assertThat(after.get("live")).as(md).isEqualTo(4);
     assertThat(after.get("answered")).as(md).isEqualTo(4);
     assertThat(after.get("components")).as(md).isEqualTo(1);
     assertThat(((Number) after.get("stale view entries")).doubleValue()).as(md).isZero();
