@@ -237,8 +237,10 @@ final class PartitionHealScenario implements ClusterScenario {
         + "fragments written during the split: %s on their owners after the heal; at the "
         + "end, for %d of %d of them the owner's manifest (GET /v1/repair \"holders\", which "
         + "covers all of an owner's fragments) listed a holder on the other side. Holders are "
-        + "chosen among the owner's active neighbours, which during the split are all on its "
-        + "own side; the table shows the holders before and after the heal.", allReadable
+        + "chosen among the owner's active neighbours when it places, and one the split cut "
+        + "off stays in its manifest until the owner gives it up as gone (after a grace "
+        + "period), so holders on the other side can outlast the cut; the table shows the "
+        + "holders before and after the heal.", allReadable
         ? "all readable" : "NOT all readable", across, owned.size()));
   }
 
