@@ -152,13 +152,18 @@ public final class SimCommand implements Callable<Integer> {
     for (String f : outcome.report().findings()) {
       out.println("- " + f);
     }
-    long live = Math.max(outcome.liveHeapBytes(), heap.peakAfterGc());
+    // The live heap comes from the full collection made once the network is grown; the heap
+    // left after the collections of the run is only an upper bound, because a young
+    // collection leaves the old generation's garbage in place (how much depends on the heap's
+    // size, not on the nodes).
+    long peak = heap.peakAfterGc();
+    long live = outcome.liveHeapBytes() > 0 ? outcome.liveHeapBytes() : peak;
     double cpu = cpuSeconds() - cpuStart;
     out.printf(Locale.ROOT, "%,d events in %.1f s wall, %.1f s CPU (%,.0f events/s wall, %,.0f "
-        + "per CPU-second); heap in use with the whole network up: %,d MB (%,.0f bytes per "
-        + "simulated node)%n", outcome.events(), wall, cpu, outcome.events() / wall,
-        cpu > 0 ? outcome.events() / cpu : 0, live >> 20,
-        live / (double) config.getInt("nodes"));
+        + "per CPU-second); live heap with the whole network up: %,d MB (%,.0f bytes per "
+        + "simulated node); at most %,d MB after any collection of the run%n", outcome.events(),
+        wall, cpu, outcome.events() / wall, cpu > 0 ? outcome.events() / cpu : 0, live >> 20,
+        live / (double) config.getInt("nodes"), Math.max(live, peak) >> 20);
     out.printf(Locale.ROOT, "wrote %s/report.md, report.json and %d plots%n", dir,
         outcome.report().plots().size());
     out.flush();
@@ -217,9 +222,9 @@ public final class SimCommand implements Callable<Integer> {
   }
 
   /**
-   * The largest heap in use just after a collection, sampled while the run goes on: live data,
-   * which is what a simulated node costs, as opposed to heap used at a random moment, which is
-   * mostly garbage.
+   * The largest heap in use just after a collection, sampled while the run goes on: an upper
+   * bound of the live data (a young collection leaves the old generation's garbage), far
+   * closer to it than the heap used at a random moment, which is mostly garbage.
    */
   static final class HeapWatch {
     private long peak;
