@@ -434,12 +434,6 @@ final class RealCluster implements Cluster, AutoCloseable {
       public boolean has(int i, String id) {
         return ctx.has(i, id);
       }
-
-      /** From the owner's {@code GET /v1/repair}. */
-      @Override
-      public List<Integer> holders(int owner) {
-        return RealCluster.this.holders(owner);
-      }
     });
   }
 

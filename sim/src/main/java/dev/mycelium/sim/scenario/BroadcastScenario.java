@@ -67,8 +67,8 @@ final class BroadcastScenario implements ClusterScenario {
       // is not simulated idling, which at 100,000 nodes is most of the run.
       long lastSent = t + (count - 1) * interval;
       String phase = String.format(Locale.ROOT, "loss %.0f%%", loss * 100);
-      c.waitFor(() -> c.now() > lastSent && labels.stream()
-          .allMatch(l -> !c.reach(l).sent() || c.reach(l).reached() >= c.liveCount()),
+      c.waitFor(() -> c.now() > lastSent && labels.stream().map(c::reach)
+          .allMatch(r -> !r.sent() || r.reached() >= c.liveCount()),
           lastSent + horizon - c.now(), phase);
       t = Math.min(lastSent + horizon, c.now() + IN_FLIGHT_MILLIS);
       c.runUntil(t, phase);

@@ -124,7 +124,7 @@ public interface Cluster {
 
   /**
    * Private fragments: written by one owner and replicated to holders the owner picks among
-   * its neighbours, listed in its signed manifest.
+   * its neighbours, listed in its signed manifest ({@link Cluster#holders}).
    */
   interface PrivateFragments {
     /**
@@ -135,12 +135,6 @@ public interface Cluster {
 
     /** Whether node {@code i} answers the fragment as readable (PRESENT) now. */
     boolean has(int i, String id);
-
-    /**
-     * The holders node {@code owner}'s manifest lists now, as node indexes; none when the
-     * owner does not answer.
-     */
-    List<Integer> holders(int owner);
   }
 
   /**

@@ -81,7 +81,7 @@ final class PartitionHealScenario implements ClusterScenario {
       Reach r = c.reach(w.id);
       beforeHeal.put(w.id, new double[] {share(r, own(w, a, b)), share(r, other(w, a, b))});
     }
-    store.ifPresent(s -> owned.forEach(w -> beforeHeal.put(w.id, holdersAcross(s, w, a, b))));
+    store.ifPresent(s -> owned.forEach(w -> beforeHeal.put(w.id, holdersAcross(c, w, a, b))));
     long healAt = c.heal(t0 + split);
     long oneComponent = -1;
     for (long dt = check; dt <= observe; dt += check) {
@@ -181,7 +181,7 @@ final class PartitionHealScenario implements ClusterScenario {
           cache, profile));
     }
     if (store.isPresent()) {
-      reportPrivate(ctx, store.get(), wrote, owned, beforeHeal, a, b);
+      reportPrivate(c, store.get(), wrote, owned, beforeHeal, a, b);
     } else {
       ctx.report().finding("Private fragments written during a split are not followed on "
           + "simulated nodes, which carry no data; a run on real nodes (--real) follows them.");
@@ -213,14 +213,15 @@ final class PartitionHealScenario implements ClusterScenario {
     return failed;
   }
 
-  private static void reportPrivate(ScenarioContext ctx, Cluster.PrivateFragments store,
+  private static void reportPrivate(Cluster c, Cluster.PrivateFragments store,
       boolean wrote, List<Written> owned, Map<String, double[]> beforeHeal, BitSet a, BitSet b) {
+    ScenarioContext ctx = c.ctx();
     List<Map<String, Object>> rows = new ArrayList<>();
     boolean allReadable = true;
     int across = 0;
     for (Written w : owned) {
       boolean readable = store.has(w.node, w.id);
-      double[] now = holdersAcross(store, w, a, b);
+      double[] now = holdersAcross(c, w, a, b);
       double[] before = beforeHeal.get(w.id);
       allReadable &= readable;
       across += now[1] > 0 ? 1 : 0;
@@ -245,9 +246,8 @@ final class PartitionHealScenario implements ClusterScenario {
   }
 
   /** How many holders the owner of {@code w} lists, and how many of them on the other side. */
-  private static double[] holdersAcross(Cluster.PrivateFragments store, Written w, BitSet a,
-      BitSet b) {
-    List<Integer> holders = store.holders(w.node);
+  private static double[] holdersAcross(Cluster c, Written w, BitSet a, BitSet b) {
+    List<Integer> holders = c.holders(w.node);
     BitSet other = other(w, a, b);
     return new double[] {holders.size(), holders.stream().filter(other::get).count()};
   }
