@@ -184,7 +184,7 @@ class ReplicationIT {
     List<String> hs = awaitReplicated(owner, frags.keySet());
     String holderName = nameOf(hs.get(0));
     fixture.stop(holderName);
-    Path file = tmp.resolve(holderName).resolve(ChronicleReplicaStore.FILE_NAME);
+    Path file = tmp.resolve(holderName).resolve(ChronicleReplicaStore.FILES.generation(0));
     // Shared fragments travel in the clear, so their text is in the file: damage two of them.
     byte[] bytes = Files.readAllBytes(file);
     int damaged = 0;

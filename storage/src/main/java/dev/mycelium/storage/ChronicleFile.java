@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -122,9 +123,65 @@ public final class ChronicleFile implements AutoCloseable {
   }
 
   /**
+   * The names of one store's files in its data directory, all made from one base name: the
+   * store, its tests and recovery tools spell them through this, never by hand.
+   *
+   * @param base what every name starts with ({@code fragments} makes {@code fragments.cm3})
+   */
+  public record Names(String base) {
+    /** Checks that the base can name a file. */
+    public Names {
+      if (base == null || base.isEmpty() || base.contains("/") || base.contains(".")) {
+        throw new IllegalArgumentException("a store's base name must be a plain word, got "
+            + base);
+      }
+    }
+
+    /** Generation {@code number}'s map file; the first is {@code <base>.cm3}. */
+    public String generation(int number) {
+      return number == 0 ? base + ".cm3" : base + "." + number + ".cm3";
+    }
+
+    /** The clean-shutdown marker, written by close once every file is synced. */
+    public String cleanMarker() {
+      return base + ".clean";
+    }
+
+    /** Held as an OS file lock while the store is open, so no second process opens it. */
+    public String lock() {
+      return base + ".lock";
+    }
+
+    /** The manifest of live generations. */
+    public String manifest() {
+      return base + ".gens";
+    }
+
+    /** Where the manifest is written before it is renamed over the old one. */
+    String manifestTemp() {
+      return manifest() + ".tmp";
+    }
+
+    /** What a store made before generations existed was sized for. */
+    String sizing() {
+      return base + ".sizing";
+    }
+
+    /**
+     * Whether {@code name} is a generation file or a leftover of a growth step (a manifest not
+     * yet renamed, or the {@code <base>.cm3.grow} an older layout grew into).
+     */
+    boolean isGenerationFile(String name) {
+      return name.equals(generation(0))
+          || name.matches(java.util.regex.Pattern.quote(base) + "\\.[0-9]+\\.cm3")
+          || name.equals(generation(0) + ".grow") || name.equals(manifestTemp());
+    }
+  }
+
+  /**
    * How one store's file is named, sized and bounded.
    *
-   * @param baseName file names start with it ({@code fragments} makes {@code fragments.cm3})
+   * @param names the store's file names
    * @param what the store's name in messages ("fragment store")
    * @param initialEntries entries the first generation is made for
    * @param averageValueBytes expected bytes of one value until there are values to measure
@@ -135,7 +192,7 @@ public final class ChronicleFile implements AutoCloseable {
    * @param freeSpace the free-space reading, or null for the file system's own
    */
   public record Spec(
-      String baseName,
+      Names names,
       String what,
       long initialEntries,
       int averageValueBytes,
@@ -145,6 +202,7 @@ public final class ChronicleFile implements AutoCloseable {
       FreeSpace freeSpace) {
     /** Checks the bounds. */
     public Spec {
+      Objects.requireNonNull(names, "names");
       if (initialEntries < 1) {
         throw new IllegalArgumentException("initial entries must be at least 1, got "
             + initialEntries);
@@ -328,7 +386,7 @@ public final class ChronicleFile implements AutoCloseable {
       stripes[i] = new ReentrantLock();
     }
     this.background = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "mycelium-" + spec.baseName() + "-growth");
+      Thread t = new Thread(r, "mycelium-" + spec.names().base() + "-growth");
       t.setDaemon(true);
       return t;
     });
@@ -347,7 +405,7 @@ public final class ChronicleFile implements AutoCloseable {
     FileChannel lock = lock(dir, spec);
     List<Gen> opened = new ArrayList<>();
     try {
-      Path marker = dir.resolve(spec.baseName() + ".clean");
+      Path marker = dir.resolve(spec.names().cleanMarker());
       List<Gen> gens = readManifest(dir, spec);
       boolean anyFile = false;
       for (Gen g : gens) {
@@ -376,7 +434,7 @@ public final class ChronicleFile implements AutoCloseable {
       writeManifest(dir, spec, gens);
       // From here on a crash leaves no marker, so the next open recovers.
       Files.deleteIfExists(marker);
-      Files.deleteIfExists(dir.resolve(spec.baseName() + ".sizing"));
+      Files.deleteIfExists(dir.resolve(spec.names().sizing()));
       syncDirectory(dir);
       ChronicleFile f = new ChronicleFile(dir, spec, lock, recovered, markerProps, store);
       Gen old = gens.size() > 1 ? gens.get(1) : null;
@@ -735,7 +793,7 @@ public final class ChronicleFile implements AutoCloseable {
       for (Gen gen : live) {
         forceFile(gen.file);
       }
-      Path marker = dir.resolve(spec.baseName() + ".clean");
+      Path marker = dir.resolve(spec.names().cleanMarker());
       Files.write(marker, (markerLines + (markerLines.isEmpty() || markerLines.endsWith("\n")
           ? "" : "\n") + VALUE_BYTES + "=" + valueBytes.get() + "\n")
           .getBytes(StandardCharsets.UTF_8));
@@ -748,7 +806,7 @@ public final class ChronicleFile implements AutoCloseable {
       try {
         lock.close();
       } catch (IOException e) {
-        LOG.warn("could not release {} ({})", dir.resolve(spec.baseName() + ".lock"),
+        LOG.warn("could not release {} ({})", dir.resolve(spec.names().lock()),
             e.toString());
       }
     }
@@ -1201,7 +1259,7 @@ public final class ChronicleFile implements AutoCloseable {
   static ChronicleMapBuilder<byte[], byte[]> builder(long entries, int averageValueBytes,
       Spec spec) {
     return ChronicleMap.of(byte[].class, byte[].class)
-        .name("mycelium-" + spec.baseName())
+        .name("mycelium-" + spec.names().base())
         .constantKeySizeBySample(new byte[KEY_BYTES])
         .averageValueSize(averageValueBytes)
         .entries(entries)
@@ -1264,8 +1322,7 @@ public final class ChronicleFile implements AutoCloseable {
   }
 
   private static Path fileOf(Path dir, Spec spec, int number) {
-    return dir.resolve(number == 0 ? spec.baseName() + ".cm3"
-        : spec.baseName() + "." + number + ".cm3");
+    return dir.resolve(spec.names().generation(number));
   }
 
   /** The file names of the given generations, for logs. */
@@ -1282,12 +1339,12 @@ public final class ChronicleFile implements AutoCloseable {
    * file, {@code <base>.cm3}, and perhaps a {@code <base>.sizing} that says what it was made for.
    */
   private static List<Gen> readManifest(Path dir, Spec spec) throws IOException {
-    Path manifest = dir.resolve(spec.baseName() + ".gens");
+    Path manifest = dir.resolve(spec.names().manifest());
     List<Gen> out = new ArrayList<>();
     if (!Files.exists(manifest)) {
       Path legacy = fileOf(dir, spec, 0);
       if (Files.exists(legacy)) {
-        Properties sizing = readProperties(dir.resolve(spec.baseName() + ".sizing"));
+        Properties sizing = readProperties(dir.resolve(spec.names().sizing()));
         long entries = parseLong(sizing, "capacity-entries", spec.initialEntries());
         int avg = (int) parseLong(sizing, "average-value-bytes", spec.averageValueBytes());
         out.add(new Gen(0, physicalEntries(entries, avg, spec), avg, legacy, null));
@@ -1298,7 +1355,7 @@ public final class ChronicleFile implements AutoCloseable {
     String list = p == null ? null : p.getProperty("generations");
     if (list == null || list.isBlank()) {
       throw new IOException(manifest + " names no generation; it is damaged. Restore it, or "
-          + "move the " + spec.baseName() + " files aside to start an empty store");
+          + "move the " + spec.names().base() + " files aside to start an empty store");
     }
     for (String item : list.split(",")) {
       String[] parts = item.trim().split(":");
@@ -1331,8 +1388,8 @@ public final class ChronicleFile implements AutoCloseable {
 
   /** Replaces the manifest whole: written aside, synced, renamed over the old one. */
   private static void writeManifest(Path dir, Spec spec, List<Gen> gens) throws IOException {
-    Path manifest = dir.resolve(spec.baseName() + ".gens");
-    Path tmp = dir.resolve(spec.baseName() + ".gens.tmp");
+    Path manifest = dir.resolve(spec.names().manifest());
+    Path tmp = dir.resolve(spec.names().manifestTemp());
     StringBuilder list = new StringBuilder();
     for (Gen g : gens) {
       if (list.length() > 0) {
@@ -1360,14 +1417,10 @@ public final class ChronicleFile implements AutoCloseable {
     for (Gen g : live) {
       keep.add(g.file.getFileName());
     }
-    String base = spec.baseName();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
       for (Path p : files) {
         String name = p.getFileName().toString();
-        boolean generation = name.equals(base + ".cm3")
-            || name.matches(java.util.regex.Pattern.quote(base) + "\\.[0-9]+\\.cm3")
-            || name.equals(base + ".cm3.grow") || name.equals(base + ".gens.tmp");
-        if (generation && !keep.contains(p.getFileName())) {
+        if (spec.names().isGenerationFile(name) && !keep.contains(p.getFileName())) {
           LOG.info("deleting {}, left by an interrupted growth of the {}", name, spec.what());
           Files.deleteIfExists(p);
         }
@@ -1406,7 +1459,7 @@ public final class ChronicleFile implements AutoCloseable {
    * particular needs the file to itself.
    */
   private static FileChannel lock(Path dir, Spec spec) throws IOException {
-    FileChannel channel = FileChannel.open(dir.resolve(spec.baseName() + ".lock"),
+    FileChannel channel = FileChannel.open(dir.resolve(spec.names().lock()),
         StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     try {
       if (channel.tryLock() != null) {

@@ -67,14 +67,8 @@ public final class ChronicleFragmentStore implements FragmentStore, ChronicleBac
 
   /** The config key that bounds the store, named in every capacity message. */
   public static final String CAPACITY_KEY = "storage.capacity-entries";
-  /** The first generation's file name in the data directory. */
-  public static final String FILE_NAME = "fragments.cm3";
-  /** The clean-shutdown marker's name in the data directory. */
-  public static final String CLEAN_MARKER = "fragments.clean";
-  /** Held (as an OS file lock) while the store is open, so that no second process opens it. */
-  public static final String LOCK_FILE = "fragments.lock";
-  /** The manifest of live generations. */
-  public static final String MANIFEST = "fragments.gens";
+  /** The store's file names in the data directory ({@code fragments.cm3} and the rest). */
+  public static final ChronicleFile.Names FILES = new ChronicleFile.Names("fragments");
   /** Share of the capacity at which the store starts warning. */
   public static final double NEARLY_FULL = 0.9;
 
@@ -153,7 +147,7 @@ public final class ChronicleFragmentStore implements FragmentStore, ChronicleBac
       throw new IllegalArgumentException(
           "storage.average-value-bytes must be at least 64, got " + averageValueBytes);
     }
-    ChronicleFile.Spec spec = new ChronicleFile.Spec("fragments", "fragment store",
+    ChronicleFile.Spec spec = new ChronicleFile.Spec(FILES, "fragment store",
         Math.min(capacityEntries, growth.initialEntries()), averageValueBytes,
         maxRecordBytes(codec.limits()), capacityEntries, growth.minFreeDiskBytes(),
         growth.freeSpace());

@@ -46,10 +46,10 @@ class ChronicleFragmentStoreTest {
       store.put(gone);
       store.delete(gone.id(), Fixtures.CODEC.tombstone(Fixtures.ALICE, gone.id(), 5));
     }
-    assertThat(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER)).exists();
+    assertThat(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker())).exists();
     try (ChronicleFragmentStore store = open(1_000)) {
       assertThat(store.recoveredAtOpen()).isFalse();
-      assertThat(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER)).doesNotExist();
+      assertThat(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker())).doesNotExist();
       assertThat(store.get(kept.id()).orElseThrow().fragment().orElseThrow().signed())
           .isEqualTo(kept.signed());
       assertThat(store.get(gone.id()).orElseThrow().state()).isEqualTo(FragmentState.DELETED);
@@ -72,13 +72,13 @@ class ChronicleFragmentStoreTest {
     Map<FragmentState, Long> expected =
         Map.of(FragmentState.PRESENT, 3L, FragmentState.BLANK, 1L, FragmentState.LOST, 0L,
             FragmentState.DELETED, 1L);
-    assertThat(Files.readString(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER)))
+    assertThat(Files.readString(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker())))
         .contains("count.PRESENT=3", "count.DELETED=1");
     try (ChronicleFragmentStore store = open(1_000)) {
       assertThat(store.stats().byState()).isEqualTo(expected);
     }
     // Counts that do not add up to the entries in the file are not trusted.
-    Files.writeString(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER),
+    Files.writeString(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker()),
         "count.PRESENT=40\ncount.BLANK=0\ncount.LOST=0\ncount.DELETED=0\n");
     try (ChronicleFragmentStore store = open(1_000)) {
       assertThat(store.stats().byState()).isEqualTo(expected);
@@ -120,7 +120,7 @@ class ChronicleFragmentStoreTest {
         written.add(f);
       }
     }
-    Files.delete(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER));
+    Files.delete(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker()));
     try (ChronicleFragmentStore store = open(1_000)) {
       assertThat(store.recoveredAtOpen()).isTrue();
       assertThat(store.stats().entries()).isEqualTo(100);
@@ -168,7 +168,7 @@ class ChronicleFragmentStoreTest {
     Files.delete(childLog);
     assertThat(lastAcked).as("acknowledged writes; the writer said:%n%s", log)
         .isGreaterThanOrEqualTo(300);
-    assertThat(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER)).doesNotExist();
+    assertThat(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker())).doesNotExist();
 
     try (ChronicleFragmentStore store =
         ChronicleFragmentStore.open(dir, 100_000, 512, Fixtures.CODEC)) {
@@ -193,7 +193,7 @@ class ChronicleFragmentStoreTest {
         written.add(f);
       }
     }
-    Path file = dir.resolve(ChronicleFragmentStore.FILE_NAME);
+    Path file = dir.resolve(ChronicleFragmentStore.FILES.generation(0));
     byte[] bytes = Files.readAllBytes(file);
     byte[] target = "needle-00042-in".getBytes(StandardCharsets.UTF_8);
     int flipped = 0;
@@ -236,8 +236,8 @@ class ChronicleFragmentStoreTest {
         written.add(f);
       }
     }
-    Files.delete(dir.resolve(ChronicleFragmentStore.CLEAN_MARKER));
-    Path file = dir.resolve(ChronicleFragmentStore.FILE_NAME);
+    Files.delete(dir.resolve(ChronicleFragmentStore.FILES.cleanMarker()));
+    Path file = dir.resolve(ChronicleFragmentStore.FILES.generation(0));
     byte[] bytes = Files.readAllBytes(file);
     int at = indexOf(bytes, "needle-00077-in".getBytes(StandardCharsets.UTF_8), 0);
     assertThat(at).isNotNegative();

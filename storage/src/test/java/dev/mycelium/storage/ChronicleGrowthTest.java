@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.mycelium.model.StoreFullException;
+import dev.mycelium.storage.replica.ChronicleReplicaStore;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
@@ -36,7 +37,7 @@ class ChronicleGrowthTest {
 
   /** Small values and a small first file, so that a few thousand writes make many generations. */
   static ChronicleFile.Spec spec(long minFreeBytes, ChronicleFile.FreeSpace free) {
-    return new ChronicleFile.Spec("things", "thing store", 64, 128, 512, Long.MAX_VALUE,
+    return new ChronicleFile.Spec(new ChronicleFile.Names("things"), "thing store", 64, 128, 512, Long.MAX_VALUE,
         minFreeBytes, free);
   }
 
@@ -118,7 +119,7 @@ class ChronicleGrowthTest {
     java.util.Random random = new java.util.Random(7);
     List<byte[]> ordered = new ArrayList<>();
     java.io.File other = Files.createDirectories(dir.resolve("other")).resolve("o.cm3").toFile();
-    ChronicleFile.Spec spec = new ChronicleFile.Spec("replicas", "replica store", 4096, 3328,
+    ChronicleFile.Spec spec = new ChronicleFile.Spec(ChronicleReplicaStore.FILES, "replica store", 4096, 3328,
         77_000, Long.MAX_VALUE, 0, null);
     try (ChronicleMap<byte[], byte[]> source =
         ChronicleFile.builder(2 * n, 376, spec).createPersistedTo(other)) {

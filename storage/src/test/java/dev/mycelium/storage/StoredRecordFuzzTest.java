@@ -90,7 +90,7 @@ class StoredRecordFuzzTest {
           Files.copy(p, dir.resolve(p.getFileName()));
         }
       }
-      Path marker = dir.resolve(ChronicleFragmentStore.CLEAN_MARKER);
+      Path marker = dir.resolve(ChronicleFragmentStore.FILES.cleanMarker());
       Path manifest = dir.resolve("fragments.gens");
       byte[] goodManifest = Files.readAllBytes(manifest);
       int zero = 0;

@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It lives in a {@link ChronicleFile}, as {@code ChronicleFragmentStore} does and for the same
  * reasons: memory-mapped, so a confirmed replica survives a crash of the process; a
- * clean-shutdown marker ({@value #CLEAN_MARKER}) written by {@link #close()} after the files are
+ * clean-shutdown marker ({@code replicas.clean}) written by {@link #close()} after the files are
  * synced and deleted right after opening, so that files found without it are opened with
- * {@code recoverPersistedTo}; an OS lock on {@value #LOCK_FILE} so that no second process opens
+ * {@code recoverPersistedTo}; an OS lock on {@code replicas.lock} so that no second process opens
  * them; Chronicle's own entry checksums off, because its recovery would drop a damaged entry
  * silently, where the store's digest turns it BLANK and the replica is pulled back from another
  * holder; files that start small and grow with what is held; a ceiling of its own
@@ -35,14 +35,8 @@ public final class ChronicleReplicaStore extends AbstractReplicaStore
     implements ChronicleBacked {
   /** The config key that bounds the store, named in every capacity message. */
   public static final String CAPACITY_KEY = "replication.capacity-entries";
-  /** The first generation's file name in the data directory. */
-  public static final String FILE_NAME = "replicas.cm3";
-  /** The clean-shutdown marker's name. */
-  public static final String CLEAN_MARKER = "replicas.clean";
-  /** Held as an OS file lock while the store is open. */
-  public static final String LOCK_FILE = "replicas.lock";
-  /** The manifest of live generations. */
-  public static final String MANIFEST = "replicas.gens";
+  /** The store's file names in the data directory ({@code replicas.cm3} and the rest). */
+  public static final ChronicleFile.Names FILES = new ChronicleFile.Names("replicas");
 
   /** Bytes a replica adds to the fragment it carries: envelope, seal, signature, header. */
   private static final int ENVELOPE_OVERHEAD = 512;
@@ -93,7 +87,7 @@ public final class ChronicleReplicaStore extends AbstractReplicaStore
     FragmentLimits limits = codec.limits();
     long largest = (long) limits.maxTextBytes() + 4L * limits.dimension()
         + limits.maxMetadataBytes() + 8L * limits.maxMetadataEntries() + 512 + ENVELOPE_OVERHEAD;
-    ChronicleFile.Spec spec = new ChronicleFile.Spec("replicas", "replica store",
+    ChronicleFile.Spec spec = new ChronicleFile.Spec(FILES, "replica store",
         Math.min(capacityEntries, growth.initialEntries()), averageValueBytes, largest,
         capacityEntries, growth.minFreeDiskBytes(), growth.freeSpace());
     ChronicleFile map = ChronicleFile.open(dir, spec);

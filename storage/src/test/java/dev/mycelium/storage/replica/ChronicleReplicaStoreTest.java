@@ -33,10 +33,10 @@ class ChronicleReplicaStoreTest {
       s.put(b);
       s.delete(idOf(b), Replicas.CODEC.tombstone(BOB, idOf(b), 3));
     }
-    assertThat(dir.resolve(ChronicleReplicaStore.CLEAN_MARKER)).exists();
+    assertThat(dir.resolve(ChronicleReplicaStore.FILES.cleanMarker())).exists();
     try (ChronicleReplicaStore s = open(100)) {
       assertThat(s.recovered()).isFalse();
-      assertThat(dir.resolve(ChronicleReplicaStore.CLEAN_MARKER)).doesNotExist();
+      assertThat(dir.resolve(ChronicleReplicaStore.FILES.cleanMarker())).doesNotExist();
       assertThat(s.get(idOf(a)).orElseThrow().replica()).contains(a);
       assertThat(s.get(idOf(b)).orElseThrow().state()).isEqualTo(FragmentState.DELETED);
       assertThat(s.owners()).containsExactlyInAnyOrder(ALICE.nodeId(), BOB.nodeId());
@@ -51,7 +51,7 @@ class ChronicleReplicaStoreTest {
     try (ChronicleReplicaStore s = open(100)) {
       s.put(a);
     }
-    Files.delete(dir.resolve(ChronicleReplicaStore.CLEAN_MARKER));
+    Files.delete(dir.resolve(ChronicleReplicaStore.FILES.cleanMarker()));
     try (ChronicleReplicaStore s = open(100)) {
       assertThat(s.recovered()).isTrue();
       assertThat(s.get(idOf(a)).orElseThrow().replica()).contains(a);
