@@ -325,11 +325,6 @@ final class RealCluster implements Cluster, AutoCloseable {
   }
 
   @Override
-  public int staleEntries() {
-    return net.views().staleEntries();
-  }
-
-  @Override
   public void crash(int i) {
     net.kill(i);
   }
@@ -727,9 +722,13 @@ final class RealCluster implements Cluster, AutoCloseable {
     int answered = 0;
     int entries = 0;
     int stale = 0;
+    int empty = 0;
     for (int i = v.up().nextSetBit(0); i >= 0; i = v.up().nextSetBit(i + 1)) {
       if (v.activeEntries()[i] != null) {
         answered++;
+        if (v.activeEntries()[i].length == 0) {
+          empty++;
+        }
         for (int j : v.activeEntries()[i]) {
           entries++;
           if (!v.up().get(j)) {
@@ -738,6 +737,6 @@ final class RealCluster implements Cluster, AutoCloseable {
         }
       }
     }
-    return new ViewReading(v.graph(), answered, entries, stale);
+    return new ViewReading(v.graph(), answered, entries, stale, empty);
   }
 }

@@ -188,29 +188,6 @@ public final class RealNetwork implements AutoCloseable {
     public GraphStats graph() {
       return GraphStats.of(active, up);
     }
-
-    /**
-     * Active-view entries of running nodes that point at nodes that are down, plus running
-     * nodes with an empty view: what must reach zero for the views to be healed.
-     */
-    public int staleEntries() {
-      int stale = 0;
-      for (int i = up.nextSetBit(0); i >= 0; i = up.nextSetBit(i + 1)) {
-        int[] v = activeEntries[i];
-        if (v == null) {
-          continue;
-        }
-        if (v.length == 0) {
-          stale++;
-        }
-        for (int j : v) {
-          if (!up.get(j)) {
-            stale++;
-          }
-        }
-      }
-      return stale;
-    }
   }
 
   private final Map<Integer, Views> lastSaid = new HashMap<>();

@@ -86,12 +86,6 @@ public interface Cluster {
         .map(i -> known[i]).toArray();
   }
 
-  /**
-   * Active-view entries of running nodes that point at nodes that are down, plus running nodes
-   * with an empty view: what must reach zero for the views to be healed.
-   */
-  int staleEntries();
-
   /** Crashes node {@code i} now, without a goodbye (SIGKILL on a real node). */
   void crash(int i);
 
@@ -374,8 +368,17 @@ public interface Cluster {
    * @param answered running nodes whose views were read (a real node may not answer in time)
    * @param entries active-view entries of those nodes, linked or not
    * @param stale those of the entries that point at nodes that are down
+   * @param empty running nodes whose views were read and hold no entry
    */
-  record ViewReading(GraphStats graph, int answered, int entries, int stale) {}
+  record ViewReading(GraphStats graph, int answered, int entries, int stale, int empty) {
+    /**
+     * Stale entries plus running nodes with an empty view: what must reach zero for the views
+     * to be healed.
+     */
+    public int unhealed() {
+      return stale + empty;
+    }
+  }
 
   /** Reads every running node's active view once. */
   ViewReading readViews();

@@ -130,26 +130,6 @@ final class SimCluster implements Cluster {
   }
 
   @Override
-  public int staleEntries() {
-    int stale = 0;
-    for (int i = 0; i < sim.size(); i++) {
-      if (!sim.isLive(i)) {
-        continue;
-      }
-      int[] v = sim.activeView(i);
-      if (v.length == 0) {
-        stale++;
-      }
-      for (int j : v) {
-        if (j < 0 || !sim.isLive(j)) {
-          stale++;
-        }
-      }
-    }
-    return stale;
-  }
-
-  @Override
   public void crash(int i) {
     sim().crash(i, sim.now());
   }
@@ -341,10 +321,15 @@ final class SimCluster implements Cluster {
     int answered = 0;
     int entries = 0;
     int stale = 0;
+    int empty = 0;
     for (int i = 0; i < sim().size(); i++) {
       if (sim.isLive(i)) {
         answered++;
-        for (int j : sim.activeView(i)) {
+        int[] view = sim.activeView(i);
+        if (view.length == 0) {
+          empty++;
+        }
+        for (int j : view) {
           entries++;
           if (j < 0 || !sim.isLive(j)) {
             stale++;
@@ -352,6 +337,6 @@ final class SimCluster implements Cluster {
         }
       }
     }
-    return new ViewReading(GraphStats.of(sim), answered, entries, stale);
+    return new ViewReading(GraphStats.of(sim), answered, entries, stale, empty);
   }
 }
