@@ -231,7 +231,7 @@ public record NodeConfig(
   /**
    * The built-in embedder.
    *
-   * @param name "minilm" or "hash"
+   * @param name "minilm", "minilm-q" or "hash"
    * @param queueCapacity text-only fragments that may wait for embedding
    */
   public record Embedder(String name, int queueCapacity) {}
@@ -367,7 +367,7 @@ public record NodeConfig(
             r.intIn("mycelium.index.search-overfetch", 1, 100));
     Embedder embedder =
         new Embedder(
-            r.oneOf("mycelium.embedder.name", false, "minilm", "hash"),
+            r.oneOf("mycelium.embedder.name", false, "minilm", "minilm-q", "hash"),
             r.intIn("mycelium.embedder.queue-capacity", 1, 10_000_000));
     Log log =
         new Log(
@@ -396,10 +396,11 @@ public record NodeConfig(
           index.beamWidth() + " is below mycelium.index.max-degree (" + index.maxDegree()
               + "); it must be at least that");
     }
-    if (embedder.name().equals("minilm") && storage.dimension() != 384) {
+    if (embedder.name().startsWith("minilm") && storage.dimension() != 384) {
       throw new ConfigException(
           "mycelium.storage.dimension",
-          storage.dimension() + " does not match the minilm embedder, which makes 384; set it "
+          storage.dimension() + " does not match the " + embedder.name() + " embedder, which "
+              + "makes 384; set it "
               + "to 384 or use mycelium.embedder.name = hash");
     }
     Debug debug = new Debug(r.bool("mycelium.debug.fault-injection"));

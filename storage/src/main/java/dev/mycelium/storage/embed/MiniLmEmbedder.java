@@ -8,25 +8,72 @@ import dev.langchain4j.model.embedding.onnx.AbstractInProcessEmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.OnnxBertBiEncoder;
 import dev.langchain4j.model.embedding.onnx.PoolingMode;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import dev.mycelium.storage.Embedder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 
 /**
  * The built-in sentence embedder: all-MiniLM-L6-v2 (Reimers and Gurevych, "Sentence-BERT",
  * EMNLP 2019; Wang et al., "MiniLM", NeurIPS 2020), 384 dimensions, run in process by ONNX
  * Runtime from the model file inside its Maven artifact. Nothing is downloaded: the model and
  * the tokenizer's native library ship in the jars, and the tokenizer library (DJL) is put in
- * offline mode with usage tracking off before it loads. The model (about 90 MB) loads on first
- * use, so a node whose clients send their own vectors never pays for it. Thread-safe.
+ * offline mode with usage tracking off before it loads. The model loads on first use, so a node
+ * whose clients send their own vectors never pays for it. Thread-safe.
+ *
+ * <p>Two builds of the same model ship in Maven artifacts ({@link Variant}): float weights, and
+ * weights quantized to 8 bits (dynamic quantization of the linear layers, Jacob et al.,
+ * "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only
+ * Inference", CVPR 2018). Both make vectors in the same space, so a node can change from one
+ * to the other without re-embedding what it holds (docs/BENCHMARKS.md, "Embedding").
  */
 public final class MiniLmEmbedder implements Embedder {
   /** The model's output dimension. */
   public static final int DIMENSION = 384;
 
+  /** A build of all-MiniLM-L6-v2, named as the config names it ({@code embedder.name}). */
+  public enum Variant {
+    /** Float weights, about 90 MB. */
+    FLOAT("minilm", "all-minilm-l6-v2", AllMiniLmL6V2EmbeddingModel.class),
+    /** Weights quantized to 8 bits, about 23 MB, and several times less arithmetic. */
+    INT8("minilm-q", "all-minilm-l6-v2-q", AllMiniLmL6V2QuantizedEmbeddingModel.class);
+
+    private final String configName;
+    private final String files;
+    private final Class<?> artifact;
+
+    Variant(String configName, String files, Class<?> artifact) {
+      this.configName = configName;
+      this.files = files;
+      this.artifact = artifact;
+    }
+
+    /** The name {@code embedder.name} gives this build by. */
+    public String configName() {
+      return configName;
+    }
+  }
+
+  private final Variant variant;
   private volatile EmbeddingModel model;
   private volatile long modelBytes;
+
+  /** The float build. */
+  public MiniLmEmbedder() {
+    this(Variant.FLOAT);
+  }
+
+  /** The given build. */
+  public MiniLmEmbedder(Variant variant) {
+    this.variant = Objects.requireNonNull(variant, "variant");
+  }
+
+  /** Which build this embedder runs. */
+  public Variant variant() {
+    return variant;
+  }
 
   @Override
   public int dimension() {
@@ -77,7 +124,7 @@ public final class MiniLmEmbedder implements Embedder {
             m = load(OrtEnvironment.getEnvironment());
           } catch (IOException | OrtException | RuntimeException | LinkageError e) {
             throw new IllegalStateException(
-                "cannot load the built-in embedding model (all-MiniLM-L6-v2): " + e, e);
+                "cannot load the built-in embedding model (" + variant.files + "): " + e, e);
           }
           model = m;
         }
@@ -88,7 +135,7 @@ public final class MiniLmEmbedder implements Embedder {
 
   /**
    * The weights ONNX Runtime holds once the model is loaded: the size of the model file in the
-   * artifact (ONNX Runtime keeps the float weights as read, in native memory).
+   * artifact (ONNX Runtime keeps the weights as read, in native memory).
    */
   @Override
   public long modelBytes() {
@@ -103,22 +150,20 @@ public final class MiniLmEmbedder implements Embedder {
    * heap holds 64 KiB of it at a time; the buffer is dropped once ONNX Runtime has its copy.
    */
   private EmbeddingModel load(OrtEnvironment env) throws IOException, OrtException {
-    ClassLoader jar = AllMiniLmL6V2EmbeddingModel.class.getClassLoader();
+    ClassLoader jar = variant.artifact.getClassLoader();
+    String modelFile = variant.files + ".onnx";
     OrtSession session;
-    try (InputStream in = resource(jar, MODEL);
+    try (InputStream in = resource(jar, modelFile);
         OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-      ByteBuffer bytes = readDirect(in, resourceSize(jar, MODEL));
+      ByteBuffer bytes = readDirect(in, resourceSize(jar, modelFile));
       modelBytes = bytes.remaining();
       session = env.createSession(bytes, options);
     }
-    try (InputStream tokenizer = resource(jar, TOKENIZER)) {
+    try (InputStream tokenizer = resource(jar, variant.files + "-tokenizer.json")) {
       // The same encoder, pooling and dimension as AllMiniLmL6V2EmbeddingModel's.
       return new MiniLm(new OnnxBertBiEncoder(env, session, tokenizer, PoolingMode.MEAN));
     }
   }
-
-  private static final String MODEL = "all-minilm-l6-v2.onnx";
-  private static final String TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
 
   /** AllMiniLmL6V2EmbeddingModel over an encoder made here; embeds on the caller's thread. */
   private static final class MiniLm extends AbstractInProcessEmbeddingModel {
@@ -144,8 +189,8 @@ public final class MiniLmEmbedder implements Embedder {
   private static InputStream resource(ClassLoader jar, String name) throws IOException {
     InputStream in = jar.getResourceAsStream(name);
     if (in == null) {
-      throw new IOException(name + " is not on the class path (the langchain4j "
-          + "all-minilm-l6-v2 artifact is missing)");
+      throw new IOException(name + " is not on the class path (its langchain4j embeddings "
+          + "artifact is missing)");
     }
     return in;
   }

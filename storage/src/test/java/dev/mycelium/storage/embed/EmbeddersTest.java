@@ -38,14 +38,22 @@ class EmbeddersTest {
   void byNameRejectsWhatItCannotMake() {
     assertThatThrownBy(() -> Embedders.byName("word2vec", 300))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("minilm or hash");
+        .hasMessageContaining("minilm, minilm-q or hash");
     assertThatThrownBy(() -> Embedders.byName("minilm", 128)).hasMessageContaining("384");
     assertThat(Embedders.byName(" MiniLM ", 384)).isInstanceOf(MiniLmEmbedder.class);
+    assertThat(((MiniLmEmbedder) Embedders.byName("minilm-q", 384)).variant())
+        .isEqualTo(MiniLmEmbedder.Variant.INT8);
+    assertThatThrownBy(() -> Embedders.byName("minilm-q", 256))
+        .hasMessageContaining("minilm-q embedder makes 384");
   }
 
   /** The built-in embedder, loaded; the test is skipped, saying why, where it cannot load. */
   private static MiniLmEmbedder loadedMiniLm() {
-    MiniLmEmbedder e = new MiniLmEmbedder();
+    return loaded(MiniLmEmbedder.Variant.FLOAT);
+  }
+
+  private static MiniLmEmbedder loaded(MiniLmEmbedder.Variant variant) {
+    MiniLmEmbedder e = new MiniLmEmbedder(variant);
     try {
       e.load();
     } catch (IllegalStateException ex) {
@@ -83,6 +91,30 @@ class EmbeddersTest {
           .isGreaterThan(0.99999f);
     }
     assertThat(e.modelBytes()).as("model bytes").isGreaterThan(80L << 20);
+  }
+
+  /**
+   * The 8-bit build ranks as the float one does and makes vectors in the same space, so a node
+   * can change builds without re-embedding what it holds; its weights are a quarter the size.
+   */
+  @Test
+  void quantizedMiniLmStaysInTheFloatModelsSpace() {
+    MiniLmEmbedder q = loaded(MiniLmEmbedder.Variant.INT8);
+    MiniLmEmbedder f = loadedMiniLm();
+    float[] cat = q.embed("The cat sat on the warm windowsill in the sun.");
+    float[] kitten = q.embed("A kitten is sleeping by the sunny window.");
+    float[] tax = q.embed("Quarterly tax filings are due at the end of the month.");
+
+    assertThat(cat).hasSize(384);
+    assertThat(Vectors.dot(cat, cat)).isCloseTo(1f, Offset.offset(1e-4f));
+    assertThat(Vectors.dot(cat, kitten)).isGreaterThan(Vectors.dot(cat, tax) + 0.2f);
+    for (String text : List.of("The cat sat on the warm windowsill.", "a",
+        "tax forms, due 31 May", "a person who makes bread for a living")) {
+      assertThat(Vectors.dot(q.embed(text), f.embed(text))).as("cosine for \"%s\"", text)
+          .isGreaterThan(0.9f);
+    }
+    assertThat(q.modelBytes()).as("model bytes").isBetween(15L << 20, 30L << 20);
+    assertThat(q.modelBytes() * 3).isLessThan(f.modelBytes());
   }
 
   /**
