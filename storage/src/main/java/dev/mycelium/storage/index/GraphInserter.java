@@ -173,7 +173,11 @@ final class GraphInserter {
     deletedInGraph.set(0);
     int end = g.nextOrdinal.get();
     for (int ordinal = 0; ordinal < end; ordinal++) {
-      if (g.ids.get(ordinal) == null && !g.pendingOrdinals.contains(ordinal)) {
+      // A remove clears the ID before it queues the mark, without the lock: an ordinal whose
+      // mark this compaction did not see is still a graph node, and inserts and searches that
+      // reach it read its vector. It is freed by the compaction after its mark.
+      if (g.ids.get(ordinal) == null && !g.pendingOrdinals.contains(ordinal)
+          && !g.graph.containsNode(ordinal)) {
         g.vectors.set(ordinal, null);
       }
     }
