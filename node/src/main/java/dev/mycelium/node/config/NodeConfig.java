@@ -249,7 +249,7 @@ public record NodeConfig(
    *
    * @param factor holders per owner (R)
    * @param capacityEntries replicas (and their tombstones) this node holds for other owners
-   * @param tick how often the replication core runs its periodic work
+   * @param tick the shortest time between two replication ticks (it runs when its work is due)
    * @param antiEntropyInterval how often digests are compared with each partner
    * @param repairsPerTick fetches started per tick while the node is busy
    * @param idleRepairsPerTick fetches started per tick while the node is idle
@@ -276,7 +276,8 @@ public record NodeConfig(
           repairsPerTick, idleRepairsPerTick, d.fetchBatch(), d.fetchTimeoutMillis(),
           backoffBase.toMillis(), backoffMax.toMillis(), maxAttempts, lostRetry.toMillis(),
           streamPerTick, holderGrace.toMillis(), tombstoneRetention.toMillis(),
-          d.scrubPerTick(), d.restoreBroadcastDelayMillis());
+          d.scrubPassMillis(), d.scrubStepMillis(), d.scrubBatch(),
+          d.restoreBroadcastDelayMillis());
     }
   }
 

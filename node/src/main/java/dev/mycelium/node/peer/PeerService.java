@@ -146,7 +146,7 @@ public final class PeerService implements AutoCloseable {
   private final ThreadPoolExecutor workers;
   private volatile Work work = Work.NONE;
   private volatile Consumer<ReplicaEvent> replicaEvents = e -> { };
-  private volatile Consumer<ReplicaStatus> replicaTicks = s -> { };
+  private volatile Consumer<ReplicaStatus> replicaStatus = s -> { };
   private volatile UnaryOperator<Envelope> outboundTamper;
   private final Map<ByteString, CompletableFuture<NetworkSearch.Outcome>> searches =
       new HashMap<>();
@@ -463,14 +463,14 @@ public final class PeerService implements AutoCloseable {
   /**
    * Attaches replication. The caller builds the core (it loads the digests of what the stores
    * hold, which may take seconds, so not on the loop) and hands it over here; from then on it
-   * is touched only on the loop. Its reports go to the two listeners, which run on the loop
-   * and must be quick.
+   * is touched only on the loop. Its reports go to {@code events}, its status after every step
+   * that reached it to {@code status}; both run on the loop and must be quick.
    */
   public void attachReplica(NodeCore.ReplicaPart part, Consumer<ReplicaEvent> events,
-      Consumer<ReplicaStatus> ticks) {
+      Consumer<ReplicaStatus> status) {
     Objects.requireNonNull(part, "replica part");
     this.replicaEvents = Objects.requireNonNull(events, "events");
-    this.replicaTicks = Objects.requireNonNull(ticks, "ticks");
+    this.replicaStatus = Objects.requireNonNull(status, "status");
     call(() -> {
       apply(core.attachReplica(now(), part));
       return null;
@@ -894,8 +894,8 @@ public final class PeerService implements AutoCloseable {
         report(r.event());
       } else if (e instanceof NodeEffect.ReplicaReport r) {
         listen(replicaEvents, r.event());
-      } else if (e instanceof NodeEffect.ReplicaTicked t) {
-        listen(replicaTicks, t.status());
+      } else if (e instanceof NodeEffect.ReplicaStatusUpdated u) {
+        listen(replicaStatus, u.status());
       } else if (e instanceof NodeEffect.Penalized p) {
         LOG.warn("peer {} penalized: {}", p.peer().shortString(), p.reason());
       } else if (e instanceof NodeEffect.SearchCompleted c) {

@@ -61,7 +61,8 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
    * @param ownCopy reads an own fragment back from the store (to answer a waiting read)
    * @param restored told of every own fragment a repair put back (to index it)
    * @param deleted told of every own fragment a tombstone from a holder deleted
-   * @param tick how often the core ticks
+   * @param tick the shortest time between two replication ticks (the core is ticked at its own
+   *     deadline, never sooner than this after its last tick)
    * @param restore whether to run a restore (the node starts with an empty store)
    */
   public record Parts(ReplicaConfig config, OwnerKeys keys, PeerService peers, OwnFragments own,
@@ -86,8 +87,8 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
         }
       };
   /**
-   * The core's snapshot as of the last tick, so that status pages, metrics and benches never
-   * wait behind a long queue of replication work.
+   * The core's snapshot as of the last step that reached it (a tick or an input), so that
+   * status pages, metrics and benches never wait behind a long queue of replication work.
    */
   private volatile ReplicaStatus snapshot;
 
@@ -288,7 +289,8 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
 
   /**
    * The core's own snapshot (holders, manifest version, stream backlog, counters) as of the
-   * last tick: at most one tick old, and never waiting for the replication thread.
+   * last step that reached it, and never waiting for the replication thread. Between steps
+   * nothing changes in the core, so it is as fresh as the driver's queue is short.
    */
   public ReplicaStatus coreStatus() {
     return snapshot;

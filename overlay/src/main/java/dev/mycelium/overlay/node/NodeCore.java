@@ -47,19 +47,27 @@ import java.util.function.Supplier;
  * Not thread-safe: one driver thread per node.
  */
 public final class NodeCore {
-  /** Replication ticks between two capacity adverts to the neighbours. */
-  static final int CAPACITY_EVERY = 20;
+  /**
+   * How often the room for replicas is read and, when it changed, advertised: every 4 s, the
+   * cadence the daemon had when it read it every 20 ticks of 200 ms, now kept in time since
+   * ticks come only when there is work.
+   */
+  static final long CAPACITY_EVERY_MILLIS = 4_000;
 
   /**
    * Replication and how to drive it.
    *
    * @param core the replication core (built over this node's stores)
-   * @param tickMillis how often it ticks (candidates, repairs, anti-entropy)
+   * @param tickMillis the shortest time between two replication ticks. Replication is ticked
+   *     at its own deadline ({@link ReplicaCore#nextDeadline()}), or when the active view
+   *     changed, but never sooner than this after its last tick: its per-tick budgets (repairs,
+   *     streams) count ticks, so this bounds their rate, and the puts written meanwhile leave
+   *     in one batch per holder
    * @param restore whether to run a restore once neighbours are up (empty store, no manifest)
    * @param idleAfterMillis quiet this long (no puts or deletes) and the node counts as idle,
    *     so repairs take the larger budget; {@code Long.MAX_VALUE} for never
    * @param capacity what to advertise as room for replicas, read every {@value
-   *     #CAPACITY_EVERY} ticks; null to advertise nothing from here
+   *     #CAPACITY_EVERY_MILLIS} ms; null to advertise nothing from here
    */
   public record ReplicaPart(ReplicaCore core, long tickMillis, boolean restore,
       long idleAfterMillis, Supplier<Capacity> capacity) {
@@ -82,10 +90,13 @@ public final class NodeCore {
 
   private ReplicaPart replicaPart;
   private ReplicaCore replica;
-  private long nextReplicaTick = Long.MAX_VALUE;
+  private long lastReplicaTick;
+  // The active view changed since the last replication tick: placement's candidates are stale.
+  private boolean peersChanged;
   private boolean restorePending;
   private long lastWriteMillis;
   private long replicaTicks;
+  private long nextCapacityAt = Long.MAX_VALUE;
   private Capacity advertised;
 
   private NetworkSearch search;
@@ -113,8 +124,11 @@ public final class NodeCore {
     this.replica = part.core();
     this.restorePending = part.restore();
     this.lastWriteMillis = now;
-    this.nextReplicaTick = now + part.tickMillis();
+    // The first tick, one spacing from now, reads the candidates (and starts the restore).
+    this.lastReplicaTick = now;
+    this.peersChanged = true;
     this.replicaTicks = 0;
+    this.nextCapacityAt = part.capacity() == null ? Long.MAX_VALUE : now + part.tickMillis();
     this.advertised = null;
     overlay.subscribe(ReplicaCore.RESTORE_TOPIC);
     routes = routes.with(Owner.REPLICA);
@@ -145,28 +159,28 @@ public final class NodeCore {
 
   /** Starts the periodic work without a seed (the first node of a network). */
   public List<NodeEffect> start(long now) {
-    return run(now).overlay(overlay.start(now)).out;
+    return run(now).overlay(overlay.start(now)).done();
   }
 
   /** Joins the network through any of the seeds. */
   public List<NodeEffect> join(long now, List<PeerAddress> seeds) {
-    return run(now).overlay(overlay.join(now, seeds)).out;
+    return run(now).overlay(overlay.join(now, seeds)).done();
   }
 
   /** Leaves gracefully: peers mark this node left, not dead. */
   public List<NodeEffect> leave(long now) {
-    return run(now).overlay(overlay.leave(now)).out;
+    return run(now).overlay(overlay.leave(now)).done();
   }
 
   /** Broadcasts a payload to every node subscribed to the topic. */
   public List<NodeEffect> broadcast(long now, String topic, ByteString payload, int priority) {
-    return run(now).overlay(overlay.broadcast(now, topic, payload, priority)).out;
+    return run(now).overlay(overlay.broadcast(now, topic, payload, priority)).done();
   }
 
   /** Broadcasts a payload that travels at most {@code ttl} hops. */
   public List<NodeEffect> broadcast(long now, String topic, ByteString payload, int priority,
       int ttl) {
-    return run(now).overlay(overlay.broadcast(now, topic, payload, priority, ttl)).out;
+    return run(now).overlay(overlay.broadcast(now, topic, payload, priority, ttl)).done();
   }
 
   public void subscribe(String topic) {
@@ -176,24 +190,24 @@ public final class NodeCore {
   /** Advertises new capacity to active neighbours. */
   public List<NodeEffect> setCapacity(long now, Capacity capacity) {
     advertised = capacity;
-    return run(now).overlay(overlay.setCapacity(now, capacity)).out;
+    return run(now).overlay(overlay.setCapacity(now, capacity)).done();
   }
 
   /** Lowers a peer's score for something the driver found bad. */
   public List<NodeEffect> penalize(long now, NodeId peer, double points, String why) {
     Run r = run(now);
     r.penalize(peer, points, why);
-    return r.out;
+    return r.done();
   }
 
   /** The transport could not parse a frame from this peer. */
   public List<NodeEffect> onMalformed(long now, NodeId from, String why) {
-    return run(now).overlay(overlay.onMalformed(now, from, why)).out;
+    return run(now).overlay(overlay.onMalformed(now, from, why)).done();
   }
 
   /** The transport lost its link to this peer. */
   public List<NodeEffect> onLinkLost(long now, NodeId peer) {
-    return run(now).overlay(overlay.onLinkLost(now, peer)).out;
+    return run(now).overlay(overlay.onLinkLost(now, peer)).done();
   }
 
   /**
@@ -207,16 +221,16 @@ public final class NodeCore {
     Optional<Owner> owner = Routes.owner(env.getBodyCase());
     if (owner.isPresent() && owner.get() == Owner.OVERLAY) {
       routes.route(env);
-      return r.overlay(overlay.onMessage(now, from, env)).out;
+      return r.overlay(overlay.onMessage(now, from, env)).done();
     }
     OverlayNode.Admission a = overlay.admit(now, from, env.getSerializedSize());
     r.overlay(a.effects());
     if (!a.accepted()) {
-      return r.out;
+      return r.done();
     }
     Optional<Owner> to = routes.route(env);
     if (to.isEmpty()) {
-      return r.out;
+      return r.done();
     }
     if (to.get() == Owner.REPLICA) {
       r.replica(replica.onMessage(now, from, env));
@@ -227,49 +241,68 @@ public final class NodeCore {
     } else {
       r.out.add(new NodeEffect.CheckHits(from, env.getSearchResponse()));
     }
-    return r.out;
+    return r.done();
   }
 
   // ---- time ----
 
   /**
    * Runs whatever is due at {@code now}: the overlay's periodic work, replication's tick, the
-   * deadlines of searches in progress. Calling it early does no harm and nothing.
+   * capacity advert, the deadlines of searches in progress. Calling it early does no harm and
+   * nothing.
    */
   public List<NodeEffect> tick(long now) {
     Run r = run(now);
     if (now >= overlay.nextDeadline()) {
       r.overlay(overlay.tick(now));
     }
-    if (replica != null && now >= nextReplicaTick) {
-      nextReplicaTick = now + replicaPart.tickMillis();
+    if (now >= replicaDue()) {
       replicaTick(r);
+    }
+    if (now >= nextCapacityAt) {
+      nextCapacityAt = now + CAPACITY_EVERY_MILLIS;
+      Capacity c = replicaPart.capacity().get();
+      if (!c.equals(advertised)) {
+        advertised = c;
+        r.overlay(overlay.setCapacity(now, c));
+      }
     }
     if (search != null && search.nextDeadline() <= now) {
       r.search(search.tick(now));
     }
-    return r.out;
+    return r.done();
   }
 
   /**
    * The latest time by which {@link #tick} must be called, {@link Long#MAX_VALUE} when nothing
    * waits: the earliest of the overlay's deadline ({@link OverlayNode#nextDeadline()}: a probe
-   * round, a timeout, a shuffle, batched announcements), replication's next tick and the
-   * nearest search deadline.
+   * round, a timeout, a shuffle, batched announcements), replication's ({@link
+   * ReplicaCore#nextDeadline()}, or at once when the active view changed, spaced by the part's
+   * {@code tickMillis}), the next capacity advert and the nearest search deadline. Any input
+   * may bring it nearer (a put, a message), so a driver re-reads it after every call.
    */
   public long nextDeadline() {
-    long next = overlay.nextDeadline();
-    if (replica != null) {
-      next = Math.min(next, nextReplicaTick);
-    }
+    long next = Math.min(overlay.nextDeadline(), Math.min(replicaDue(), nextCapacityAt));
     if (search != null) {
       next = Math.min(next, search.nextDeadline());
     }
     return next;
   }
 
+  /** When replication must next be ticked, {@link Long#MAX_VALUE} when it is not attached. */
+  private long replicaDue() {
+    if (replica == null) {
+      return Long.MAX_VALUE;
+    }
+    long due = peersChanged ? lastReplicaTick : replica.nextDeadline();
+    return Math.max(due, lastReplicaTick + replicaPart.tickMillis());
+  }
+
   private void replicaTick(Run r) {
     long now = r.now;
+    lastReplicaTick = now;
+    peersChanged = false;
+    replicaTicks++;
     replica.setIdle(now - lastWriteMillis >= replicaPart.idleAfterMillis());
     List<Candidate> candidates = Candidate.fromOverlay(overlay, now);
     r.replica(replica.updatePeers(now, candidates));
@@ -278,15 +311,11 @@ public final class NodeCore {
       r.replica(replica.restore(now));
     }
     r.replica(replica.tick(now));
-    if (replicaPart.capacity() != null && replicaTicks % CAPACITY_EVERY == 0) {
-      Capacity c = replicaPart.capacity().get();
-      if (!c.equals(advertised)) {
-        advertised = c;
-        r.overlay(overlay.setCapacity(now, c));
-      }
-    }
-    replicaTicks++;
-    r.out.add(new NodeEffect.ReplicaTicked(replica.status()));
+  }
+
+  /** Replication ticks since replication was attached (for tests and measurements). */
+  public long replicaTicks() {
+    return replicaTicks;
   }
 
   // ---- replication inputs ----
@@ -311,7 +340,7 @@ public final class NodeCore {
     if (replica == null) {
       return List.of();
     }
-    return run(now).replica(call.apply(replica)).out;
+    return run(now).replica(call.apply(replica)).done();
   }
 
   /** Anti-entropy with every partner and a replication tick, now ({@code repair run}). */
@@ -322,7 +351,7 @@ public final class NodeCore {
     Run r = run(now);
     r.replica(replica.antiEntropyNow(now));
     replicaTick(r);
-    return r.out;
+    return r.done();
   }
 
   // ---- search inputs ----
@@ -341,7 +370,7 @@ public final class NodeCore {
     NetworkSearch.Started s = search.start(now, query, hops, budgetMillis, overlay.activeView());
     Run r = run(now);
     r.search(s.actions());
-    return new SearchStarted(s.requestId(), r.out);
+    return new SearchStarted(s.requestId(), r.done());
   }
 
   /** The driver's local search for a peer's request ({@link NodeEffect.SearchLocally}) is done. */
@@ -350,7 +379,7 @@ public final class NodeCore {
     if (search == null) {
       return List.of();
     }
-    return run(now).search(search.onLocalResult(now, requestId, hits)).out;
+    return run(now).search(search.onLocalResult(now, requestId, hits)).done();
   }
 
   /**
@@ -369,7 +398,7 @@ public final class NodeCore {
     for (String why : rejections) {
       r.penalize(from, FORGED_HIT_PENALTY, "forged search hit: " + why);
     }
-    return r.search(search.onResponse(now, from, clean)).out;
+    return r.search(search.onResponse(now, from, clean)).done();
   }
 
   /** Score points a peer loses for a search hit that does not check. */
@@ -385,7 +414,7 @@ public final class NodeCore {
     }
     shared.notePublished();
     return run(now).overlay(overlay.broadcast(now, SharedKnowledgeCore.TOPIC_PREFIX + topic,
-        signedFragment, priority, ttl)).out;
+        signedFragment, priority, ttl)).done();
   }
 
   /** A shared fragment from this origin did not check: distrust the origin, lower its score. */
@@ -396,7 +425,7 @@ public final class NodeCore {
     shared.rejected(origin);
     Run r = run(now);
     r.penalize(origin, SharedKnowledgeCore.FORGED_PENALTY, "bad shared fragment: " + why);
-    return r.out;
+    return r.done();
   }
 
   // ---- state ----
@@ -447,9 +476,22 @@ public final class NodeCore {
   private final class Run {
     final long now;
     final List<NodeEffect> out = new ArrayList<>();
+    private boolean replicaRan;
 
     Run(long now) {
       this.now = now;
+    }
+
+    /**
+     * The call's effects, ending with replication's status when the call reached it: status
+     * pages read that snapshot, and replication now ticks only when it has work, so a tick
+     * alone would leave them stale for as long as it sleeps.
+     */
+    List<NodeEffect> done() {
+      if (replicaRan) {
+        out.add(new NodeEffect.ReplicaStatusUpdated(replica.status()));
+      }
+      return out;
     }
 
     Run overlay(List<Effect> effects) {
@@ -470,6 +512,9 @@ public final class NodeCore {
 
     private void onOverlayEvent(OverlayEvent ev) {
       if (replica != null) {
+        peersChanged |= ev instanceof OverlayEvent.PeerUp || ev instanceof OverlayEvent.PeerDown
+            || ev instanceof OverlayEvent.Dead || ev instanceof OverlayEvent.Left
+            || ev instanceof OverlayEvent.Banned;
         replica(replica.onOverlayEvent(now, ev));
       }
       if (shared != null && ev instanceof OverlayEvent.Delivered d) {
@@ -478,6 +523,7 @@ public final class NodeCore {
     }
 
     Run replica(List<ReplicaEffect> effects) {
+      replicaRan = true;
       for (ReplicaEffect e : effects) {
         if (e instanceof ReplicaEffect.Send s) {
           out.add(new NodeEffect.Send(s.to(), s.address(), s.envelope()));

@@ -18,7 +18,7 @@ import dev.mycelium.wire.proto.NetworkSearchResponse;
  *
  * <p>Three kinds: link work ({@link Send}, {@link Connect}, {@link Disconnect}); reports, which
  * the core has already acted on and which only feed logs, metrics and waiting callers ({@link
- * OverlayReport}, {@link ReplicaReport}, {@link ReplicaTicked}, {@link Penalized}, {@link
+ * OverlayReport}, {@link ReplicaReport}, {@link ReplicaStatusUpdated}, {@link Penalized}, {@link
  * SearchCompleted}); and work the core cannot do itself because it is slow or touches the
  * store ({@link SearchLocally}, {@link CheckHits}, {@link IngestShared}), whose results come
  * back as inputs ({@link NodeCore#onLocalResult}, {@link NodeCore#onCheckedResponse}, {@link
@@ -45,8 +45,11 @@ public sealed interface NodeEffect {
   /** Something happened in replication (writes acknowledged, repairs, losses). */
   record ReplicaReport(ReplicaEvent event) implements NodeEffect {}
 
-  /** The replication core ticked; its status as of now, for status pages and metrics. */
-  record ReplicaTicked(ReplicaStatus status) implements NodeEffect {}
+  /**
+   * Replication ran (a tick, or an input that reached it); its status as of now, for status
+   * pages and metrics. The last of the call's effects.
+   */
+  record ReplicaStatusUpdated(ReplicaStatus status) implements NodeEffect {}
 
   /** A peer lost score (already applied; a ban, if any, follows as an overlay report). */
   record Penalized(NodeId peer, double points, String reason) implements NodeEffect {}

@@ -60,6 +60,11 @@ final class AntiEntropy {
     }
   }
 
+  /** When the next round is due. */
+  long nextDeadline() {
+    return next;
+  }
+
   /** Starts a round now; the next is one interval away. */
   void runNow(long now, Out out) {
     next = now + ctx.config.antiEntropyIntervalMillis();

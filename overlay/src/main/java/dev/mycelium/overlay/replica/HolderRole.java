@@ -53,7 +53,13 @@ final class HolderRole {
   private final Map<NodeId, Set<NodeId>> formerHolders = new HashMap<>();
   private final PriorityQueue<Expiry> expiries =
       new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
+  // The scrub: a pass takes the IDs held when it starts and re-verifies them a few at a time,
+  // in steps spread evenly over scrubPassMillis (ReplicaConfig.DEFAULTS says why so slowly).
   private final ArrayDeque<FragmentId> scrubQueue = new ArrayDeque<>();
+  private long scrubPassStart;
+  private long scrubNext;
+  private long scrubInterval;
+  private int scrubPerStep;
   private long scrubFailures;
 
   private record Expiry(long at, NodeId owner, FragmentId id) {}
@@ -64,8 +70,12 @@ final class HolderRole {
     this.selfId = ctx.selfId;
   }
 
-  /** Loads the manifests, digests and byte counts of the owners the port holds for. */
+  /**
+   * Loads the manifests, digests and byte counts of the owners the port holds for; the first
+   * scrub pass starts at the first tick.
+   */
   void load(long now) {
+    scrubNext = now;
     HeldReplicas held = ctx.held;
     for (NodeId owner : held.owners()) {
       if (owner.equals(selfId)) {
@@ -522,19 +532,19 @@ final class HolderRole {
 
   // ---- scrub ----
 
+  /** Runs the scrub's step when one is due, starting a new pass when the last one is done. */
   void scrubTick(long now, Out out) {
+    if (now < scrubNext) {
+      return;
+    }
     if (scrubQueue.isEmpty()) {
-      for (Map.Entry<NodeId, OwnerDigest> e : ctx.digests.entrySet()) {
-        if (!e.getKey().equals(selfId)) {
-          e.getValue().forEach((id, deleted) -> {
-            if (!deleted) {
-              scrubQueue.add(id);
-            }
-          });
-        }
+      startScrubPass(now);
+      if (scrubQueue.isEmpty()) {
+        scrubNext = now + config.scrubPassMillis();
+        return;
       }
     }
-    for (int i = 0; i < config.scrubPerTick() && !scrubQueue.isEmpty(); i++) {
+    for (int i = 0; i < scrubPerStep && !scrubQueue.isEmpty(); i++) {
       FragmentId id = scrubQueue.poll();
       Optional<NodeId> owner = ctx.held.ownerOf(id);
       Optional<SignedReplica> r = ctx.held.replica(id);
@@ -546,6 +556,36 @@ final class HolderRole {
         dropBadCopy(now, owner.get(), id, bad, out);
       }
     }
+    scrubNext = scrubQueue.isEmpty()
+        ? Math.max(scrubPassStart + config.scrubPassMillis(), now + scrubInterval)
+        : now + scrubInterval;
+  }
+
+  /**
+   * Queues every live replica held now and spreads them over the pass: as many steps as
+   * replicas, at most one per {@code scrubStepMillis}, each of at most {@code scrubBatch}. A
+   * store too large for that takes longer than one pass, at that bounded rate.
+   */
+  private void startScrubPass(long now) {
+    for (Map.Entry<NodeId, OwnerDigest> e : ctx.digests.entrySet()) {
+      if (!e.getKey().equals(selfId)) {
+        e.getValue().forEach((id, deleted) -> {
+          if (!deleted) {
+            scrubQueue.add(id);
+          }
+        });
+      }
+    }
+    int n = scrubQueue.size();
+    long steps = Math.max(1, Math.min(n, config.scrubPassMillis() / config.scrubStepMillis()));
+    scrubPassStart = now;
+    scrubInterval = config.scrubPassMillis() / steps;
+    scrubPerStep = (int) Math.min(config.scrubBatch(), (n + steps - 1) / steps);
+  }
+
+  /** When the holder next has work of its own: a tombstone to expire or a scrub step. */
+  long nextDeadline() {
+    return expiries.isEmpty() ? scrubNext : Math.min(scrubNext, expiries.peek().at);
   }
 
   private static String check(FragmentId id, NodeId owner, SignedReplica r) {

@@ -51,6 +51,9 @@ final class OwnerRole {
   private final long startedAt;
   private final Set<NodeId> departed = new HashSet<>();
   private final Map<Long, Put> puts = new HashMap<>();
+  // No later than the earliest deadline in puts: exact after each expiry pass, only lowered
+  // in between, so an ack that empties nothing may leave one wake-up with nothing to expire.
+  private long putsDue = Long.MAX_VALUE;
   private final LinkedHashMap<FragmentId, Set<NodeId>> confirmations =
       new LinkedHashMap<>(16, 0.75f, false) {
         @Override
@@ -287,7 +290,7 @@ final class OwnerRole {
       List<FragmentId> ids = List.copyOf(outgoingIds);
       for (PeerAddress h : ownManifest.holders()) {
         long req = ctx.requestId(h.id());
-        puts.put(req, new Put(h.id(), ids, true, now + 3 * config.fetchTimeoutMillis()));
+        awaitAck(req, new Put(h.id(), ids, true, now + 3 * config.fetchTimeoutMillis()));
         ReplicaPut put = ReplicaPut.newBuilder().setManifest(ownManifest.signed())
             .addAllReplicas(outgoing).setRequestId(req).build();
         replicatedBytes += outgoingBytes;
@@ -328,6 +331,9 @@ final class OwnerRole {
       return; // late, or an ack for a put this peer was never sent
     }
     puts.remove(ack.getRequestId());
+    if (puts.isEmpty()) {
+      putsDue = Long.MAX_VALUE;
+    }
     for (FragmentId id : ids(ack.getStored())) {
       if (p.report && p.ids.contains(id)) {
         Set<NodeId> c = confirmations.computeIfAbsent(id, k -> new LinkedHashSet<>());
@@ -349,9 +355,56 @@ final class OwnerRole {
     }
   }
 
+  private void awaitAck(long requestId, Put p) {
+    puts.put(requestId, p);
+    putsDue = Math.min(putsDue, p.deadline);
+  }
+
   /** Acks that never came (a holder died with the put in flight): anti-entropy covers them. */
   void expirePuts(long now) {
+    if (putsDue > now) {
+      return;
+    }
     puts.values().removeIf(p -> p.deadline <= now);
+    putsDue = Long.MAX_VALUE;
+    for (Put p : puts.values()) {
+      putsDue = Math.min(putsDue, p.deadline);
+    }
+  }
+
+  // ---- deadlines ----
+
+  /**
+   * When the owner role next has work: at once while puts wait to be sent or streams to new
+   * holders have replicas left ({@link ReplicaContext#AT_ONCE}: the driver's tick spacing is
+   * what batches them); else the earliest put expiry or holder check. A holder check (grace
+   * after PeerDown, silence) at or before {@code lastTick} was made by that tick: if the holder
+   * is still there, placement could not replace it, and only a change of candidates can.
+   */
+  long nextDeadline(long lastTick) {
+    if (!outgoing.isEmpty() || !streams.isEmpty() && ctx.ownManifest != null) {
+      return ReplicaContext.AT_ONCE;
+    }
+    long due = putsDue;
+    if (ctx.ownManifest != null) {
+      for (PeerAddress a : ctx.ownManifest.holders()) {
+        NodeId h = a.id();
+        Long away = awaySince.get(h);
+        if (away != null) {
+          due = after(lastTick, due, away + config.holderGraceMillis());
+        }
+        if (!candidates.containsKey(h)) {
+          long heard = Math.max(startedAt, lastHeard.getOrDefault(h, startedAt));
+          due = after(lastTick, due, heard + config.holderGraceMillis()
+              + 3 * config.antiEntropyIntervalMillis() + 1);
+        }
+      }
+    }
+    return due;
+  }
+
+  private static long after(long lastTick, long due, long check) {
+    return check > lastTick ? Math.min(due, check) : due;
   }
 
   // ---- streams to new holders ----
@@ -398,7 +451,7 @@ final class OwnerRole {
         }
         if (!ids.isEmpty()) {
           long req = ctx.requestId(e.getKey());
-          puts.put(req, new Put(e.getKey(), ids, false, now + 3 * config.fetchTimeoutMillis()));
+          awaitAck(req, new Put(e.getKey(), ids, false, now + 3 * config.fetchTimeoutMillis()));
           replicatedBytes += size;
           ctx.send(out, e.getKey(), Envelope.newBuilder().setReplicaPut(put.setRequestId(req))
               .build());

@@ -43,6 +43,9 @@ final class RepairFetches {
   private final HolderRole holder;
 
   private final Map<Long, Fetch> fetches = new HashMap<>();
+  // No later than the earliest deadline in fetches: exact after each expiry pass, only lowered
+  // in between (a reply that leaves others in flight keeps it).
+  private long fetchesDue = Long.MAX_VALUE;
   private final Map<FragmentId, Long> fetchNow = new HashMap<>();
   // IDs a participant listed that this node does not know: fetched from that participant and
   // kept only if a replica or tombstone signed by the owner comes back. Never a placeholder.
@@ -90,7 +93,7 @@ final class RepairFetches {
       return;
     }
     long req = ctx.requestId(w.source());
-    fetches.put(req, new Fetch(w.source(), w.owner(), Set.of(id), Math.min(deadline,
+    awaitReply(req, new Fetch(w.source(), w.owner(), Set.of(id), Math.min(deadline,
         now + config.fetchTimeoutMillis()), false));
     ctx.send(out, w.source(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
         .setRequestId(req).setOwnerId(bytes(w.owner())).setIds(ByteString.copyFrom(id.toBytes())))
@@ -119,7 +122,7 @@ final class RepairFetches {
         for (int i = 0; i < list.size(); i += config.fetchBatch()) {
           List<FragmentId> batch = list.subList(i, Math.min(list.size(), i + config.fetchBatch()));
           long req = ctx.requestId(e.getKey());
-          fetches.put(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
+          awaitReply(req, new Fetch(e.getKey(), byOwner.getKey(), new HashSet<>(batch),
               now + config.fetchTimeoutMillis(), probe));
           ctx.send(out, e.getKey(), Envelope.newBuilder().setReplicaFetch(ReplicaFetch.newBuilder()
               .setRequestId(req).setOwnerId(bytes(byOwner.getKey())).setIds(concat(batch)))
@@ -129,10 +132,20 @@ final class RepairFetches {
     }
   }
 
+  private void awaitReply(long requestId, Fetch f) {
+    fetches.put(requestId, f);
+    fetchesDue = Math.min(fetchesDue, f.deadline);
+  }
+
   void expireFetches(long now, Out out) {
-    for (Iterator<Map.Entry<Long, Fetch>> it = fetches.entrySet().iterator(); it.hasNext(); ) {
-      Fetch f = it.next().getValue();
-      if (f.deadline <= now) {
+    if (fetchesDue <= now) {
+      long due = Long.MAX_VALUE;
+      for (Iterator<Map.Entry<Long, Fetch>> it = fetches.entrySet().iterator(); it.hasNext(); ) {
+        Fetch f = it.next().getValue();
+        if (f.deadline > now) {
+          due = Math.min(due, f.deadline);
+          continue;
+        }
         it.remove();
         if (f.probe) {
           probesInFlight -= f.ids.size();
@@ -142,6 +155,7 @@ final class RepairFetches {
           failAttempt(now, id, f.peer, "timed out", out);
         }
       }
+      fetchesDue = due;
     }
     for (Iterator<Map.Entry<FragmentId, Long>> it = fetchNow.entrySet().iterator();
         it.hasNext(); ) {
@@ -159,6 +173,9 @@ final class RepairFetches {
       return; // late (already timed out) or not ours
     }
     fetches.remove(reply.getRequestId());
+    if (fetches.isEmpty()) {
+      fetchesDue = Long.MAX_VALUE;
+    }
     if (f.probe) {
       onProbeReply(now, from, f, reply, out);
       return;
@@ -301,6 +318,24 @@ final class RepairFetches {
     if (lost) {
       out.report(new ReplicaEvent.Lost(id, repairs.owner(id)));
     }
+  }
+
+  // ---- deadlines ----
+
+  /**
+   * When fetching next has work: at once while probes wait and may leave ({@link
+   * ReplicaContext#AT_ONCE}), else the earliest of a repair coming due, a fetch or a
+   * fetch-now expiring.
+   */
+  long nextDeadline() {
+    if (!probes.isEmpty() && probesInFlight < ReplicaCore.MAX_PROBES_IN_FLIGHT) {
+      return ReplicaContext.AT_ONCE;
+    }
+    long due = Math.min(fetchesDue, repairs.nextDue());
+    for (long d : fetchNow.values()) {
+      due = Math.min(due, d);
+    }
+    return due;
   }
 
   // ---- probes ----

@@ -153,6 +153,15 @@ public final class RepairScheduler {
     return out;
   }
 
+  /**
+   * When {@link #due} next has something to hand out, {@link Long#MAX_VALUE} when nothing is
+   * queued. Never later than that; it may be earlier by an entry a success or a claim left
+   * behind, which the next {@link #due} drops.
+   */
+  public long nextDue() {
+    return timeline.isEmpty() ? Long.MAX_VALUE : timeline.peek().at;
+  }
+
   /** Takes a fragment out of the queue at once (a fetch-now outside the throttle). */
   public Work claim(FragmentId id) {
     Item it = items.get(id);

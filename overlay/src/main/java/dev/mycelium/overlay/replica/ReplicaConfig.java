@@ -24,7 +24,10 @@ package dev.mycelium.overlay.replica;
  * @param holderGraceMillis how long a holder may be out of the active view (PeerDown) before
  *     the owner replaces it; Dead and Left replace at once
  * @param tombstoneRetentionMillis how long holders keep a tombstone after the delete
- * @param scrubPerTick held replicas re-verified per tick
+ * @param scrubPassMillis how long one pass of the holder scrub takes: every held replica is
+ *     re-verified once per pass, in steps spread evenly over it
+ * @param scrubStepMillis the shortest time between two steps of the scrub
+ * @param scrubBatch most held replicas re-verified in one step
  * @param restoreBroadcastDelayMillis how long a restore waits for neighbours' offers before it
  *     asks the whole network
  */
@@ -43,13 +46,28 @@ public record ReplicaConfig(
     int streamPerTick,
     long holderGraceMillis,
     long tombstoneRetentionMillis,
-    int scrubPerTick,
+    long scrubPassMillis,
+    long scrubStepMillis,
+    int scrubBatch,
     long restoreBroadcastDelayMillis) {
 
-  /** The shipped defaults. */
+  /**
+   * The shipped defaults.
+   *
+   * <p>The scrub is paced for a laptop that is mostly idle. A replica that rots on a holder's
+   * disk is also checked before it is served, and the owner and the other holders keep their
+   * copies meanwhile, so the scrub only has to find rot within minutes, not seconds: a pass of
+   * 15 minutes does, where re-checking 50 replicas every tick kept a small store's replicas
+   * under constant re-verification and the node awake. Steps at least 5 s apart let an idle
+   * node sleep between them (a store of a few dozen replicas is checked one replica every
+   * half minute or so), and at most 128 signature checks a step (about 50 ms on a loaded
+   * core, at some 2,600 Ed25519 checks a second) bound what one step takes from the node's one
+   * driver thread. A store of more than 180 steps x 128 = 23,040 replicas takes longer than
+   * 15 minutes per pass, at that same bounded rate.
+   */
   public static final ReplicaConfig DEFAULTS = new ReplicaConfig(
       3, 12, 30_000, 64, 1024, 64, 10_000, 1_000, 300_000, 8, 3_600_000, 2_000, 30_000,
-      7L * 24 * 3_600_000, 50, 5_000);
+      7L * 24 * 3_600_000, 15 * 60_000, 5_000, 128, 5_000);
 
   public ReplicaConfig {
     positive("replication factor", replicationFactor);
@@ -82,7 +100,13 @@ public record ReplicaConfig(
           + " ms) must outlive the longest repair cycle: at least twice the slowest retry, "
           + longestCycle + " ms");
     }
-    positive("scrub per tick", scrubPerTick);
+    positive("scrub pass", scrubPassMillis);
+    positive("scrub step", scrubStepMillis);
+    if (scrubStepMillis > scrubPassMillis) {
+      throw new IllegalArgumentException("scrub step (" + scrubStepMillis
+          + " ms) cannot be longer than the scrub pass (" + scrubPassMillis + " ms)");
+    }
+    positive("scrub batch", scrubBatch);
     if (restoreBroadcastDelayMillis < 0) {
       throw new IllegalArgumentException(
           "restore broadcast delay cannot be negative: " + restoreBroadcastDelayMillis);
@@ -100,7 +124,15 @@ public record ReplicaConfig(
     return new ReplicaConfig(r, digestLeafBits, antiEntropyIntervalMillis, repairsPerTick,
         idleRepairsPerTick, fetchBatch, fetchTimeoutMillis, backoffBaseMillis, backoffMaxMillis,
         maxAttempts, lostRetryMillis, streamPerTick, holderGraceMillis, tombstoneRetentionMillis,
-        scrubPerTick, restoreBroadcastDelayMillis);
+        scrubPassMillis, scrubStepMillis, scrubBatch, restoreBroadcastDelayMillis);
+  }
+
+  /** The same configuration with another anti-entropy interval. */
+  public ReplicaConfig withAntiEntropyIntervalMillis(long interval) {
+    return new ReplicaConfig(replicationFactor, digestLeafBits, interval, repairsPerTick,
+        idleRepairsPerTick, fetchBatch, fetchTimeoutMillis, backoffBaseMillis, backoffMaxMillis,
+        maxAttempts, lostRetryMillis, streamPerTick, holderGraceMillis, tombstoneRetentionMillis,
+        scrubPassMillis, scrubStepMillis, scrubBatch, restoreBroadcastDelayMillis);
   }
 
   /** The same configuration with another digest size (small for simulations of many nodes). */
@@ -108,6 +140,6 @@ public record ReplicaConfig(
     return new ReplicaConfig(replicationFactor, bits, antiEntropyIntervalMillis, repairsPerTick,
         idleRepairsPerTick, fetchBatch, fetchTimeoutMillis, backoffBaseMillis, backoffMaxMillis,
         maxAttempts, lostRetryMillis, streamPerTick, holderGraceMillis, tombstoneRetentionMillis,
-        scrubPerTick, restoreBroadcastDelayMillis);
+        scrubPassMillis, scrubStepMillis, scrubBatch, restoreBroadcastDelayMillis);
   }
 }

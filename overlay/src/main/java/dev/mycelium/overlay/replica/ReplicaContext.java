@@ -41,6 +41,11 @@ final class ReplicaContext {
   static final int MAX_IDS_PER_MESSAGE = 4096;
   /** Bytes of replicas past which a fetch reply stops; owners stream puts of half as much. */
   static final int MAX_REPLY_BYTES = 2 * 1024 * 1024;
+  /**
+   * What a room's {@code nextDeadline} answers for work due at the next tick; the facade
+   * turns it into the time of the latest call.
+   */
+  static final long AT_ONCE = Long.MIN_VALUE;
   /** Checks tombstones' signatures; the dimension limits of fragments play no part in it. */
   static final FragmentCodec TOMBSTONES = new FragmentCodec(FragmentLimits.DEFAULTS);
 

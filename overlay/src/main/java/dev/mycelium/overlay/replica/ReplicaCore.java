@@ -32,9 +32,11 @@ import java.util.random.RandomGenerator;
  * ({@link OwnerDigest}), repair with exponential back-off and jitter ({@link RepairScheduler}).
  *
  * <p>Like every core it is pure: it never reads a clock, starts a thread or opens a socket. Each
- * call takes {@code now} and returns the {@link ReplicaEffect}s to carry out, in order; local data
- * is reached only through the {@link OwnFragments} and {@link HeldReplicas} ports. The daemon
- * and the simulator drive the same code. Not thread-safe: one driver thread per node.
+ * call takes {@code now} and returns the {@link ReplicaEffect}s to carry out, in order, and
+ * {@link #nextDeadline()} says when it must next be ticked, so that a node with nothing to do
+ * sleeps until its next anti-entropy round or scrub step; local data is reached only through
+ * the {@link OwnFragments} and {@link HeldReplicas} ports. The daemon and the simulator drive
+ * the same code. Not thread-safe: one driver thread per node.
  *
  * <p>This class hands each input to the room that holds its concept ({@link OwnerRole},
  * {@link HolderRole}, {@link AntiEntropy}, {@link RepairFetches}, {@link Restore}), which share
@@ -59,6 +61,10 @@ public final class ReplicaCore {
   private final AntiEntropy antiEntropy;
   private final RepairFetches fetches;
   private final Restore restore;
+  // The latest time any call brought, and the time of the last tick: what is due "at once"
+  // is due at the former; what fell due by the latter that tick has seen.
+  private long lastCall;
+  private long lastTick = Long.MIN_VALUE;
 
   /**
    * A core for one node, loading what the ports already hold (digests, manifests, BLANK own
@@ -103,6 +109,7 @@ public final class ReplicaCore {
     this.restore = new Restore(ctx, fetches);
     this.owner = new OwnerRole(ctx, holder, restore, now);
     this.antiEntropy = new AntiEntropy(ctx, holder, fetches, restore, random, now);
+    this.lastCall = now;
     owner.load(now);
     holder.load(now);
   }
@@ -121,14 +128,14 @@ public final class ReplicaCore {
    * fragments on first call, and tops the holders up to R when candidates appear.
    */
   public List<ReplicaEffect> updatePeers(long now, Collection<Candidate> peers) {
-    Out out = new Out();
+    Out out = begin(now);
     owner.updatePeers(now, peers, out);
     return out.effects;
   }
 
   /** Overlay events: a holder that is Dead or Left is replaced at once, after PeerDown after a grace. */
   public List<ReplicaEffect> onOverlayEvent(long now, OverlayEvent event) {
-    Out out = new Out();
+    Out out = begin(now);
     if (event instanceof OverlayEvent.Dead d) {
       owner.holderGone(now, d.peer(), out);
     } else if (event instanceof OverlayEvent.Left l) {
@@ -160,7 +167,7 @@ public final class ReplicaCore {
    * confirmation comes back as {@link ReplicaEvent.WriteAcked}.
    */
   public List<ReplicaEffect> put(long now, FragmentId id) {
-    Out out = new Out();
+    Out out = begin(now);
     owner.put(now, id, out);
     return out.effects;
   }
@@ -171,7 +178,7 @@ public final class ReplicaCore {
    * brings the fragment back.
    */
   public List<ReplicaEffect> delete(long now, FragmentId id, SignedTombstone tombstone) {
-    Out out = new Out();
+    Out out = begin(now);
     owner.delete(now, id, tombstone, out);
     return out.effects;
   }
@@ -180,7 +187,7 @@ public final class ReplicaCore {
    * An own fragment failed its check (a read or the scrubber turned it BLANK): queue its repair.
    */
   public List<ReplicaEffect> onBlank(long now, FragmentId id) {
-    Out out = new Out();
+    Out out = begin(now);
     fetches.onBlank(now, id);
     return out.effects;
   }
@@ -191,7 +198,7 @@ public final class ReplicaCore {
    * once {@code deadline} has passed (the fragment then stays in the repair queue).
    */
   public List<ReplicaEffect> fetchNow(long now, FragmentId id, long deadline) {
-    Out out = new Out();
+    Out out = begin(now);
     fetches.fetchNow(now, id, deadline, out);
     return out.effects;
   }
@@ -204,14 +211,20 @@ public final class ReplicaCore {
    * holders are found before new ones are chosen.
    */
   public List<ReplicaEffect> restore(long now) {
-    Out out = new Out();
+    Out out = begin(now);
     restore.start(now, owner.candidateIds(), out);
     return out.effects;
   }
 
-  /** Periodic work; call every overlay tick (100 ms to 1 s). */
+  /**
+   * Runs whatever is due at {@code now}, in a fixed order. Call it at {@link #nextDeadline()};
+   * an early call does no harm. The per-tick budgets ({@code repairsPerTick}, {@code
+   * streamPerTick}) count ticks, so the driver bounds their rate by how closely it lets ticks
+   * follow each other.
+   */
   public List<ReplicaEffect> tick(long now) {
-    Out out = new Out();
+    Out out = begin(now);
+    lastTick = now;
     owner.flushPuts(now, out);
     fetches.expireFetches(now, out);
     owner.expirePuts(now);
@@ -227,16 +240,39 @@ public final class ReplicaCore {
     return out.effects;
   }
 
+  /**
+   * The latest time by which {@link #tick} must be called: the earliest time at which any room
+   * has due work (puts to send, streams and repairs to start, probes to send, fetches, puts
+   * and tombstones to expire, restore timers, holder checks, the scrub's next step, the next
+   * anti-entropy round). Work that waits only for the next tick (puts just written, the rest
+   * of a stream or of the repair queue beyond a tick's budget) is due at the time of the latest
+   * call, so a driver that asks right after a call must space its ticks itself. Never {@link
+   * Long#MAX_VALUE}: anti-entropy always has a next round. Re-read it after every call, since
+   * any input may bring work nearer.
+   */
+  public long nextDeadline() {
+    long due = Math.min(Math.min(owner.nextDeadline(lastTick), holder.nextDeadline()),
+        Math.min(Math.min(fetches.nextDeadline(), restore.nextDeadline(lastTick)),
+            antiEntropy.nextDeadline()));
+    return Math.max(due, lastCall);
+  }
+
+  /** The effects of a call at {@code now}, which is remembered as the latest time seen. */
+  private Out begin(long now) {
+    lastCall = Math.max(lastCall, now);
+    return new Out();
+  }
+
   /** Runs an anti-entropy round with every partner now (tests, and {@code repair run}). */
   public List<ReplicaEffect> antiEntropyNow(long now) {
-    Out out = new Out();
+    Out out = begin(now);
     antiEntropy.runNow(now, out);
     return out.effects;
   }
 
   /** One replication message (Envelope fields 30-49) from an authenticated, admitted peer. */
   public List<ReplicaEffect> onMessage(long now, NodeId from, Envelope env) {
-    Out out = new Out();
+    Out out = begin(now);
     if (from.equals(ctx.selfId)) {
       return out.effects;
     }

@@ -63,9 +63,44 @@ final class Restore {
 
   /** Placement waits while a restore may still find the old holders. */
   boolean holdsPlacement(long now) {
-    return startedAt >= 0 && !offered
-        && now < startedAt + 2 * config.restoreBroadcastDelayMillis()
-            + config.fetchTimeoutMillis();
+    return startedAt >= 0 && !offered && now < holdEnd();
+  }
+
+  /** When placement stops waiting for offers, if none comes. */
+  private long holdEnd() {
+    return startedAt + 2 * config.restoreBroadcastDelayMillis() + config.fetchTimeoutMillis();
+  }
+
+  /** When a restore may close once nothing is left to repair or vouch for. */
+  private long settled() {
+    long settle = lastOfferAt + config.antiEntropyIntervalMillis()
+        + 2 * config.fetchTimeoutMillis();
+    return offered ? settle : Math.max(holdEnd(), settle);
+  }
+
+  /**
+   * When the restore next has work: the broadcast, the end of the placement hold (unless a
+   * tick at or after it, {@code lastTick}, already let placement go), a vouch aging into a
+   * probe, or closing once nothing is left to repair; at once for vouches left over when no
+   * restore runs.
+   */
+  long nextDeadline(long lastTick) {
+    if (startedAt < 0) {
+      return vouches.isEmpty() ? Long.MAX_VALUE : ReplicaContext.AT_ONCE;
+    }
+    long due = Long.MAX_VALUE;
+    if (!offered && !broadcast) {
+      due = startedAt + config.restoreBroadcastDelayMillis();
+    }
+    if (!offered && holdEnd() > lastTick) {
+      due = Math.min(due, holdEnd());
+    }
+    if (!vouches.isEmpty()) {
+      due = Math.min(due, vouches.values().iterator().next().at() + config.fetchTimeoutMillis());
+    } else if (ctx.repairs.stats().queueLength() == 0) {
+      due = Math.min(due, settled());
+    }
+    return due;
   }
 
   /** Starts a restore by asking {@code neighbours} and the holders of any own manifest kept. */
@@ -103,10 +138,7 @@ final class Restore {
     }
     // The restore stays open while offers' digest exchanges may still be under way, so that
     // IDs vouched for by two holders still get their placeholders.
-    long settle = lastOfferAt + config.antiEntropyIntervalMillis()
-        + 2 * config.fetchTimeoutMillis();
-    if (!holdsPlacement(now) && ctx.repairs.stats().queueLength() == 0
-        && vouches.isEmpty() && now >= settle) {
+    if (ctx.repairs.stats().queueLength() == 0 && vouches.isEmpty() && now >= settled()) {
       startedAt = -1; // done, or nobody held anything
     }
   }

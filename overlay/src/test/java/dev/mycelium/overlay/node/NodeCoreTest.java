@@ -55,12 +55,18 @@ class NodeCoreTest {
     final List<NodeEffect.Penalized> penalized = new ArrayList<>();
     final List<OverlayEvent.Banned> banned = new ArrayList<>();
     final List<NodeEffect.IngestShared> ingested = new ArrayList<>();
+    final Map<NodeId, InMemoryFragmentStore> stores = new HashMap<>();
     final PriorityQueue<Delivery> queue = new PriorityQueue<>(
         (a, b) -> a.at != b.at ? Long.compare(a.at, b.at) : Long.compare(a.seq, b.seq));
     long now = START;
     long seq;
 
     NodeCore add(int n, boolean replicate) {
+      return add(n, replicate, 500);
+    }
+
+    /** @param replicaTickMillis the shortest time between two replication ticks */
+    NodeCore add(int n, boolean replicate, long replicaTickMillis) {
       OwnerKeys keys = OwnerKeys.fromSeed(seed(n));
       PeerAddress address = new PeerAddress(keys.nodeId(), "10.0.0." + n, 7000);
       OverlayNode overlay = new OverlayNode(OverlayConfig.test(), address,
@@ -71,8 +77,9 @@ class NodeCoreTest {
         ReplicaCore replica = new ReplicaCore(ReplicaConfig.DEFAULTS, keys, address,
             new StoreOwnFragments(store, CODEC, keys.nodeId(), ReplicaSealer.sharedOnly(keys)),
             new InMemoryHeldReplicas(), new SplittableRandom(n * 31L), now);
-        apply(core, core.attachReplica(now, new NodeCore.ReplicaPart(replica, 500, false,
-            10_000, () -> new Capacity(1000, 0.1f))));
+        stores.put(keys.nodeId(), store);
+        apply(core, core.attachReplica(now, new NodeCore.ReplicaPart(replica,
+            replicaTickMillis, false, 10_000, () -> new Capacity(1000, 0.1f))));
       }
       core.attachSearch(new NetworkSearch(keys.nodeId(), NetworkSearch.Limits.defaults(3),
           new SplittableRandom(n * 17L)));
@@ -314,5 +321,79 @@ class NodeCoreTest {
     assertThat(net.ingested).hasSize(1);
     assertThat(a.shared().orElseThrow().fromDistrusted()).isEqualTo(1);
     assertThat(b.shared().orElseThrow().published()).isEqualTo(2);
+  }
+
+  /**
+   * Three replicating nodes (replication ticks at least 200 ms apart, as in the daemon) grown
+   * and left a minute to place each other as holders: with R = 3 and two others, each node's
+   * holders are the other two.
+   */
+  private static NodeCore[] settledTrio(Net net) {
+    NodeCore[] nodes = {net.add(1, true, 200), net.add(2, true, 200), net.add(3, true, 200)};
+    net.grow();
+    net.runFor(60_000);
+    for (NodeCore n : nodes) {
+      assertThat(n.replica().orElseThrow().holders()).hasSize(2).doesNotContain(n.id());
+    }
+    return nodes;
+  }
+
+  /**
+   * Three replicating nodes with nothing to do: replication is woken for its anti-entropy
+   * rounds (one per 30 s: 20 in 10 minutes, one more for the first round's random phase) and
+   * nothing else, since the nodes hold no replica to scrub, their holders are their neighbours
+   * and the view does not change. At most 22 wakes in 10 minutes, where a 200 ms tick made
+   * 3,000. The capacity advert keeps its 4 s cadence on its own timer.
+   */
+  @Test
+  void anIdleReplicatingNodeWakesReplicationOnlyForItsAntiEntropyRounds() {
+    Net net = new Net();
+    NodeCore[] nodes = settledTrio(net);
+    long[] before = new long[nodes.length];
+    for (int i = 0; i < nodes.length; i++) {
+      before[i] = nodes[i].replicaTicks();
+    }
+    net.runFor(10 * 60_000);
+    for (int i = 0; i < nodes.length; i++) {
+      assertThat(nodes[i].replicaTicks() - before[i]).as("replication wakes of node %d", i)
+          .isBetween(20L, 22L);
+    }
+  }
+
+  /**
+   * A put brings replication's deadline forward to one tick spacing after its last tick (at
+   * once after a quiet spell), and the tick then sends the put to the holders; a second put
+   * right after waits for the spacing, so puts in a burst leave together.
+   */
+  @Test
+  void aPutBringsTheDeadlineForwardAndTheTickThereSendsIt() {
+    Net net = new Net();
+    NodeCore[] nodes = settledTrio(net);
+    NodeCore a = nodes[0];
+    NodeCore b = nodes[1];
+    NodeCore c = nodes[2];
+    assertThat(a.nextDeadline()).isGreaterThan(net.now);
+
+    OwnerKeys keys = OwnerKeys.fromSeed(seed(1));
+    Fragment f = CODEC.create(keys, START, "a note", new float[] {1, 0, 0, 0}, Map.of(),
+        Visibility.SHARED);
+    net.stores.get(a.id()).put(f);
+    net.apply(a, a.replicaPut(net.now, f.id()));
+    assertThat(a.nextDeadline()).isEqualTo(net.now);
+    List<NodeEffect> tick = a.tick(net.now);
+    assertThat(tick).filteredOn(e -> e instanceof NodeEffect.Send s
+            && s.envelope().hasReplicaPut())
+        .extracting(e -> ((NodeEffect.Send) e).to())
+        .containsExactlyInAnyOrder(b.id(), c.id());
+    assertThat(tick).last().isInstanceOf(NodeEffect.ReplicaStatusUpdated.class);
+    net.apply(a, tick);
+
+    Fragment g = CODEC.create(keys, START + 1, "another note", new float[] {0, 1, 0, 0},
+        Map.of(), Visibility.SHARED);
+    net.stores.get(a.id()).put(g);
+    net.apply(a, a.replicaPut(net.now, g.id()));
+    assertThat(a.nextDeadline()).isEqualTo(net.now + 200);
+    assertThat(a.tick(net.now + 199)).noneMatch(e -> e instanceof NodeEffect.Send s
+        && s.envelope().hasReplicaPut());
   }
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class RepairSchedulerTest {
   static final ReplicaConfig C = new ReplicaConfig(3, 8, 1_000, 4, 16, 8, 1_000, 1_000, 60_000,
-      4, 600_000, 10, 1_000, 7_200_000, 10, 100);
+      4, 600_000, 10, 1_000, 7_200_000, 60_000, 1_000, 10, 100);
   static final NodeId OWNER = NodeId.of(new byte[32]);
   static final NodeId H1 = node(1);
   static final NodeId H2 = node(2);

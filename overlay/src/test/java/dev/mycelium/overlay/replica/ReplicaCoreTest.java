@@ -18,9 +18,14 @@ import org.junit.jupiter.api.Test;
 
 /** One core's own rules, message by message (the network scenarios are in ReplicaNetworkTest). */
 class ReplicaCoreTest {
-  private final ReplicaNet net = new ReplicaNet(ReplicaNetworkTest.FAST, 21, 6);
-  private final ReplicaNet.Node a = net.list().get(0);
-  private final ReplicaNet.Node b = net.list().get(1);
+  final ReplicaNet net = newNet(21, 6);
+  final ReplicaNet.Node a = net.list().get(0);
+  final ReplicaNet.Node b = net.list().get(1);
+
+  /** A network with the {@link ReplicaNetworkTest#FAST} timings, ticked every tick. */
+  ReplicaNet newNet(long seed, int size) {
+    return new ReplicaNet(ReplicaNetworkTest.FAST, seed, size);
+  }
 
   @Test
   void putRefusesAFragmentThatIsNotStoredAndDeleteRefusesAnotherOwnersTombstone() {

@@ -24,6 +24,10 @@ import java.util.function.BiFunction;
  * in-memory ports, messages arrive after a seeded random latency on a virtual clock, and the
  * overlay is a full mesh (each node's placement candidates are all other live nodes). Nothing
  * here reads the wall clock, so a run replays exactly from its seed.
+ *
+ * <p>Two ways to drive the cores: every live node ticked every {@link #TICK} ms, or each node
+ * ticked only at its core's {@link ReplicaCore#nextDeadline()}, never sooner than {@link #TICK}
+ * after its last tick, as {@code NodeCore} spaces them.
  */
 final class ReplicaNet {
   static final FragmentCodec CODEC = new FragmentCodec(FragmentLimits.DEFAULTS.withDimension(4));
@@ -41,6 +45,8 @@ final class ReplicaNet {
     /** Rewrites what this node sends (a forging holder); null passes everything. */
     BiFunction<NodeId, Envelope, Envelope> tamper;
     final List<ReplicaEvent> events = new ArrayList<>();
+    long lastTick = Long.MIN_VALUE / 2;
+    long ticks;
 
     Node(int n) {
       byte[] seed = new byte[32];
@@ -94,6 +100,7 @@ final class ReplicaNet {
   private record Delivery(long at, long seq, NodeId from, NodeId to, Envelope env) {}
 
   final ReplicaConfig config;
+  final boolean atDeadlines;
   final long seed;
   final SplittableRandom random;
   final Map<NodeId, Node> nodes = new LinkedHashMap<>();
@@ -106,7 +113,13 @@ final class ReplicaNet {
   long bytes;
 
   ReplicaNet(ReplicaConfig config, long seed, int size) {
+    this(config, seed, size, false);
+  }
+
+  /** @param atDeadlines whether nodes are ticked at their deadlines instead of every tick */
+  ReplicaNet(ReplicaConfig config, long seed, int size, boolean atDeadlines) {
     this.config = config;
+    this.atDeadlines = atDeadlines;
     this.seed = seed;
     this.random = new SplittableRandom(seed);
     for (int i = 1; i <= size; i++) {
@@ -183,20 +196,18 @@ final class ReplicaNet {
     }
   }
 
-  /** Runs the clock forward, ticking every live node every {@link #TICK} ms. */
+  /** Runs the clock forward, ticking the live nodes every tick or at their deadlines. */
   void run(long millis) {
+    if (atDeadlines) {
+      runAtDeadlines(now + millis);
+      return;
+    }
     long end = now + millis;
     long nextTick = now + TICK;
     while (now < end) {
       long nextAt = queue.isEmpty() ? Long.MAX_VALUE : queue.peek().at;
       if (nextAt <= nextTick && nextAt <= end) {
-        Delivery d = queue.poll();
-        now = d.at;
-        Node from = nodes.get(d.from);
-        Node to = nodes.get(d.to);
-        if (to != null && to.up && from.up) {
-          apply(to, to.core.onMessage(now, d.from, d.env));
-        }
+        deliverNext();
       } else {
         now = Math.min(nextTick, end);
         if (now == nextTick) {
@@ -209,5 +220,47 @@ final class ReplicaNet {
         }
       }
     }
+  }
+
+  /** Delivers the next message in flight, unless its sender or receiver is cut off. */
+  private void deliverNext() {
+    Delivery d = queue.poll();
+    now = Math.max(now, d.at);
+    Node from = nodes.get(d.from);
+    Node to = nodes.get(d.to);
+    if (to != null && to.up && from.up) {
+      apply(to, to.core.onMessage(now, d.from, d.env));
+    }
+  }
+
+  /** When a node is next woken: at its core's deadline, spaced by a tick from its last. */
+  private static long wakeAt(Node n) {
+    return Math.max(n.core.nextDeadline(), n.lastTick + TICK);
+  }
+
+  private void runAtDeadlines(long end) {
+    while (true) {
+      Node next = null;
+      long at = Long.MAX_VALUE;
+      for (Node n : nodes.values()) {
+        if (n.up && wakeAt(n) < at) {
+          at = wakeAt(n);
+          next = n;
+        }
+      }
+      long deliverAt = queue.isEmpty() ? Long.MAX_VALUE : queue.peek().at;
+      if (Math.min(at, deliverAt) > end) {
+        break;
+      }
+      if (deliverAt <= at) {
+        deliverNext();
+      } else {
+        now = Math.max(now, at);
+        next.lastTick = now;
+        next.ticks++;
+        apply(next, next.core.tick(now));
+      }
+    }
+    now = end;
   }
 }

@@ -24,14 +24,20 @@ import org.junit.jupiter.api.Test;
  * while a holder is away, and a holder that forges.
  */
 class ReplicaNetworkTest {
+  /** Quick timings: a 2 s anti-entropy interval, a scrub pass of 3 s in steps of 100 ms. */
   static final ReplicaConfig FAST = new ReplicaConfig(3, 8, 2_000, 16, 64, 32, 1_000, 200,
-      5_000, 5, 20_000, 200, 3_000, 600_000, 2, 500);
+      5_000, 5, 20_000, 200, 3_000, 600_000, 3_000, 100, 8, 500);
 
-  private static ReplicaNet net(long seed) {
-    return new ReplicaNet(FAST, seed, 8);
+  private ReplicaNet net(long seed) {
+    return net(seed, 8);
   }
 
-  private static List<Fragment> writeAll(ReplicaNet net, ReplicaNet.Node owner, int count) {
+  /** A network of {@code size} nodes with the {@link #FAST} timings, ticked every tick. */
+  ReplicaNet net(long seed, int size) {
+    return new ReplicaNet(FAST, seed, size);
+  }
+
+  static List<Fragment> writeAll(ReplicaNet net, ReplicaNet.Node owner, int count) {
     List<Fragment> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       out.add(owner.write(i));
@@ -40,7 +46,7 @@ class ReplicaNetworkTest {
   }
 
   /** Every holder of the owner keeps a verifying replica of every fragment. */
-  private static void assertFullyReplicated(ReplicaNet net, ReplicaNet.Node owner,
+  static void assertFullyReplicated(ReplicaNet net, ReplicaNet.Node owner,
       List<Fragment> fragments) {
     List<NodeId> holders = owner.core.holders();
     assertThat(holders).hasSize(3).doesNotContain(owner.id());
@@ -424,7 +430,7 @@ class ReplicaNetworkTest {
     assertThat(second).isEqualTo(first);
   }
 
-  private static long[] runOnce(long seed) {
+  private long[] runOnce(long seed) {
     ReplicaNet net = net(seed);
     ReplicaNet.Node a = net.list().get(0);
     writeAll(net, a, 20);
@@ -436,7 +442,7 @@ class ReplicaNetworkTest {
 
   @Test
   void underChurnEveryOwnerKeepsRWholeCopies() {
-    ReplicaNet net = new ReplicaNet(FAST, 13, 10);
+    ReplicaNet net = net(13, 10);
     List<ReplicaNet.Node> owners = net.list().subList(0, 2);
     java.util.Map<ReplicaNet.Node, List<Fragment>> written = new java.util.HashMap<>();
     owners.forEach(o -> written.put(o, new ArrayList<>()));

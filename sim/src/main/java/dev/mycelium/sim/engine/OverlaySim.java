@@ -152,9 +152,10 @@ public final class OverlaySim {
   /**
    * A simulation whose nodes also run the replication core with {@code replicaConfig}, over
    * in-memory stores that use {@code codec}; every node subscribes to
-   * {@link ReplicaCore#RESTORE_TOPIC}. The replica cores tick every {@code
-   * replicaTickMillis}, woken at that deadline by the node core (the daemon allows 100 ms to
-   * 1 s; slower ticks cost less simulation time).
+   * {@link ReplicaCore#RESTORE_TOPIC}. A node's replication is woken at its own deadline, as
+   * in the daemon (a node with nothing to do sleeps until its next anti-entropy round or scrub
+   * step), but never sooner than {@code replicaTickMillis} after its last tick: the daemon's
+   * {@code replication.tick}, 200 ms by default, within which the per-tick budgets count.
    */
   public static OverlaySim withReplication(long seed, int nodeCount, OverlayConfig config,
       NetworkModel network, ReplicaConfig replicaConfig, FragmentCodec codec,
@@ -295,8 +296,10 @@ public final class OverlaySim {
   }
 
   /**
-   * Attaches (or, after a disk wipe, replaces) the node's replica core: it ticks every replica
-   * tick, is never idle (the simulated user never stops writing), and advertises a fixed room.
+   * Attaches (or, after a disk wipe, replaces) the node's replica core: it advertises a fixed
+   * room and never counts itself idle, which is about the repair budget only (it repairs at
+   * the busy rate, {@code repairsPerTick}, as a node whose user keeps writing would): between
+   * its deadlines the node sleeps all the same.
    */
   private void attachReplica(SimNode n, ReplicaCore replica) {
     long now = sim.now();

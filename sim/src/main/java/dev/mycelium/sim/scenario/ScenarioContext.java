@@ -149,21 +149,13 @@ public final class ScenarioContext {
 
   /**
    * Like {@link #newSim()}, but every node also runs the replication core with the given
-   * replication factor and the {@code replication} block's tick, scrub rate and anti-entropy
-   * interval, over
-   * in-memory stores (see {@link Replicas#CODEC}).
+   * replication factor, the {@code replication} block's anti-entropy interval and tick (the
+   * shortest time between two replication ticks of a node) and otherwise the daemon's
+   * defaults, over in-memory stores (see {@link Replicas#CODEC}).
    */
   public OverlaySim newReplicatingSim(int factor) {
-    ReplicaConfig rc = ReplicaConfig.DEFAULTS.withReplicationFactor(factor);
-    long ae = config.getLong("replication.anti-entropy-interval-ms");
-    int scrub = config.getInt("replication.scrub-per-tick");
-    if (ae != rc.antiEntropyIntervalMillis() || scrub != rc.scrubPerTick()) {
-      rc = new ReplicaConfig(rc.replicationFactor(), rc.digestLeafBits(), ae,
-          rc.repairsPerTick(), rc.idleRepairsPerTick(), rc.fetchBatch(), rc.fetchTimeoutMillis(),
-          rc.backoffBaseMillis(), rc.backoffMaxMillis(), rc.maxAttempts(), rc.lostRetryMillis(),
-          rc.streamPerTick(), rc.holderGraceMillis(), rc.tombstoneRetentionMillis(),
-          scrub, rc.restoreBroadcastDelayMillis());
-    }
+    ReplicaConfig rc = ReplicaConfig.DEFAULTS.withReplicationFactor(factor)
+        .withAntiEntropyIntervalMillis(config.getLong("replication.anti-entropy-interval-ms"));
     OverlaySim sim = OverlaySim.withReplication(seed, nodes, overlay(), network(), rc,
         Replicas.CODEC, config.getLong("replication.tick-ms"));
     sim.subscribeAll(TOPIC);

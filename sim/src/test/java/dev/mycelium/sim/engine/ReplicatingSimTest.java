@@ -103,6 +103,30 @@ class ReplicatingSimTest {
     }
   }
 
+  /**
+   * Once the writes are placed, a node's replication sleeps until its next anti-entropy round
+   * (one per 30 s: 20 in 10 minutes, 21 with the first round's phase) or the next step of its
+   * scrub (a pass of 15 minutes; the one at boot found nothing held, so the next starts after
+   * this window), or when its active view changes, which a settled overlay's does rarely. The
+   * minimum spacing of 1 s used to be its period: 600 ticks in 10 minutes.
+   */
+  @Test
+  void anIdleReplicatingNodeSleepsUntilItsNextAntiEntropyRound() {
+    OverlaySim sim = sim(11);
+    sim.growAll(0, 20);
+    writeAt(sim, 0, 20, 10_000);
+    sim.runUntil(60_000);
+    long[] before = new long[sim.size()];
+    for (int i = 0; i < sim.size(); i++) {
+      before[i] = sim.nodeCore(i).replicaTicks();
+    }
+    sim.runUntil(60_000 + 10 * 60_000);
+    for (int i = 0; i < sim.size(); i++) {
+      assertThat(sim.nodeCore(i).replicaTicks() - before[i]).as("replication ticks of node %d", i)
+          .isBetween(20L, 22L);
+    }
+  }
+
   @Test
   void oneSeedReplaysTheSameRun() {
     long[] hashes = new long[2];
