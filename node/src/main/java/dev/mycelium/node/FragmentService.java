@@ -546,6 +546,11 @@ public final class FragmentService {
     reconciler.atStart();
   }
 
+  /** Threads that embed queued texts at once; set before the embedding loop starts. */
+  public void setEmbedThreads(int threads) {
+    embedding.threads(threads);
+  }
+
   /** Embeds queued text-only fragments until interrupted. */
   void embedLoop() {
     embedding.loop();

@@ -186,6 +186,7 @@ public final class Node implements AutoCloseable, ApiBackend {
             metrics,
             System::currentTimeMillis);
     service.setSubstitutesPerHit(config.search().substitutes());
+    service.setEmbedThreads(config.embedder().threads());
     int rate = config.storage().scrubRatePerSecond();
     // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
     scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));

@@ -233,8 +233,9 @@ public record NodeConfig(
    *
    * @param name "minilm", "minilm-q" or "hash"
    * @param queueCapacity text-only fragments that may wait for embedding
+   * @param threads threads that embed queued texts at once
    */
-  public record Embedder(String name, int queueCapacity) {}
+  public record Embedder(String name, int queueCapacity, int threads) {}
 
   /**
    * Logging.
@@ -369,7 +370,8 @@ public record NodeConfig(
     Embedder embedder =
         new Embedder(
             r.oneOf("mycelium.embedder.name", false, "minilm", "minilm-q", "hash"),
-            r.intIn("mycelium.embedder.queue-capacity", 1, 10_000_000));
+            r.intIn("mycelium.embedder.queue-capacity", 1, 10_000_000),
+            r.intIn("mycelium.embedder.threads", 1, 64));
     Log log =
         new Log(
             r.oneOf("mycelium.log.format", false, "text", "json"),

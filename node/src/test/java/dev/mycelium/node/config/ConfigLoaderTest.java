@@ -32,7 +32,8 @@ class ConfigLoaderTest {
     assertThat(c.peer().profile()).isEqualTo("lan");
     assertThat(c.storage().maxTextBytes()).isEqualTo(65536);
     assertThat(c.storage().dimension()).isEqualTo(384);
-    assertThat(c.embedder().name()).isEqualTo("minilm");
+    assertThat(c.embedder().name()).isEqualTo("minilm-q");
+    assertThat(c.embedder().threads()).isEqualTo(2);
     assertThat(c.node().shutdownGrace()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.node().dataDir().isAbsolute()).isTrue();
     assertThat(c.node().dataDir().getFileName().toString()).isEqualTo("data");
@@ -115,7 +116,7 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> new ConfigLoader().file(f).load())
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("mycelium.embedder.name")
-        .hasMessageContaining("minilm, hash");
+        .hasMessageContaining("minilm, minilm-q, hash");
 
     Files.writeString(f, "mycelium.node.shutdown-grace = soon\n");
     assertThatThrownBy(() -> new ConfigLoader().file(f).load())
