@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""The built-in embedder through a node, two settings side by side in one run.
+
+For each setting a fresh `./mycelium run` is started, left idle (150 s by default, as the
+laptop table does) and its resident memory read; then 3,000 WordNet noun glosses are POSTed
+in batches of 500 and timed until the index holds them all (the table's embedding row).
+
+    apt-get install -y wordnet-base
+    /usr/bin/python3 scripts/embed-rate.py [IDLE_SECONDS]
+
+The node, the glosses and the waiting are those of scripts/bench-table.py, loaded from beside
+this file. Results: docs/BENCHMARKS.md, "Embedding".
+"""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location('bench_table', os.path.join(HERE, 'bench-table.py'))
+bt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bt)
+
+SETTINGS = [
+    ('minilm-q, 2 threads (default)', None),
+    ('minilm, 1 thread (before)', 'mycelium.embedder { name = "minilm", threads = 1 }'),
+]
+
+
+def main():
+    idle = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+    if not os.path.exists('/usr/share/wordnet/data.noun'):
+        bt.fail('needs WordNet: apt-get install -y wordnet-base')
+    work = '/tmp/mycelium-embed-rate'
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    texts = bt.wordnet_glosses(3000)
+    # bench-table's Node starts `mycelium run` with fixed flags; a setting adds --config.
+    extra = []
+    popen = subprocess.Popen
+    bt.subprocess.Popen = lambda args, **kw: popen(list(args) + extra, **kw)
+    for i, (name, conf) in enumerate(SETTINGS):
+        data = os.path.join(work, 'node%d' % i)
+        extra[:] = []
+        if conf:
+            path = data + '.conf'
+            with open(path, 'w') as f:
+                f.write(conf + '\n')
+            extra[:] = ['--config', path]
+        node = bt.Node(data)
+        started = node.start()
+        time.sleep(idle)
+        rss_idle = node.rss_bytes()
+        size = node.call('GET', '/v1/status')['index']['size']
+        t = time.monotonic()
+        for k in range(0, len(texts), 500):
+            node.call('POST', '/v1/fragments/batch',
+                      {'fragments': [{'text': x} for x in texts[k:k + 500]]})
+        node.wait_indexed(size + len(texts))
+        rate = len(texts) / (time.monotonic() - t)
+        print('%-32s start %.2f s, resident after %d s idle %d MB, %.0f texts/s, resident after '
+              '%d MB' % (name, started, idle, rss_idle // 10**6, rate, node.rss_bytes() // 10**6),
+              flush=True)
+        node.stop()
+
+
+if __name__ == '__main__':
+    main()
