@@ -207,8 +207,10 @@ final class OwnerRole {
       }
     }
     int r = config.replicationFactor();
-    if (keep.size() == current.size() && (current.size() >= r
-        || candidates.keySet().stream().allMatch(current::contains))) {
+    // More than R are listed only while repairs needed the extra holders (below): once they
+    // are done, the list is trimmed back.
+    if (keep.size() == current.size() && (current.size() == r
+        || current.size() < r && candidates.keySet().stream().allMatch(current::contains))) {
       return;
     }
     List<Candidate> pool = new ArrayList<>();
@@ -218,12 +220,30 @@ final class OwnerRole {
       }
     }
     List<NodeId> next = Placement.refill(selfId, keep, pool, r);
+    // While own fragments wait for repair, a holder that only looks gone (away, silent) may
+    // have the last good copies, and a holder dropped from the manifest releases them. It stays
+    // listed beside its replacements until those repairs are done; one that left the network
+    // said so and holds nothing. Seen on a node restoring after a wipe: it replaced its three
+    // holders, which were not yet its neighbours, and lost 272 of its 400 fragments.
+    if (ctx.repairs.repairingOwn()) {
+      for (NodeId h : current) {
+        if (!next.contains(h) && !departed.contains(h) && next.size() < Manifest.MAX_HOLDERS) {
+          next.add(h);
+        }
+      }
+    }
     if (next.equals(current)) {
       return;
     }
+    Map<NodeId, PeerAddress> listed = new HashMap<>();
+    if (ownManifest != null) {
+      for (PeerAddress a : ownManifest.holders()) {
+        listed.put(a.id(), a);
+      }
+    }
     List<PeerAddress> addrs = new ArrayList<>();
     for (NodeId n : next) {
-      PeerAddress a = ctx.addresses.get(n);
+      PeerAddress a = ctx.addresses.getOrDefault(n, listed.get(n));
       if (a == null) {
         return; // cannot name a holder we cannot reach; wait for its address
       }

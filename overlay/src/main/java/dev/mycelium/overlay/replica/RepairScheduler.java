@@ -256,6 +256,17 @@ public final class RepairScheduler {
     return it == null ? null : it.owner;
   }
 
+  /** Whether any of this node's own fragments is queued, being fetched or LOST. */
+  public boolean repairingOwn() {
+    for (Item it : items.values()) {
+      if (it.own) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a fragment is queued, being fetched or LOST. */
   public boolean contains(FragmentId id) {
     return items.containsKey(id);
   }

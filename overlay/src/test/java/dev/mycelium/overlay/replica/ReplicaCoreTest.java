@@ -136,6 +136,58 @@ class ReplicaCoreTest {
     }
   }
 
+  /**
+   * An owner with fragments to repair keeps holders that only look gone in its manifest: a
+   * holder dropped from it releases its replicas, which may be the last good copies. Once the
+   * repairs are done the owner lets them go.
+   */
+  @Test
+  void holdersThatLookGoneStayListedWhileOwnFragmentsWaitForRepair() {
+    ReplicaNet wide = newNet(23, 9);
+    ReplicaNet.Node owner = wide.list().get(0);
+    List<Fragment> fs = new java.util.ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      fs.add(owner.write(i));
+    }
+    wide.run(2_000);
+    List<NodeId> first = owner.core.holders();
+    assertThat(first).hasSize(3);
+    // The holders drop out of reach without a word, and the owner loses half its fragments.
+    for (NodeId h : first) {
+      wide.partition(wide.node(h));
+    }
+    wide.refreshViews();
+    for (int i = 0; i < 5; i++) {
+      owner.store.markBlank(fs.get(i).id());
+      wide.apply(owner, owner.core.onBlank(wide.now, fs.get(i).id()));
+    }
+    ReplicaConfig c = ReplicaNetworkTest.FAST;
+    wide.run(c.holderGraceMillis() + 3 * c.antiEntropyIntervalMillis() + 3_000);
+    assertThat(owner.core.holders()).as("replacements beside the holders that look gone")
+        .containsAll(first).hasSizeGreaterThan(3);
+
+    // They come back: the repairs find their copies, and then the manifest is R again.
+    for (NodeId h : first) {
+      wide.heal(wide.node(h));
+    }
+    wide.refreshViews();
+    // Fragments whose fetches failed meanwhile are LOST and tried again every lostRetry, each
+    // time from one source, and half the sources are the replacements without the bytes.
+    for (int round = 0; round < 10 && fs.stream().anyMatch(f -> owner.store.get(f.id())
+        .orElseThrow().state() != dev.mycelium.model.FragmentState.PRESENT); round++) {
+      wide.run(c.lostRetryMillis());
+    }
+    for (Fragment f : fs) {
+      assertThat(owner.store.get(f.id()).orElseThrow().state()).as("fragment %s", f.id())
+          .isEqualTo(dev.mycelium.model.FragmentState.PRESENT);
+      assertThat(owner.store.get(f.id()).orElseThrow().fragment().orElseThrow().text())
+          .isEqualTo(f.text());
+    }
+    wide.refreshViews();
+    wide.run(3 * c.antiEntropyIntervalMillis() + 1_000);
+    ReplicaNetworkTest.assertFullyReplicated(wide, owner, fs);
+  }
+
   @Test
   void aHolderWithoutRoomIsReplaced() {
     java.util.List<Fragment> fs = new java.util.ArrayList<>();
