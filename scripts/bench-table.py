@@ -63,9 +63,10 @@ def log(msg):
 class Node:
     """`./mycelium run` in its own process; the launcher execs the JVM, so its pid is the JVM's."""
 
-    def __init__(self, data, env=None):
+    def __init__(self, data, env=None, args=()):
         self.data = data
         self.env = env
+        self.args = list(args)
         self.proc = None
         self.url = None
         self.key = None
@@ -80,7 +81,7 @@ class Node:
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [MYCELIUM, 'run', '--data', self.data, '--api', '127.0.0.1:0',
-             '--listen', '127.0.0.1:0'], stdout=logf, stderr=subprocess.STDOUT,
+             '--listen', '127.0.0.1:0'] + self.args, stdout=logf, stderr=subprocess.STDOUT,
             env=self.env, cwd=ROOT)
         while True:
             if self.proc.poll() is not None:

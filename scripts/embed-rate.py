@@ -14,7 +14,6 @@ this file. Results: docs/BENCHMARKS.md, "Embedding".
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -37,19 +36,15 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     texts = bt.wordnet_glosses(3000)
-    # bench-table's Node starts `mycelium run` with fixed flags; a setting adds --config.
-    extra = []
-    popen = subprocess.Popen
-    bt.subprocess.Popen = lambda args, **kw: popen(list(args) + extra, **kw)
     for i, (name, conf) in enumerate(SETTINGS):
         data = os.path.join(work, 'node%d' % i)
-        extra[:] = []
+        args = []
         if conf:
             path = data + '.conf'
             with open(path, 'w') as f:
                 f.write(conf + '\n')
-            extra[:] = ['--config', path]
-        node = bt.Node(data)
+            args = ['--config', path]
+        node = bt.Node(data, args=args)
         started = node.start()
         time.sleep(idle)
         rss_idle = node.rss_bytes()

@@ -73,6 +73,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Node implements AutoCloseable, ApiBackend {
   private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+  /** The scrubber's warning about BLANK fragments comes at most this often. */
+  private static final long SCRUB_WARN_INTERVAL_NANOS = 60_000_000_000L;
 
   /** File in the data directory that tells clients where the API listens. */
   public static final String API_FILE = "api.json";
@@ -111,7 +113,6 @@ public final class Node implements AutoCloseable, ApiBackend {
   private volatile SharedKnowledgeAndSearch sharedAndSearch;
   private long lastScrubFailures;
   private long lastScrubWarnNanos;
-  private static final long SCRUB_WARN_INTERVAL_NANOS = 60_000_000_000L;
   private InetSocketAddress apiAddress;
 
   private Node(NodeConfig config, NodeBackends backends) {
