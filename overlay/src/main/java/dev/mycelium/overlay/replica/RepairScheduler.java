@@ -68,6 +68,8 @@ public final class RepairScheduler {
   private final ReplicaConfig config;
   private final RandomGenerator random;
   private final Map<FragmentId, Item> items = new HashMap<>();
+  /** Items of this node's own fragments, so that {@link #repairingOwn} need not search. */
+  private int ownItems;
   private final PriorityQueue<Due> timeline = new PriorityQueue<>(
       (a, b) -> a.at != b.at ? Long.compare(a.at, b.at) : Long.compare(a.seq, b.seq));
   private long seq;
@@ -100,6 +102,9 @@ public final class RepairScheduler {
     if (it == null) {
       it = new Item(id, owner, own);
       items.put(id, it);
+      if (own) {
+        ownItems++;
+      }
       it.sources.addAll(sources);
       queued++;
       startCycle(now);
@@ -180,6 +185,7 @@ public final class RepairScheduler {
     if (it == null) {
       return;
     }
+    forget(it);
     count(it.phase, -1);
     done++;
     cycleDone++;
@@ -218,8 +224,15 @@ public final class RepairScheduler {
   public void cancel(long now, FragmentId id) {
     Item it = items.remove(id);
     if (it != null) {
+      forget(it);
       count(it.phase, -1);
       endCycleIfIdle(now);
+    }
+  }
+
+  private void forget(Item it) {
+    if (it.own) {
+      ownItems--;
     }
   }
 
@@ -258,12 +271,9 @@ public final class RepairScheduler {
 
   /** Whether any of this node's own fragments is queued, being fetched or LOST. */
   public boolean repairingOwn() {
-    for (Item it : items.values()) {
-      if (it.own) {
-        return true;
-      }
-    }
-    return false;
+    // Counted, not searched: placement asks on every tick while it keeps extra holders, and
+    // a holder's queue can hold many thousands of other owners' fragments.
+    return ownItems > 0;
   }
 
   /** Whether a fragment is queued, being fetched or LOST. */
