@@ -502,8 +502,7 @@ public final class ChronicleFile implements AutoCloseable {
     checkFreeSpace();
     Gens g0 = current;
     String refusal = growthRefusal;
-    if (refusal != null && g0.old == null && (size.get() >= g0.active.entries
-        || valueBytes.get() >= g0.active.madeForBytes())) {
+    if (refusal != null && g0.old == null && atMadeFor(g0)) {
       // The generation is at what it was made for and the next one does not fit: its segments'
       // last headroom is kept for updates of the keys already held.
       if (usable() - refusedNeed < spec.minFreeDiskBytes()) {
@@ -513,10 +512,13 @@ public final class ChronicleFile implements AutoCloseable {
     }
     while (true) {
       Gens before = current;
-      if (before.old != null && (size.get() >= before.active.entries
-          || valueBytes.get() >= before.active.madeForBytes())) {
-        // Writers outpacing the mover would fill the new file with new keys before the old
-        // ones are in; wait for the move to end, after which the next growth starts.
+      if (atMadeFor(before) && (before.old != null || before.active.entries < maxPhysical())) {
+        // A generation is never filled past what it was made for: the rest of its file is
+        // headroom for values that grow in place, and Chronicle, without extra tiers, damages
+        // a segment's counters when such a value finds no room (the entry stays listed with
+        // its space freed). Writers outpacing the growth thread (making and syncing a file
+        // takes a while on a slow disk) or the mover (which must bring the old keys in before
+        // the new file fills) wait for it here instead.
         awaitGrowth(before, null);
         continue;
       }
@@ -571,11 +573,24 @@ public final class ChronicleFile implements AutoCloseable {
       try {
         g = acquire();
         try {
-          if (holder(g, key).replace(key, expected, value)) {
-            valueBytes.addAndGet(value.length - expected.length);
-            return true;
+          Gen h = holder(g, key);
+          if (h == g.old) {
+            // The old file is being emptied and may be close to full: the key goes across with
+            // its new value instead of being rewritten there. Copied before it is removed, as
+            // the mover does, so a crash in between keeps the old value (not yet acknowledged).
+            if (!Arrays.equals(h.get(key), expected)) {
+              return false;
+            }
+            g.active.put(key, value);
+            h.remove(key);
+          } else if (!h.replace(key, expected, value)) {
+            return false;
           }
-          return false;
+          valueBytes.addAndGet(value.length - expected.length);
+          if (value.length > expected.length && growthDue(g)) {
+            maybeGrow();
+          }
+          return true;
         } catch (ChronicleHashClosedException e) {
           throw closedError();
         } catch (RuntimeException e) {
@@ -831,6 +846,11 @@ public final class ChronicleFile implements AutoCloseable {
   private boolean growthDue(Gens g) {
     return size.get() >= g.active.growAt()
         || valueBytes.get() >= (long) (g.active.madeForBytes() * GROW_AT);
+  }
+
+  /** Whether the newest generation holds what it was made for, in entries or value bytes. */
+  private boolean atMadeFor(Gens g) {
+    return size.get() >= g.active.entries || valueBytes.get() >= g.active.madeForBytes();
   }
 
   /** Asks for a growth, unless the last one was refused and the space it needed is not free. */
@@ -1270,7 +1290,7 @@ public final class ChronicleFile implements AutoCloseable {
         // segment is recovered on its own; a segment that fills refuses the write, which then
         // waits for the next generation (see awaitGrowth). Chronicle sizes each segment for the
         // 99.999th percentile of the entries it receives, and a generation is never filled past
-        // what it was made for while a move is under way, so such waits are rare.
+        // what it was made for (see putIfAbsent), so such waits are rare.
         .allowSegmentTiering(false)
         // Chronicle's own entry checksums are off on purpose: its recovery silently drops an
         // entry whose checksum fails, where the stores' own checks turn it BLANK and repair it.

@@ -187,6 +187,56 @@ class ChronicleGrowthTest {
         .matches("(?s).*generations=[0-9]+:[0-9]+:[0-9]+:[0-9a-f]{64}\\n");
   }
 
+  /**
+   * Making a generation can take a while (a file made and synced on a slow disk). A writer that
+   * outpaces it waits at what the current file was made for, rather than filling the headroom
+   * that values growing in place need: Chronicle, without extra tiers, damages a segment when
+   * such a value finds no room.
+   */
+  @Test
+  @Timeout(60)
+  void writersWaitForASlowGrowthAtWhatTheFileWasMadeFor() throws Exception {
+    java.util.concurrent.CountDownLatch growthMayGo = new java.util.concurrent.CountDownLatch(1);
+    ChronicleFile.FreeSpace free = () -> {
+      if (Thread.currentThread().getName().endsWith("-growth")) {
+        try {
+          growthMayGo.await();
+        } catch (InterruptedException e) {
+          throw new java.io.IOException(e);
+        }
+      }
+      return 1L << 40;
+    };
+    int n = 3_000;
+    try (ChronicleFile f = ChronicleFile.open(dir, spec(0, free));
+        AutoCloseable release = growthMayGo::countDown) {
+      long madeFor = f.generationEntries();
+      Thread writer = new Thread(() -> {
+        for (int i = 0; i < n; i++) {
+          f.putIfAbsent(key(i), value(i));
+        }
+      }, "writer");
+      writer.start();
+      org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() ->
+          writer.getState() == Thread.State.TIMED_WAITING || !writer.isAlive());
+      assertThat(f.size()).as("entries written while the growth was held up").isEqualTo(madeFor);
+      assertThat(f.generations()).isEqualTo(1);
+      // The headroom serves values that grow: every held one may double.
+      for (int i = 0; i < madeFor; i += 2) {
+        byte[] doubled = (new String(value(i), StandardCharsets.UTF_8).repeat(2))
+            .getBytes(StandardCharsets.UTF_8);
+        assertThat(f.replace(key(i), value(i), doubled)).as("replace %d", i).isTrue();
+      }
+      growthMayGo.countDown();
+      writer.join();
+      f.settle();
+      for (int i = 0; i < n; i++) {
+        assertThat(f.get(key(i))).as("entry %d", i).isNotNull();
+      }
+      assertThat(f.size()).isEqualTo(n);
+    }
+  }
+
   @Test
   void updatesAndRemovalsReachWhicheverGenerationHoldsTheKey() throws Exception {
     try (ChronicleFile f = ChronicleFile.open(dir, spec(0, null))) {
