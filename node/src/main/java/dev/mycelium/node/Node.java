@@ -66,7 +66,8 @@ import org.slf4j.LoggerFactory;
  * background threads that keep the index in step with the store, so that writes never wait for
  * the embedder or the index.
  *
- * <p>Background scrubbing uses the storage module's {@link Scrubber}, stepped every 100 ms.
+ * <p>Background scrubbing uses the storage module's {@link Scrubber}, stepped when it next has
+ * work ({@code storage.scrub-interval} paces its passes).
  *
  * <p>The API listens before the store is open, so that {@code /health} and {@code /ready}
  * (saying "store opening") answer during a long recovery; fragment requests get 503 meanwhile.
@@ -75,6 +76,8 @@ public final class Node implements AutoCloseable, ApiBackend {
   private static final Logger LOG = LoggerFactory.getLogger(Node.class);
   /** The scrubber's warning about BLANK fragments comes at most this often. */
   private static final long SCRUB_WARN_INTERVAL_NANOS = 60_000_000_000L;
+  /** Scrub steps come no closer than this, however much work the scrubbers have. */
+  private static final long MIN_SCRUB_SPACING_NANOS = 100_000_000L;
 
   /** File in the data directory that tells clients where the API listens. */
   public static final String API_FILE = "api.json";
@@ -191,9 +194,11 @@ public final class Node implements AutoCloseable, ApiBackend {
     service.setSubstitutesPerHit(config.search().substitutes());
     service.setEmbedThreads(config.embedder().threads());
     int rate = config.storage().scrubRatePerSecond();
-    // Steps come every 100 ms; a late step may catch up to two steps' worth, no more.
-    scrubber = new Scrubber(store, rate, Math.max(1, rate / 5));
-    replicaScrubber = new Scrubber(replicaStore, rate, Math.max(1, rate / 5));
+    long pass = config.storage().scrubInterval().toNanos();
+    // A step does up to 200 ms of checks at the rate, so a large store is walked in a few
+    // steps a second; between passes the scrubbers sleep until the next is due.
+    scrubber = new Scrubber(store, rate, Math.max(1, rate / 5), pass);
+    replicaScrubber = new Scrubber(replicaStore, rate, Math.max(1, rate / 5), pass);
     startThread("mycelium-embedder", service::embedLoop);
     startThread(
         "mycelium-index-loader",
@@ -206,8 +211,7 @@ public final class Node implements AutoCloseable, ApiBackend {
             LOG.error("index rebuild failed; searches may miss fragments until restart", e);
           }
         });
-    scheduler.scheduleWithFixedDelay(
-        guarded("scrubber", this::scrubStep), 100, 100, TimeUnit.MILLISECONDS);
+    scheduler.execute(this::scrubThenSleep);
     scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
         TimeUnit.SECONDS);
     scheduler.scheduleWithFixedDelay(guarded("expiry sweep", () -> service.sweepExpired(1000)),
@@ -284,6 +288,24 @@ public final class Node implements AutoCloseable, ApiBackend {
         LOG.warn("{} step failed: {}", what, e.toString());
       }
     };
+  }
+
+  /**
+   * Runs a scrub step, then sleeps until either scrubber next has work: an idle node wakes for
+   * scrubbing a few times per {@code storage.scrub-interval}, not ten times a second.
+   */
+  private void scrubThenSleep() {
+    guarded("scrubber", this::scrubStep).run();
+    if (stopping) {
+      return;
+    }
+    long next = Math.min(scrubber.nextStepNanos(), replicaScrubber.nextStepNanos());
+    long delay = Math.max(MIN_SCRUB_SPACING_NANOS, next - System.nanoTime());
+    try {
+      scheduler.schedule(this::scrubThenSleep, delay, TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // The node is stopping.
+    }
   }
 
   private void scrubStep() {

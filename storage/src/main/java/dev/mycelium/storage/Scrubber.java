@@ -16,6 +16,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * The rate works as a token bucket whose burst is one step's bound, so a late step catches up a
  * little and never floods the disk.
  *
+ * <p>Passes are paced: a pass starts at most once per {@code passNanos}, so a node whose store
+ * is walked in seconds then rests until the next pass is due instead of re-reading the same
+ * fragments all day. {@link #nextStepNanos()} says when a step has work again, so the caller
+ * sleeps until then rather than polling.
+ *
  * <p>Each pass walks a snapshot of the IDs taken when the pass starts, packed into one byte
  * array (32 bytes per fragment), so the cursor costs no objects per fragment and writes that
  * arrive meanwhile are checked on the next pass.
@@ -36,8 +41,12 @@ public final class Scrubber {
   private final Target store;
   private final double perNano;
   private final int maxPerStep;
+  private final long passNanos;
 
   private boolean started;
+  /** When the current pass started; the next may start {@link #passNanos} later. */
+  private long passStartNanos;
+  private boolean passed;
   private long lastNanos;
   private double credit;
   private byte[] snapshot = new byte[0];
@@ -56,20 +65,33 @@ public final class Scrubber {
    * @param maxPerStep most checks one {@link #step} does, however late it is called
    */
   public Scrubber(FragmentStore store, double fragmentsPerSecond, int maxPerStep) {
-    this(
-        new Target() {
-          @Override
-          public FragmentState check(FragmentId id) {
-            return store.check(id);
-          }
+    this(targetOf(store), fragmentsPerSecond, maxPerStep, 0);
+  }
 
-          @Override
-          public void forEachId(java.util.function.Consumer<FragmentId> visitor) {
-            store.forEachId(visitor);
-          }
-        },
-        fragmentsPerSecond,
-        maxPerStep);
+  /**
+   * A scrubber over {@code store} that starts a pass at most once per {@code passNanos}.
+   *
+   * @param fragmentsPerSecond checks per second on average while a pass runs
+   * @param maxPerStep most checks one {@link #step} does, however late it is called
+   * @param passNanos least time from the start of one pass to the start of the next
+   */
+  public Scrubber(FragmentStore store, double fragmentsPerSecond, int maxPerStep,
+      long passNanos) {
+    this(targetOf(store), fragmentsPerSecond, maxPerStep, passNanos);
+  }
+
+  private static Target targetOf(FragmentStore store) {
+    return new Target() {
+      @Override
+      public FragmentState check(FragmentId id) {
+        return store.check(id);
+      }
+
+      @Override
+      public void forEachId(java.util.function.Consumer<FragmentId> visitor) {
+        store.forEachId(visitor);
+      }
+    };
   }
 
   /**
@@ -79,6 +101,23 @@ public final class Scrubber {
    * @param maxPerStep most checks one {@link #step} does, however late it is called
    */
   public Scrubber(Target store, double fragmentsPerSecond, int maxPerStep) {
+    this(store, fragmentsPerSecond, maxPerStep, 0);
+  }
+
+  /**
+   * A scrubber over any {@link Target} that starts a pass at most once per {@code passNanos}.
+   *
+   * @param fragmentsPerSecond checks per second on average while a pass runs
+   * @param maxPerStep most checks one {@link #step} does, however late it is called
+   * @param passNanos least time from the start of one pass to the start of the next; 0 starts
+   *     the next pass at the step after one ends
+   */
+  public Scrubber(Target store, double fragmentsPerSecond, int maxPerStep, long passNanos) {
+    if (passNanos < 0) {
+      throw new IllegalArgumentException("the scrub pass interval must not be negative, got "
+          + passNanos + " ns");
+    }
+    this.passNanos = passNanos;
     if (!(fragmentsPerSecond > 0) || Double.isInfinite(fragmentsPerSecond)) {
       throw new IllegalArgumentException(
           "the scrub rate must be a positive number of fragments per second, got "
@@ -105,6 +144,7 @@ public final class Scrubber {
     if (!started) {
       started = true;
       lastNanos = nowNanos;
+      passStartNanos = nowNanos;
       return 0;
     }
     long elapsed = nowNanos - lastNanos;
@@ -118,10 +158,12 @@ public final class Scrubber {
     boolean newPassThisStep = false;
     while (done < budget) {
       if (cursor >= size) {
-        if (newPassThisStep) {
+        if (newPassThisStep || (passed && nowNanos - passStartNanos < passNanos)) {
           break;
         }
         takeSnapshot();
+        passed = true;
+        passStartNanos = nowNanos;
         newPassThisStep = true;
         if (size == 0) {
           break;
@@ -145,6 +187,26 @@ public final class Scrubber {
     }
     credit = Math.max(0, credit - done);
     return done;
+  }
+
+  /**
+   * When a step next has work, on the clock {@link #step} is given: at once before the first
+   * step; while a pass runs, when one step's worth of checks is due at the rate; between
+   * passes, when the next pass may start.
+   */
+  public synchronized long nextStepNanos() {
+    if (!started) {
+      return Long.MIN_VALUE;
+    }
+    boolean midPass = cursor < size;
+    // Mid-pass, a step waits for a full step's worth of checks, so a large store is walked in
+    // a few big steps rather than many small ones; a new pass starts on the first check due.
+    double wanted = (midPass ? Math.min(maxPerStep, size - cursor) : 1) - credit;
+    long byRate = lastNanos + (wanted <= 0 ? 0 : (long) Math.ceil(wanted / perNano));
+    if (midPass || !passed) {
+      return byRate;
+    }
+    return Math.max(byRate, passStartNanos + passNanos);
   }
 
   /**

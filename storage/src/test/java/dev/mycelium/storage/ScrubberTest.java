@@ -145,6 +145,50 @@ class ScrubberTest {
     assertThat(scrubber.step(2 * SECOND)).isEqualTo(1);
   }
 
+  /**
+   * A paced scrubber walks the store once per pass interval and says when it next has work, so
+   * a node following those deadlines wakes a handful of times per pass instead of every 100 ms.
+   */
+  @Test
+  void aPacedScrubberRestsBetweenPassesAndSaysWhenItNextHasWork() {
+    Recording store = storeWith(20);
+    Scrubber scrubber = new Scrubber(store, 10, 10, 60 * SECOND);
+    scrubber.step(0);
+    assertThat(scrubber.nextStepNanos()).as("one check's worth at 10/s").isEqualTo(SECOND / 10);
+    List<Long> wakes = new ArrayList<>();
+    long now;
+    while ((now = scrubber.nextStepNanos()) < 130 * SECOND) {
+      wakes.add(now);
+      scrubber.step(now);
+    }
+    assertThat(scrubber.passes()).isEqualTo(3);
+    assertThat(store.checks).hasSize(60);
+    // 0.1 s, 1.1 s, 2.0 s for the first pass; then two steps a pass, a minute apart.
+    assertThat(wakes).containsExactly(SECOND / 10, 11 * SECOND / 10, 2 * SECOND,
+        601 * SECOND / 10, 611 * SECOND / 10, 1201 * SECOND / 10, 1211 * SECOND / 10);
+    assertThat(now).as("the fourth pass").isEqualTo(1801 * SECOND / 10);
+  }
+
+  @Test
+  void aPacedScrubberChecksNothingBetweenPassesHoweverOftenItIsStepped() {
+    Recording store = storeWith(5);
+    Scrubber scrubber = new Scrubber(store, 100, 100, 60 * SECOND);
+    scrubber.step(0);
+    assertThat(scrubber.step(SECOND)).isEqualTo(5);
+    for (long t = 2; t < 61; t++) {
+      assertThat(scrubber.step(t * SECOND)).as("step at %d s", t).isZero();
+    }
+    assertThat(scrubber.step(61 * SECOND)).isEqualTo(5);
+    assertThat(scrubber.passes()).isEqualTo(2);
+  }
+
+  @Test
+  void rejectsANegativePassInterval() {
+    assertThatThrownBy(() -> new Scrubber(storeWith(1), 10, 10, -1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("pass interval");
+  }
+
   @Test
   void newFragmentsAreCheckedOnTheNextPass() {
     Recording store = storeWith(5);

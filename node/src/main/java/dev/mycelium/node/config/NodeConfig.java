@@ -198,6 +198,7 @@ public record NodeConfig(
    * @param maxMetadataEntries most metadata entries per fragment
    * @param maxMetadataBytes most metadata bytes per fragment
    * @param scrubRatePerSecond fragments checked per second in the background
+   * @param scrubInterval least time from the start of one scrub pass to the start of the next
    * @param nearlyFullRatio fill ratio at which the node warns and turns not-ready
    * @param minFreeDiskMb disk space (MiB) the stores never take: below it new fragments and
    *     replicas are refused and the node is not ready
@@ -210,6 +211,7 @@ public record NodeConfig(
       int maxMetadataEntries,
       int maxMetadataBytes,
       int scrubRatePerSecond,
+      Duration scrubInterval,
       double nearlyFullRatio,
       long minFreeDiskMb) {
 
@@ -360,6 +362,7 @@ public record NodeConfig(
             r.intIn("mycelium.storage.max-metadata-entries", 0, 10_000),
             r.intIn("mycelium.storage.max-metadata-bytes", 0, 16 * 1024 * 1024),
             r.intIn("mycelium.storage.scrub-rate-per-second", 1, 1_000_000),
+            r.durationIn("mycelium.storage.scrub-interval", Duration.ZERO, Duration.ofDays(30)),
             r.doubleIn("mycelium.storage.nearly-full-ratio", 0.01, 1.0),
             r.longIn("mycelium.storage.min-free-disk-mb", 0, 1_000_000_000L));
     Index index =
