@@ -270,6 +270,7 @@ public final class Node implements AutoCloseable, ApiBackend {
     s.readThrough(r, config.replication().readTimeout(), ledger);
     s.setCopyLocator(r::copyReachable);
     scrubber.onFailure(r::blank);
+    replicaStore.onBlank(r::heldBlank);
     return r;
   }
 

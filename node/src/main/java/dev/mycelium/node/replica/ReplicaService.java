@@ -244,6 +244,14 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
     submit((c, now) -> c.replicate(now, r -> r.onBlank(now, id)));
   }
 
+  /**
+   * A replica held for {@code owner} failed its check in the replica store (a read or the
+   * storage scrubber turned it BLANK): fetch it again from the owner's other holders.
+   */
+  public void heldBlank(FragmentId id, NodeId owner) {
+    submit((c, now) -> c.replicate(now, r -> r.onHeldBlank(now, id, owner)));
+  }
+
   @Override
   public CompletableFuture<Optional<Fetched>> fetchOne(FragmentId id, Optional<NodeId> owner) {
     CompletableFuture<Optional<Fetched>> f = new CompletableFuture<>();

@@ -55,7 +55,7 @@ final class HolderRole {
       new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
   // The scrub: a pass takes the IDs held when it starts and re-verifies them a few at a time,
   // in steps spread evenly over scrubPassMillis (ReplicaConfig.DEFAULTS says why so slowly).
-  private final ArrayDeque<FragmentId> scrubQueue = new ArrayDeque<>();
+  private final ArrayDeque<Scrubbed> scrubQueue = new ArrayDeque<>();
   private long scrubPassStart;
   private long scrubNext;
   private long scrubInterval;
@@ -545,15 +545,19 @@ final class HolderRole {
       }
     }
     for (int i = 0; i < scrubPerStep && !scrubQueue.isEmpty(); i++) {
-      FragmentId id = scrubQueue.poll();
-      Optional<NodeId> owner = ctx.held.ownerOf(id);
-      Optional<SignedReplica> r = ctx.held.replica(id);
-      if (owner.isEmpty() || r.isEmpty()) {
-        continue;
+      Scrubbed next = scrubQueue.poll();
+      OwnerDigest d = ctx.digests.get(next.owner());
+      if (d == null || !d.containsLive(next.id())) {
+        continue; // released, deleted or already being repaired since the pass began
       }
-      String bad = check(id, owner.get(), r.get());
+      // The digest says it is held, so the owner's anti-entropy will never send it again: a
+      // copy whose bytes no longer read (dropped or turned BLANK by the store) is as bad as
+      // one that fails its signature, and is fetched again the same way.
+      Optional<SignedReplica> r = ctx.held.replica(next.id());
+      String bad = r.isEmpty() ? "its bytes no longer read here (lost or BLANK in the store)"
+          : check(next.id(), next.owner(), r.get());
       if (bad != null) {
-        dropBadCopy(now, owner.get(), id, bad, out);
+        dropBadCopy(now, next.owner(), next.id(), bad, out);
       }
     }
     scrubNext = scrubQueue.isEmpty()
@@ -569,9 +573,10 @@ final class HolderRole {
   private void startScrubPass(long now) {
     for (Map.Entry<NodeId, OwnerDigest> e : ctx.digests.entrySet()) {
       if (!e.getKey().equals(selfId)) {
+        NodeId owner = e.getKey();
         e.getValue().forEach((id, deleted) -> {
           if (!deleted) {
-            scrubQueue.add(id);
+            scrubQueue.add(new Scrubbed(owner, id));
           }
         });
       }
@@ -596,6 +601,20 @@ final class HolderRole {
       return e.getMessage();
     }
   }
+
+  /**
+   * The store found a held replica's bytes bad (a read or its own scrubber turned it BLANK):
+   * fetch it again now rather than at the scrub's next pass.
+   */
+  void onHeldBlank(long now, FragmentId id, NodeId owner, Out out) {
+    OwnerDigest d = ctx.digests.get(owner);
+    if (d != null && d.containsLive(id)) {
+      dropBadCopy(now, owner, id, "the store found its bytes bad", out);
+    }
+  }
+
+  /** One replica a scrub pass will check, with the owner whose digest lists it. */
+  private record Scrubbed(NodeId owner, FragmentId id) {}
 
   private void dropBadCopy(long now, NodeId owner, FragmentId id, String why, Out out) {
     forgetHeld(owner, id);

@@ -140,6 +140,33 @@ public final class InMemoryHeldReplicas implements HeldReplicas {
   }
 
   /**
+   * Test hook: the replica's bytes no longer read, as when the store turns a record that fails
+   * its check BLANK (the owner is still known).
+   */
+  public void blankForTest(FragmentId id) {
+    Entry e = entries.get(id);
+    if (e == null || e.replica == null) {
+      throw new IllegalStateException("no replica of " + id + " is held here");
+    }
+    entries.put(id, new Entry(e.owner, null, null));
+  }
+
+  /**
+   * Test hook: the replica's record is gone, as when the store drops one whose header does not
+   * read (not even the owner is known).
+   */
+  public void loseForTest(FragmentId id) {
+    Entry e = entries.remove(id);
+    if (e == null) {
+      throw new IllegalStateException("no replica of " + id + " is held here");
+    }
+    Map<FragmentId, Boolean> m = byOwner.get(e.owner);
+    if (m != null) {
+      m.remove(id);
+    }
+  }
+
+  /**
    * Test hook: flips one byte in the middle of a kept replica's payload, as a bad disk sector
    * would.
    *

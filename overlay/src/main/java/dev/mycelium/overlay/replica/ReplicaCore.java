@@ -193,6 +193,17 @@ public final class ReplicaCore {
   }
 
   /**
+   * A replica held for {@code owner} failed its check in the store (a read or the storage
+   * scrubber turned it BLANK): drop the claim to hold it and fetch it again from the owner's
+   * other holders. An ID this node does not list as held for that owner is ignored.
+   */
+  public List<ReplicaEffect> onHeldBlank(long now, FragmentId id, NodeId owner) {
+    Out out = begin(now);
+    holder.onHeldBlank(now, id, owner, out);
+    return out.effects;
+  }
+
+  /**
    * A read hit a BLANK own fragment: ask one holder at once, outside the repair throttle. The
    * outcome is {@link ReplicaEvent.Repaired} for that ID, or {@link ReplicaEvent.FetchTimedOut}
    * once {@code deadline} has passed (the fragment then stays in the repair queue).

@@ -254,6 +254,51 @@ class ReplicaNetworkTest {
     assertFullyReplicated(net, a, fs);
   }
 
+  /**
+   * A held copy whose bytes stop reading (the store turned it BLANK, or dropped a record it
+   * could not read) is still listed in the holder's digest, so the owner's anti-entropy sees
+   * nothing missing: the holder's own scrub must notice and fetch it again.
+   */
+  @Test
+  void holderCopiesWhoseBytesStopReadingAreFetchedAgainByTheScrub() {
+    ReplicaNet net = net(6);
+    ReplicaNet.Node a = net.list().get(0);
+    List<Fragment> fs = writeAll(net, a, 60);
+    net.run(2_000);
+    ReplicaNet.Node h = net.node(a.core.holders().get(0));
+    Fragment blanked = fs.get(11);
+    Fragment lost = fs.get(23);
+    h.held.blankForTest(blanked.id());
+    h.held.loseForTest(lost.id());
+    net.run(6_000);
+    assertThat(h.events(ReplicaEvent.ScrubFailed.class)).extracting(ReplicaEvent.ScrubFailed::id)
+        .containsExactlyInAnyOrder(blanked.id(), lost.id());
+    assertThat(h.events(ReplicaEvent.Repaired.class)).extracting(ReplicaEvent.Repaired::id)
+        .containsExactlyInAnyOrder(blanked.id(), lost.id());
+    assertFullyReplicated(net, a, fs);
+  }
+
+  /** The store's own finding is acted on at once, without waiting for the scrub's pass. */
+  @Test
+  void aHeldCopyTheStoreFoundBlankIsFetchedAgainAtOnce() {
+    ReplicaNet net = net(6);
+    ReplicaNet.Node a = net.list().get(0);
+    List<Fragment> fs = writeAll(net, a, 60);
+    net.run(2_000);
+    ReplicaNet.Node h = net.node(a.core.holders().get(0));
+    Fragment blanked = fs.get(11);
+    h.held.blankForTest(blanked.id());
+    net.apply(h, h.core.onHeldBlank(net.now, blanked.id(), a.id()));
+    // Not listed for that owner: ignored.
+    net.apply(h, h.core.onHeldBlank(net.now, fs.get(12).id(), h.id()));
+    net.run(500);
+    assertThat(h.events(ReplicaEvent.Repaired.class)).extracting(ReplicaEvent.Repaired::id)
+        .containsExactly(blanked.id());
+    assertThat(h.events(ReplicaEvent.ScrubFailed.class)).extracting(ReplicaEvent.ScrubFailed::id)
+        .containsExactly(blanked.id());
+    assertFullyReplicated(net, a, fs);
+  }
+
   /** The owner restarts over its stores before its next tick; three anti-entropy rounds run. */
   private static void restartAndRunAntiEntropy(ReplicaNet net, ReplicaNet.Node owner) {
     owner.restart();
