@@ -40,12 +40,19 @@ final class AntiEntropy {
   private final HolderRole holder;
   private final RepairFetches fetches;
   private final Restore restore;
+  private final OwnerRole ownerRole;
   private long next;
+  /**
+   * Former holders told the owner's current manifest, with its version; bounded because they
+   * are ({@link OwnerRole#MAX_FORMER_HOLDERS}).
+   */
+  private final Map<NodeId, Long> toldNotHolder = new HashMap<>();
 
   /** Draws the first round's time from the core's generator, so that nodes do not align. */
-  AntiEntropy(ReplicaContext ctx, HolderRole holder, RepairFetches fetches, Restore restore,
-      RandomGenerator random, long now) {
+  AntiEntropy(ReplicaContext ctx, HolderRole holder, OwnerRole ownerRole, RepairFetches fetches,
+      Restore restore, RandomGenerator random, long now) {
     this.ctx = ctx;
+    this.ownerRole = ownerRole;
     this.selfId = ctx.selfId;
     this.holder = holder;
     this.fetches = fetches;
@@ -109,7 +116,11 @@ final class AntiEntropy {
     if (owner.equals(selfId)) {
       // Only a holder this node chose (its manifest) or one that offered a restore under its
       // signed manifest may talk about its own fragments: anyone else could name made-up IDs.
-      return ctx.isOwnSource(peer);
+      if (ctx.isOwnSource(peer)) {
+        return true;
+      }
+      tellNotAHolder(peer, out);
+      return false;
     }
     Manifest m = ctx.heldManifests.get(owner);
     if (m != null && m.names(selfId)) {
@@ -125,6 +136,31 @@ final class AntiEntropy {
       return true;
     }
     return peer.equals(owner);
+  }
+
+  /**
+   * A holder this owner dropped still sends its digest: it was away when it was replaced and
+   * works from an older manifest. Its fellow holders tell it when they remember dropping it,
+   * but a restart makes them forget, and then it would keep its copies for good (a churned
+   * network of 20 held 3.92 copies per fragment, R = 3). So the owner sends it the current
+   * signed manifest, which releases it: once per peer and manifest version. Anyone the owner
+   * never listed hears nothing, as before.
+   */
+  private void tellNotAHolder(NodeId peer, Out out) {
+    Manifest m = ctx.ownManifest;
+    if (m == null || !ownerRole.isFormerHolder(peer)) {
+      return;
+    }
+    Long told = toldNotHolder.get(peer);
+    if (told != null && told == m.version()) {
+      return;
+    }
+    toldNotHolder.put(peer, m.version());
+    if (toldNotHolder.size() > OwnerRole.MAX_FORMER_HOLDERS) {
+      toldNotHolder.keySet().removeIf(p -> !ownerRole.isFormerHolder(p));
+    }
+    ctx.send(out, peer, Envelope.newBuilder().setManifestUpdate(
+        ManifestUpdate.newBuilder().setManifest(m.signed())).build());
   }
 
   void onRoots(NodeId from, DigestRoots roots, Out out) {

@@ -50,6 +50,13 @@ final class OwnerRole {
   private final Map<NodeId, Long> lastHeard = new HashMap<>();
   private final long startedAt;
   private final Set<NodeId> departed = new HashSet<>();
+  /**
+   * Holders dropped from this owner's manifest, most recent last, at most
+   * {@link #MAX_FORMER_HOLDERS}: one that was away when it was dropped still believes it holds,
+   * and anti-entropy tells it the current manifest when it speaks up.
+   */
+  private final Set<NodeId> formerHolders = new java.util.LinkedHashSet<>();
+  static final int MAX_FORMER_HOLDERS = 64;
   private final Map<Long, Put> puts = new HashMap<>();
   // No later than the earliest deadline in puts: exact after each expiry pass, only lowered
   // in between, so an ack that empties nothing may leave one wake-up with nothing to expire.
@@ -150,6 +157,11 @@ final class OwnerRole {
       }
     }
     ensurePlacement(now, out);
+  }
+
+  /** Whether this owner dropped {@code peer} from its manifest (and has not listed it since). */
+  boolean isFormerHolder(NodeId peer) {
+    return formerHolders.contains(peer);
   }
 
   void peerDown(long now, NodeId peer) {
@@ -258,6 +270,14 @@ final class OwnerRole {
     ctx.ownManifest = m;
     ctx.held.putManifest(selfId, m.signed());
     departed.removeAll(removed);
+    formerHolders.removeAll(next);
+    for (NodeId n : removed) {
+      formerHolders.remove(n);
+      formerHolders.add(n);
+      if (formerHolders.size() > MAX_FORMER_HOLDERS) {
+        formerHolders.remove(formerHolders.iterator().next());
+      }
+    }
     Envelope update = Envelope.newBuilder().setManifestUpdate(
         ManifestUpdate.newBuilder().setManifest(m.signed())).build();
     Set<NodeId> tell = new LinkedHashSet<>(current);

@@ -108,7 +108,7 @@ public final class ReplicaCore {
     this.fetches = new RepairFetches(ctx, holder);
     this.restore = new Restore(ctx, fetches);
     this.owner = new OwnerRole(ctx, holder, restore, now);
-    this.antiEntropy = new AntiEntropy(ctx, holder, fetches, restore, random, now);
+    this.antiEntropy = new AntiEntropy(ctx, holder, owner, fetches, restore, random, now);
     this.lastCall = now;
     owner.load(now);
     holder.load(now);

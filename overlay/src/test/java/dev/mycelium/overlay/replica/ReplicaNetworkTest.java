@@ -299,6 +299,53 @@ class ReplicaNetworkTest {
     assertFullyReplicated(net, a, fs);
   }
 
+  /**
+   * A holder that left, and was replaced while it was away, still holds its copies and its old
+   * manifest when it comes back on its own files. Even when the other holders restarted in the
+   * meantime (forgetting whom they saw dropped), it learns the current manifest and lets the
+   * copies go, so a churned network does not keep more than R copies.
+   */
+  @Test
+  void aHolderReplacedWhileItWasAwayLetsGoWhenItReturnsAfterTheOtherHoldersRestarted() {
+    ReplicaNet net = net(13);
+    ReplicaNet.Node a = net.list().get(0);
+    List<Fragment> fs = writeAll(net, a, 20);
+    net.run(2_000);
+    ReplicaNet.Node away = net.node(a.core.holders().get(0));
+    assertThat(away.held.size()).isEqualTo(fs.size());
+    net.partition(away);
+    for (ReplicaNet.Node n : net.list()) {
+      if (n != away) {
+        net.apply(n, n.core.onOverlayEvent(net.now,
+            new dev.mycelium.overlay.OverlayEvent.Left(away.id())));
+      }
+    }
+    net.refreshViews();
+    net.run(2_000);
+    assertThat(a.core.holders()).as("replaced while away").hasSize(3)
+        .doesNotContain(away.id());
+    for (ReplicaNet.Node n : net.list()) {
+      if (n != away && n != a) {
+        n.restart();
+      }
+    }
+    away.restart();
+    net.heal(away);
+    net.refreshViews();
+    net.run(4 * FAST.antiEntropyIntervalMillis());
+    assertThat(away.events(ReplicaEvent.Released.class)).extracting(ReplicaEvent.Released::owner)
+        .contains(a.id());
+    assertThat(away.held.size()).as("copies still held by the replaced holder").isZero();
+    assertFullyReplicated(net, a, fs);
+    // Told once per manifest version: repeating its digest gets the former holder nothing more.
+    Envelope roots = Envelope.newBuilder().setDigestRoots(
+        dev.mycelium.wire.proto.DigestRoots.newBuilder().addRoots(
+            dev.mycelium.wire.proto.OwnerRoot.newBuilder()
+                .setOwnerId(com.google.protobuf.ByteString.copyFrom(a.id().toBytes()))
+                .setRoot(com.google.protobuf.ByteString.copyFrom(new byte[16])))).build();
+    assertThat(a.core.onMessage(net.now, away.id(), roots)).isEmpty();
+  }
+
   /** The owner restarts over its stores before its next tick; three anti-entropy rounds run. */
   private static void restartAndRunAntiEntropy(ReplicaNet net, ReplicaNet.Node owner) {
     owner.restart();
