@@ -51,6 +51,17 @@ final class HolderRole {
   private final Map<NodeId, Long> heldBytes = new HashMap<>();
   // Holders an owner's newer manifest dropped: the only strangers told about the newer one.
   private final Map<NodeId, Set<NodeId>> formerHolders = new HashMap<>();
+  /**
+   * The manifest version that released this node, per owner, for the most recent
+   * {@link #MAX_RELEASED} owners: an older manifest of that owner is no consent.
+   */
+  private final Map<NodeId, Long> released = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<NodeId, Long> eldest) {
+      return size() > MAX_RELEASED;
+    }
+  };
+  static final int MAX_RELEASED = 1024;
   private final PriorityQueue<Expiry> expiries =
       new PriorityQueue<>((a, b) -> Long.compare(a.at, b.at));
   // The scrub: a pass takes the IDs held when it starts and re-verifies them a few at a time,
@@ -400,6 +411,12 @@ final class HolderRole {
     if (!from.equals(m.owner()) && (known == null || !known.names(from))) {
       return;
     }
+    Long releasedAt = released.get(m.owner());
+    if (known == null && releasedAt != null && m.version() <= releasedAt) {
+      // Older than the manifest that released this node (a put that was in flight when the
+      // owner dropped it): taking it as consent again would keep copies no manifest lists.
+      return;
+    }
     if (known != null && known.version() >= m.version()) {
       return;
     }
@@ -417,6 +434,7 @@ final class HolderRole {
     }
     if (m.names(selfId)) {
       heldManifests.put(m.owner(), m);
+      released.remove(m.owner());
       ctx.held.putManifest(m.owner(), m.signed());
       for (PeerAddress h : m.holders()) {
         if (!h.id().equals(selfId)) {
@@ -430,6 +448,7 @@ final class HolderRole {
       ctx.digests.remove(m.owner());
       heldBytes.remove(m.owner());
       formerHolders.remove(m.owner());
+      released.put(m.owner(), m.version());
       ctx.repairs.cancelOwner(now, m.owner());
       out.report(new ReplicaEvent.Released(m.owner(), m.version()));
     }

@@ -346,6 +346,48 @@ class ReplicaNetworkTest {
     assertThat(a.core.onMessage(net.now, away.id(), roots)).isEmpty();
   }
 
+  /**
+   * A put the owner sent before it dropped a holder can arrive after the manifest that drops
+   * it (a put still in flight, or the owner's stream a moment behind). Having let the owner's
+   * copies go, the holder must not take that put's older manifest as consent again and keep a
+   * copy no manifest lists.
+   */
+  @Test
+  void aPutThatArrivesAfterTheDropDoesNotMakeTheHolderHoldAgain() {
+    ReplicaNet net = net(14);
+    ReplicaNet.Node a = net.list().get(0);
+    List<Envelope> putsToFirst = new ArrayList<>();
+    List<Fragment> fs = new ArrayList<>();
+    fs.add(a.write(1));
+    net.run(1_000);
+    ReplicaNet.Node dropped = net.node(a.core.holders().get(0));
+    a.tamper = (to, env) -> {
+      if (to.equals(dropped.id()) && env.hasReplicaPut()) {
+        putsToFirst.add(env);
+      }
+      return env;
+    };
+    for (int i = 2; i <= 5; i++) {
+      fs.add(a.write(i));
+    }
+    net.run(1_000);
+    a.tamper = null;
+    assertThat(putsToFirst).as("puts seen on their way to the holder").isNotEmpty();
+    // The owner hears the holder left (it did not) and drops it; the holder is told.
+    net.apply(a, a.core.onOverlayEvent(net.now,
+        new dev.mycelium.overlay.OverlayEvent.Left(dropped.id())));
+    net.run(1_000);
+    assertThat(a.core.holders()).doesNotContain(dropped.id());
+    assertThat(dropped.events(ReplicaEvent.Released.class)).extracting(ReplicaEvent.Released::owner)
+        .containsExactly(a.id());
+    assertThat(dropped.held.size()).isZero();
+    // The old put arrives late.
+    net.apply(dropped, dropped.core.onMessage(net.now, a.id(), putsToFirst.get(0)));
+    net.run(1_000);
+    assertThat(dropped.held.size()).as("copies taken from a put older than the drop").isZero();
+    assertThat(dropped.held.manifest(a.id())).isEmpty();
+  }
+
   /** The owner restarts over its stores before its next tick; three anti-entropy rounds run. */
   private static void restartAndRunAntiEntropy(ReplicaNet net, ReplicaNet.Node owner) {
     owner.restart();
