@@ -155,6 +155,13 @@ public final class MiniLmEmbedder implements Embedder {
     OrtSession session;
     try (InputStream in = resource(jar, modelFile);
         OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      // One thread per run, never spinning: the node already embeds on embedder.threads
+      // threads at once. With ONNX Runtime's default (a pool of one thread per core, spinning
+      // while it waits) the two embedding threads fought that pool and the graph inserter for
+      // two cores: 2.1 to 2.2 ms of CPU per gloss in the node, 1.9 with this, and 12% more
+      // texts a second once warm (docs/BENCHMARKS.md, "Embedding").
+      options.setIntraOpNumThreads(1);
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
       ByteBuffer bytes = readDirect(in, resourceSize(jar, modelFile));
       modelBytes = bytes.remaining();
       session = env.createSession(bytes, options);
