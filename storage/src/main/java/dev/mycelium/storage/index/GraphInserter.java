@@ -113,6 +113,20 @@ final class GraphInserter {
       g.lock.readLock().lock();
       try {
         markDeletions();
+        if (!batch.isEmpty() && entryRemoved()) {
+          // jvector starts every insert's search at the entry node; a deleted entry that is
+          // alone on the top layer yields no neighbours, and the new node is left with no edge
+          // in either direction, where no later search reaches it (a CI run once missed a
+          // text put right after its index removed a BLANK fragment). Compacting first picks
+          // a live entry.
+          g.lock.readLock().unlock();
+          try {
+            compactNow();
+          } finally {
+            g.lock.readLock().lock();
+          }
+          markDeletions();
+        }
         if (batch.isEmpty()) {
           break;
         }
@@ -151,16 +165,27 @@ final class GraphInserter {
 
   private void maybeCompact() {
     int deleted = deletedInGraph.get();
-    if (!g.closed && deleted > 0 && deleted >= Math.max(64, g.graph.size(0) / 10)) {
-      g.lock.writeLock().lock();
-      try {
-        if (!g.closed) {
-          compact();
-        }
-      } finally {
-        g.lock.writeLock().unlock();
-      }
+    if (deleted > 0 && deleted >= Math.max(64, g.graph.size(0) / 10)) {
+      compactNow();
     }
+  }
+
+  /** Compacts under the write lock, unless the index closed meanwhile. */
+  private void compactNow() {
+    g.lock.writeLock().lock();
+    try {
+      if (!g.closed) {
+        compact();
+      }
+    } finally {
+      g.lock.writeLock().unlock();
+    }
+  }
+
+  /** Whether the graph's entry node belongs to a removed fragment (marked or about to be). */
+  private boolean entryRemoved() {
+    var entry = g.graph.entryNode();
+    return entry != null && g.ids.get(entry.node) == null && g.graph.containsNode(entry.node);
   }
 
   /** Removes deleted nodes from the graph and frees their vectors. Holds the write lock. */

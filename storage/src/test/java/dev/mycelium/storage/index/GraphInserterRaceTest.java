@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.mycelium.model.FragmentId;
+import dev.mycelium.storage.VectorHit;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -57,18 +58,62 @@ class GraphInserterRaceTest {
     assertThat(g.pendingCount.get()).isZero();
   }
 
+  /**
+   * jvector starts an insert's search at the graph's entry node. When that node was removed
+   * (marked deleted, waiting for a compaction) and is alone on the top layer, the insert found
+   * no neighbours and the new node was left with no edge at all: no search could reach it
+   * again. A CI run once missed a text put right after its index removed a BLANK fragment.
+   */
+  @Test
+  void aVectorInsertedAfterTheEntryNodeWasRemovedIsLinkedAndFound() {
+    Random r = new Random(11);
+    int tried = 0;
+    for (int round = 0; round < 40; round++) {
+      IndexGraph g = new IndexGraph(384, new JVectorIndex.Options(16, 100, 1.0f), 0);
+      GraphInserter inserter = new GraphInserter(g, task -> { });
+      for (int i = 0; i < 21; i++) {
+        add(g, inserter, TestData.id(i), TestData.random(r, 384));
+      }
+      inserter.flush();
+      int entry = g.graph.entryNode().node;
+      if (entry < 0) {
+        continue;
+      }
+      tried++;
+      retireWhole(g, inserter, g.ids.get(entry));
+      float[] fresh = TestData.random(r, 384);
+      add(g, inserter, TestData.id(1000), fresh);
+      inserter.flush();
+      int ordinal = g.ordinals.get(TestData.id(1000));
+      int edges = 0;
+      var view = g.graph.getView();
+      for (var it = view.getNeighborsIterator(0, ordinal); it.hasNext(); it.nextInt()) {
+        edges++;
+      }
+      assertThat(edges).as("edges of the vector inserted after the entry was removed, round %d",
+          round).isPositive();
+      assertThat(new GraphSearch(g).search(fresh, 5, id -> true, 1.0f))
+          .extracting(VectorHit::id).as("round %d", round).contains(TestData.id(1000));
+    }
+    assertThat(tried).isPositive();
+  }
+
   /** What JVectorIndex.add does, without scheduling the background drain. */
   private static void add(IndexGraph g, GraphInserter inserter, FragmentId id, float[] v) {
     int ordinal = g.nextOrdinal.getAndIncrement();
     g.markPending(ordinal);
-    g.vectors.set(ordinal, IndexGraph.VTS.createFloatVector(Vectors.normalised(v, DIM)));
+    g.vectors.set(ordinal, IndexGraph.VTS.createFloatVector(Vectors.normalised(v, g.dimension)));
     g.ids.set(ordinal, id);
     g.ordinals.put(id, ordinal);
     inserter.queue(ordinal);
   }
 
   private static void retireWhole(IndexGraph g, GraphInserter inserter, int i) {
-    int ordinal = g.ordinals.remove(TestData.id(i));
+    retireWhole(g, inserter, TestData.id(i));
+  }
+
+  private static void retireWhole(IndexGraph g, GraphInserter inserter, FragmentId id) {
+    int ordinal = g.ordinals.remove(id);
     g.ids.set(ordinal, null);
     inserter.retired(ordinal);
   }
