@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Search through `POST /v1/search` beside the same search in process, for several values of
-`index.search-overfetch`, in one run (4 is the default; docs/BENCHMARKS.md says why not 1).
+`index.search-overfetch`, in one run (1 is the default; it was 4 until 2026-12-05).
 
     apt-get install -y wrk python3-numpy
     /usr/bin/python3 scripts/http-search.py [VECTORS] [OVERFETCH...]
