@@ -42,11 +42,6 @@ final class AntiEntropy {
   private final Restore restore;
   private final OwnerRole ownerRole;
   private long next;
-  /**
-   * Former holders told the owner's current manifest, with its version; bounded because they
-   * are ({@link OwnerRole#MAX_FORMER_HOLDERS}).
-   */
-  private final Map<NodeId, Long> toldNotHolder = new HashMap<>();
 
   /** Draws the first round's time from the core's generator, so that nodes do not align. */
   AntiEntropy(ReplicaContext ctx, HolderRole holder, OwnerRole ownerRole, RepairFetches fetches,
@@ -148,16 +143,8 @@ final class AntiEntropy {
    */
   private void tellNotAHolder(NodeId peer, Out out) {
     Manifest m = ctx.ownManifest;
-    if (m == null || !ownerRole.isFormerHolder(peer)) {
+    if (m == null || !ownerRole.tellDroppedHolder(peer, m.version())) {
       return;
-    }
-    Long told = toldNotHolder.get(peer);
-    if (told != null && told == m.version()) {
-      return;
-    }
-    toldNotHolder.put(peer, m.version());
-    if (toldNotHolder.size() > OwnerRole.MAX_FORMER_HOLDERS) {
-      toldNotHolder.keySet().removeIf(p -> !ownerRole.isFormerHolder(p));
     }
     ctx.send(out, peer, Envelope.newBuilder().setManifestUpdate(
         ManifestUpdate.newBuilder().setManifest(m.signed())).build());

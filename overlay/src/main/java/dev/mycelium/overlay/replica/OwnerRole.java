@@ -52,10 +52,16 @@ final class OwnerRole {
   private final Set<NodeId> departed = new HashSet<>();
   /**
    * Holders dropped from this owner's manifest, most recent last, at most
-   * {@link #MAX_FORMER_HOLDERS}: one that was away when it was dropped still believes it holds,
-   * and anti-entropy tells it the current manifest when it speaks up.
+   * {@link #MAX_FORMER_HOLDERS}, each with the manifest version it was last told (0: none yet):
+   * one that was away when it was dropped still believes it holds, and anti-entropy tells it
+   * the current manifest when it speaks up.
    */
-  private final Set<NodeId> formerHolders = new java.util.LinkedHashSet<>();
+  private final Map<NodeId, Long> formerHolders = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<NodeId, Long> eldest) {
+      return size() > MAX_FORMER_HOLDERS;
+    }
+  };
   static final int MAX_FORMER_HOLDERS = 64;
   private final Map<Long, Put> puts = new HashMap<>();
   // No later than the earliest deadline in puts: exact after each expiry pass, only lowered
@@ -159,9 +165,17 @@ final class OwnerRole {
     ensurePlacement(now, out);
   }
 
-  /** Whether this owner dropped {@code peer} from its manifest (and has not listed it since). */
-  boolean isFormerHolder(NodeId peer) {
-    return formerHolders.contains(peer);
+  /**
+   * Whether {@code peer} is a holder this owner dropped (and has not listed since) that has not
+   * yet been told manifest {@code version}; if so it counts as told from now on.
+   */
+  boolean tellDroppedHolder(NodeId peer, long version) {
+    Long told = formerHolders.get(peer);
+    if (told == null || told == version) {
+      return false;
+    }
+    formerHolders.put(peer, version);
+    return true;
   }
 
   void peerDown(long now, NodeId peer) {
@@ -270,13 +284,10 @@ final class OwnerRole {
     ctx.ownManifest = m;
     ctx.held.putManifest(selfId, m.signed());
     departed.removeAll(removed);
-    formerHolders.removeAll(next);
+    next.forEach(formerHolders::remove);
     for (NodeId n : removed) {
       formerHolders.remove(n);
-      formerHolders.add(n);
-      if (formerHolders.size() > MAX_FORMER_HOLDERS) {
-        formerHolders.remove(formerHolders.iterator().next());
-      }
+      formerHolders.put(n, 0L);
     }
     Envelope update = Envelope.newBuilder().setManifestUpdate(
         ManifestUpdate.newBuilder().setManifest(m.signed())).build();
