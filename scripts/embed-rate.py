@@ -11,16 +11,14 @@ in batches of 500 and timed until the index holds them all (the table's embeddin
 The node, the glosses and the waiting are those of scripts/bench-table.py, loaded from beside
 this file. Results: docs/BENCHMARKS.md, "Embedding".
 """
-import importlib.util
 import os
 import shutil
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location('bench_table', os.path.join(HERE, 'bench-table.py'))
-bt = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bt)
+import benchlib
+
+bt = benchlib.bench_table()
 
 SETTINGS = [
     ('minilm-q, 2 threads (default)', None),

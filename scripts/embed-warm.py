@@ -12,22 +12,15 @@ index holds it. Printed per run: texts per second for both batches, and the CPU 
 threads used per text (their threads, ONNX Runtime's included, from /proc/PID/task). The node
 and the glosses are those of scripts/bench-table.py. Results: docs/BENCHMARKS.md, "Embedding".
 """
-import importlib.util
 import os
 import re
 import shutil
 import sys
 import time
 
+import benchlib
+
 TICKS = os.sysconf('SC_CLK_TCK')
-
-
-def bench_module(root):
-    path = os.path.join(root, 'scripts', 'bench-table.py')
-    spec = importlib.util.spec_from_file_location('bench_table_%d' % abs(hash(root)), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def embedder_cpu(pid):
@@ -46,7 +39,7 @@ def embedder_cpu(pid):
 
 
 def run(root, texts):
-    bt = bench_module(root)
+    bt = benchlib.bench_table(root)
     work = '/tmp/mycelium-embed-warm'
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -79,7 +72,7 @@ def main():
     roots = [os.path.abspath(r) for r in sys.argv[2:]]
     if not os.path.exists('/usr/share/wordnet/data.noun'):
         sys.exit('needs WordNet: apt-get install -y wordnet-base')
-    texts = bench_module(roots[0]).wordnet_glosses(6000)
+    texts = benchlib.bench_table(roots[0]).wordnet_glosses(6000)
     for _ in range(rounds):
         for root in roots:
             (fresh, fresh_cpu), (warm, warm_cpu) = run(root, texts)

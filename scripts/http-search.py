@@ -12,15 +12,13 @@ thread, as in the laptop table. Then, for each OVERFETCH (4 and 1 by default), a
 until they are indexed, and one wrk connection POSTs the first 100 queries with k = 10 for
 15 s. Results: docs/BENCHMARKS.md.
 """
-import importlib.util
 import os
 import shutil
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location('bench_table', os.path.join(HERE, 'bench-table.py'))
-bt = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bt)
+import benchlib
+
+bt = benchlib.bench_table()
 
 
 def main():

@@ -13,16 +13,14 @@ back to back as every node did before passes were paced.
 The node, the glosses and the waiting are those of scripts/bench-table.py, loaded from beside
 this file. Results: docs/BENCHMARKS.md, "Idle CPU".
 """
-import importlib.util
 import os
 import shutil
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location('bench_table', os.path.join(HERE, 'bench-table.py'))
-bt = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bt)
+import benchlib
+
+bt = benchlib.bench_table()
 
 SETTINGS = [
     ('default (scrub pass once an hour)', None),

@@ -8,19 +8,12 @@ Each CHECKOUT is a directory with a built Mycelium (its ./mycelium); append ":no
 with MYCELIUM_NO_CDS=1. Every start uses a new data directory and is timed as
 scripts/bench-table.py times it: from spawning the launcher to GET /ready answering 200.
 """
-import importlib.util
 import os
 import shutil
 import sys
 import tempfile
 
-
-def bench_module(root):
-    path = os.path.join(root, 'scripts', 'bench-table.py')
-    spec = importlib.util.spec_from_file_location('bench_table_%d' % abs(hash(root)), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import benchlib
 
 
 def main():
@@ -33,7 +26,7 @@ def main():
         env = dict(os.environ)
         if flag == 'nocds':
             env['MYCELIUM_NO_CDS'] = '1'
-        runs.append((arg, bench_module(os.path.abspath(root)), env))
+        runs.append((arg, benchlib.bench_table(os.path.abspath(root)), env))
     times = {arg: [] for arg, _, _ in runs}
     for _ in range(n):
         for arg, module, env in runs:
