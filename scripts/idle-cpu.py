@@ -11,7 +11,7 @@ back to back as every node did before passes were paced.
     /usr/bin/python3 scripts/idle-cpu.py [IDLE_SECONDS]
 
 The node, the glosses and the waiting are those of scripts/bench-table.py, loaded from beside
-this file. Results: docs/BENCHMARKS.md, "Idle CPU".
+this file. Results: docs/BENCHMARKS.md, "CPU of an idle node".
 """
 import os
 import shutil
