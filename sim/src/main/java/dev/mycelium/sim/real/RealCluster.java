@@ -325,11 +325,6 @@ final class RealCluster implements Cluster, AutoCloseable {
   }
 
   @Override
-  public void crash(int i) {
-    net.kill(i);
-  }
-
-  @Override
   public void loss(double rate, boolean broadcastOnly) {
     if (broadcastOnly) {
       throw new IllegalArgumentException("real nodes cannot drop broadcast traffic alone: their "
@@ -492,9 +487,14 @@ final class RealCluster implements Cluster, AutoCloseable {
     return false;
   }
 
+  /** At once when it is due and nothing scheduled is due before it; else in its turn. */
   @Override
   public void crash(int i, long at) {
-    at(at, () -> crash(i));
+    if (at <= now() && (due.isEmpty() || due.peek().at() > at)) {
+      net.kill(i);
+    } else {
+      at(at, () -> net.kill(i));
+    }
   }
 
   @Override

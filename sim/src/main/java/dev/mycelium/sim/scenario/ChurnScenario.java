@@ -156,7 +156,7 @@ final class ChurnScenario implements ClusterScenario {
             c.leave(v);
             leaves++;
           } else {
-            c.crash(v);
+            c.crash(v, c.now());
           }
           down.addLast(new long[] {v, c.now() + downtime});
           departures++;

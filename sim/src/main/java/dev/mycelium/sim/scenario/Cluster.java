@@ -86,9 +86,6 @@ public interface Cluster {
         .map(i -> known[i]).toArray();
   }
 
-  /** Crashes node {@code i} now, without a goodbye (SIGKILL on a real node). */
-  void crash(int i);
-
   /**
    * Drops this share of messages on every node from now on (0 ends it), on every message or,
    * where the substrate can tell them apart, on broadcast traffic only.
@@ -189,7 +186,12 @@ public interface Cluster {
    */
   boolean slow(int i, long at, long perMessageMillis, long millis);
 
-  /** Crashes node {@code i} at {@code at} (now or later), as {@link #crash(int)} does. */
+  /**
+   * Crashes node {@code i} at {@code at}, without a goodbye (SIGKILL on a real node). A time
+   * not after {@link #now()} is now: a real node is killed before this returns unless an action
+   * scheduled with {@link #at} before it is due first; a simulated node crashes at the next
+   * step, as every simulated event does.
+   */
   void crash(int i, long at);
 
   /**

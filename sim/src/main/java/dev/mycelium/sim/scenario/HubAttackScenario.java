@@ -41,7 +41,7 @@ public final class HubAttackScenario implements ClusterScenario {
       int kill = Math.min(order.length - 1,
           (int) Math.round(dynamicFraction * before.liveNodes()));
       for (int k = 0; k < kill; k++) {
-        c.crash(order[k]);
+        c.crash(order[k], c.now());
       }
       c.runUntil(t0, "attack " + mode);
       List<Integer> justAfter = c.graph().componentSizes();

@@ -41,7 +41,7 @@ final class MassFailureScenario implements ClusterScenario {
       BitSet killed = new BitSet();
       for (int k = 0; k < kill; k++) {
         killed.set(order[k]);
-        c.crash(order[k]);
+        c.crash(order[k], c.now());
       }
       c.runUntil(t0, "crash " + pct);
       List<String> labels = new ArrayList<>();

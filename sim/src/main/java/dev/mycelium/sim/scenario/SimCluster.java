@@ -130,11 +130,6 @@ final class SimCluster implements Cluster {
   }
 
   @Override
-  public void crash(int i) {
-    sim().crash(i, sim.now());
-  }
-
-  @Override
   public void loss(double rate, boolean broadcastOnly) {
     sim().network().loss(rate);
     sim.network().lossAppliesTo(broadcastOnly ? BroadcastScenario::broadcastTraffic : e -> true);
