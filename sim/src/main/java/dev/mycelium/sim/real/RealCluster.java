@@ -413,21 +413,6 @@ final class RealCluster implements Cluster, AutoCloseable {
   }
 
   @Override
-  public Optional<PrivateFragments> privateFragments() {
-    return Optional.of(new PrivateFragments() {
-      @Override
-      public Optional<String> put(int owner, String label) {
-        return Optional.ofNullable(ctx.tryPut(owner, ctx.text(label, 200), false));
-      }
-
-      @Override
-      public boolean has(int i, String id) {
-        return ctx.has(i, id);
-      }
-    });
-  }
-
-  @Override
   public String broadcast(int origin, long at, String label) {
     String key = label + "#" + (broadcasts++);
     watches.put(key, new Watch(key, origin, at));
@@ -657,6 +642,11 @@ final class RealCluster implements Cluster, AutoCloseable {
   public Optional<String> write(int owner, int serial, int textBytes, SplittableRandom random) {
     return Optional.ofNullable(ctx.tryPut(owner, ctx.text("fragment " + serial + " of node "
         + owner, textBytes), false));
+  }
+
+  @Override
+  public boolean readable(int owner, String id) {
+    return ctx.has(owner, id);
   }
 
   @Override

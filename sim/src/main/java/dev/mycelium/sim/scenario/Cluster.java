@@ -110,24 +110,6 @@ public interface Cluster {
    */
   long heal(long at);
 
-  /** Private fragments on the nodes, where the substrate stores data; empty on simulated nodes. */
-  Optional<PrivateFragments> privateFragments();
-
-  /**
-   * Private fragments: written by one owner and replicated to holders the owner picks among
-   * its neighbours, listed in its signed manifest ({@link Cluster#holders}).
-   */
-  interface PrivateFragments {
-    /**
-     * Writes a private fragment of about 200 bytes, made unique from {@code label}, on node
-     * {@code owner} now; its ID, or empty when the put did not answer in time.
-     */
-    Optional<String> put(int owner, String label);
-
-    /** Whether node {@code i} answers the fragment as readable (PRESENT) now. */
-    boolean has(int i, String id);
-  }
-
   /**
    * Broadcasts a payload from node {@code origin} at time {@code at} (now or later) to the topic
    * every node subscribes to: a Plumtree gossip on a simulated network, a shared fragment put on
@@ -343,9 +325,17 @@ public interface Cluster {
    * Writes a fragment of about {@code textBytes} bytes, made unique by {@code serial}, on node
    * {@code owner} now, to be replicated to its holders; its ID, or empty when the node did not
    * take it (down, or no answer in time). Simulated text and vector are drawn from
-   * {@code random}; real nodes are given a private fragment.
+   * {@code random}; real nodes are given a private fragment. Simulated nodes store data only
+   * on a network started with {@link #replicating}; {@link Replication#write} is the same
+   * write for a scenario that keeps the fragments' bytes to check and damage them.
    */
   Optional<String> write(int owner, int serial, int textBytes, SplittableRandom random);
+
+  /**
+   * Whether fragment {@code id}, written with {@link #write} on node {@code owner}, reads as
+   * PRESENT there now; false when the owner is down or does not answer in time.
+   */
+  boolean readable(int owner, String id);
 
   /**
    * Copies of each of {@code ids} (written with {@link #write}) that running nodes other than

@@ -52,7 +52,8 @@ final class PartitionHealScenario implements ClusterScenario {
       int fromB = member(b, pick);
       shared.add(new Written("B", fromB, at, c.broadcast(fromB, at, "side B")));
     }
-    Optional<Cluster.PrivateFragments> store = c.privateFragments();
+    // Only real nodes store data here: simulated ones would need a replicating simulation.
+    boolean stores = !c.simulated();
     List<Written> owned = new ArrayList<>();
     int privateFailed = 0;
     boolean wrote = false;
@@ -71,9 +72,9 @@ final class PartitionHealScenario implements ClusterScenario {
       // An owner picks its holders among its active neighbours, so private fragments wait
       // for the cut to show in the views: the question is where holders go while the sides
       // are apart, not while the views still span the cut.
-      if (store.isPresent() && !wrote && dt >= split / 2 && splitSeen >= 0) {
+      if (stores && !wrote && dt >= split / 2 && splitSeen >= 0) {
         wrote = true;
-        privateFailed = writePrivate(c, store.get(), a, b, perSide, owned);
+        privateFailed = writePrivate(c, a, b, perSide, owned);
       }
     }
     Map<String, double[]> beforeHeal = new HashMap<>();
@@ -81,7 +82,7 @@ final class PartitionHealScenario implements ClusterScenario {
       Reach r = c.reach(w.id);
       beforeHeal.put(w.id, new double[] {share(r, own(w, a, b)), share(r, other(w, a, b))});
     }
-    store.ifPresent(s -> owned.forEach(w -> beforeHeal.put(w.id, holdersAcross(c, w, a, b))));
+    owned.forEach(w -> beforeHeal.put(w.id, holdersAcross(c, w, a, b)));
     long healAt = c.heal(t0 + split);
     long oneComponent = -1;
     for (long dt = check; dt <= observe; dt += check) {
@@ -180,8 +181,8 @@ final class PartitionHealScenario implements ClusterScenario {
           worstCross * 100, youngest, oldest,
           cache, profile));
     }
-    if (store.isPresent()) {
-      reportPrivate(c, store.get(), wrote, owned, beforeHeal, a, b);
+    if (stores) {
+      reportPrivate(c, wrote, owned, beforeHeal, a, b);
     } else {
       ctx.report().finding("Private fragments written during a split are not followed on "
           + "simulated nodes, which carry no data; a run on real nodes (--real) follows them.");
@@ -194,15 +195,16 @@ final class PartitionHealScenario implements ClusterScenario {
    * their own so that the broadcasts' origins are the same whether a substrate stores data or
    * not; returns how many puts did not answer in time.
    */
-  private static int writePrivate(Cluster c, Cluster.PrivateFragments store, BitSet a,
-      BitSet b, int perSide, List<Written> owned) {
+  private static int writePrivate(Cluster c, BitSet a, BitSet b, int perSide,
+      List<Written> owned) {
     SplittableRandom pick = c.ctx().random("owners");
     int failed = 0;
+    int serial = 0;
     for (int k = 0; k < perSide; k++) {
       for (String side : List.of("A", "B")) {
         int owner = member(side.equals("A") ? a : b, pick);
         long at = c.now();
-        Optional<String> id = store.put(owner, "side " + side + " private " + k);
+        Optional<String> id = c.write(owner, serial++, 200, pick);
         if (id.isPresent()) {
           owned.add(new Written(side, owner, at, id.get()));
         } else {
@@ -213,14 +215,14 @@ final class PartitionHealScenario implements ClusterScenario {
     return failed;
   }
 
-  private static void reportPrivate(Cluster c, Cluster.PrivateFragments store,
-      boolean wrote, List<Written> owned, Map<String, double[]> beforeHeal, BitSet a, BitSet b) {
+  private static void reportPrivate(Cluster c, boolean wrote, List<Written> owned,
+      Map<String, double[]> beforeHeal, BitSet a, BitSet b) {
     ScenarioContext ctx = c.ctx();
     List<Map<String, Object>> rows = new ArrayList<>();
     boolean allReadable = true;
     int across = 0;
     for (Written w : owned) {
-      boolean readable = store.has(w.node, w.id);
+      boolean readable = c.readable(w.node, w.id);
       double[] now = holdersAcross(c, w, a, b);
       double[] before = beforeHeal.get(w.id);
       allReadable &= readable;

@@ -2,6 +2,8 @@ package dev.mycelium.sim.scenario;
 
 import dev.mycelium.model.Fragment;
 import dev.mycelium.model.FragmentId;
+import dev.mycelium.model.FragmentState;
+import dev.mycelium.model.InMemoryFragmentStore;
 import dev.mycelium.overlay.replica.InMemoryHeldReplicas;
 import dev.mycelium.overlay.replica.ReplicaCore;
 import dev.mycelium.sim.engine.GraphStats;
@@ -155,11 +157,6 @@ final class SimCluster implements Cluster {
   }
 
   @Override
-  public Optional<PrivateFragments> privateFragments() {
-    return Optional.empty();
-  }
-
-  @Override
   public String broadcast(int origin, long at, String label) {
     return ctx.broadcast(sim(), metrics, origin, at, label);
   }
@@ -273,6 +270,14 @@ final class SimCluster implements Cluster {
     }
     written.put(f.id().toString(), f.id());
     return Optional.of(f.id().toString());
+  }
+
+  @Override
+  public boolean readable(int owner, String id) {
+    FragmentId f = written.get(id);
+    InMemoryFragmentStore store = sim().store(owner);
+    return f != null && sim.isLive(owner) && store != null
+        && store.get(f).map(x -> x.state() == FragmentState.PRESENT).orElse(false);
   }
 
   @Override
