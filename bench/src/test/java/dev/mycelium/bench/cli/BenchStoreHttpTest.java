@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.mycelium.node.cli.CliRun;
 import dev.mycelium.node.cli.ExitCodes;
 import java.io.IOException;
 import java.net.InetSocketAddress;
