@@ -57,7 +57,7 @@ class DistributionIT {
   void hasTheDocumentedLayout() throws IOException {
     assertThat(home.getFileName().toString()).startsWith("mycelium-");
     for (String f : List.of("bin/mycelium", "config/jvm.options", "config/node-jvm.options",
-        "config/mycelium.conf",
+        "config/node-jvm.sh", "config/mycelium.conf",
         "config/logback.xml", "config/logback-json.xml", "systemd/mycelium.service",
         "systemd/mycelium@.service", "systemd/sysusers.d/mycelium.conf",
         "systemd/tmpfiles.d/mycelium.conf", "LICENSE", "README.md")) {

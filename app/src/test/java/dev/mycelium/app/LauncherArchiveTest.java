@@ -33,6 +33,7 @@ class LauncherArchiveTest {
     Files.writeString(target.resolve("classpath.txt"), "x.jar");
     Files.createDirectories(home.resolve("config"));
     Files.writeString(home.resolve("config/jvm.options"), "-Dx=1\n");
+    Files.copy(Path.of("..", "config", "node-jvm.sh"), home.resolve("config/node-jvm.sh"));
     // The build stamp is newer than every source, so the launcher does not build.
     Files.writeString(home.resolve("pom.xml"), "<project/>");
     Path stamp = target.resolve(".mycelium-built");
