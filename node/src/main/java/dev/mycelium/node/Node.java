@@ -78,6 +78,13 @@ public final class Node implements AutoCloseable, ApiBackend {
   private static final long SCRUB_WARN_INTERVAL_NANOS = 60_000_000_000L;
   /** Scrub steps come no closer than this, however much work the scrubbers have. */
   private static final long MIN_SCRUB_SPACING_NANOS = 100_000_000L;
+  /**
+   * The first scrub pass waits this long after start (or one pass interval, if shorter): the
+   * node's first seconds go to loading its index and meeting its peers, and a scrub pass that
+   * began at once spent a core's tenth on signature checks then. Reads check the content of
+   * every fragment they return meanwhile.
+   */
+  private static final long FIRST_SCRUB_DELAY_NANOS = 60_000_000_000L;
 
   /** File in the data directory that tells clients where the API listens. */
   public static final String API_FILE = "api.json";
@@ -211,7 +218,9 @@ public final class Node implements AutoCloseable, ApiBackend {
             LOG.error("index rebuild failed; searches may miss fragments until restart", e);
           }
         });
-    scheduler.execute(this::scrubThenSleep);
+    scheduler.schedule(this::scrubThenSleep,
+        Math.min(FIRST_SCRUB_DELAY_NANOS, config.storage().scrubInterval().toNanos()),
+        TimeUnit.NANOSECONDS);
     scheduler.scheduleWithFixedDelay(guarded("fill check", this::checkFill), 0, 1,
         TimeUnit.SECONDS);
     scheduler.scheduleWithFixedDelay(guarded("expiry sweep", () -> service.sweepExpired(1000)),

@@ -2,9 +2,10 @@ package dev.mycelium.storage.index;
 
 import dev.mycelium.model.FragmentId;
 import io.github.jbellis.jvector.disk.ByteBufferReader;
-import io.github.jbellis.jvector.graph.GraphIndexBuilder;
 import io.github.jbellis.jvector.graph.NodesIterator;
 import io.github.jbellis.jvector.graph.OnHeapGraphIndex;
+import io.github.jbellis.jvector.graph.diversity.VamanaDiversityProvider;
+import io.github.jbellis.jvector.graph.similarity.ScoreFunction;
 import io.github.jbellis.jvector.vector.types.VectorFloat;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -22,6 +23,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.zip.CRC32C;
@@ -184,9 +186,11 @@ final class IndexFiles {
 
   /**
    * The graph's layers in the layout of jvector's on-heap graph save format (version 4), which
-   * {@link GraphIndexBuilder#load} reads back into a mutable graph. It is written here from the
-   * graph's public views because jvector's own writer refuses a graph that may still grow.
-   * Neighbour scores are written as zero: the loader recomputes them.
+   * {@link OnHeapGraphIndex#load} reads back into a graph that can still grow. It is written here
+   * from the graph's public views because jvector's own writer refuses a graph that may still
+   * grow. Each neighbour goes with its exact score, in descending order, so that the loader can
+   * take the lists as they are: scoring them again at every start cost a node with 100,000
+   * vectors seconds of CPU (docs/BENCHMARKS.md, "A node with 100,000 fragments").
    */
   private static void writeGraph(DataOutputStream out, IndexGraph g) throws IOException {
     int layers = g.graph.size(0) == 0 ? 1 : g.graph.getMaxLevel() + 1;
@@ -203,19 +207,35 @@ final class IndexFiles {
       out.writeInt(nodes.length);
       for (int node : nodes) {
         NodesIterator it = g.graph.getNeighborsIterator(level, node);
-        int[] neighbours = new int[it.size()];
+        ScoreFunction score = g.scores.searchProviderFor(node).exactScoreFunction();
+        long[] scored = new long[it.size()];
         int n = 0;
-        while (it.hasNext() && n < neighbours.length) {
-          neighbours[n++] = it.nextInt();
+        while (it.hasNext() && n < scored.length) {
+          int neighbour = it.nextInt();
+          scored[n++] = ((long) sortable(score.similarityTo(neighbour)) << 32)
+              | (neighbour & 0xFFFF_FFFFL);
         }
+        // The graph keeps each list by descending score already; sorting again only settles
+        // ties and last-bit differences, so that the loader's order check cannot trip on them.
+        Arrays.sort(scored, 0, n);
         out.writeInt(node);
         out.writeInt(n);
-        for (int i = 0; i < n; i++) {
-          out.writeInt(neighbours[i]);
-          out.writeFloat(0.0f);
+        for (int i = n - 1; i >= 0; i--) {
+          out.writeInt((int) scored[i]);
+          out.writeFloat(fromSortable((int) (scored[i] >>> 32)));
         }
       }
     }
+  }
+
+  /** A float's bits as an int that orders as the float does (for finite values and zeros). */
+  private static int sortable(float f) {
+    int bits = Float.floatToIntBits(f);
+    return bits ^ ((bits >> 31) & 0x7FFF_FFFF);
+  }
+
+  private static float fromSortable(int s) {
+    return Float.intBitsToFloat(s ^ ((s >> 31) & 0x7FFF_FFFF));
   }
 
   /**
@@ -333,28 +353,34 @@ final class IndexFiles {
       if (nodes < 0 || nodes > limit) {
         throw new IOException(GRAPH + " has " + nodes + " nodes at layer " + level);
       }
+      if (entry == -1 && nodes > 0) {
+        throw new IOException(GRAPH + " has nodes but no entry node");
+      }
       for (int i = 0; i < nodes; i++) {
         requireVector(check.getInt(), g);
         int n = check.getInt();
         if (n < 0 || n > 2 * degrees[level]) {
           throw new IOException(GRAPH + " gives a node " + n + " neighbours at layer " + level);
         }
+        float previous = Float.POSITIVE_INFINITY;
         for (int j = 0; j < n; j++) {
           requireVector(check.getInt(), g);
-          check.getFloat();
+          float score = check.getFloat();
+          // The loader takes the scores as they are and keeps each list in this order.
+          if (!(score <= previous) || !Float.isFinite(score)) {
+            throw new IOException(GRAPH + " lists a neighbour at layer " + level
+                + " with score " + score + " after " + previous);
+          }
+          previous = score;
         }
       }
     }
-    try {
-      g.builder.load(new ByteBufferReader(bytes));
-    } catch (AssertionError e) {
-      // The loader rescores every neighbour from the vectors and asserts they come in
-      // descending order; a file whose lists do not is unreadable like any other. (With
-      // assertions off the loader keeps such a list as it is, which costs recall, not safety;
-      // the file's checksum and the data directory's 0700 mode stand in front of it.)
-      throw new IOException(GRAPH + " lists a node's neighbours out of order: "
-          + e.getMessage(), e);
+    if (entry == -1) {
+      return; // an empty graph: the new index's own is the same
     }
+    ByteBufferReader reader = new ByteBufferReader(bytes);
+    g.adoptSaved(OnHeapGraphIndex.load(reader, g.dimension, IndexGraph.OVERFLOW,
+        new VamanaDiversityProvider(g.scores, IndexGraph.ALPHA)));
   }
 
   private static void requireVector(int ordinal, IndexGraph g) throws IOException {

@@ -9,6 +9,7 @@ import io.github.jbellis.jvector.vector.VectorSimilarityFunction;
 import io.github.jbellis.jvector.vector.VectorizationProvider;
 import io.github.jbellis.jvector.vector.types.VectorFloat;
 import io.github.jbellis.jvector.vector.types.VectorTypeSupport;
+import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,8 @@ final class IndexGraph {
       VectorizationProvider.getInstance().getVectorTypeSupport();
   static final VectorSimilarityFunction SIMILARITY = VectorSimilarityFunction.DOT_PRODUCT;
   static final ForkJoinPool BUILD_POOL = newBuildPool();
+  static final float OVERFLOW = 1.2f;
+  static final float ALPHA = 1.2f;
 
   final int dimension;
   final JVectorIndex.Options options;
@@ -44,25 +47,43 @@ final class IndexGraph {
    */
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   final RandomAccessVectorValues ravv = new Values();
-  final GraphIndexBuilder builder;
-  final OnHeapGraphIndex graph;
+  /** Exact scores between stored vectors: the graph's build scores, and the saved file's. */
+  final BuildScoreProvider scores;
+  // Set once more by adoptSaved while the index opens, before any insert or search runs.
+  GraphIndexBuilder builder;
+  OnHeapGraphIndex graph;
   volatile boolean closed;
 
   IndexGraph(int dimension, JVectorIndex.Options options, int nextOrdinal) {
     this.dimension = dimension;
     this.options = options;
     this.nextOrdinal = new AtomicInteger(nextOrdinal);
-    BuildScoreProvider bsp = BuildScoreProvider.randomAccessScoreProvider(ravv, SIMILARITY);
-    // Neighbour overflow and alpha 1.2 are the DiskANN paper's pruning defaults.
-    this.builder =
-        GraphIndexBuilder.builder(bsp, dimension, options.maxDegree())
-            .withBeamWidth(options.beamWidth())
-            .withNeighborOverflow(1.2f)
-            .withAlpha(1.2f)
-            .withSimdExecutor(BUILD_POOL)
-            .withParallelExecutor(BUILD_POOL)
-            .build();
+    this.scores = BuildScoreProvider.randomAccessScoreProvider(ravv, SIMILARITY);
+    this.builder = configured(GraphIndexBuilder.builder(scores, dimension, options.maxDegree()));
     this.graph = (OnHeapGraphIndex) builder.getGraph();
+  }
+
+  /**
+   * Replaces the empty graph with one read from a saved file, whose neighbour lists carry their
+   * scores: jvector's loader for that layout takes them as they are instead of computing every
+   * edge's score again (two million dot products for 100,000 vectors). Only while the index
+   * opens, before inserts or searches run.
+   */
+  void adoptSaved(OnHeapGraphIndex saved) throws IOException {
+    builder.close();
+    builder = configured(GraphIndexBuilder.builder(scores, dimension, saved));
+    graph = saved;
+  }
+
+  private GraphIndexBuilder configured(GraphIndexBuilder.Builder b) {
+    // Neighbour overflow and alpha 1.2 are the DiskANN paper's pruning defaults
+    // (Subramanya et al., "DiskANN", NeurIPS 2019).
+    return b.withBeamWidth(options.beamWidth())
+        .withNeighborOverflow(OVERFLOW)
+        .withAlpha(ALPHA)
+        .withSimdExecutor(BUILD_POOL)
+        .withParallelExecutor(BUILD_POOL)
+        .build();
   }
 
   void markPending(int ordinal) {

@@ -53,7 +53,7 @@ import java.util.function.Predicate;
  */
 public final class JVectorIndex implements VectorIndex {
   /** The on-disk layout version; bump when the files change shape. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   /**
    * Graph and search parameters.

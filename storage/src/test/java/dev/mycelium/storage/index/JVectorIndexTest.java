@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.mycelium.model.FragmentId;
 import dev.mycelium.storage.VectorHit;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,6 +22,7 @@ import java.util.Queue;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -235,8 +237,83 @@ class JVectorIndexTest {
     assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
 
     Files.delete(dir.resolve(IndexFiles.GRAPH));
-    Files.write(dir.resolve(IndexFiles.MANIFEST), "format=1\ndimension=32\n".getBytes());
+    Files.write(dir.resolve(IndexFiles.MANIFEST),
+        ("format=" + JVectorIndex.FORMAT_VERSION + "\ndimension=32\n").getBytes());
     assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "unreadable");
+
+    // Format 1 saved the graph without its scores: such an index is rebuilt, not misread.
+    Files.write(dir.resolve(IndexFiles.MANIFEST), "format=1\ndimension=32\n".getBytes());
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "format 1");
+  }
+
+  @Test
+  void aSavedGraphReadsBackAsItWasAndAGraphWhoseScoresAreOutOfOrderIsRefused()
+      throws IOException {
+    float[][] data = TestData.clustered(5, 600, DIM);
+    List<Map.Entry<FragmentId, float[]>> source = new ArrayList<>();
+    for (int i = 0; i < data.length; i++) {
+      source.add(new AbstractMap.SimpleEntry<>(id(i), data[i]));
+    }
+    JVectorIndex.rebuild(dir, DIM, OPTIONS, null, 7, source).close();
+    Path graph = dir.resolve(IndexFiles.GRAPH);
+    byte[] saved = Files.readAllBytes(graph);
+
+    // Loaded with the scores the file carries and saved again (each save scores every edge
+    // afresh): the same lists, so the loader kept every list, its order and its scores. (Not
+    // the same bytes: an upper layer lists its nodes in its hash map's order.)
+    JVectorIndex.OpenResult r = JVectorIndex.open(dir, DIM, OPTIONS, null, 7);
+    assertThat(r).isInstanceOf(JVectorIndex.OpenResult.Loaded.class);
+    ((JVectorIndex.OpenResult.Loaded) r).index().close();
+    assertThat(lists(Files.readAllBytes(graph))).isEqualTo(lists(saved));
+
+    // The first base-layer list of two or more with its first two scores swapped, and the
+    // checksum made right: the loader would keep that order, so the file is refused.
+    ByteBuffer b = ByteBuffer.wrap(saved);
+    b.position(8);
+    int layers = b.getInt();
+    b.position(b.position() + 4 * layers + 4);
+    b.getInt(); // nodes on the base layer
+    int n;
+    while (true) {
+      b.getInt();
+      n = b.getInt();
+      if (n >= 2 && b.getFloat(b.position() + 4) > b.getFloat(b.position() + 12)) {
+        break;
+      }
+      b.position(b.position() + 8 * n);
+    }
+    float first = b.getFloat(b.position() + 4);
+    b.putFloat(b.position() + 4, b.getFloat(b.position() + 12));
+    b.putFloat(b.position() + 12, first);
+    Files.write(graph, saved);
+    CRC32C crc = new CRC32C();
+    crc.update(saved);
+    Path manifest = dir.resolve(IndexFiles.MANIFEST);
+    Files.writeString(manifest, Files.readString(manifest)
+        .replaceAll("graphCrc=\\d+", "graphCrc=" + crc.getValue()));
+    assertRebuild(JVectorIndex.open(dir, DIM, OPTIONS, null, 7), "with score");
+  }
+
+  /** A saved graph's neighbour lists with their scores, by layer and node. */
+  private static Map<String, List<String>> lists(byte[] file) {
+    ByteBuffer b = ByteBuffer.wrap(file);
+    b.position(8);
+    int layers = b.getInt();
+    b.position(b.position() + 4 * layers + 4);
+    Map<String, List<String>> lists = new java.util.HashMap<>();
+    for (int level = 0; level < layers; level++) {
+      int nodes = b.getInt();
+      for (int i = 0; i < nodes; i++) {
+        int node = b.getInt();
+        List<String> list = new ArrayList<>();
+        for (int n = b.getInt(); n > 0; n--) {
+          list.add(b.getInt() + "@" + b.getFloat());
+        }
+        lists.put(level + "/" + node, list);
+      }
+    }
+    assertThat(b.hasRemaining()).isFalse();
+    return lists;
   }
 
   private static void assertRebuild(JVectorIndex.OpenResult r, String reason) {
