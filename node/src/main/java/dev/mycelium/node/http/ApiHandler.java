@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -22,7 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands each aggregated request to {@link ApiRoutes} on a worker executor, so that store and
- * index work never blocks a Netty event loop, and writes the answer back. A connection reads its
+ * index work never blocks a Netty event loop, and writes the answer back. A read that needs no
+ * waiting (a GET of a readable fragment, {@link ApiRoutes#answerAtOnce}) is answered on the
+ * event loop itself: a memory-mapped read, as cheap as the hand-off it saves. A connection reads its
  * next request only after the current answer is written, which keeps pipelined answers in
  * order without a per-connection queue.
  */
@@ -70,6 +73,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       body = ByteBufUtil.getBytes(req.content());
     } finally {
       req.release();
+    }
+    Optional<ApiResponse> atOnce = routes.answerAtOnce(method, uri, auth);
+    if (atOnce.isPresent()) {
+      write(ctx, atOnce.get(), keepAlive, start);
+      return;
     }
     try {
       workers.execute(
