@@ -94,12 +94,13 @@ public final class ApiRoutes {
   }
 
   /**
-   * The answer to a request that needs no waiting and no worker, or empty: a GET of a fragment
-   * this node holds readable, with the right key. The caller (the connection's event loop) is
-   * spared two thread hand-offs, a third of a GET's cost by a profile (docs/BENCHMARKS.md,
-   * "The laptop table"). Everything else is empty and goes to {@link #respond} on a worker:
-   * writes, searches, a wrong key (which the worker answers and audits), and any read that may
-   * wait, such as a BLANK fragment asked of a holder. Never throws.
+   * The answer to a request that needs no waiting and no worker, or empty: {@code /health}
+   * (so that a liveness probe is answered even when every worker is busy), and a GET of a
+   * fragment this node holds readable, with the right key. The caller (the connection's event
+   * loop) is spared two thread hand-offs, a quarter of a GET's cost by a profile
+   * (docs/BENCHMARKS.md, "The laptop table"). Everything else is empty and goes to {@link
+   * #respond} on a worker: writes, searches, a wrong key (which the worker answers and audits),
+   * and any read that may wait, such as a BLANK fragment asked of a holder. Never throws.
    */
   public Optional<ApiResponse> answerAtOnce(String method, String uri, String authorization) {
     if (!method.equals("GET")) {
@@ -107,6 +108,9 @@ public final class ApiRoutes {
     }
     String path = pathOf(uri);
     String route = routeOf(path);
+    if (path.equals("/health")) {
+      return Optional.of(health(route));
+    }
     if (!route.equals(FRAGMENTS + "/{id}") || !apiKey.matchesHeader(authorization)) {
       return Optional.empty();
     }
@@ -118,6 +122,10 @@ public final class ApiRoutes {
       // A malformed ID, a node not ready: the worker's answer says what to fix.
       return Optional.empty();
     }
+  }
+
+  private static ApiResponse health(String route) {
+    return json(route, 200, F.objectNode().put("status", "up"));
   }
 
   /** Answers one request, waiting for a deferred answer if there is one; never throws. */
@@ -170,7 +178,7 @@ public final class ApiRoutes {
     switch (path) {
       case "/health":
         requireMethod(method, "GET");
-        return json(route, 200, F.objectNode().put("status", "up"));
+        return health(route);
       case "/ready":
         {
           requireMethod(method, "GET");

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -190,6 +191,23 @@ class ApiHandlerTest {
     RawReply r = exchange(ch, "POST", "/v1/fragments", "Bearer " + KEY, big);
     assertError(r, 413, "too_large", null);
     assertThat(r.json().get("message").asText()).contains("api.max-body-bytes");
+  }
+
+  @Test
+  void healthIsAnsweredEvenWhenEveryWorkerIsBusy() throws Exception {
+    ApiRoutes routes = new ApiRoutes(backend, ApiKey.of(KEY), 4);
+    EmbeddedChannel ch = new EmbeddedChannel(
+        new HttpServerCodec(),
+        new HttpServerKeepAliveHandler(),
+        new JsonObjectAggregator(MAX_BODY),
+        new ApiHandler(routes, task -> {
+          throw new RejectedExecutionException("every worker is busy");
+        }, metrics));
+    RawReply health = exchange(ch, "GET", "/health", null, null);
+    assertThat(health.status()).isEqualTo(200);
+    assertThat(health.json().get("status").asText()).isEqualTo("up");
+    // What needs a worker is refused with 503 and Retry-After meanwhile.
+    assertError(exchange(ch, "GET", "/v1/status", "Bearer " + KEY, null), 503, "busy", null);
   }
 
   @Test
