@@ -245,15 +245,6 @@ public final class FragmentService {
   }
 
   /**
-   * Reads one fragment when the store holds it readable (PRESENT), without asking anyone;
-   * empty otherwise, including when this read finds its bytes damaged (the record turns BLANK
-   * and a {@link #get} then asks a holder). Never waits.
-   */
-  public Optional<StoredFragment> getIfReadable(FragmentId id) {
-    return store.get(id).filter(sf -> sf.state() == FragmentState.PRESENT);
-  }
-
-  /**
    * Connects replication: every durable put and delete of an own fragment, and every BLANK
    * read, is passed on from now on.
    */

@@ -23,9 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands each aggregated request to {@link ApiRoutes} on a worker executor, so that store and
- * index work never blocks a Netty event loop, and writes the answer back. A read that needs no
- * waiting (a GET of a readable fragment, {@link ApiRoutes#answerAtOnce}) is answered on the
- * event loop itself: a memory-mapped read, as cheap as the hand-off it saves. A connection reads its
+ * index work never blocks a Netty event loop, and writes the answer back; {@code /health}
+ * alone is answered on the event loop ({@link ApiRoutes#answerAtOnce}). A connection reads its
  * next request only after the current answer is written, which keeps pipelined answers in
  * order without a per-connection queue.
  */
@@ -74,7 +73,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     } finally {
       req.release();
     }
-    Optional<ApiResponse> atOnce = routes.answerAtOnce(method, uri, auth);
+    Optional<ApiResponse> atOnce = routes.answerAtOnce(method, uri);
     if (atOnce.isPresent()) {
       write(ctx, atOnce.get(), keepAlive, start);
       return;

@@ -94,34 +94,16 @@ public final class ApiRoutes {
   }
 
   /**
-   * The answer to a request that needs no waiting and no worker, or empty: {@code /health}
-   * (so that a liveness probe is answered even when every worker is busy), and a GET of a
-   * fragment this node holds readable, with the right key. The caller (the connection's event
-   * loop) is spared two thread hand-offs, a quarter of a GET's cost by a profile
-   * (docs/BENCHMARKS.md, "The laptop table"). Everything else is empty and goes to {@link
-   * #respond} on a worker: writes, searches, a wrong key (which the worker answers and audits),
-   * and any read that may wait, such as a BLANK fragment asked of a holder. Never throws.
+   * The answer to a request that needs no worker, or empty: {@code GET /health}, so that a
+   * liveness probe is answered on the connection's event loop even when every worker is busy.
+   * Everything else goes to {@link #respond} on a worker. (A GET of a readable fragment was
+   * answered here too for a while; it made no difference to wrk's rate on two cores, so it goes
+   * to a worker like the rest: docs/BENCHMARKS.md, "The laptop table".)
    */
-  public Optional<ApiResponse> answerAtOnce(String method, String uri, String authorization) {
-    if (!method.equals("GET")) {
-      return Optional.empty();
-    }
+  public Optional<ApiResponse> answerAtOnce(String method, String uri) {
     String path = pathOf(uri);
-    String route = routeOf(path);
-    if (path.equals("/health")) {
-      return Optional.of(health(route));
-    }
-    if (!route.equals(FRAGMENTS + "/{id}") || !apiKey.matchesHeader(authorization)) {
-      return Optional.empty();
-    }
-    try {
-      FragmentId id = RequestParser.id(path.substring(FRAGMENTS.length() + 1));
-      FragmentService fragments = backend.fragments();
-      return fragments.getIfReadable(id).map(sf -> fragmentAnswer(route, id, sf, fragments));
-    } catch (RuntimeException e) {
-      // A malformed ID, a node not ready: the worker's answer says what to fix.
-      return Optional.empty();
-    }
+    return method.equals("GET") && path.equals("/health")
+        ? Optional.of(health(routeOf(path))) : Optional.empty();
   }
 
   private static ApiResponse health(String route) {
@@ -670,18 +652,13 @@ public final class ApiRoutes {
   }
 
   private ApiResponse get(String route, FragmentId id) {
-    FragmentService fragments = backend.fragments();
-    Optional<StoredFragment> found = fragments.get(id);
+    Optional<StoredFragment> found = backend.fragments().get(id);
     if (found.isEmpty()) {
       throw new ApiException(404, "not_found", "no fragment " + id + " at this node", "id");
     }
-    return fragmentAnswer(route, id, found.get(), fragments);
-  }
-
-  private ApiResponse fragmentAnswer(String route, FragmentId id, StoredFragment sf,
-      FragmentService fragments) {
-    ObjectNode n = withReplicas(fragmentNode(id, sf), sf);
-    fragments.supersededBy(id).ifPresent(next -> n.put("superseded_by", next.toString()));
+    ObjectNode n = withReplicas(fragmentNode(id, found.get()), found.get());
+    backend.fragments().supersededBy(id).ifPresent(next -> n.put("superseded_by",
+        next.toString()));
     return json(route, 200, n);
   }
 
