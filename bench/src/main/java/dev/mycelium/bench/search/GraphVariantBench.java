@@ -32,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -74,14 +73,7 @@ public final class GraphVariantBench {
 
   /** Runs the measurement; see the class comment for the arguments. */
   public static void main(String[] args) throws IOException {
-    Map<String, String> a = new TreeMap<>();
-    for (String arg : args) {
-      int eq = arg.indexOf('=');
-      if (eq < 1) {
-        throw new IllegalArgumentException("arguments are key=value, got " + arg);
-      }
-      a.put(arg.substring(0, eq), arg.substring(eq + 1));
-    }
+    Map<String, String> a = SearchBench.keyValues(args);
     int n = Integer.parseInt(a.getOrDefault("n", Integer.toString(Integer.MAX_VALUE)));
     float[][] base = FvecsReader.read(Path.of(a.get("base")), n);
     float[][] queries =

@@ -345,13 +345,8 @@ public final class SearchBench {
     return ByteBuffer.wrap(id.toBytes()).getInt();
   }
 
-  /**
-   * Runs the benchmark. Arguments are {@code key=value}: n (100000), dim (384), queries (1000),
-   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, sweep (more
-   * overquery values, comma-separated, measured on the same graph), base and query
-   * ({@code .fvecs} files), dir (work directory; a temporary one if absent).
-   */
-  public static void main(String[] args) throws IOException {
+  /** The {@code key=value} arguments of a bench's main (a leading {@code --} is dropped). */
+  static Map<String, String> keyValues(String[] args) {
     Map<String, String> a = new TreeMap<>();
     for (String arg : args) {
       int eq = arg.indexOf('=');
@@ -360,6 +355,17 @@ public final class SearchBench {
       }
       a.put(arg.substring(0, eq).replaceFirst("^--", ""), arg.substring(eq + 1));
     }
+    return a;
+  }
+
+  /**
+   * Runs the benchmark. Arguments are {@code key=value}: n (100000), dim (384), queries (1000),
+   * k (10), seed (42), m (graph degree), beam (build beam width), overquery, sweep (more
+   * overquery values, comma-separated, measured on the same graph), base and query
+   * ({@code .fvecs} files), dir (work directory; a temporary one if absent).
+   */
+  public static void main(String[] args) throws IOException {
+    Map<String, String> a = keyValues(args);
     JVectorIndex.Options d = JVectorIndex.Options.DEFAULTS;
     JVectorIndex.Options options =
         new JVectorIndex.Options(
