@@ -28,29 +28,19 @@ SETTINGS = [
 
 def main():
     idle = int(sys.argv[1]) if len(sys.argv) > 1 else 150
-    if not os.path.exists('/usr/share/wordnet/data.noun'):
-        bt.fail('needs WordNet: apt-get install -y wordnet-base')
+    benchlib.need_wordnet()
     work = '/tmp/mycelium-embed-rate'
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     texts = bt.wordnet_glosses(3000)
     for i, (name, conf) in enumerate(SETTINGS):
-        data = os.path.join(work, 'node%d' % i)
-        args = []
-        if conf:
-            path = data + '.conf'
-            with open(path, 'w') as f:
-                f.write(conf + '\n')
-            args = ['--config', path]
-        node = bt.Node(data, args=args)
+        node = benchlib.node_with(bt, os.path.join(work, 'node%d' % i), conf)
         started = node.start()
         time.sleep(idle)
         rss_idle = node.rss_bytes()
         size = node.call('GET', '/v1/status')['index']['size']
         t = time.monotonic()
-        for k in range(0, len(texts), 500):
-            node.call('POST', '/v1/fragments/batch',
-                      {'fragments': [{'text': x} for x in texts[k:k + 500]]})
+        benchlib.post_texts(node, texts)
         node.wait_indexed(size + len(texts))
         rate = len(texts) / (time.monotonic() - t)
         print('%-32s start %.2f s, resident after %d s idle %d MB, %.0f texts/s, resident after '

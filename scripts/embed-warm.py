@@ -13,14 +13,11 @@ threads used per text (their threads, ONNX Runtime's included, from /proc/PID/ta
 and the glosses are those of scripts/bench-table.py. Results: docs/BENCHMARKS.md, "Embedding".
 """
 import os
-import re
 import shutil
 import sys
 import time
 
 import benchlib
-
-TICKS = os.sysconf('SC_CLK_TCK')
 
 
 def embedder_cpu(pid):
@@ -31,8 +28,7 @@ def embedder_cpu(pid):
             name = open('/proc/%d/task/%s/comm' % (pid, tid)).read().strip()
             if not name.startswith('mycelium-embedd'):
                 continue
-            fields = open('/proc/%d/task/%s/stat' % (pid, tid)).read().rsplit(')', 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS
+            total += benchlib.cpu_seconds('/proc/%d/task/%s/stat' % (pid, tid))
         except OSError:
             pass  # a thread that ended meanwhile
     return total
@@ -52,9 +48,7 @@ def run(root, texts):
         for batch in (texts[:3000], texts[3000:]):
             cpu0 = embedder_cpu(node.proc.pid)
             t = time.monotonic()
-            for k in range(0, len(batch), 500):
-                node.call('POST', '/v1/fragments/batch',
-                          {'fragments': [{'text': x} for x in batch[k:k + 500]]})
+            benchlib.post_texts(node, batch)
             held += len(batch)
             node.wait_indexed(held)
             wall = time.monotonic() - t
@@ -70,8 +64,7 @@ def main():
         sys.exit(__doc__)
     rounds = int(sys.argv[1])
     roots = [os.path.abspath(r) for r in sys.argv[2:]]
-    if not os.path.exists('/usr/share/wordnet/data.noun'):
-        sys.exit('needs WordNet: apt-get install -y wordnet-base')
+    benchlib.need_wordnet()
     texts = benchlib.bench_table(roots[0]).wordnet_glosses(6000)
     for _ in range(rounds):
         for root in roots:

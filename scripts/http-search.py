@@ -46,11 +46,8 @@ def main():
                 'request = function()\n  i = i % #bodies + 1\n'
                 '  return wrk.format(nil, nil, nil, bodies[i])\nend\n')
     for overfetch in overfetches:
-        data = os.path.join(work, 'node-%d' % overfetch)
-        conf = data + '.conf'
-        with open(conf, 'w') as f:
-            f.write('mycelium.index.search-overfetch = %d\n' % overfetch)
-        node = bt.Node(data, args=['--config', conf])
+        node = benchlib.node_with(bt, os.path.join(work, 'node-%d' % overfetch),
+                                  'mycelium.index.search-overfetch = %d' % overfetch)
         node.start()
         try:
             size = node.call('GET', '/v1/status')['index']['size']

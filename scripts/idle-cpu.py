@@ -26,45 +26,33 @@ SETTINGS = [
     ('default (scrub pass once an hour)', None),
     ('scrub-interval = 0s (as before)', 'mycelium.storage.scrub-interval = 0s'),
 ]
-TICKS = os.sysconf('SC_CLK_TCK')
-
-
-def cpu_seconds(pid):
-    """User plus system CPU seconds of the process so far."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def main():
     idle = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    if not os.path.exists('/usr/share/wordnet/data.noun'):
-        bt.fail('needs WordNet: apt-get install -y wordnet-base')
+    benchlib.need_wordnet()
     work = '/tmp/mycelium-idle-cpu'
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     texts = bt.wordnet_glosses(3000)
     for i, (name, conf) in enumerate(SETTINGS):
-        data = os.path.join(work, 'node%d' % i)
-        args = []
-        if conf:
-            path = data + '.conf'
-            with open(path, 'w') as f:
-                f.write(conf + '\n')
-            args = ['--config', path]
-        node = bt.Node(data, args=args)
+        node = benchlib.node_with(bt, os.path.join(work, 'node%d' % i), conf)
         node.start()
         try:
-            for k in range(0, len(texts), 500):
-                node.call('POST', '/v1/fragments/batch',
-                          {'fragments': [{'text': x} for x in texts[k:k + 500]]})
+            benchlib.post_texts(node, texts)
             node.wait_indexed(len(texts))
-            # Let the first scrub pass over what was just written run its course.
-            time.sleep(30)
-            before = cpu_seconds(node.proc.pid)
+            # Let the first scrub pass over what was just written run its course: it starts a
+            # minute after the node (or one interval, if shorter), then checks 1,000 a second.
+            deadline = time.monotonic() + 300
+            while (node.call('GET', '/v1/status')['scrubber']['checked'] < len(texts)
+                   and time.monotonic() < deadline):
+                time.sleep(1)
+            time.sleep(2)
+            stat = '/proc/%d/stat' % node.proc.pid
+            before = benchlib.cpu_seconds(stat)
             t = time.monotonic()
             time.sleep(idle)
-            used = cpu_seconds(node.proc.pid) - before
+            used = benchlib.cpu_seconds(stat) - before
             elapsed = time.monotonic() - t
             checked = node.call('GET', '/v1/status')['scrubber']['checked']
             print('%-36s %d fragments, idle %d s: %.1f CPU-s (%.2f%% of one core), %d scrub '

@@ -33,17 +33,16 @@ def seconds_of(log, pattern):
 
 def cpu_by_thread(pid):
     """CPU seconds by thread name (numbers at the end folded), for the live threads of pid."""
-    tick = os.sysconf('SC_CLK_TCK')
     cpu = {}
     for tid in os.listdir('/proc/%d/task' % pid):
+        task = '/proc/%d/task/%s/' % (pid, tid)
         try:
-            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
-                st = f.read()
+            with open(task + 'comm') as f:
+                name = re.sub(r'[-#]?\d+$', '', f.read().strip())
+            used = benchlib.cpu_seconds(task + 'stat')
         except OSError:
-            continue
-        name = re.sub(r'[-#]?\d+$', '', st[st.index('(') + 1:st.rindex(')')])
-        fields = st[st.rindex(')') + 2:].split()
-        cpu[name] = cpu.get(name, 0) + (int(fields[11]) + int(fields[12])) / tick
+            continue  # a thread that ended meanwhile
+        cpu[name] = cpu.get(name, 0) + used
     return cpu
 
 
