@@ -2,6 +2,7 @@ package dev.mycelium.model;
 
 import dev.mycelium.wire.NodeId;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
@@ -60,16 +61,42 @@ public final class OwnerKeys {
     return signer.generateSignature();
   }
 
+  /**
+   * Decoded public keys by raw key, direct-mapped: a slot holds the last key whose hash fell on
+   * it. Decoding a key is a point decompression (a field square root), about a sixth of a
+   * verification in BouncyCastle; a holder checks thousands of replicas of the same few owners
+   * in a row, so it decodes each owner once. Slots hold immutable entries and are read and
+   * written without locks: a racing thread at worst decodes a key again. Bounded by its size.
+   */
+  private static final DecodedKey[] DECODED = new DecodedKey[256];
+
+  private record DecodedKey(byte[] raw, Ed25519PublicKeyParameters key) {}
+
+  /** The decoded form of a 32-byte public key, or null when it is not a point on the curve. */
+  private static Ed25519PublicKeyParameters decoded(byte[] publicKey) {
+    int slot = Arrays.hashCode(publicKey) & (DECODED.length - 1);
+    DecodedKey e = DECODED[slot];
+    if (e != null && Arrays.equals(e.raw(), publicKey)) {
+      return e.key();
+    }
+    Ed25519PublicKeyParameters key;
+    try {
+      key = new Ed25519PublicKeyParameters(publicKey, 0);
+    } catch (IllegalArgumentException notAPoint) {
+      return null;
+    }
+    DECODED[slot] = new DecodedKey(publicKey.clone(), key);
+    return key;
+  }
+
   /** Checks an Ed25519 signature by the given raw public key; false for a key that is not one. */
   public static boolean verify(byte[] publicKey, byte[] message, byte[] signature) {
     if (publicKey.length != Ed25519PublicKeyParameters.KEY_SIZE
         || signature.length != Ed25519PrivateKeyParameters.SIGNATURE_SIZE) {
       return false;
     }
-    Ed25519PublicKeyParameters key;
-    try {
-      key = new Ed25519PublicKeyParameters(publicKey, 0);
-    } catch (IllegalArgumentException e) {
+    Ed25519PublicKeyParameters key = decoded(publicKey);
+    if (key == null) {
       // 32 bytes that are not a point on the curve: nobody can have signed with them.
       return false;
     }

@@ -75,6 +75,8 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
   private final RepairLedger ledger;
   private final NodeId self;
   private volatile boolean closed;
+  /** Checks incoming replicas on every core, for the core on the driver's thread. */
+  private final ParallelReplicaVerifier verifier = ParallelReplicaVerifier.forThisMachine();
   /** Own fragments that turned LOST and are not back yet, for searches (read anywhere). */
   private final Set<FragmentId> lost = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile int holderCount;
@@ -122,7 +124,7 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
     new java.security.SecureRandom().nextBytes(requestKey);
     ReplicaCore core = new ReplicaCore(parts.config(), ReplicaLimits.DEFAULTS, parts.keys(),
         parts.peers().self(), parts.own(), parts.held(), new SplittableRandom(), requestKey,
-        now());
+        s.verifier, now());
     s.snapshot = core.status();
     parts.peers().attachReplica(new NodeCore.ReplicaPart(core, tick, parts.restore(),
         IDLE_AFTER_MILLIS, s::capacity), s::report, s::observe);
@@ -420,5 +422,6 @@ public final class ReplicaService implements RepairControl, BlankReadHook, Repli
   @Override
   public void close() {
     closed = true;
+    verifier.close();
   }
 }

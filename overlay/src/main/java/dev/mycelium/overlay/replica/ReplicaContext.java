@@ -57,6 +57,7 @@ final class ReplicaContext {
   final OwnFragments own;
   final HeldReplicas held;
   final RepairScheduler repairs;
+  final ReplicaVerifier verifier;
 
   Manifest ownManifest;
   final Map<NodeId, Manifest> heldManifests = new HashMap<>();
@@ -82,7 +83,8 @@ final class ReplicaContext {
   }
 
   ReplicaContext(ReplicaConfig config, ReplicaLimits limits, OwnerKeys keys, PeerAddress self,
-      OwnFragments own, HeldReplicas held, RepairScheduler repairs, byte[] requestKey) {
+      OwnFragments own, HeldReplicas held, RepairScheduler repairs, byte[] requestKey,
+      ReplicaVerifier verifier) {
     this.config = config;
     this.limits = limits;
     this.keys = keys;
@@ -91,6 +93,7 @@ final class ReplicaContext {
     this.own = own;
     this.held = held;
     this.repairs = repairs;
+    this.verifier = verifier;
     try {
       this.requestMac = Mac.getInstance("HmacSHA256");
       this.requestMac.init(new SecretKeySpec(requestKey, "HmacSHA256"));

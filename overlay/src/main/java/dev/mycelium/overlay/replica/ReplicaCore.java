@@ -75,7 +75,8 @@ public final class ReplicaCore {
    */
   public ReplicaCore(ReplicaConfig config, OwnerKeys keys, PeerAddress self, OwnFragments own,
       HeldReplicas held, RandomGenerator random, long now) {
-    this(config, ReplicaLimits.DEFAULTS, keys, self, own, held, random, keyFrom(random), now);
+    this(config, ReplicaLimits.DEFAULTS, keys, self, own, held, random, keyFrom(random),
+        ReplicaVerifier.IN_ORDER, now);
   }
 
   /**
@@ -85,9 +86,12 @@ public final class ReplicaCore {
    * @param requestKey at least 32 secret bytes (the daemon draws them from a SecureRandom at
    *     start): request IDs are an HMAC under it, so a peer cannot guess the ID of a put or
    *     fetch sent to another peer and answer it
+   * @param verifier checks the replicas of a put in one batch (the daemon's spreads them over
+   *     its cores; {@link ReplicaVerifier#IN_ORDER} checks them on the calling thread)
    */
   public ReplicaCore(ReplicaConfig config, ReplicaLimits limits, OwnerKeys keys, PeerAddress self,
-      OwnFragments own, HeldReplicas held, RandomGenerator random, byte[] requestKey, long now) {
+      OwnFragments own, HeldReplicas held, RandomGenerator random, byte[] requestKey,
+      ReplicaVerifier verifier, long now) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(limits, "limits");
     if (requestKey == null || requestKey.length < 32) {
@@ -102,8 +106,9 @@ public final class ReplicaCore {
     Objects.requireNonNull(own, "own fragments port");
     Objects.requireNonNull(held, "held replicas port");
     Objects.requireNonNull(random, "random generator");
+    Objects.requireNonNull(verifier, "replica verifier");
     this.ctx = new ReplicaContext(config, limits, keys, self, own, held,
-        new RepairScheduler(config, random), requestKey);
+        new RepairScheduler(config, random), requestKey, verifier);
     this.holder = new HolderRole(ctx);
     this.fetches = new RepairFetches(ctx, holder);
     this.restore = new Restore(ctx, fetches);

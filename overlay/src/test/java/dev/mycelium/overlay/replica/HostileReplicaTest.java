@@ -147,12 +147,17 @@ class HostileReplicaTest {
 
   /** A node with its own limits, driven message by message. */
   private static ReplicaCore victim(ReplicaLimits limits, InMemoryHeldReplicas held) {
+    return victim(limits, held, ReplicaVerifier.IN_ORDER);
+  }
+
+  private static ReplicaCore victim(ReplicaLimits limits, InMemoryHeldReplicas held,
+      ReplicaVerifier verifier) {
     OwnerKeys k = identity(999);
     InMemoryFragmentStore store = new InMemoryFragmentStore(ReplicaNet.CODEC, Long.MAX_VALUE,
         () -> 0L);
     return new ReplicaCore(ReplicaNetworkTest.FAST, limits, k, address(k),
         new StoreOwnFragments(store, ReplicaNet.CODEC, k.nodeId(), ReplicaSealer.sharedOnly(k)),
-        held, new SplittableRandom(5), new byte[32], 0);
+        held, new SplittableRandom(5), new byte[32], verifier, 0);
   }
 
   private static Envelope manifestUpdate(Manifest m) {
@@ -284,6 +289,65 @@ class HostileReplicaTest {
     assertThat(ackIds(effects, true).size()).isLessThan(10);
     assertThat(ackIds(effects, false)).hasSize(11 - ackIds(effects, true).size());
     assertThat(effects).noneMatch(ReplicaEffect.Penalize.class::isInstance);
+  }
+
+  @Test
+  void aPutFromAnOwnerThisNodeDoesNotHoldForCostsNoReplicaCheck() {
+    AtomicInteger checked = new AtomicInteger();
+    ReplicaVerifier counting = replicas -> {
+      checked.addAndGet(replicas.size());
+      return ReplicaVerifier.IN_ORDER.verifyAll(replicas);
+    };
+    InMemoryHeldReplicas held = new InMemoryHeldReplicas();
+    ReplicaCore v = victim(ReplicaLimits.DEFAULTS, held, counting);
+    OwnerKeys x = identity(3);
+    // A valid manifest of x's, naming another node: the victim has no part in it.
+    Manifest m = Manifest.sign(x, 1, List.of(address(identity(998))), 1);
+    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(1);
+    for (int i = 0; i < 64; i++) {
+      put.addReplicas(replica(x, i, 10));
+    }
+    List<ReplicaEffect> effects = v.onMessage(0, x.nodeId(),
+        Envelope.newBuilder().setReplicaPut(put).build());
+    assertThat(checked).hasValue(0);
+    assertThat(ackIds(effects, false)).hasSize(64);
+    assertThat(held.owners()).doesNotContain(x.nodeId());
+  }
+
+  @Test
+  void whatAPutLeavesDoesNotDependOnTheOrderItsReplicasAreCheckedIn() {
+    OwnerKeys x = identity(4);
+    Manifest m = Manifest.sign(x, 1, List.of(address(identity(999))), 1);
+    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(1);
+    for (int i = 0; i < 20; i++) {
+      SignedReplica r = replica(x, i, 10);
+      if (i % 7 == 3) {
+        // Altered after signing: the signature no longer checks.
+        r = r.toBuilder().setSignature(ByteString.copyFrom(new byte[64])).build();
+      }
+      put.addReplicas(r);
+    }
+    put.addReplicas(replica(x, 99, 2_000)); // over the cap: refused unchecked
+    Envelope env = Envelope.newBuilder().setReplicaPut(put).build();
+    // Checks the batch from the last replica to the first, as threads may finish in any order.
+    ReplicaVerifier backwards = replicas -> {
+      ReplicaVerifier.Checked[] out = new ReplicaVerifier.Checked[replicas.size()];
+      for (int i = replicas.size() - 1; i >= 0; i--) {
+        out[i] = ReplicaVerifier.Checked.of(replicas.get(i));
+      }
+      return List.of(out);
+    };
+    ReplicaLimits limits = new ReplicaLimits(8, 100, 1L << 20, 1_000, 1L << 20);
+    InMemoryHeldReplicas heldA = new InMemoryHeldReplicas();
+    InMemoryHeldReplicas heldB = new InMemoryHeldReplicas();
+    List<ReplicaEffect> inOrder = victim(limits, heldA, ReplicaVerifier.IN_ORDER)
+        .onMessage(0, x.nodeId(), env);
+    List<ReplicaEffect> reversed = victim(limits, heldB, backwards).onMessage(0, x.nodeId(), env);
+    assertThat(ackIds(reversed, true)).hasSize(17).isEqualTo(ackIds(inOrder, true));
+    assertThat(ackIds(reversed, false)).hasSize(1).isEqualTo(ackIds(inOrder, false));
+    assertThat(reversed.stream().filter(ReplicaEffect.Penalize.class::isInstance).count())
+        .isEqualTo(3);
+    assertThat(reversed).isEqualTo(inOrder);
   }
 
   // ---- acks, fetches and digests only between entitled peers ----

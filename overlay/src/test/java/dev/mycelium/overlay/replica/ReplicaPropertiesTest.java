@@ -126,7 +126,7 @@ class ReplicaPropertiesTest {
         new StoreOwnFragments(new dev.mycelium.model.InMemoryFragmentStore(ReplicaNet.CODEC,
             Long.MAX_VALUE, () -> 0L), ReplicaNet.CODEC, self.nodeId(),
             ReplicaSealer.sharedOnly(self)),
-        held, new SplittableRandom(seed), new byte[32], 0);
+        held, new SplittableRandom(seed), new byte[32], ReplicaVerifier.IN_ORDER, 0);
     SplittableRandom random = new SplittableRandom(seed);
     List<dev.mycelium.model.OwnerKeys> owners = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
