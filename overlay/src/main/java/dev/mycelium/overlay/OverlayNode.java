@@ -188,6 +188,11 @@ public final class OverlayNode {
    * dropped. {@code bytes} is the message's size, counted against the peer's byte bucket.
    */
   public Admission admit(long now, NodeId from, long bytes) {
+    return admit(now, now, from, bytes);
+  }
+
+  /** As {@link #admit(long, NodeId, long)}, counting the message at its arrival time. */
+  public Admission admit(long now, long arrived, NodeId from, long bytes) {
     Outbox out = new Outbox();
     if (from.equals(self.id())) {
       return new Admission(false, out.effects());
@@ -196,7 +201,7 @@ public final class OverlayNode {
       out.disconnect(from);
       return new Admission(false, out.effects());
     }
-    boolean ok = scores.admit(now, from, bytes, out);
+    boolean ok = scores.admit(now, arrived, from, bytes, out);
     return new Admission(ok, wire(now, out, 0));
   }
 
@@ -227,6 +232,14 @@ public final class OverlayNode {
 
   /** One message from an authenticated peer. */
   public List<Effect> onMessage(long now, NodeId from, Envelope env) {
+    return onMessage(now, now, from, env);
+  }
+
+  /**
+   * One message from an authenticated peer that arrived at {@code arrived} (at most {@code
+   * now}): its sender's token buckets count it then.
+   */
+  public List<Effect> onMessage(long now, long arrived, NodeId from, Envelope env) {
     Outbox out = new Outbox();
     if (from.equals(self.id())) {
       return out.effects();
@@ -235,7 +248,7 @@ public final class OverlayNode {
       out.disconnect(from);
       return out.effects();
     }
-    if (!scores.admit(now, from, env.getSerializedSize(), out)) {
+    if (!scores.admit(now, arrived, from, env.getSerializedSize(), out)) {
       return wire(now, out, 0);
     }
     try {

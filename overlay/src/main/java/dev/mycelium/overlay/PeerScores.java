@@ -65,6 +65,11 @@ public final class PeerScores {
   }
 
   private Entry entry(long now, NodeId peer) {
+    return entry(now, now, peer);
+  }
+
+  /** The peer's entry; a new one's token buckets start their clocks at {@code bucketClock}. */
+  private Entry entry(long now, long bucketClock, NodeId peer) {
     Entry e = peers.get(peer);
     if (e == null) {
       if (peers.size() >= MAX_TRACKED) {
@@ -72,8 +77,9 @@ public final class PeerScores {
       }
       e = new Entry();
       e.updated = now;
-      e.bucket = new TokenBucket(config.peerMessagesPerSecond(), config.peerBurst(), now);
-      e.bytes = new TokenBucket(PEER_BYTES_PER_SECOND, PEER_BYTE_BURST, now);
+      e.bucket = new TokenBucket(config.peerMessagesPerSecond(), config.peerBurst(),
+          bucketClock);
+      e.bytes = new TokenBucket(PEER_BYTES_PER_SECOND, PEER_BYTE_BURST, bucketClock);
       peers.put(peer, e);
     } else if (now > e.updated) {
       double recovered = (now - e.updated) / 1000.0 * config.scoreRecoveryPerSecond();
@@ -124,11 +130,23 @@ public final class PeerScores {
    * message over either bucket costs points and should be dropped.
    */
   public boolean admit(long now, NodeId peer, long bytes, Outbox out) {
-    Entry e = entry(now, peer);
-    if (e.bucket.tryTake(now) && (bytes <= 0 || e.bytes.tryTake(now, bytes))) {
+    return admit(now, now, peer, bytes, out);
+  }
+
+  /**
+   * As {@link #admit(long, NodeId, long, Outbox)}, for a message that arrived at {@code
+   * arrived} and was taken up at {@code now}: the buckets count it at its arrival (never later
+   * than now), so that messages which queued while the node was busy are judged by the rate at
+   * which the peer sent them. The buckets' clocks never go back: an arrival before the last
+   * one counted refills nothing.
+   */
+  public boolean admit(long now, long arrived, NodeId peer, long bytes, Outbox out) {
+    long at = Math.min(arrived, now);
+    Entry e = entry(now, at, peer);
+    if (e.bucket.tryTake(at) && (bytes <= 0 || e.bytes.tryTake(at, bytes))) {
       return true;
     }
-    penalize(now, peer, e, FLOOD, bytes > 0 && e.bytes.available(now) < bytes
+    penalize(now, peer, e, FLOOD, bytes > 0 && e.bytes.available(at) < bytes
         ? "flood of bytes" : "flood", out);
     return false;
   }

@@ -51,6 +51,50 @@ class PeerScoresTest {
     assertThat(scores.isBanned(0, bad)).isTrue();
   }
 
+  @Test
+  void messagesThatQueuedWhileTheNodeWasBusyAreCountedWhenTheyArrived() {
+    // Four buckets' worth of messages, sent at half the peer's rate, all taken up at once
+    // when the node's loop gets to them.
+    int n = 4 * config.peerBurst();
+    double perMessageMillis = 2_000.0 / config.peerMessagesPerSecond();
+    long takenUpAt = (long) (n * perMessageMillis) + 1;
+    PeerScores byArrival = new PeerScores(config);
+    PeerScores byTakeUp = new PeerScores(config);
+    Outbox out = new Outbox();
+    int admittedByArrival = 0;
+    int admittedByTakeUp = 0;
+    for (int i = 0; i < n; i++) {
+      long arrived = (long) (i * perMessageMillis);
+      if (byArrival.admit(takenUpAt, arrived, bad, 0, out)) {
+        admittedByArrival++;
+      }
+      if (byTakeUp.admit(takenUpAt, takenUpAt, bad, 0, out)) {
+        admittedByTakeUp++;
+      }
+    }
+    assertThat(admittedByArrival).isEqualTo(n);
+    assertThat(byArrival.isBanned(takenUpAt, bad)).isFalse();
+    assertThat(byArrival.score(takenUpAt, bad)).isZero();
+    // Judged by when the loop took them up, the same honest backlog reads as a flood.
+    assertThat(admittedByTakeUp).isEqualTo(config.peerBurst());
+    assertThat(byTakeUp.isBanned(takenUpAt, bad)).isTrue();
+  }
+
+  @Test
+  void anArrivalTimeCannotBuyAPeerMoreThanItsRate() {
+    // A real flood that arrived in one instant is a flood whenever it is taken up.
+    PeerScores scores = new PeerScores(config);
+    Outbox out = new Outbox();
+    int admitted = 0;
+    for (int i = 0; i < 2 * config.peerBurst(); i++) {
+      if (scores.admit(60_000, 100, bad, 0, out)) {
+        admitted++;
+      }
+    }
+    assertThat(admitted).isEqualTo(config.peerBurst());
+    assertThat(scores.isBanned(60_000, bad)).isTrue();
+  }
+
   private static NodeId fresh(int i) {
     byte[] b = new byte[32];
     b[0] = 1;

@@ -1112,9 +1112,9 @@ public final class PeerService implements AutoCloseable {
    * the driver is below {@link #INBOUND_LOW_BYTES}.
    */
   private final class ToLoop implements PeerTransport.Listener {
-    private final PeerTransport.Listener inner;
+    private final Links inner;
 
-    ToLoop(PeerTransport.Listener inner) {
+    ToLoop(Links inner) {
       this.inner = inner;
     }
 
@@ -1140,9 +1140,12 @@ public final class PeerService implements AutoCloseable {
           resumeReading();
         }
       }
+      // A peer's rate is judged by when its messages came, not by when the loop got to them:
+      // after the loop falls behind, a backlog of honest messages must not read as a flood.
+      long arrived = now();
       hop(() -> {
         try {
-          inner.onEnvelope(link, envelope);
+          inner.onEnvelope(link, envelope, arrived);
         } finally {
           if (inboundBytes.addAndGet(-size) <= INBOUND_LOW_BYTES && !pausedLinks.isEmpty()) {
             resumeReading();
@@ -1251,6 +1254,11 @@ public final class PeerService implements AutoCloseable {
 
     @Override
     public void onEnvelope(PeerLink link, Envelope envelope) {
+      onEnvelope(link, envelope, now());
+    }
+
+    /** An envelope that came off the link at {@code arrived}, now on the loop. */
+    void onEnvelope(PeerLink link, Envelope envelope, long arrived) {
       if (overlay == null || closed) {
         return;
       }
@@ -1266,7 +1274,7 @@ public final class PeerService implements AutoCloseable {
         lossDropped.incrementAndGet();
         return;
       }
-      apply(core.onMessage(now(), link.peer(), envelope));
+      apply(core.onMessage(now(), arrived, link.peer(), envelope));
     }
 
     @Override

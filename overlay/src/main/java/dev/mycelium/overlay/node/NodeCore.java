@@ -217,13 +217,22 @@ public final class NodeCore {
    * there.
    */
   public List<NodeEffect> onMessage(long now, NodeId from, Envelope env) {
+    return onMessage(now, now, from, env);
+  }
+
+  /**
+   * As {@link #onMessage(long, NodeId, Envelope)}, for a message that arrived at {@code
+   * arrived} and waited for the driver until {@code now}: the flood defence counts it at its
+   * arrival, so a driver that fell behind does not take its own backlog for a peer's flood.
+   */
+  public List<NodeEffect> onMessage(long now, long arrived, NodeId from, Envelope env) {
     Run r = run(now);
     Optional<Owner> owner = Routes.owner(env.getBodyCase());
     if (owner.isPresent() && owner.get() == Owner.OVERLAY) {
       routes.route(env);
-      return r.overlay(overlay.onMessage(now, from, env)).done();
+      return r.overlay(overlay.onMessage(now, arrived, from, env)).done();
     }
-    OverlayNode.Admission a = overlay.admit(now, from, env.getSerializedSize());
+    OverlayNode.Admission a = overlay.admit(now, arrived, from, env.getSerializedSize());
     r.overlay(a.effects());
     if (!a.accepted()) {
       return r.done();
