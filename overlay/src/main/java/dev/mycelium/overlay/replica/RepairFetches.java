@@ -201,10 +201,12 @@ final class RepairFetches {
         fetchNow.remove(id);
       }
     }
+    Iterator<ReplicaVerifier.Checked> checked =
+        ctx.verifyReplicas(reply.getReplicasList()).iterator();
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = verifyAsked(f, r);
+        v = asked(f, checked.next());
       } catch (InvalidFragmentException e) {
         FragmentId guess = guessId(r, f.ids);
         ctx.forged(from, guess, e.getMessage(), out);
@@ -242,13 +244,13 @@ final class RepairFetches {
   }
 
   /**
-   * Verifies a replica in a fetch reply and checks it is one the fetch asked for, of the
-   * fetch's owner.
+   * A checked replica of a fetch reply, when it verified and is one the fetch asked for, of
+   * the fetch's owner.
    *
    * @throws InvalidFragmentException when it does not verify or was not asked for
    */
-  private ReplicaCodec.Verified verifyAsked(Fetch f, SignedReplica r) {
-    ReplicaCodec.Verified v = ctx.verifyReplica(r);
+  private static ReplicaCodec.Verified asked(Fetch f, ReplicaVerifier.Checked c) {
+    ReplicaCodec.Verified v = c.get();
     if (!f.ids.contains(v.id())) {
       throw new InvalidFragmentException("id", "replica of " + v.id() + " was not asked for");
     }
@@ -372,10 +374,12 @@ final class RepairFetches {
         holder.onTombstone(now, from, t, out);
       }
     }
+    Iterator<ReplicaVerifier.Checked> checked =
+        ctx.verifyReplicas(reply.getReplicasList()).iterator();
     for (SignedReplica r : reply.getReplicasList()) {
       ReplicaCodec.Verified v;
       try {
-        v = verifyAsked(f, r);
+        v = asked(f, checked.next());
       } catch (InvalidFragmentException e) {
         ctx.forged(from, guessId(r, f.ids), e.getMessage(), out);
         continue;

@@ -7,7 +7,6 @@ import dev.mycelium.model.FragmentId;
 import dev.mycelium.model.FragmentLimits;
 import dev.mycelium.model.InvalidFragmentException;
 import dev.mycelium.model.OwnerKeys;
-import dev.mycelium.model.ReplicaCodec;
 import dev.mycelium.overlay.PeerAddress;
 import dev.mycelium.overlay.PeerScores;
 import dev.mycelium.wire.NodeId;
@@ -205,14 +204,29 @@ final class ReplicaContext {
     }
   }
 
-  /** Checks a replica's size before its signature: an oversized one is not even parsed. */
-  ReplicaCodec.Verified verifyReplica(SignedReplica r) {
-    int size = r.getSerializedSize();
-    if (size > limits.maxReplicaBytes()) {
-      throw new InvalidFragmentException("size", "replica of " + size + " bytes, at most "
-          + limits.maxReplicaBytes());
+  /**
+   * Checks every replica of a message in one batch through the verifier; answer {@code i} is
+   * for {@code replicas.get(i)}. A replica over the size limit is refused unchecked.
+   */
+  List<ReplicaVerifier.Checked> verifyReplicas(List<SignedReplica> replicas) {
+    List<SignedReplica> small = new ArrayList<>(replicas.size());
+    for (SignedReplica r : replicas) {
+      if (r.getSerializedSize() <= limits.maxReplicaBytes()) {
+        small.add(r);
+      }
     }
-    return ReplicaCodec.verify(r);
+    if (small.size() == replicas.size()) {
+      return verifier.verifyAll(replicas);
+    }
+    Iterator<ReplicaVerifier.Checked> checked = verifier.verifyAll(small).iterator();
+    List<ReplicaVerifier.Checked> out = new ArrayList<>(replicas.size());
+    for (SignedReplica r : replicas) {
+      int size = r.getSerializedSize();
+      out.add(size <= limits.maxReplicaBytes() ? checked.next()
+          : ReplicaVerifier.Checked.failed(new InvalidFragmentException("size", "replica of "
+              + size + " bytes, at most " + limits.maxReplicaBytes())));
+    }
+    return out;
   }
 
   void forged(NodeId from, FragmentId id, String why, Out out) {

@@ -44,6 +44,11 @@ public interface ReplicaVerifier {
       this.failure = failure;
     }
 
+    /** A replica that was refused before any check ran (too big, for one). */
+    public static Checked failed(RuntimeException why) {
+      return new Checked(null, why);
+    }
+
     /** Checks a replica on the calling thread. */
     public static Checked of(SignedReplica replica) {
       try {
