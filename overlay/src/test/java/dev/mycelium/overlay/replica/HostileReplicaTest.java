@@ -171,6 +171,18 @@ class HostileReplicaTest {
     return ReplicaCodec.shared(owner, f.signed());
   }
 
+  /** A put of {@code count} of x's replicas under x's manifest naming {@code holder}. */
+  private static ReplicaPut.Builder put(OwnerKeys x, OwnerKeys holder, long requestId, int count,
+      int textBytes) {
+    Manifest m = Manifest.sign(x, 1, List.of(address(holder)), 1);
+    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed())
+        .setRequestId(requestId);
+    for (int i = 0; i < count; i++) {
+      put.addReplicas(replica(x, i, textBytes));
+    }
+    return put;
+  }
+
   private static List<FragmentId> ackIds(List<ReplicaEffect> effects, boolean stored) {
     ReplicaAck ack = effects.stream().filter(ReplicaEffect.Send.class::isInstance)
         .map(e -> ((ReplicaEffect.Send) e).envelope()).filter(Envelope::hasReplicaAck)
@@ -262,11 +274,7 @@ class HostileReplicaTest {
     ReplicaLimits limits = new ReplicaLimits(8, 10, 4_000, 1_000, 1L << 20);
     ReplicaCore v = victim(limits, held);
     OwnerKeys x = identity(1);
-    Manifest m = Manifest.sign(x, 1, List.of(address(identity(999))), 1);
-    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(1);
-    for (int i = 0; i < 30; i++) {
-      put.addReplicas(replica(x, i, 10));
-    }
+    ReplicaPut.Builder put = put(x, identity(999), 1, 30, 10);
     List<ReplicaEffect> effects = v.onMessage(0, x.nodeId(),
         Envelope.newBuilder().setReplicaPut(put).build());
     assertThat(ackIds(effects, true)).hasSize(10);
@@ -274,11 +282,7 @@ class HostileReplicaTest {
     assertThat(v.digestOf(x.nodeId()).size()).isEqualTo(10);
     // Bytes: another owner's replicas of about 300 bytes fill 4,000 bytes well before 10 entries.
     OwnerKeys y = identity(2);
-    Manifest my = Manifest.sign(y, 1, List.of(address(identity(999))), 1);
-    ReplicaPut.Builder big = ReplicaPut.newBuilder().setManifest(my.signed()).setRequestId(2);
-    for (int i = 0; i < 10; i++) {
-      big.addReplicas(replica(y, i, 300));
-    }
+    ReplicaPut.Builder big = put(y, identity(999), 2, 10, 300);
     big.addReplicas(replica(y, 99, 2_000)); // over the 1,000-byte replica cap
     effects = v.onMessage(0, y.nodeId(), Envelope.newBuilder().setReplicaPut(big).build());
     long kept = 0;
@@ -302,11 +306,7 @@ class HostileReplicaTest {
     ReplicaCore v = victim(ReplicaLimits.DEFAULTS, held, counting);
     OwnerKeys x = identity(3);
     // A valid manifest of x's, naming another node: the victim has no part in it.
-    Manifest m = Manifest.sign(x, 1, List.of(address(identity(998))), 1);
-    ReplicaPut.Builder put = ReplicaPut.newBuilder().setManifest(m.signed()).setRequestId(1);
-    for (int i = 0; i < 64; i++) {
-      put.addReplicas(replica(x, i, 10));
-    }
+    ReplicaPut.Builder put = put(x, identity(998), 1, 64, 10);
     List<ReplicaEffect> effects = v.onMessage(0, x.nodeId(),
         Envelope.newBuilder().setReplicaPut(put).build());
     assertThat(checked).hasValue(0);
