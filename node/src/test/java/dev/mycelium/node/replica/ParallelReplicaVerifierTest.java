@@ -98,22 +98,22 @@ class ParallelReplicaVerifierTest {
   }
 
   @Test
-  void aHelperTakesReplicasWhileTheCallerIsBusyWithOne() throws Exception {
+  void theCallerAndAHelperEachTakeReplicasFromTheBatch() {
     String caller = Thread.currentThread().getName();
-    CountDownLatch helped = new CountDownLatch(1);
+    // Each side's first check waits until the other side has begun one: only a batch that
+    // both take part in gets past it (a side that took none would leave the other waiting).
+    CountDownLatch callerBegan = new CountDownLatch(1);
+    CountDownLatch helperBegan = new CountDownLatch(1);
     Set<String> threads = ConcurrentHashMap.newKeySet();
     Function<SignedReplica, ReplicaVerifier.Checked> check = r -> {
       String me = Thread.currentThread().getName();
       threads.add(me);
-      if (me.equals(caller)) {
-        try {
-          // The caller holds its first replica until a helper has checked another.
-          helped.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      } else {
-        helped.countDown();
+      boolean isCaller = me.equals(caller);
+      (isCaller ? callerBegan : helperBegan).countDown();
+      try {
+        (isCaller ? helperBegan : callerBegan).await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
       return ReplicaVerifier.Checked.of(r);
     };
@@ -123,7 +123,8 @@ class ParallelReplicaVerifierTest {
           .isEqualTo(ReplicaVerifier.IN_ORDER.verifyAll(replicas).stream()
               .map(ParallelReplicaVerifierTest::outcome).toList());
     }
-    assertThat(helped.getCount()).isZero();
+    assertThat(callerBegan.getCount()).isZero();
+    assertThat(helperBegan.getCount()).isZero();
     assertThat(threads).containsExactlyInAnyOrder(caller, "mycelium-replica-check");
   }
 }
