@@ -260,6 +260,11 @@ def nginx_serving(work, body):
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, 'fragment.json'), 'wb') as f:
         f.write(body)
+    # Started as root, nginx's workers run as an unprivileged user: they must be able to pass
+    # through the work directory (mkdtemp makes it 0700) and read the file, nothing more.
+    os.chmod(work, os.stat(work).st_mode | 0o711)
+    os.chmod(root, 0o755)
+    os.chmod(os.path.join(root, 'fragment.json'), 0o644)
     port = free_port()
     conf = os.path.join(root, 'nginx.conf')
     with open(conf, 'w') as f:
