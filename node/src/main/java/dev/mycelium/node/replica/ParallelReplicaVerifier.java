@@ -38,11 +38,11 @@ public final class ParallelReplicaVerifier implements ReplicaVerifier, AutoClose
 
   /** As above, checking each replica with {@code check} (tests watch the threads with it). */
   ParallelReplicaVerifier(int helpers, Function<SignedReplica, Checked> check) {
-    this.check = check;
     if (helpers < 0) {
       throw new IllegalArgumentException("helper threads cannot be negative: " + helpers);
     }
     this.helpers = helpers;
+    this.check = check;
     this.pool = new ThreadPoolExecutor(Math.max(1, helpers), Math.max(1, helpers), 30,
         TimeUnit.SECONDS, new ArrayBlockingQueue<>(Math.max(1, 4 * helpers)), r -> {
           Thread t = new Thread(r, "mycelium-replica-check");
