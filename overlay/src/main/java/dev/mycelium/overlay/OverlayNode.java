@@ -185,13 +185,9 @@ public final class OverlayNode {
   /**
    * Puts a message meant for another core through the same defences as overlay messages: a
    * banned peer is disconnected, a peer over its token bucket loses points and the message is
-   * dropped. {@code bytes} is the message's size, counted against the peer's byte bucket.
+   * dropped. {@code bytes} is the message's size, counted against the peer's byte bucket at
+   * {@code arrived}, the time the message came off the link (at most {@code now}).
    */
-  public Admission admit(long now, NodeId from, long bytes) {
-    return admit(now, now, from, bytes);
-  }
-
-  /** As {@link #admit(long, NodeId, long)}, counting the message at its arrival time. */
   public Admission admit(long now, long arrived, NodeId from, long bytes) {
     Outbox out = new Outbox();
     if (from.equals(self.id())) {

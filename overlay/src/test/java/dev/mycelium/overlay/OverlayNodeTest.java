@@ -49,15 +49,15 @@ class OverlayNodeTest {
   void applicationMessagesPassTheSameDefencesAsOverlayMessages() {
     OverlayNode n = node(1);
     NodeId peer = TestCrypto.id(2);
-    assertThat(n.admit(0, peer, 0).accepted()).isTrue();
-    assertThat(n.admit(0, n.id(), 0).accepted()).isFalse();
+    assertThat(n.admit(0, 0, peer, 0).accepted()).isTrue();
+    assertThat(n.admit(0, 0, n.id(), 0).accepted()).isFalse();
     int bans = 0;
     for (int i = 0; i < 3; i++) {
       bans += events(n.penalize(1, peer, PeerScores.BAD_SIGNATURE, "forged replica"),
           OverlayEvent.Banned.class).size();
     }
     assertThat(bans).isEqualTo(1);
-    OverlayNode.Admission refused = n.admit(2, peer, 0);
+    OverlayNode.Admission refused = n.admit(2, 2, peer, 0);
     assertThat(refused.accepted()).isFalse();
     assertThat(refused.effects())
         .anyMatch(e -> e instanceof Effect.Disconnect d && d.peer().equals(peer));

@@ -67,7 +67,7 @@ class PeerMessageFuzzTest {
                 g.getMaxTtl(), g.getTopic(), g.getPayload()))))).build();
       }
       List<Effect> effects = OverlayNode.isApplication(env)
-          ? node.admit(now, from, env.getSerializedSize()).effects()
+          ? node.admit(now, now, from, env.getSerializedSize()).effects()
           : node.onMessage(now, from, env);
       assertThat(effects).isNotNull();
       now += 150;

@@ -13,9 +13,9 @@ import java.util.function.Function;
 /**
  * Checks the replicas of a put on every core: the calling thread (the node's driver) and a few
  * helper threads take replicas from the batch one at a time until none is left, and the
- * answers go back in the put's order. A put carries up to 64 replicas, each an Ed25519
- * verification of about 100 µs, so one driver thread alone caps a holder at one core's worth
- * of incoming replicas while the other cores idle.
+ * answers go back in the put's order. An owner's put carries up to 256 replicas, each an
+ * Ed25519 verification of about 100 µs, so one driver thread alone caps a holder at one core's
+ * worth of incoming replicas while the other cores idle.
  *
  * <p>Why take-one-at-a-time rather than fixed shares: a helper may be late (busy with the
  * previous batch, or descheduled), and the caller then simply checks more itself. It waits

@@ -28,7 +28,6 @@ import java.io.ByteArrayOutputStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -151,8 +150,12 @@ final class HolderRole {
     ReplicaAck.Builder ack = ReplicaAck.newBuilder().setRequestId(put.getRequestId());
     ByteArrayOutputStream stored = new ByteArrayOutputStream();
     ByteArrayOutputStream refused = new ByteArrayOutputStream();
-    Iterator<ReplicaVerifier.Checked> checked = checkAll(holder, put).iterator();
-    for (SignedReplica r : put.getReplicasList()) {
+    // Checked in one batch; none when this node is not a holder: a stranger's put costs no
+    // signature check.
+    List<SignedReplica> replicas = put.getReplicasList();
+    List<ReplicaVerifier.Checked> checked = holder ? ctx.verifyReplicas(replicas) : List.of();
+    for (int i = 0; i < replicas.size(); i++) {
+      SignedReplica r = replicas.get(i);
       if (!holder) {
         // Not a holder (no consent, or dropped): nothing is verified or kept, and the owner
         // is told which it should place elsewhere.
@@ -172,7 +175,7 @@ final class HolderRole {
       }
       ReplicaCodec.Verified v;
       try {
-        v = checked.next().get();
+        v = checked.get(i).get();
       } catch (InvalidFragmentException e) {
         ctx.forged(from, null, e.getMessage(), out);
         continue;
@@ -197,23 +200,6 @@ final class HolderRole {
     ack.setStored(ByteString.copyFrom(stored.toByteArray()))
         .setRefused(ByteString.copyFrom(refused.toByteArray()));
     ctx.send(out, from, Envelope.newBuilder().setReplicaAck(ack).build());
-  }
-
-  /**
-   * Checks, in one batch, the replicas of a put that the loop over it will verify: none when
-   * this node is not a holder, and none too big to keep. In the order of the put.
-   */
-  private List<ReplicaVerifier.Checked> checkAll(boolean holder, ReplicaPut put) {
-    if (!holder) {
-      return List.of();
-    }
-    List<SignedReplica> wanted = new ArrayList<>(put.getReplicasCount());
-    for (SignedReplica r : put.getReplicasList()) {
-      if (r.getSerializedSize() <= ctx.limits.maxReplicaBytes()) {
-        wanted.add(r);
-      }
-    }
-    return ctx.verifier.verifyAll(wanted);
   }
 
   /** The fragment ID a replica claims, unverified (to name it in a refusal), or null. */

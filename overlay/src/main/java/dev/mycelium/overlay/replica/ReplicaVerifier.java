@@ -10,7 +10,7 @@ import java.util.List;
  * ReplicaCodec#verify(SignedReplica)} does each: the owner's Ed25519 signature, the ID, and a
  * shared payload's hash. The core decides what is worth checking (only replicas from an owner
  * this node holds for, each within the size limit) and hands them over in one batch, so that
- * the daemon can spread a put of up to 64 replicas over its cores while the simulator checks
+ * the daemon can spread a put of up to 256 replicas over its cores while the simulator checks
  * them in order on its one thread. Either way the answers, and so the core's decisions, are
  * the same.
  */
